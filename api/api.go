@@ -1,0 +1,152 @@
+// Package api is Switchboard's HTTP surface: health, Prometheus metrics, and
+// (in later issues) the REST API, agent events, WHIP endpoints and the agent
+// panel's static files.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// Health reports the node's state for /healthz.
+type Health interface {
+	// Draining is true once the node stopped taking calls.
+	Draining() bool
+	// ActiveLegs counts SIP legs in progress.
+	ActiveLegs() int
+}
+
+// Options configure the HTTP server.
+type Options struct {
+	Listen   string
+	Gatherer prometheus.Gatherer
+	Health   Health
+	Node     string
+	Version  string
+	Logger   *slog.Logger
+}
+
+// Server serves the HTTP endpoints.
+type Server struct {
+	o    Options
+	http *http.Server
+	ln   net.Listener
+}
+
+// New builds the HTTP server; Start binds it.
+func New(o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{o: o}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return s
+}
+
+// Handler exposes the routes (for tests).
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Start binds the listener and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.o.Listen)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.o.Logger.Error("http server", "error", err)
+		}
+	}()
+	s.o.Logger.Info("http listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops serving.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+type health struct {
+	Status     string `json:"status"`
+	Node       string `json:"node"`
+	Version    string `json:"version"`
+	ActiveLegs int    `json:"active_legs"`
+}
+
+// healthz answers 200 while taking calls and 503 while draining, so a load
+// balancer stops sending new calls to a node that is shutting down.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := health{Status: "ok", Node: s.o.Node, Version: s.o.Version}
+	code := http.StatusOK
+	if s.o.Health != nil {
+		h.ActiveLegs = s.o.Health.ActiveLegs()
+		if s.o.Health.Draining() {
+			h.Status, code = "draining", http.StatusServiceUnavailable
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(h)
+}
+
+// RTPCollector exports the media relay's counters.
+type RTPCollector struct {
+	Stats *media.Stats
+	Ports *media.PortAllocator
+}
+
+var (
+	descRTPPackets = prometheus.NewDesc("switchboard_rtp_packets_relayed_total", "RTP packets relayed between legs.", nil, nil)
+	descRTPBytes   = prometheus.NewDesc("switchboard_rtp_bytes_relayed_total", "RTP payload bytes relayed between legs.", nil, nil)
+	descRTPRecv    = prometheus.NewDesc("switchboard_rtp_packets_received_total", "RTP packets received on media sockets.", nil, nil)
+	descRTCP       = prometheus.NewDesc("switchboard_rtcp_packets_relayed_total", "RTCP packets relayed between legs.", nil, nil)
+	descDropped    = prometheus.NewDesc("switchboard_rtp_packets_dropped_total", "Media packets dropped, by reason.", []string{"reason"}, nil)
+	descPorts      = prometheus.NewDesc("switchboard_rtp_port_pairs_in_use", "RTP/RTCP port pairs open.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c RTPCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRTPPackets, descRTPBytes, descRTPRecv, descRTCP, descDropped, descPorts} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c RTPCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.Stats.Snapshot()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(descRTPPackets, s.PacketsRelayed)
+	counter(descRTPBytes, s.BytesRelayed)
+	counter(descRTPRecv, s.PacketsReceived)
+	counter(descRTCP, s.RTCPRelayed)
+	counter(descDropped, s.DroppedInvalid, "invalid")
+	counter(descDropped, s.DroppedForeign, "foreign_source")
+	counter(descDropped, s.DroppedNoSink, "no_sink")
+	counter(descDropped, s.DroppedNoRemote, "no_remote")
+	counter(descDropped, s.WriteErrors, "write_error")
+	if c.Ports != nil {
+		ch <- prometheus.MustNewConstMetric(descPorts, prometheus.GaugeValue, float64(c.Ports.InUse()))
+	}
+}

@@ -1,0 +1,185 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// reofferTimeout bounds how long the bridge waits for a leg to answer a
+// relayed re-offer (RFC 3261 Timer B is 32 s).
+const reofferTimeout = 32 * time.Second
+
+// Dial places an outgoing leg for the call with d and bridges it to the
+// caller: progress and early media are relayed, the caller is answered when
+// the far end answers, re-offers are relayed both ways, and a hang-up on
+// either side ends the call. Dial returns when the call has ended.
+func (c *Call) Dial(ctx context.Context, d Dialer, r DialRequest) error {
+	r.Offer = c.in.Offer()
+	r.CallID = c.ID()
+	out, err := d.Dial(ctx, r)
+	if err != nil {
+		cause := CauseOf(err)
+		c.End(ctx, cause)
+		return err
+	}
+	c.mu.Lock()
+	c.legs = append(c.legs, out)
+	c.record.OutTrunk = r.Trunk
+	c.relay = media.NewRelay(c.in.Socket(), out.Socket())
+	c.mu.Unlock()
+	c.log.Info("dialling", "out_trunk", r.Trunk, "leg", out.ID())
+	return c.bridge(ctx, out)
+}
+
+// CauseOf extracts a Cause from err, defaulting to 500.
+func CauseOf(err error) Cause {
+	var c Cause
+	if errors.As(err, &c) {
+		return c
+	}
+	var pc *Cause
+	if errors.As(err, &pc) && pc != nil {
+		return *pc
+	}
+	return ServerError
+}
+
+// bridge is the call's signalling loop between the caller and out.
+func (c *Call) bridge(ctx context.Context, out Leg) error {
+	inEv, outEv := c.in.Events(), out.Events()
+	offer := c.in.Offer()
+	answered := false
+	for {
+		select {
+		case <-ctx.Done():
+			c.End(context.WithoutCancel(ctx), Shutdown)
+			return ctx.Err()
+
+		case ev, ok := <-outEv:
+			if !ok {
+				outEv = nil
+				continue
+			}
+			switch e := ev.(type) {
+			case Progress:
+				if answered {
+					continue
+				}
+				var early *media.Description
+				if e.Early != nil {
+					d := c.answerTo(offer, *e.Early, true)
+					early = &d
+					c.setState(StateEarlyMedia)
+				} else {
+					c.setState(StateRinging)
+				}
+				if err := c.in.Progress(ctx, e.Ringing, early); err != nil {
+					c.log.Warn("relay progress", "error", err)
+				}
+			case Answered:
+				if answered {
+					continue
+				}
+				d := c.answerTo(offer, e.Answer, true)
+				if _, err := c.in.Answer(ctx, d); err != nil {
+					c.log.Warn("answer caller", "error", err)
+					c.End(ctx, CauseOf(err))
+					return err
+				}
+				answered = true
+				c.setState(StateAnswered)
+				c.log.Info("call answered")
+			case Reoffer:
+				c.relayReoffer(ctx, out, c.in, e)
+			case Ended:
+				c.End(ctx, e.Cause)
+				return nil
+			}
+
+		case ev, ok := <-inEv:
+			if !ok {
+				inEv = nil
+				continue
+			}
+			switch e := ev.(type) {
+			case Reoffer:
+				if !answered {
+					e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
+					continue
+				}
+				c.relayReoffer(ctx, c.in, out, e)
+			case Ended:
+				c.End(ctx, e.Cause)
+				return nil
+			}
+		}
+	}
+}
+
+// relayReoffer forwards a re-offer from one leg to the other and returns the
+// other's answer, fitted to the offer (payload types and direction).
+func (c *Call) relayReoffer(ctx context.Context, from, to Leg, r Reoffer) {
+	if r.Offer == nil {
+		r.Reply <- OfferReply{Err: &Cause{488, "Offerless re-INVITE not supported"}}
+		return
+	}
+	c.log.Info("relaying re-offer", "from", from.ID(), "direction", r.Offer.Direction.String())
+	uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
+	defer cancel()
+	ans, err := to.Update(uctx, *r.Offer)
+	if err != nil {
+		cause := CauseOf(err)
+		r.Reply <- OfferReply{Err: &cause}
+		return
+	}
+	r.Reply <- OfferReply{Answer: c.answerTo(r.Offer, ans, from == Leg(c.in))}
+}
+
+// answerTo fits ans, produced by the far leg, as an answer to offer from the
+// near leg: codecs keep the offer's payload type numbers and the direction
+// never exceeds what the offer allows (a sendonly offer is never answered
+// sendrecv). With no offer (late offer) ans is used as it is. callerOffered
+// tells which side the offer came from, for the relay's payload type map.
+func (c *Call) answerTo(offer *media.Description, ans media.Description, callerOffered bool) media.Description {
+	out := ans.Clone()
+	if offer == nil {
+		return out
+	}
+	out.Direction = ans.Direction.AnswerTo(offer.Direction)
+	for i, a := range out.Codecs {
+		for _, o := range offer.Codecs {
+			if o.Is(a.Name) && o.ClockRate == a.ClockRate {
+				if o.PayloadType != a.PayloadType {
+					if callerOffered {
+						c.mapPayloadType(o.PayloadType, a.PayloadType)
+					} else {
+						c.mapPayloadType(a.PayloadType, o.PayloadType)
+					}
+				}
+				out.Codecs[i].PayloadType = o.PayloadType
+				break
+			}
+		}
+	}
+	return out
+}
+
+// mapPayloadType makes the relay rewrite payload type callerPT (the number
+// the caller's leg uses) to otherPT (the other leg's) and back.
+func (c *Call) mapPayloadType(callerPT, otherPT uint8) {
+	c.mu.Lock()
+	r := c.relay
+	c.mu.Unlock()
+	if r == nil {
+		return
+	}
+	if err := r.SetPayloadTypeMap(media.AToB, callerPT, otherPT); err != nil {
+		c.log.Warn("payload type map", "error", err)
+	}
+	if err := r.SetPayloadTypeMap(media.BToA, otherPT, callerPT); err != nil {
+		c.log.Warn("payload type map", "error", err)
+	}
+}

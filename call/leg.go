@@ -1,0 +1,143 @@
+// Package call holds what a call is regardless of signalling: its legs, its
+// state, the bridge between legs and its call detail record. It knows nothing
+// of SIP or WebRTC: SIP legs (package sip) and WebRTC legs (package gateway)
+// implement Leg.
+package call
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// Cause says why a leg or call ended or failed. Code is a SIP status code,
+// the common currency of the switch (200 = normal clearing); WebRTC legs map
+// their own reasons onto it.
+type Cause struct {
+	Code   int
+	Reason string
+}
+
+func (c Cause) String() string { return fmt.Sprintf("%d %s", c.Code, c.Reason) }
+
+// Error makes a Cause usable as an error for failed set-ups.
+func (c Cause) Error() string { return "call failed: " + c.String() }
+
+// Common causes.
+var (
+	Normal        = Cause{200, "Normal call clearing"}
+	Cancelled     = Cause{487, "Request Terminated"}
+	NoAnswer      = Cause{480, "Temporarily Unavailable"}
+	Timeout       = Cause{408, "Request Timeout"}
+	Busy          = Cause{486, "Busy Here"}
+	Unavailable   = Cause{503, "Service Unavailable"}
+	BadGateway    = Cause{502, "Bad Gateway"}
+	NotAcceptable = Cause{488, "Not Acceptable Here"}
+	ServerError   = Cause{500, "Server Internal Error"}
+	Shutdown      = Cause{503, "Switch shutting down"}
+)
+
+// Leg is one party of a call as seen from the switch: its own signalling
+// dialog and its own media socket. Ringing, answering, hold, re-offers and
+// hang-up look the same whatever the leg's technology.
+type Leg interface {
+	// ID identifies the leg in logs and records (for SIP, its Call-ID).
+	ID() string
+	// Socket is the switch's media endpoint facing this leg's party.
+	Socket() *media.Socket
+	// Events delivers what the party does: progress, answer, re-offers, hang-up.
+	// The channel is closed after an Ended event.
+	Events() <-chan Event
+	// Update sends a new offer to the party (hold, resume, codec change) and
+	// returns its answer.
+	Update(ctx context.Context, offer media.Description) (media.Description, error)
+	// Hangup ends the leg with cause: a final response or CANCEL before answer,
+	// a BYE after. It is idempotent and does not emit Ended.
+	Hangup(ctx context.Context, cause Cause) error
+}
+
+// Party is a caller or callee identity.
+type Party struct {
+	Number string // user part, e.g. +15551234
+	Name   string // display name
+}
+
+// Inbound is a leg the switch answers: the caller's.
+type Inbound interface {
+	Leg
+	// Trunk is the name of the trunk the call came in on.
+	Trunk() string
+	From() Party
+	To() Party
+	// MaxForwards is how many hops legs placed for this call may still take.
+	MaxForwards() int
+	// Offer is the caller's media offer; nil when the INVITE had none (late
+	// offer), in which case Answer carries the switch's offer.
+	Offer() *media.Description
+	// Progress sends 180 Ringing, or 183 with early media when early is set.
+	Progress(ctx context.Context, ringing bool, early *media.Description) error
+	// Answer accepts the call with d (the answer, or the switch's offer for a
+	// late-offer call). It returns the description finally agreed with the
+	// caller once the call is confirmed (ACK received).
+	Answer(ctx context.Context, d media.Description) (media.Description, error)
+}
+
+// Event is something a leg's party did.
+type Event interface{ event() }
+
+// Progress: the party is ringing, or sends early media (Early != nil).
+type Progress struct {
+	Ringing bool
+	Early   *media.Description
+}
+
+// Answered: the party answered with Answer.
+type Answered struct{ Answer media.Description }
+
+// Reoffer: the party sent a new offer (re-INVITE). Offer is nil when it asks
+// the switch to offer. The owner must send exactly one OfferReply on Reply.
+type Reoffer struct {
+	Offer *media.Description
+	Reply chan<- OfferReply
+}
+
+// OfferReply answers a Reoffer: an answer, or an error cause (e.g. 488).
+type OfferReply struct {
+	Answer media.Description
+	Err    *Cause
+}
+
+// Ended: the leg is over; Remote tells whether its party ended it.
+type Ended struct {
+	Cause  Cause
+	Remote bool
+}
+
+func (Progress) event() {}
+func (Answered) event() {}
+func (Reoffer) event()  {}
+func (Ended) event()    {}
+
+// DialRequest asks a Dialer for a new outgoing leg.
+type DialRequest struct {
+	Trunk string
+	To    string // number to call, before the trunk's number format
+	From  Party
+	// Offer to send; nil makes the dialer offer its trunk's codecs (the
+	// caller sent a late offer).
+	Offer *media.Description
+	// CallID of the call, for logs only (it never reaches the other leg).
+	CallID string
+	// MaxForwards left for the new leg's request (already decremented).
+	MaxForwards int
+	// Timeout bounds ringing; 0 = the dialer's default.
+	Timeout time.Duration
+}
+
+// Dialer creates outgoing legs. Dial returns as soon as the leg's request is
+// sent; its Events report progress, answer or failure (Ended).
+type Dialer interface {
+	Dial(ctx context.Context, r DialRequest) (Leg, error)
+}

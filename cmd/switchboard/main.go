@@ -1,0 +1,114 @@
+// Command switchboard is the Switchboard softswitch: one binary that serves
+// calls, validates configuration and prints its version.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-voice/switchboard/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := rootCmd().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "switchboard",
+		Short:         "Switchboard: a SIP/RTP softswitch for contact centers",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serveCmd(), validateCmd(), versionCmd())
+	return root
+}
+
+func serveCmd() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the switch",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(file)
+			if err != nil {
+				printConfigError(cmd, err)
+				return err
+			}
+			log := newLogger(cfg.Log, os.Stderr)
+			ctx := context.Background()
+			n, err := startNode(ctx, cfg, log)
+			if err != nil {
+				log.Error("start failed", "error", err)
+				fmt.Fprintln(cmd.ErrOrStderr(), "switchboard:", err)
+				return err
+			}
+			log.Info("switchboard started", "node", cfg.Node.Name, "version", version, "config", file)
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+			s := <-sig
+			log.Info("signal received", "signal", s.String())
+			signal.Reset(syscall.SIGTERM, syscall.SIGINT)
+			n.shutdown(ctx)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "switchboard.yaml", "configuration file (YAML)")
+	return cmd
+}
+
+func validateCmd() *cobra.Command {
+	var file string
+	var print bool
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check a configuration file and list every problem as FILE:LINE: KEY: problem",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(file)
+			if err != nil {
+				printConfigError(cmd, err)
+				return err
+			}
+			if print {
+				return config.Print(cmd.OutOrStdout(), cfg)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK\n", file)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "switchboard.yaml", "configuration file (YAML)")
+	cmd.Flags().BoolVar(&print, "print", false, "print the effective configuration with defaults (secrets masked)")
+	return cmd
+}
+
+func printConfigError(cmd *cobra.Command, err error) {
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(cmd.ErrOrStderr(), p.String())
+		}
+		return
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), "switchboard:", err)
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "switchboard", version)
+		},
+	}
+}

@@ -1,0 +1,183 @@
+// Package config holds Switchboard's typed configuration: the YAML shape,
+// its defaults, loading through viper (YAML + SWITCHBOARD_* environment +
+// ${VAR} expansion) and validation that names the file, line and key of
+// every mistake.
+package config
+
+import "time"
+
+// Config is one node's whole configuration.
+type Config struct {
+	Node            Node                `mapstructure:"node" yaml:"node"`
+	SIP             SIP                 `mapstructure:"sip" yaml:"sip"`
+	RTP             RTP                 `mapstructure:"rtp" yaml:"rtp"`
+	HTTP            HTTP                `mapstructure:"http" yaml:"http"`
+	Storage         Storage             `mapstructure:"storage" yaml:"storage"`
+	Log             Log                 `mapstructure:"log" yaml:"log"`
+	ShutdownTimeout time.Duration       `mapstructure:"shutdown_timeout" yaml:"shutdown_timeout"`
+	Trunks          []Trunk             `mapstructure:"trunks" yaml:"trunks"`
+	Routes          []Route             `mapstructure:"routes" yaml:"routes"`
+	Flows           map[string][]Action `mapstructure:"flows" yaml:"flows"`
+
+	// File is the path the configuration was loaded from ("" when built in code).
+	File string `mapstructure:"-" yaml:"-"`
+}
+
+// Node names this switch instance.
+type Node struct {
+	// Name identifies the node (logs, metrics, default digest realm); default: the host name.
+	Name string `mapstructure:"name" yaml:"name"`
+	// Region is a free-form label, e.g. eu-central.
+	Region string `mapstructure:"region" yaml:"region"`
+}
+
+// SIP configures the signalling edge.
+type SIP struct {
+	// Listen holds transport URLs: udp://host:port, tcp://host:port, tls://host:port.
+	Listen []string `mapstructure:"listen" yaml:"listen"`
+	// ExternalIP is advertised in Via/Contact instead of the listen address (NAT).
+	ExternalIP string `mapstructure:"external_ip" yaml:"external_ip"`
+	// MaxCPS limits new inbound calls per second node-wide; 0 = unlimited.
+	MaxCPS float64 `mapstructure:"max_cps" yaml:"max_cps"`
+	// TLS certificate and key (PEM files), needed when a tls:// listener is configured.
+	TLS TLS `mapstructure:"tls" yaml:"tls"`
+	// UserAgent is sent in User-Agent and Server headers.
+	UserAgent string `mapstructure:"user_agent" yaml:"user_agent"`
+	// RingTimeout bounds how long an outbound leg may ring before the call fails with 408/480.
+	RingTimeout time.Duration `mapstructure:"ring_timeout" yaml:"ring_timeout"`
+	// NonceTTL is how long a digest challenge nonce stays valid (stale=true after).
+	NonceTTL time.Duration `mapstructure:"nonce_ttl" yaml:"nonce_ttl"`
+	// RetryAfter is the Retry-After value (seconds) sent with 503 when over capacity or draining.
+	RetryAfter int `mapstructure:"retry_after" yaml:"retry_after"`
+}
+
+// TLS holds certificate paths for the tls:// listener.
+type TLS struct {
+	// Cert is the PEM certificate (chain) file.
+	Cert string `mapstructure:"cert" yaml:"cert"`
+	// Key is the PEM private key file.
+	Key string `mapstructure:"key" yaml:"key"`
+}
+
+// RTP configures the media relay.
+type RTP struct {
+	// Ports is the UDP range "MIN-MAX" for RTP (even) and RTCP (odd) sockets.
+	Ports string `mapstructure:"ports" yaml:"ports"`
+	// ExternalIP is advertised in SDP c= lines instead of the bind address.
+	ExternalIP string `mapstructure:"external_ip" yaml:"external_ip"`
+	// BindIP is the local address RTP sockets bind to; defaults to the first SIP listen host.
+	BindIP string `mapstructure:"bind_ip" yaml:"bind_ip"`
+
+	// PortMin and PortMax are parsed from Ports by Load.
+	PortMin int `mapstructure:"-" yaml:"-"`
+	PortMax int `mapstructure:"-" yaml:"-"`
+}
+
+// HTTP configures the HTTP server (health, metrics, later API).
+type HTTP struct {
+	// Listen is the host:port to serve on; an empty host means every interface.
+	Listen string `mapstructure:"listen" yaml:"listen"`
+}
+
+// Storage names where state and recordings live.
+type Storage struct {
+	// Database is the state store URL, e.g. sqlite://data/switchboard.db.
+	Database string `mapstructure:"database" yaml:"database"`
+	// Recordings is where recordings are written, e.g. file://data/recordings.
+	Recordings string `mapstructure:"recordings" yaml:"recordings"`
+}
+
+// Log configures structured logging.
+type Log struct {
+	Level  string `mapstructure:"level" yaml:"level"`   // debug | info | warn | error
+	Format string `mapstructure:"format" yaml:"format"` // json | text
+}
+
+// Trunk is one carrier or BYOC connection.
+type Trunk struct {
+	// Name is unique among trunks: lowercase letters, digits, '-' and '_'.
+	Name        string    `mapstructure:"name" yaml:"name"`
+	Inbound     *Inbound  `mapstructure:"inbound" yaml:"inbound"`
+	Outbound    *Outbound `mapstructure:"outbound" yaml:"outbound"`
+	Codecs      []string  `mapstructure:"codecs" yaml:"codecs"`             // preference order: PCMU, PCMA, opus
+	DTMF        string    `mapstructure:"dtmf" yaml:"dtmf"`                 // rfc4733 | info
+	SRTP        string    `mapstructure:"srtp" yaml:"srtp"`                 // off | optional | required
+	MaxChannels int       `mapstructure:"max_channels" yaml:"max_channels"` // 0 = unlimited
+	MaxCPS      float64   `mapstructure:"max_cps" yaml:"max_cps"`           // 0 = unlimited
+}
+
+// Inbound says how calls from this trunk are recognised.
+type Inbound struct {
+	// Allow lists source CIDRs (or bare IPs) the trunk's INVITEs come from.
+	Allow []string `mapstructure:"allow" yaml:"allow"`
+	// Numbers lists served DIDs; '*' matches any run of characters, '?' one character.
+	// Empty means every number.
+	Numbers []string `mapstructure:"numbers" yaml:"numbers"`
+	// Auth, when set, makes the switch challenge INVITEs (digest, RFC 7616/2617).
+	Auth *Auth `mapstructure:"auth" yaml:"auth"`
+}
+
+// Auth holds digest credentials.
+type Auth struct {
+	Username string `mapstructure:"username" yaml:"username"`
+	Password string `mapstructure:"password" yaml:"password"`
+	// Realm used in challenges (inbound); default: the node name.
+	Realm string `mapstructure:"realm" yaml:"realm"`
+}
+
+// Outbound says how the switch sends calls to this trunk.
+type Outbound struct {
+	// URI is the target, e.g. sip:sip.carrier.example:5060;transport=udp.
+	URI  string `mapstructure:"uri" yaml:"uri"`
+	Auth *Auth  `mapstructure:"auth" yaml:"auth"`
+	// Register makes the switch REGISTER to the trunk and keep the binding fresh.
+	Register        bool          `mapstructure:"register" yaml:"register"`
+	RegisterExpires time.Duration `mapstructure:"register_expires" yaml:"register_expires"`
+	// CallerID replaces the caller's number in From when set.
+	CallerID     string       `mapstructure:"caller_id" yaml:"caller_id"`
+	NumberFormat NumberFormat `mapstructure:"number_format" yaml:"number_format"`
+	// OptionsPing is the OPTIONS keep-alive interval; 0 turns it off (trunk then always up).
+	OptionsPing time.Duration `mapstructure:"options_ping" yaml:"options_ping"`
+}
+
+// NumberFormat rewrites called and calling numbers sent to an outbound trunk.
+type NumberFormat struct {
+	Plus       bool     `mapstructure:"plus" yaml:"plus"`               // leading '+' kept/added (true) or removed (false)
+	TechPrefix string   `mapstructure:"tech_prefix" yaml:"tech_prefix"` // prepended after stripping
+	Strip      []string `mapstructure:"strip" yaml:"strip"`             // prefixes removed (first match)
+}
+
+// Route matches an incoming call and names the flow that runs it. First match wins.
+type Route struct {
+	Name  string     `mapstructure:"name" yaml:"name"`
+	Match RouteMatch `mapstructure:"match" yaml:"match"`
+	Flow  string     `mapstructure:"flow" yaml:"flow"`
+}
+
+// RouteMatch patterns: empty matches anything; '*' and '?' are wildcards.
+type RouteMatch struct {
+	Trunk string `mapstructure:"trunk" yaml:"trunk"`
+	From  string `mapstructure:"from" yaml:"from"`
+	To    string `mapstructure:"to" yaml:"to"`
+}
+
+// Action is one step of a flow; exactly one field is set.
+type Action struct {
+	Dial   *DialAction   `mapstructure:"dial" yaml:"dial"`
+	Hangup *HangupAction `mapstructure:"hangup" yaml:"hangup"`
+}
+
+// DialAction bridges the caller to a trunk.
+type DialAction struct {
+	Trunk string `mapstructure:"trunk" yaml:"trunk"`
+	// Number overrides the dialled number (default: the called number).
+	Number string `mapstructure:"number" yaml:"number"`
+	// Timeout overrides sip.ring_timeout for this dial.
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
+}
+
+// HangupAction rejects or ends the call with a SIP status.
+type HangupAction struct {
+	Code   int    `mapstructure:"code" yaml:"code"`
+	Reason string `mapstructure:"reason" yaml:"reason"`
+}

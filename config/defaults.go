@@ -1,0 +1,141 @@
+package config
+
+import (
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Default values. Per-trunk defaults apply to every trunk (and its outbound
+// section) that leaves the key out.
+const (
+	DefaultListen          = "udp://127.0.0.1:5060"
+	DefaultUserAgent       = "Switchboard"
+	DefaultRingTimeout     = 60 * time.Second
+	DefaultNonceTTL        = 5 * time.Minute
+	DefaultRetryAfter      = 5
+	DefaultRTPPorts        = "20000-29999"
+	DefaultHTTPListen      = "127.0.0.1:8080"
+	DefaultDatabase        = "sqlite://data/switchboard.db"
+	DefaultRecordings      = "file://data/recordings"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "json"
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultDTMF            = "rfc4733"
+	DefaultSRTP            = "off"
+	DefaultRegisterExpires = 3600 * time.Second
+	DefaultOptionsPing     = 30 * time.Second
+	// DefaultNodeName is used when the host name cannot be read.
+	DefaultNodeName = "switchboard"
+)
+
+// DefaultCodecs returns the codec preference used by trunks that list none.
+func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
+
+// Default returns a configuration with every default applied and no trunks,
+// routes or flows: a starting point for configurations built in code.
+func Default() *Config {
+	c := &Config{
+		SIP:             SIP{RetryAfter: DefaultRetryAfter},
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+	c.ApplyDefaults()
+	return c
+}
+
+// ApplyDefaults fills the unset (zero) fields of c whose zero value has no
+// meaning of its own with their defaults, normalises the spelling of enums
+// and codec names, derives RTP.BindIP from the first SIP listener and parses
+// RTP.Ports into RTP.PortMin and RTP.PortMax.
+//
+// Fields where zero is meaningful are left as they are: SIP.MaxCPS,
+// SIP.RetryAfter, ShutdownTimeout, and per trunk MaxChannels, MaxCPS,
+// Outbound.OptionsPing and Outbound.NumberFormat.Plus. Load sets those
+// defaults itself, because only the YAML tells an absent key from a zero one.
+func (c *Config) ApplyDefaults() {
+	c.applyGlobalDefaults()
+	for i := range c.Trunks {
+		c.Trunks[i].applyDefaults()
+	}
+}
+
+func (c *Config) applyGlobalDefaults() {
+	setString(&c.Node.Name, hostname())
+	if len(c.SIP.Listen) == 0 {
+		c.SIP.Listen = []string{DefaultListen}
+	}
+	setString(&c.SIP.UserAgent, DefaultUserAgent)
+	setDuration(&c.SIP.RingTimeout, DefaultRingTimeout)
+	setDuration(&c.SIP.NonceTTL, DefaultNonceTTL)
+	c.applyRTPDefaults()
+	setString(&c.HTTP.Listen, DefaultHTTPListen)
+	setString(&c.Storage.Database, DefaultDatabase)
+	setString(&c.Storage.Recordings, DefaultRecordings)
+	setString(&c.Log.Level, DefaultLogLevel)
+	setString(&c.Log.Format, DefaultLogFormat)
+	c.Log.Level = strings.ToLower(c.Log.Level)
+	c.Log.Format = strings.ToLower(c.Log.Format)
+}
+
+func (c *Config) applyRTPDefaults() {
+	if c.RTP.Ports == "" && c.RTP.PortMin > 0 && c.RTP.PortMax > 0 {
+		c.RTP.Ports = formatPorts(c.RTP.PortMin, c.RTP.PortMax)
+	}
+	setString(&c.RTP.Ports, DefaultRTPPorts)
+	if lo, hi, err := parsePorts(c.RTP.Ports); err == nil {
+		c.RTP.PortMin, c.RTP.PortMax = lo, hi
+	}
+	if c.RTP.BindIP == "" && len(c.SIP.Listen) > 0 {
+		if u, err := url.Parse(c.SIP.Listen[0]); err == nil {
+			c.RTP.BindIP = u.Hostname()
+		}
+	}
+}
+
+func (t *Trunk) applyDefaults() {
+	if len(t.Codecs) == 0 {
+		t.Codecs = DefaultCodecs()
+	}
+	for i, name := range t.Codecs {
+		t.Codecs[i] = canonicalCodec(name)
+	}
+	setString(&t.DTMF, DefaultDTMF)
+	setString(&t.SRTP, DefaultSRTP)
+	t.DTMF = strings.ToLower(t.DTMF)
+	t.SRTP = strings.ToLower(t.SRTP)
+	if t.Outbound != nil {
+		setDuration(&t.Outbound.RegisterExpires, DefaultRegisterExpires)
+	}
+}
+
+// canonicalCodec returns the canonical spelling of a known codec name
+// (PCMU, PCMA, opus) and any other name unchanged.
+func canonicalCodec(name string) string {
+	for _, known := range []string{"PCMU", "PCMA", "opus"} {
+		if strings.EqualFold(name, known) {
+			return known
+		}
+	}
+	return name
+}
+
+func hostname() string {
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		return DefaultNodeName
+	}
+	return name
+}
+
+func setString(p *string, def string) {
+	if *p == "" {
+		*p = def
+	}
+}
+
+func setDuration(p *time.Duration, def time.Duration) {
+	if *p == 0 {
+		*p = def
+	}
+}

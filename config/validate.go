@@ -1,0 +1,532 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Limits checked by Validate.
+const (
+	minRTPPort   = 1024  // lowest port of rtp.ports
+	maxRTPPort   = 65535 // highest port of rtp.ports
+	minRTPPorts  = 4     // smallest size of rtp.ports (two calls' RTP+RTCP)
+	minErrorCode = 400   // lowest hangup.code
+	maxErrorCode = 699   // highest hangup.code
+)
+
+// Validate checks c as it is and returns every problem found, as Problems,
+// or nil. It does not apply defaults: a Config built in code should start
+// from Default or call ApplyDefaults first. Problems carry keys (and c.File)
+// but no lines; Load adds the lines.
+func (c *Config) Validate() error {
+	return c.problems().err()
+}
+
+// problems runs every check on c.
+func (c *Config) problems() Problems {
+	v := &collector{file: c.File}
+	if c.Node.Name == "" {
+		v.add("node.name", "is required")
+	}
+	c.SIP.validate(v)
+	c.RTP.validate(v)
+	if msg := hostPortProblem(c.HTTP.Listen, false); msg != "" {
+		v.add("http.listen", "%s", msg)
+	}
+	c.Storage.validate(v)
+	c.Log.validate(v)
+	if c.ShutdownTimeout < 0 {
+		v.add("shutdown_timeout", "must not be negative")
+	}
+	trunks := c.validateTrunks(v)
+	c.validateRoutes(v, trunks)
+	c.validateFlows(v, trunks)
+	return v.list
+}
+
+func (s *SIP) validate(v *collector) {
+	if len(s.Listen) == 0 {
+		v.add("sip.listen", "needs at least one listener")
+	}
+	seen := map[string]int{}
+	for i, l := range s.Listen {
+		key := fmt.Sprintf("sip.listen[%d]", i)
+		if msg := listenProblem(l); msg != "" {
+			v.add(key, "%s", msg)
+			continue
+		}
+		if j, dup := seen[l]; dup {
+			v.add(key, "%q is already listed at sip.listen[%d]", l, j)
+		}
+		seen[l] = i
+		if u, _ := url.Parse(l); u.Scheme == "tls" {
+			s.TLS.validate(v, key)
+		}
+	}
+	if s.ExternalIP != "" && !isIP(s.ExternalIP) {
+		v.add("sip.external_ip", "%q is not an IP address", s.ExternalIP)
+	}
+	if s.MaxCPS < 0 {
+		v.add("sip.max_cps", "must not be negative")
+	}
+	if s.UserAgent == "" {
+		v.add("sip.user_agent", "is required")
+	}
+	if s.RingTimeout <= 0 {
+		v.add("sip.ring_timeout", "must be positive")
+	}
+	if s.NonceTTL <= 0 {
+		v.add("sip.nonce_ttl", "must be positive")
+	}
+	if s.RetryAfter < 0 {
+		v.add("sip.retry_after", "must not be negative")
+	}
+}
+
+// validate checks the certificate files a tls listener (at key) needs.
+// Each file is reported once however many tls listeners there are.
+func (t *TLS) validate(v *collector, listener string) {
+	for _, f := range []struct{ key, path string }{{"sip.tls.cert", t.Cert}, {"sip.tls.key", t.Key}} {
+		if slices.ContainsFunc(v.list, func(p Problem) bool { return p.Key == f.key }) {
+			continue
+		}
+		if f.path == "" {
+			v.add(f.key, "is required by the tls listener %s", listener)
+			continue
+		}
+		if msg := fileProblem(f.path); msg != "" {
+			v.add(f.key, "%s", msg)
+		}
+	}
+}
+
+func (r *RTP) validate(v *collector) {
+	if _, _, err := parsePorts(r.Ports); err != nil {
+		v.add("rtp.ports", "%v", err)
+	}
+	if r.ExternalIP != "" && !isIP(r.ExternalIP) {
+		v.add("rtp.external_ip", "%q is not an IP address", r.ExternalIP)
+	}
+	if r.BindIP != "" && !validHost(r.BindIP) {
+		v.add("rtp.bind_ip", "%q is not an IP address or host name", r.BindIP)
+	}
+}
+
+func (s *Storage) validate(v *collector) {
+	for _, f := range []struct{ key, value, example string }{
+		{"storage.database", s.Database, DefaultDatabase},
+		{"storage.recordings", s.Recordings, DefaultRecordings},
+	} {
+		scheme, rest, ok := strings.Cut(f.value, "://")
+		if !ok || scheme == "" || rest == "" {
+			v.add(f.key, "%q is not a URL such as %s", f.value, f.example)
+		}
+	}
+}
+
+func (l *Log) validate(v *collector) {
+	if !oneOf(l.Level, "debug", "info", "warn", "error") {
+		v.add("log.level", "must be debug, info, warn or error, not %q", l.Level)
+	}
+	if !oneOf(l.Format, "json", "text") {
+		v.add("log.format", "must be json or text, not %q", l.Format)
+	}
+}
+
+// validateTrunks checks every trunk and returns the trunks by name (the
+// first one of each name).
+func (c *Config) validateTrunks(v *collector) map[string]*Trunk {
+	byName := map[string]*Trunk{}
+	first := map[string]int{}
+	for i := range c.Trunks {
+		t := &c.Trunks[i]
+		key := fmt.Sprintf("trunks[%d]", i)
+		if j, dup := first[t.Name]; dup && t.Name != "" {
+			v.add(key+".name", "duplicate trunk name %q (first at trunks[%d])", t.Name, j)
+		} else if t.Name != "" {
+			first[t.Name], byName[t.Name] = i, t
+		}
+		t.validate(v, key)
+	}
+	return byName
+}
+
+func (t *Trunk) validate(v *collector, key string) {
+	if msg := nameProblem(t.Name); msg != "" {
+		v.add(key+".name", "%s", msg)
+	}
+	if t.Inbound == nil && t.Outbound == nil {
+		v.add(key, "needs an inbound or an outbound section")
+	}
+	if t.Inbound != nil {
+		t.Inbound.validate(v, key+".inbound")
+	}
+	if t.Outbound != nil {
+		t.Outbound.validate(v, key+".outbound")
+	}
+	validateCodecs(v, key+".codecs", t.Codecs)
+	if !oneOf(t.DTMF, "rfc4733", "info") {
+		v.add(key+".dtmf", "must be rfc4733 or info, not %q", t.DTMF)
+	}
+	if !oneOf(t.SRTP, "off", "optional", "required") {
+		v.add(key+".srtp", "must be off, optional or required, not %q", t.SRTP)
+	}
+	if t.MaxChannels < 0 {
+		v.add(key+".max_channels", "must not be negative")
+	}
+	if t.MaxCPS < 0 {
+		v.add(key+".max_cps", "must not be negative")
+	}
+}
+
+func (in *Inbound) validate(v *collector, key string) {
+	if len(in.Allow) == 0 && in.Auth == nil {
+		v.add(key, "needs allow or auth, or the trunk would take calls from anyone")
+	}
+	for i, a := range in.Allow {
+		if !isIP(a) && !isPrefix(a) {
+			v.add(fmt.Sprintf("%s.allow[%d]", key, i), "%q is not an IP address or CIDR", a)
+		}
+	}
+	for i, n := range in.Numbers {
+		if msg := patternProblem(n); msg != "" {
+			v.add(fmt.Sprintf("%s.numbers[%d]", key, i), "%s", msg)
+		}
+	}
+	if in.Auth != nil {
+		in.Auth.validate(v, key+".auth")
+	}
+}
+
+func (a *Auth) validate(v *collector, key string) {
+	if a.Username == "" {
+		v.add(key+".username", "is required")
+	}
+	if a.Password == "" {
+		v.add(key+".password", "is required")
+	}
+}
+
+func (o *Outbound) validate(v *collector, key string) {
+	if o.URI == "" {
+		v.add(key+".uri", "is required")
+	} else if msg := sipURIProblem(o.URI); msg != "" {
+		v.add(key+".uri", "%s", msg)
+	}
+	if o.Auth != nil {
+		o.Auth.validate(v, key+".auth")
+	}
+	if o.RegisterExpires < 0 {
+		v.add(key+".register_expires", "must not be negative")
+	}
+	if o.CallerID != "" && !isNumber(o.CallerID) {
+		v.add(key+".caller_id", "%q is not a number (digits with an optional leading '+')", o.CallerID)
+	}
+	if o.OptionsPing < 0 {
+		v.add(key+".options_ping", "must not be negative")
+	}
+	o.NumberFormat.validate(v, key+".number_format")
+}
+
+func (f *NumberFormat) validate(v *collector, key string) {
+	if strings.Trim(f.TechPrefix, "0123456789*#") != "" {
+		v.add(key+".tech_prefix", "%q may hold only digits, '*' and '#'", f.TechPrefix)
+	}
+	for i, s := range f.Strip {
+		if s == "" || !isNumber(s) {
+			v.add(fmt.Sprintf("%s.strip[%d]", key, i), "%q is not a number prefix (digits with an optional leading '+')", s)
+		}
+	}
+}
+
+// validateCodecs checks a codec preference list.
+func validateCodecs(v *collector, key string, codecs []string) {
+	if len(codecs) == 0 {
+		v.add(key, "needs at least one codec")
+	}
+	seen := map[string]bool{}
+	for i, name := range codecs {
+		canon := canonicalCodec(name)
+		switch {
+		case !oneOf(canon, "PCMU", "PCMA", "opus"):
+			v.add(fmt.Sprintf("%s[%d]", key, i), "unknown codec %q (want PCMU, PCMA or opus)", name)
+		case seen[canon]:
+			v.add(fmt.Sprintf("%s[%d]", key, i), "codec %s is listed twice", canon)
+		}
+		seen[canon] = true
+	}
+}
+
+func (c *Config) validateRoutes(v *collector, trunks map[string]*Trunk) {
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if r.Flow == "" {
+			v.add(key+".flow", "is required")
+		} else if _, ok := c.Flows[r.Flow]; !ok {
+			v.add(key+".flow", "unknown flow %q", r.Flow)
+		}
+		if r.Match.Trunk != "" {
+			if t, ok := trunks[r.Match.Trunk]; !ok {
+				v.add(key+".match.trunk", "unknown trunk %q", r.Match.Trunk)
+			} else if t.Inbound == nil {
+				v.add(key+".match.trunk", "trunk %q has no inbound section", r.Match.Trunk)
+			}
+		}
+		for _, m := range []struct{ name, pattern string }{{"from", r.Match.From}, {"to", r.Match.To}} {
+			if m.pattern == "" {
+				continue
+			}
+			if msg := patternProblem(m.pattern); msg != "" {
+				v.add(key+".match."+m.name, "%s", msg)
+			}
+		}
+	}
+}
+
+func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk) {
+	names := make([]string, 0, len(c.Flows))
+	for name := range c.Flows {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		key := joinKey("flows", name)
+		if msg := nameProblem(name); msg != "" {
+			v.add(key, "%s", msg)
+		}
+		actions := c.Flows[name]
+		if len(actions) == 0 {
+			v.add(key, "has no actions")
+		}
+		for i, a := range actions {
+			a.validate(v, fmt.Sprintf("%s[%d]", key, i), trunks)
+		}
+	}
+}
+
+func (a *Action) validate(v *collector, key string, trunks map[string]*Trunk) {
+	switch {
+	case a.Dial == nil && a.Hangup == nil:
+		v.add(key, "needs one of dial, hangup")
+	case a.Dial != nil && a.Hangup != nil:
+		v.add(key, "must have only one of dial, hangup")
+	}
+	if a.Dial != nil {
+		a.Dial.validate(v, key+".dial", trunks)
+	}
+	if a.Hangup != nil && (a.Hangup.Code < minErrorCode || a.Hangup.Code > maxErrorCode) {
+		v.add(key+".hangup.code", "must be a SIP status from %d to %d, not %d", minErrorCode, maxErrorCode, a.Hangup.Code)
+	}
+}
+
+func (d *DialAction) validate(v *collector, key string, trunks map[string]*Trunk) {
+	if t, ok := trunks[d.Trunk]; d.Trunk == "" {
+		v.add(key+".trunk", "is required")
+	} else if !ok {
+		v.add(key+".trunk", "unknown trunk %q", d.Trunk)
+	} else if t.Outbound == nil {
+		v.add(key+".trunk", "trunk %q has no outbound section", d.Trunk)
+	}
+	if d.Number != "" && !isNumber(d.Number) {
+		v.add(key+".number", "%q is not a number (digits with an optional leading '+')", d.Number)
+	}
+	if d.Timeout < 0 {
+		v.add(key+".timeout", "must not be negative")
+	}
+}
+
+// parsePorts parses an RTP port range "MIN-MAX".
+func parsePorts(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	lo, errLo := strconv.Atoi(strings.TrimSpace(a))
+	hi, errHi := strconv.Atoi(strings.TrimSpace(b))
+	switch {
+	case !ok || errLo != nil || errHi != nil:
+		return 0, 0, fmt.Errorf("%q is not a port range MIN-MAX", s)
+	case lo < minRTPPort || hi > maxRTPPort:
+		return 0, 0, fmt.Errorf("%q must lie within %d-%d", s, minRTPPort, maxRTPPort)
+	case lo >= hi:
+		return 0, 0, fmt.Errorf("%q: MIN must be below MAX", s)
+	case hi-lo+1 < minRTPPorts:
+		return 0, 0, fmt.Errorf("%q holds %d ports, at least %d are needed", s, hi-lo+1, minRTPPorts)
+	}
+	return lo, hi, nil
+}
+
+func formatPorts(lo, hi int) string { return fmt.Sprintf("%d-%d", lo, hi) }
+
+// listenProblem checks a SIP listen URL transport://host:port.
+func listenProblem(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Opaque != "" || u.Host == "" {
+		return fmt.Sprintf("%q is not a listen URL such as udp://127.0.0.1:5060", s)
+	}
+	if !oneOf(u.Scheme, "udp", "tcp", "tls") {
+		return fmt.Sprintf("%q: unknown transport %q (want udp, tcp or tls)", s, u.Scheme)
+	}
+	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Sprintf("%q must be transport://host:port with nothing more", s)
+	}
+	if msg := hostPortProblem(u.Host, true); msg != "" {
+		return fmt.Sprintf("%q: %s", s, msg)
+	}
+	return ""
+}
+
+// hostPortProblem checks "host:port"; an empty host is allowed unless
+// needHost; port 0 asks the system for a free port.
+func hostPortProblem(s string, needHost bool) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port", s)
+	}
+	if (needHost || host != "") && !validHost(host) {
+		return fmt.Sprintf("%q has an invalid host", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Sprintf("%q has an invalid port", s)
+	}
+	return ""
+}
+
+// sipURIProblem checks an outbound target: sip: or sips:, a host, an
+// optional port and an optional transport parameter.
+func sipURIProblem(s string) string {
+	scheme, rest, _ := strings.Cut(s, ":")
+	scheme = strings.ToLower(scheme)
+	if scheme != "sip" && scheme != "sips" {
+		return fmt.Sprintf("%q is not a sip: or sips: URI", s)
+	}
+	if strings.ContainsAny(rest, "?") {
+		return fmt.Sprintf("%q: headers (?...) are not allowed", s)
+	}
+	hostport, params, _ := strings.Cut(rest, ";")
+	if at := strings.LastIndexByte(hostport, '@'); at >= 0 {
+		hostport = hostport[at+1:]
+	}
+	if msg := uriHostPortProblem(hostport); msg != "" {
+		return fmt.Sprintf("%q: %s", s, msg)
+	}
+	for p := range strings.SplitSeq(params, ";") {
+		name, value, _ := strings.Cut(p, "=")
+		if !strings.EqualFold(name, "transport") {
+			continue
+		}
+		if !oneOf(value, "udp", "tcp", "tls") {
+			return fmt.Sprintf("%q: unknown transport %q (want udp, tcp or tls)", s, value)
+		}
+		if scheme == "sips" && strings.EqualFold(value, "udp") {
+			return fmt.Sprintf("%q: a sips: URI cannot use transport=udp", s)
+		}
+	}
+	return ""
+}
+
+// uriHostPortProblem checks the host[:port] part of a SIP URI.
+func uriHostPortProblem(hp string) string {
+	host, port := hp, ""
+	if strings.HasPrefix(hp, "[") {
+		end := strings.IndexByte(hp, ']')
+		if end < 0 {
+			return "unterminated IPv6 address"
+		}
+		host, port = hp[1:end], strings.TrimPrefix(hp[end+1:], ":")
+		if !isIP(host) {
+			return fmt.Sprintf("invalid IPv6 address %q", host)
+		}
+	} else if h, p, ok := strings.Cut(hp, ":"); ok {
+		host, port = h, p
+	}
+	if host == "" {
+		return "host is missing"
+	}
+	if !validHost(host) {
+		return fmt.Sprintf("invalid host %q", host)
+	}
+	if n, err := strconv.Atoi(port); port != "" && (err != nil || n < 1 || n > 65535) {
+		return fmt.Sprintf("invalid port %q", port)
+	}
+	return ""
+}
+
+// fileProblem says why path is not a readable regular file, or "".
+func fileProblem(path string) string {
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Sprintf("file %q does not exist", path)
+	case err != nil:
+		return err.Error()
+	case info.IsDir():
+		return fmt.Sprintf("%q is a directory, not a file", path)
+	}
+	return ""
+}
+
+// nameProblem checks a trunk or flow name: lowercase letters, digits, '-'
+// and '_'.
+func nameProblem(name string) string {
+	if name == "" {
+		return "is required"
+	}
+	if strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		return fmt.Sprintf("invalid name %q: use lowercase letters, digits, '-' and '_'", name)
+	}
+	return ""
+}
+
+// patternProblem checks a number pattern: digits, '+', '*' and '?'.
+func patternProblem(p string) string {
+	if p == "" {
+		return "empty number pattern"
+	}
+	if strings.Trim(p, "0123456789+*?") != "" {
+		return fmt.Sprintf("invalid number pattern %q: use digits, '+', '*' and '?'", p)
+	}
+	return ""
+}
+
+// isNumber reports whether s is digits with an optional leading '+'.
+func isNumber(s string) bool {
+	digits := strings.TrimPrefix(s, "+")
+	return digits != "" && strings.Trim(digits, "0123456789") == ""
+}
+
+// validHost reports whether s is an IP address or a DNS host name.
+func validHost(s string) bool {
+	if isIP(s) {
+		return true
+	}
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") ||
+			strings.Trim(strings.ToLower(label), "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+func isPrefix(s string) bool {
+	_, err := netip.ParsePrefix(s)
+	return err == nil
+}
+
+// oneOf reports whether s equals one of choices, ignoring case.
+func oneOf(s string, choices ...string) bool {
+	return slices.ContainsFunc(choices, func(c string) bool { return strings.EqualFold(s, c) })
+}

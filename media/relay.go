@@ -1,0 +1,132 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// RelayDirection names one way through a [Relay]. (It is not an SDP
+// direction attribute, which is [Direction].)
+type RelayDirection uint8
+
+// The two ways through a relay made by NewRelay(a, b).
+const (
+	AToB RelayDirection = iota // received on a, sent out of b
+	BToA                       // received on b, sent out of a
+)
+
+// String returns "a->b" or "b->a".
+func (d RelayDirection) String() string {
+	switch d {
+	case AToB:
+		return "a->b"
+	case BToA:
+		return "b->a"
+	}
+	return fmt.Sprintf("RelayDirection(%d)", uint8(d))
+}
+
+// ErrPayloadType is returned for an RTP payload type outside 0–127 or a
+// direction that does not exist.
+var ErrPayloadType = errors.New("media: bad payload type mapping")
+
+// Relay joins two sockets when both legs use the same codec: RTP and RTCP
+// received on a go out of b to b's peer, and the other way round, without
+// decoding. It can rewrite the RTP payload type per direction (the legs may
+// have negotiated different dynamic numbers for the same codec).
+//
+// Relay is a [Sink]; NewRelay installs it on both sockets. Forwarding runs on
+// the sockets' reader goroutines and allocates nothing.
+type Relay struct {
+	a, b *Socket
+	pt   [2]atomic.Pointer[ptTable] // by RelayDirection; nil = no rewrite
+
+	mu sync.Mutex // serialises SetPayloadTypeMap (copy-on-write of pt)
+}
+
+// ptTable maps each RTP payload type (0–127) to the one sent.
+type ptTable [128]uint8
+
+// NewRelay joins a and b and installs the relay as the sink of both.
+func NewRelay(a, b *Socket) *Relay {
+	r := &Relay{a: a, b: b}
+	a.SetSink(r)
+	b.SetSink(r)
+	return r
+}
+
+// SetPayloadTypeMap makes packets travelling in direction d with payload type
+// from leave with payload type to (the marker bit is kept). from == to
+// removes the entry. It may be called while packets flow.
+func (r *Relay) SetPayloadTypeMap(d RelayDirection, from, to uint8) error {
+	if d > BToA || from > 127 || to > 127 {
+		return fmt.Errorf("%w: %s %d->%d", ErrPayloadType, d, from, to)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var t ptTable
+	if cur := r.pt[d].Load(); cur != nil {
+		t = *cur
+	} else {
+		for i := range t {
+			t[i] = uint8(i)
+		}
+	}
+	t[from] = to
+	for i, v := range t {
+		if int(v) != i {
+			r.pt[d].Store(&t)
+			return nil
+		}
+	}
+	r.pt[d].Store(nil) // identity: skip the rewrite entirely
+	return nil
+}
+
+// Stop detaches the relay: the sockets' sinks become nil (packets are
+// dropped and counted) unless something else was installed since.
+func (r *Relay) Stop() {
+	r.a.replaceSink(r, nil)
+	r.b.replaceSink(r, nil)
+}
+
+// HandleRTP forwards one RTP packet to the other leg, rewriting its payload
+// type in place if a mapping is set for that direction.
+func (r *Relay) HandleRTP(pkt []byte, from *Socket) {
+	to, d := r.route(from)
+	if to == nil {
+		return
+	}
+	if t := r.pt[d].Load(); t != nil {
+		pkt[1] = pkt[1]&0x80 | t[pkt[1]&0x7f]
+	}
+	if to.WriteRTP(pkt) == nil {
+		to.stats.PacketsRelayed.Add(1)
+		to.stats.BytesRelayed.Add(uint64(len(pkt)))
+	}
+}
+
+// HandleRTCP forwards one RTCP packet to the other leg.
+func (r *Relay) HandleRTCP(pkt []byte, from *Socket) {
+	to, _ := r.route(from)
+	if to == nil {
+		return
+	}
+	if to.WriteRTCP(pkt) == nil {
+		to.stats.RTCPRelayed.Add(1)
+	}
+}
+
+// route returns the socket a packet read by from goes out of, or nil if from
+// is not one of the relay's sockets.
+func (r *Relay) route(from *Socket) (*Socket, RelayDirection) {
+	switch from {
+	case r.a:
+		return r.b, AToB
+	case r.b:
+		return r.a, BToA
+	}
+	return nil, 0
+}

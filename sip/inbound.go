@@ -1,0 +1,221 @@
+package sip
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// InboundLeg is the caller's side of a call: the switch is the UAS of its
+// INVITE. It implements call.Inbound.
+type InboundLeg struct {
+	legBase
+	req   *sip.Request
+	tx    sip.ServerTransaction
+	offer *RemoteMedia
+	from  call.Party
+	to    call.Party
+	// MaxForwards left for legs this call creates (already decremented).
+	maxFwd int
+
+	// guarded by legBase.mu
+	finalSent bool
+	cancelled bool
+}
+
+var _ call.Inbound = (*InboundLeg)(nil)
+
+func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Trunk, sock *media.Socket, offer *RemoteMedia, maxFwd int, log *slog.Logger) *InboundLeg {
+	l := &InboundLeg{req: req, tx: tx, offer: offer, maxFwd: maxFwd - 1}
+	l.init(s, t, sock, log, l)
+	l.dlg = uasDialog(req, sip.GenerateTagN(16))
+	l.contact = s.contact(req.Transport(), "")
+	l.from = call.Party{Number: req.From().Address.User, Name: req.From().DisplayName}
+	to := req.Recipient.User
+	if to == "" {
+		to = req.To().Address.User
+	}
+	l.to = call.Party{Number: to}
+	if offer != nil {
+		l.applyRemote(*offer)
+	}
+	s.addDialog(l.dlg.key(), l)
+	s.trackLeg(l)
+	if !tx.OnCancel(func(*sip.Request) { l.onCancel() }) {
+		l.onCancel()
+	}
+	return l
+}
+
+// From is the caller.
+func (l *InboundLeg) From() call.Party { return l.from }
+
+// To is the called number (Request-URI user part).
+func (l *InboundLeg) To() call.Party { return l.to }
+
+// MaxForwards is what the call's next hop may still take.
+func (l *InboundLeg) MaxForwards() int { return l.maxFwd }
+
+// Request is the INVITE (read-only).
+func (l *InboundLeg) Request() *sip.Request { return l.req }
+
+// Offer is the caller's offer, filtered to the trunk's codecs; nil for a late offer.
+func (l *InboundLeg) Offer() *media.Description { return l.offer.description() }
+
+// onCancel: sipgo has already answered the CANCEL 200 and the INVITE 487.
+func (l *InboundLeg) onCancel() {
+	l.mu.Lock()
+	if l.ended || l.finalSent {
+		l.mu.Unlock()
+		return
+	}
+	l.ended, l.cancelled, l.finalSent = true, true, true
+	l.mu.Unlock()
+	l.log.Info("caller cancelled")
+	l.emit(call.Ended{Cause: call.Cancelled, Remote: true})
+	l.cleanup()
+}
+
+func (l *InboundLeg) response(code int, reason string, body []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(l.req, code, reason, body)
+	res.To().Params.Add("tag", l.dlg.localTag)
+	if code > 100 && code < 300 {
+		res.AppendHeader(sip.HeaderClone(l.contact))
+	}
+	if body != nil {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	res.AppendHeader(sip.NewHeader("Server", l.s.userAgent()))
+	return res
+}
+
+// Progress sends 180 Ringing, or 183 Session Progress with SDP for early media.
+func (l *InboundLeg) Progress(ctx context.Context, ringing bool, early *media.Description) error {
+	l.mu.Lock()
+	if l.finalSent || l.ended {
+		l.mu.Unlock()
+		return call.Cause{Code: 481, Reason: "Call already answered or ended"}
+	}
+	var res *sip.Response
+	if early != nil && l.offer != nil {
+		res = l.response(183, "Session Progress", l.renderLocked(*early))
+	} else {
+		res = l.response(180, "Ringing", nil)
+	}
+	l.mu.Unlock()
+	return l.tx.Respond(res)
+}
+
+// Answer sends 200 OK with d and waits for the ACK. For a late-offer call d
+// is the switch's offer and the caller's answer is read from the ACK.
+func (l *InboundLeg) Answer(ctx context.Context, d media.Description) (media.Description, error) {
+	l.mu.Lock()
+	if l.finalSent || l.ended {
+		l.mu.Unlock()
+		return media.Description{}, call.Cause{Code: 481, Reason: "Call already answered or ended"}
+	}
+	l.finalSent = true
+	res := l.response(200, "OK", l.renderLocked(d))
+	l.mu.Unlock()
+	if err := l.tx.Respond(res); err != nil {
+		return media.Description{}, err
+	}
+	// Retransmit the 2xx until the ACK comes (RFC 3261 §13.3.1.4).
+	interval := timerT1
+	deadline := time.NewTimer(timer64)
+	defer deadline.Stop()
+	retrans := time.NewTimer(interval)
+	defer retrans.Stop()
+	reliable := sip.IsReliable(l.req.Transport())
+	for {
+		select {
+		case ack := <-l.ackCh:
+			return l.confirm(ack, d)
+		case <-retrans.C:
+			if !reliable {
+				_ = l.s.srv.WriteResponse(res)
+			}
+			interval = min(interval*2, timerT2)
+			retrans.Reset(interval)
+		case <-deadline.C:
+			l.log.Warn("no ACK for 200 OK")
+			l.mu.Lock()
+			l.confirmed = true // the dialog exists: end it with BYE
+			l.mu.Unlock()
+			return media.Description{}, call.Cause{Code: 408, Reason: "No ACK received"}
+		case <-ctx.Done():
+			return media.Description{}, ctx.Err()
+		}
+	}
+}
+
+func (l *InboundLeg) confirm(ack *sip.Request, d media.Description) (media.Description, error) {
+	l.mu.Lock()
+	l.confirmed = true
+	l.mu.Unlock()
+	if l.offer != nil {
+		return d, nil
+	}
+	rm, err := ParseSDP(ack.Body())
+	if err != nil {
+		l.log.Warn("late offer: no usable answer in ACK", "error", err)
+		return media.Description{}, call.Cause{Code: 488, Reason: "No answer in ACK"}
+	}
+	agreed := rm.Desc
+	agreed.Codecs = media.Intersect(d.Codecs, rm.Desc.Codecs)
+	if len(agreed.Audio()) == 0 {
+		return media.Description{}, call.Cause{Code: 488, Reason: "No codec in common"}
+	}
+	l.applyRemote(rm)
+	return agreed, nil
+}
+
+// Hangup ends the caller's leg with cause: a final response before answer,
+// a BYE after.
+func (l *InboundLeg) Hangup(ctx context.Context, cause call.Cause) error {
+	l.terminate(ctx, cause, true)
+	return nil
+}
+
+func (l *InboundLeg) terminate(ctx context.Context, cause call.Cause, signal bool) {
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return
+	}
+	l.ended = true
+	finalSent, confirmed := l.finalSent, l.confirmed
+	l.finalSent = true
+	l.mu.Unlock()
+	if signal {
+		switch {
+		case !finalSent:
+			code, reason := cause.Code, cause.Reason
+			if code < 300 {
+				code, reason = 480, "Temporarily Unavailable"
+			}
+			var hdrs []sip.Header
+			if code == 503 {
+				hdrs = append(hdrs, l.s.retryAfter())
+			}
+			res := l.response(code, reason, nil)
+			for _, h := range hdrs {
+				res.AppendHeader(h)
+			}
+			if err := l.tx.Respond(res); err != nil {
+				l.log.Debug("final response", "error", err)
+			}
+		case confirmed:
+			l.sendBye(cause)
+		default:
+			// 200 sent, ACK pending: the dialog is up for the caller, end it.
+			l.sendBye(cause)
+		}
+	}
+	l.cleanup()
+}

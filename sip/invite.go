@@ -1,0 +1,218 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// onInvite handles every INVITE: in-dialog ones go to their leg (re-INVITE),
+// initial ones pass the edge checks in the order a carrier expects, then run
+// through the Handler.
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if err := validateRequest(req); err != nil {
+		s.log.Warn("bad request", "error", err, "source", req.Source())
+		s.respond(tx, req, 400, "Bad Request - "+err.Error())
+		return
+	}
+	if tag, _ := req.To().Params.Get("tag"); tag != "" {
+		if o := s.findDialog(req); o != nil {
+			o.onRequest(req, tx)
+			return
+		}
+		s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	// 100 Trying at once: it stops the caller's retransmissions while we work.
+	if err := tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil)); err != nil {
+		s.log.Debug("100 Trying", "error", err)
+	}
+	if s.metrics != nil {
+		s.metrics.attempt()
+	}
+	log := s.log.With("call_id", req.CallID().Value(), "source", req.Source())
+
+	if s.draining.Load() {
+		s.reject(tx, req, log, 503, "Service Unavailable", "draining", s.retryAfter())
+		return
+	}
+	maxFwd := 70
+	if mf := req.MaxForwards(); mf != nil {
+		maxFwd = int(mf.Val())
+	}
+	if maxFwd <= 0 {
+		s.reject(tx, req, log, 483, "Too Many Hops", "Max-Forwards reached zero")
+		return
+	}
+	if !s.cps.Allow() {
+		s.reject(tx, req, log, 503, "Service Unavailable", "node max_cps exceeded", s.retryAfter())
+		return
+	}
+	src, ok := sourceAddr(req)
+	if !ok {
+		s.reject(tx, req, log, 400, "Bad Request", "unparseable source address")
+		return
+	}
+	trunk, code, reason := s.identify(req, tx, src, log)
+	if trunk == nil {
+		if code != 0 {
+			s.reject(tx, req, log, code, reason, reason)
+		}
+		return
+	}
+	log = log.With("trunk", trunk.Name())
+	to := req.Recipient.User
+	if to == "" {
+		to = req.To().Address.User
+	}
+	if !trunk.Serves(to) {
+		s.reject(tx, req, log, 404, "Not Found", "number "+to+" not served by trunk")
+		return
+	}
+	if !trunk.AllowCall() {
+		s.reject(tx, req, log, 503, "Service Unavailable", "trunk max_cps exceeded", s.retryAfter())
+		return
+	}
+	if !trunk.AcquireChannel() {
+		s.reject(tx, req, log, 503, "Service Unavailable", "trunk max_channels reached", s.retryAfter())
+		return
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			trunk.ReleaseChannel()
+		}
+	}
+	defer release()
+
+	var offer *RemoteMedia
+	if len(req.Body()) > 0 {
+		if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
+			s.reject(tx, req, log, 415, "Unsupported Media Type", "body is "+ct.Value(), sip.NewHeader("Accept", "application/sdp"))
+			return
+		}
+		rm, err := ParseSDP(req.Body())
+		if err != nil {
+			s.reject(tx, req, log, 400, "Bad Request - "+err.Error(), err.Error())
+			return
+		}
+		filtered := rm.Desc.Filter(trunk.Config.Codecs, true)
+		if len(filtered.Audio()) == 0 {
+			s.reject(tx, req, log, 488, "Not Acceptable Here", "no codec in common with trunk")
+			return
+		}
+		rm.Desc = filtered
+		offer = &rm
+	}
+
+	sock, err := s.ports.Open()
+	if err != nil {
+		s.reject(tx, req, log, 503, "Service Unavailable", "no RTP ports: "+err.Error(), s.retryAfter())
+		return
+	}
+	leg := newInboundLeg(s, req, tx, trunk, sock, offer, maxFwd, log)
+	released = true // the leg releases the channel when it ends
+	s.calls.Add(1)
+	defer s.calls.Done()
+	if s.metrics != nil {
+		s.metrics.callStarted()
+		defer s.metrics.callEnded()
+	}
+	s.handler.HandleCall(context.Background(), leg)
+	// Whatever the handler did, the leg is over now.
+	leg.terminate(context.Background(), call.ServerError, false)
+}
+
+// identify finds the trunk an INVITE comes from. Trunks whose allow list
+// holds the source address are tried first; trunks with digest credentials
+// and no allow list accept any source that authenticates. It returns a nil
+// trunk and the rejection to send (code 0: already answered, a challenge).
+func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, log *slog.Logger) (*Trunk, int, string) {
+	var byIP, byAuth []*Trunk
+	for _, t := range s.trunks {
+		in := t.Config.Inbound
+		if in == nil {
+			continue
+		}
+		switch {
+		case len(in.Allow) > 0 && t.Allows(src):
+			byIP = append(byIP, t)
+		case len(in.Allow) == 0 && in.Auth != nil:
+			byAuth = append(byAuth, t)
+		}
+	}
+	candidates := byIP
+	if len(candidates) == 0 {
+		candidates = byAuth
+	}
+	if len(candidates) == 0 {
+		return nil, 403, "Forbidden"
+	}
+	// Without credentials required, the first trunk by address wins.
+	for _, t := range candidates {
+		if t.Config.Inbound.Auth == nil {
+			return t, 0, ""
+		}
+	}
+	// Every candidate wants digest: match by the username in the credentials.
+	hdrName := "Authorization"
+	hdr := req.GetHeader(hdrName)
+	if hdr == nil {
+		hdrName = "Proxy-Authorization"
+		hdr = req.GetHeader(hdrName)
+	}
+	realm := s.realm(candidates[0])
+	if hdr == nil {
+		s.challenge(tx, req, realm, false)
+		return nil, 0, ""
+	}
+	var lastErr error
+	for _, t := range candidates {
+		a := t.Config.Inbound.Auth
+		err := s.auth.Verify(hdr.Value(), string(req.Method), s.realm(t), a.Username, a.Password)
+		if err == nil {
+			return t, 0, ""
+		}
+		if errors.Is(err, ErrStaleNonce) {
+			s.challenge(tx, req, s.realm(t), true)
+			return nil, 0, ""
+		}
+		lastErr = err
+	}
+	log.Warn("authentication failed", "error", lastErr)
+	return nil, 403, "Forbidden"
+}
+
+func (s *Server) realm(t *Trunk) string {
+	if a := t.Config.Inbound.Auth; a != nil && a.Realm != "" {
+		return a.Realm
+	}
+	if s.cfg.Node.Name != "" {
+		return s.cfg.Node.Name
+	}
+	return "switchboard"
+}
+
+func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, realm string, stale bool) {
+	s.respond(tx, req, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate", s.auth.Challenge(realm, stale)))
+	if s.metrics != nil {
+		s.metrics.rejected(401)
+	}
+}
+
+// mediaDescription returns the offer's description or nil (late offer).
+func (rm *RemoteMedia) description() *media.Description {
+	if rm == nil {
+		return nil
+	}
+	d := rm.Desc.Clone()
+	return &d
+}

@@ -1,0 +1,301 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// SIP timer values (RFC 3261 §17.1.1.1).
+const (
+	timerT1 = 500 * time.Millisecond
+	timerT2 = 4 * time.Second
+	timer64 = 64 * timerT1
+)
+
+// terminator is a leg the server can end on shutdown.
+type terminator interface {
+	terminate(ctx context.Context, cause call.Cause, signal bool)
+}
+
+// legBase is what inbound and outbound SIP legs share: the dialog, the media
+// socket, the event channel and in-dialog request handling. mu guards the
+// dialog and state fields.
+type legBase struct {
+	s       *Server
+	log     *slog.Logger
+	trunk   *Trunk
+	sock    *media.Socket
+	events  chan call.Event
+	contact *sip.ContactHeader
+	self    terminator
+
+	mu        sync.Mutex
+	dlg       dialog
+	origin    SDPOrigin
+	lastBody  string
+	confirmed bool
+	ended     bool
+	ackCh     chan *sip.Request
+	cleanOnce sync.Once
+}
+
+func (l *legBase) init(s *Server, t *Trunk, sock *media.Socket, log *slog.Logger, self terminator) {
+	l.s, l.trunk, l.sock, l.log, l.self = s, t, sock, log, self
+	l.events = make(chan call.Event, 16)
+	l.ackCh = make(chan *sip.Request, 1)
+	l.origin = SDPOrigin{SessionID: rand.Uint64() >> 2, Version: 1}
+}
+
+// ID is the leg's own Call-ID.
+func (l *legBase) ID() string { return l.dlg.callID }
+
+// Socket is the switch's media socket facing this leg.
+func (l *legBase) Socket() *media.Socket { return l.sock }
+
+// Events delivers the party's actions.
+func (l *legBase) Events() <-chan call.Event { return l.events }
+
+// Trunk is the name of the leg's trunk.
+func (l *legBase) Trunk() string { return l.trunk.Name() }
+
+// emit delivers an event without ever blocking the SIP stack.
+func (l *legBase) emit(ev call.Event) bool {
+	select {
+	case l.events <- ev:
+		return true
+	default:
+		l.log.Error("leg event dropped: owner not reading", "event", fmt.Sprintf("%T", ev))
+		return false
+	}
+}
+
+// renderLocked renders d as this leg's next SDP body; the origin version
+// grows only when the content changes (RFC 3264 §8).
+func (l *legBase) renderLocked(d media.Description) []byte {
+	addr := l.s.mediaAddr(l.sock)
+	body := RenderSDP(d, addr, l.origin)
+	if l.lastBody != "" && string(body) != l.lastBody {
+		l.origin.Version++
+		body = RenderSDP(d, addr, l.origin)
+	}
+	l.lastBody = string(body)
+	return body
+}
+
+// applyRemote points the socket at what the party's SDP says.
+func (l *legBase) applyRemote(rm RemoteMedia) {
+	l.sock.SetRemote(rm.RTP)
+	if rm.RTCP.IsValid() && rm.RTCP != rm.RTP {
+		l.sock.SetRemoteRTCP(rm.RTCP)
+	}
+}
+
+// onRequest handles an in-dialog request from the leg's party.
+func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
+	switch req.Method {
+	case sip.ACK:
+		select {
+		case l.ackCh <- req:
+		default:
+		}
+	case sip.BYE:
+		l.s.respond(tx, req, 200, "OK")
+		l.log.Info("party hung up", "leg", l.ID())
+		l.mu.Lock()
+		already := l.ended
+		l.ended = true
+		l.mu.Unlock()
+		if !already {
+			l.emit(call.Ended{Cause: call.Normal, Remote: true})
+			l.cleanup()
+		}
+	case sip.INVITE, sip.UPDATE:
+		l.onReoffer(req, tx)
+	case sip.INFO, sip.PRACK:
+		// DTMF over INFO arrives with the media engine; accept it meanwhile.
+		l.s.respond(tx, req, 200, "OK")
+	default:
+		l.s.respond(tx, req, 405, "Method Not Allowed")
+	}
+}
+
+// onReoffer handles a re-INVITE (or UPDATE) from the party: the offer is
+// relayed to the other leg by the call, and its answer comes back here.
+func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
+	l.mu.Lock()
+	seq := req.CSeq().SeqNo
+	if seq <= l.dlg.remoteSeq || l.ended {
+		l.mu.Unlock()
+		l.s.respond(tx, req, 500, "Server Internal Error", sip.NewHeader("Retry-After", "1"))
+		return
+	}
+	l.dlg.remoteSeq = seq
+	if c := req.Contact(); c != nil {
+		l.dlg.target = c.Address
+	}
+	l.mu.Unlock()
+
+	var offer *media.Description
+	var rm RemoteMedia
+	if len(req.Body()) > 0 {
+		var err error
+		rm, err = ParseSDP(req.Body())
+		if err != nil {
+			l.log.Warn("bad SDP in re-INVITE", "error", err)
+			l.s.respond(tx, req, 400, "Bad Request - "+err.Error())
+			return
+		}
+		rm.Desc = rm.Desc.Filter(l.trunk.Config.Codecs, true)
+		if len(rm.Desc.Audio()) == 0 {
+			l.s.respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
+		offer = &rm.Desc
+	}
+	reply := make(chan call.OfferReply, 1)
+	if !l.emit(call.Reoffer{Offer: offer, Reply: reply}) {
+		l.s.respond(tx, req, 500, "Server Internal Error")
+		return
+	}
+	var r call.OfferReply
+	select {
+	case r = <-reply:
+	case <-time.After(timer64):
+		l.s.respond(tx, req, 500, "Server Internal Error")
+		return
+	}
+	if r.Err != nil {
+		l.s.respond(tx, req, r.Err.Code, r.Err.Reason)
+		return
+	}
+	if offer != nil {
+		l.applyRemote(rm)
+	}
+	l.mu.Lock()
+	body := l.renderLocked(r.Answer)
+	tag := l.dlg.localTag
+	l.mu.Unlock()
+	res := sip.NewResponseFromRequest(req, 200, "OK", body)
+	res.To().Params.Add("tag", tag)
+	res.AppendHeader(sip.HeaderClone(l.contact))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if err := tx.Respond(res); err != nil {
+		l.log.Warn("answer re-INVITE", "error", err)
+	}
+}
+
+// Update sends a re-INVITE with offer to the party and returns its answer.
+func (l *legBase) Update(ctx context.Context, offer media.Description) (media.Description, error) {
+	offer = offer.Filter(l.trunk.Config.Codecs, true)
+	if len(offer.Audio()) == 0 {
+		return media.Description{}, call.NotAcceptable
+	}
+	l.mu.Lock()
+	if !l.confirmed || l.ended {
+		l.mu.Unlock()
+		return media.Description{}, call.Cause{Code: 491, Reason: "Request Pending"}
+	}
+	req := l.dlg.request(sip.INVITE, l.contact, 0)
+	req.SetBody(l.renderLocked(offer))
+	l.mu.Unlock()
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	res, err := l.transact(ctx, req)
+	if err != nil {
+		return media.Description{}, err
+	}
+	if res.StatusCode >= 300 {
+		return media.Description{}, call.Cause{Code: res.StatusCode, Reason: res.Reason}
+	}
+	l.sendAck(req.CSeq().SeqNo)
+	rm, err := ParseSDP(res.Body())
+	if err != nil {
+		return media.Description{}, call.Cause{Code: 502, Reason: "Bad SDP in answer"}
+	}
+	l.applyRemote(rm)
+	return rm.Desc, nil
+}
+
+// transact sends an in-dialog request and waits for its final response,
+// answering one digest challenge with the trunk's outbound credentials.
+func (l *legBase) transact(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	l.s.prepareOut(req)
+	res, err := l.s.client.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if (res.StatusCode == 401 || res.StatusCode == 407) && l.trunk.Config.Outbound != nil && l.trunk.Config.Outbound.Auth != nil {
+		a := l.trunk.Config.Outbound.Auth
+		res, err = l.s.client.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: a.Username, Password: a.Password})
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if seq := req.CSeq().SeqNo; seq > l.dlg.localSeq {
+			l.dlg.localSeq = seq
+		}
+		l.mu.Unlock()
+	}
+	return res, nil
+}
+
+func (l *legBase) sendAck(seq uint32) {
+	l.mu.Lock()
+	ack := l.dlg.request(sip.ACK, nil, seq)
+	l.mu.Unlock()
+	l.s.prepareOut(ack)
+	if err := l.s.client.WriteRequest(ack); err != nil {
+		l.log.Warn("send ACK", "error", err)
+	}
+}
+
+// sendBye ends a confirmed dialog. The BYE's transaction completes in the
+// background (bounded by Timer F); Shutdown waits for outstanding ones.
+func (l *legBase) sendBye(cause call.Cause) {
+	l.mu.Lock()
+	req := l.dlg.request(sip.BYE, nil, 0)
+	l.mu.Unlock()
+	if cause.Code != 200 {
+		req.AppendHeader(sip.NewHeader("Reason", reasonHeader(cause)))
+	}
+	l.s.byes.Add(1)
+	go func() {
+		defer l.s.byes.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), timer64)
+		defer cancel()
+		if _, err := l.transact(ctx, req); err != nil && !errors.Is(err, context.Canceled) {
+			l.log.Debug("BYE", "error", err)
+		}
+	}()
+}
+
+// reasonHeader renders an RFC 3326 Reason value.
+func reasonHeader(c call.Cause) string {
+	text := strings.ReplaceAll(c.Reason, `"`, "'")
+	return "SIP;cause=" + strconv.Itoa(c.Code) + `;text="` + text + `"`
+}
+
+// cleanup frees the leg's resources once: socket, dialog, trunk channel.
+func (l *legBase) cleanup() {
+	l.cleanOnce.Do(func() {
+		_ = l.sock.Close()
+		l.mu.Lock()
+		key := l.dlg.key()
+		l.mu.Unlock()
+		l.s.removeDialog(key)
+		l.s.untrackLeg(l.self)
+		l.trunk.ReleaseChannel()
+	})
+}

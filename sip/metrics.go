@@ -1,0 +1,142 @@
+package sip
+
+import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the SIP edge's Prometheus metrics.
+type Metrics struct {
+	calls      *prometheus.CounterVec
+	rejections *prometheus.CounterVec
+	attempts   prometheus.Counter
+	active     prometheus.Gauge
+
+	cpsMu     sync.Mutex
+	cpsSecond int64
+	cpsCount  int64
+	cpsLast   int64
+
+	trunks atomic.Pointer[[]*Trunk]
+	now    func() time.Time
+}
+
+// NewMetrics registers the SIP metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_calls_total",
+			Help: "Calls by result: answered, busy, no_answer, cancelled, rejected, failed.",
+		}, []string{"result"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_rejections_total",
+			Help: "Initial INVITEs answered with a failure at the edge, by SIP status code.",
+		}, []string{"code"}),
+		attempts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_call_attempts_total",
+			Help: "Initial INVITEs received.",
+		}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_active_calls",
+			Help: "Calls in progress (set-up or answered).",
+		}),
+		now: time.Now,
+	}
+	reg.MustRegister(m.calls, m.rejections, m.attempts, m.active, m)
+	return m
+}
+
+var (
+	descCPS = prometheus.NewDesc("switchboard_cps",
+		"Initial INVITEs received during the last whole second.", nil, nil)
+	descTrunkChannels = prometheus.NewDesc("switchboard_trunk_channels_in_use",
+		"Channels in use per trunk.", []string{"trunk"}, nil)
+	descTrunkMax = prometheus.NewDesc("switchboard_trunk_channels_max",
+		"Configured max_channels per trunk (0 = unlimited).", []string{"trunk"}, nil)
+	descTrunkUp = prometheus.NewDesc("switchboard_trunk_up",
+		"1 when the trunk is up (OPTIONS keep-alive answered or not configured).", []string{"trunk"}, nil)
+	descTrunkReg = prometheus.NewDesc("switchboard_trunk_registered",
+		"Outbound registration state: 1 registered, 0 not (absent when registration is off).", []string{"trunk", "state"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descCPS
+	ch <- descTrunkChannels
+	ch <- descTrunkMax
+	ch <- descTrunkUp
+	ch <- descTrunkReg
+}
+
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descCPS, prometheus.GaugeValue, float64(m.lastSecond()))
+	ts := m.trunks.Load()
+	if ts == nil {
+		return
+	}
+	for _, t := range *ts {
+		ch <- prometheus.MustNewConstMetric(descTrunkChannels, prometheus.GaugeValue, float64(t.Channels()), t.Name())
+		ch <- prometheus.MustNewConstMetric(descTrunkMax, prometheus.GaugeValue, float64(t.Config.MaxChannels), t.Name())
+		up := 0.0
+		if t.State() == TrunkUp {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descTrunkUp, prometheus.GaugeValue, up, t.Name())
+		if st, _, _ := t.Registration(); st != RegNone {
+			v := 0.0
+			if st == RegRegistered {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descTrunkReg, prometheus.GaugeValue, v, t.Name(), st.String())
+		}
+	}
+}
+
+func (m *Metrics) watchTrunks(ts []*Trunk) { m.trunks.Store(&ts) }
+
+func (m *Metrics) attempt() {
+	m.attempts.Inc()
+	sec := m.now().Unix()
+	m.cpsMu.Lock()
+	if sec != m.cpsSecond {
+		if sec == m.cpsSecond+1 {
+			m.cpsLast = m.cpsCount
+		} else {
+			m.cpsLast = 0
+		}
+		m.cpsSecond, m.cpsCount = sec, 0
+	}
+	m.cpsCount++
+	m.cpsMu.Unlock()
+}
+
+func (m *Metrics) lastSecond() int64 {
+	sec := m.now().Unix()
+	m.cpsMu.Lock()
+	defer m.cpsMu.Unlock()
+	switch sec {
+	case m.cpsSecond:
+		return m.cpsLast
+	case m.cpsSecond + 1:
+		return m.cpsCount
+	}
+	return 0
+}
+
+func (m *Metrics) rejected(code int) {
+	m.rejections.WithLabelValues(strconv.Itoa(code)).Inc()
+	if code != 401 && code != 407 {
+		m.calls.WithLabelValues("rejected").Inc()
+	}
+}
+
+func (m *Metrics) callStarted() { m.active.Inc() }
+func (m *Metrics) callEnded()   { m.active.Dec() }
+
+// CallFinished counts a call that got past the edge, by its record's result.
+func (m *Metrics) CallFinished(result string) { m.calls.WithLabelValues(result).Inc() }

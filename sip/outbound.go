@@ -1,0 +1,330 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// OutboundLeg is a leg the switch places towards a trunk: the switch is the
+// UAC of its INVITE. It implements call.Leg.
+type OutboundLeg struct {
+	legBase
+	invite   *sip.Request
+	cancelCh chan call.Cause
+}
+
+var _ call.Leg = (*OutboundLeg)(nil)
+
+// Dial places a call on r.Trunk. It returns once the INVITE is on its way;
+// the leg's Events report progress, the answer, or failure (Ended with the
+// cause mapped for the caller).
+func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error) {
+	t := s.byName[r.Trunk]
+	if t == nil || t.target == nil {
+		return nil, call.Cause{Code: 500, Reason: "No outbound trunk " + r.Trunk}
+	}
+	log := s.log.With("call_id", r.CallID, "out_trunk", t.Name())
+	if t.State() == TrunkDown {
+		log.Warn("outbound trunk down")
+		return nil, call.Cause{Code: 503, Reason: "Trunk unavailable"}
+	}
+	if !t.AllowCall() {
+		return nil, call.Cause{Code: 503, Reason: "Trunk max_cps exceeded"}
+	}
+	if !t.AcquireChannel() {
+		return nil, call.Cause{Code: 503, Reason: "Trunk max_channels reached"}
+	}
+	var offer media.Description
+	if r.Offer != nil {
+		offer = r.Offer.Filter(t.Config.Codecs, true)
+		if len(offer.Audio()) == 0 {
+			t.ReleaseChannel()
+			return nil, call.NotAcceptable
+		}
+	} else {
+		offer = defaultOffer(t.Config.Codecs)
+	}
+	sock, err := s.ports.Open()
+	if err != nil {
+		t.ReleaseChannel()
+		return nil, call.Cause{Code: 503, Reason: "No RTP ports"}
+	}
+
+	l := &OutboundLeg{cancelCh: make(chan call.Cause, 1)}
+	callID := uuid.NewString()
+	l.init(s, t, sock, log.With("leg", callID), l)
+
+	target := t.target
+	transport := "UDP"
+	if tp, ok := target.UriParams.Get("transport"); ok && tp != "" {
+		transport = sip.NetworkToUpper(tp)
+	}
+	number := t.Format(r.To)
+	ruri := sip.Uri{Scheme: target.Scheme, User: number, Host: target.Host, Port: target.Port}
+	if target.UriParams != nil {
+		ruri.UriParams = target.UriParams.Clone()
+	}
+	l.contact = s.contact(transport, "")
+	hp := s.contacts[sip.NetworkToLower(transport)]
+	fromNum := r.From.Number
+	ob := t.Config.Outbound
+	if ob.CallerID != "" {
+		fromNum = ob.CallerID
+	}
+	fromNum = NumberFormat{Plus: t.format.Plus}.Apply(fromNum)
+	if fromNum == "" {
+		fromNum = "anonymous"
+	}
+	l.dlg = dialog{
+		callID:    callID,
+		localTag:  sip.GenerateTagN(16),
+		local:     sip.Uri{Scheme: "sip", User: fromNum, Host: hp.host},
+		localName: r.From.Name,
+		remote:    sip.Uri{Scheme: "sip", User: number, Host: target.Host},
+		target:    ruri,
+		transport: transport,
+		localSeq:  0,
+	}
+	inv := l.dlg.request(sip.INVITE, l.contact, 0)
+	if mf := inv.MaxForwards(); mf != nil && r.MaxForwards > 0 {
+		v := sip.MaxForwardsHeader(r.MaxForwards)
+		inv.ReplaceHeader(&v)
+	}
+	inv.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	l.mu.Lock()
+	inv.SetBody(l.renderLocked(offer))
+	l.mu.Unlock()
+	s.prepareOut(inv)
+	l.invite = inv
+
+	s.addDialog(l.dlg.key(), l)
+	s.trackLeg(l)
+	tx, err := s.client.TransactionRequest(context.WithoutCancel(ctx), inv)
+	if err != nil {
+		log.Warn("send INVITE", "error", err)
+		l.cleanup()
+		return nil, call.Cause{Code: 503, Reason: "Trunk unreachable"}
+	}
+	ring := s.cfg.SIP.RingTimeout
+	if r.Timeout > 0 {
+		ring = r.Timeout
+	}
+	if ring <= 0 {
+		ring = 60 * time.Second
+	}
+	go l.run(tx, ring)
+	return l, nil
+}
+
+// run follows the INVITE transaction to its end.
+func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
+	ringTimer := time.NewTimer(ring)
+	defer ringTimer.Stop()
+	var (
+		provisional bool
+		authTried   bool
+		cancelling  *call.Cause
+		cancelGuard <-chan time.Time
+	)
+	fail := func(c call.Cause) {
+		if cancelling != nil {
+			c = *cancelling
+		}
+		l.mu.Lock()
+		already := l.ended
+		l.ended = true
+		l.mu.Unlock()
+		if !already {
+			l.emit(call.Ended{Cause: c, Remote: true})
+		}
+		l.cleanup()
+	}
+	cancel := func(c call.Cause) {
+		if cancelling != nil {
+			return
+		}
+		cancelling = &c
+		l.sendCancel(c)
+		cancelGuard = time.After(timer64)
+	}
+	for {
+		select {
+		case res := <-tx.Responses():
+			code := res.StatusCode
+			switch {
+			case code == 100:
+			case code < 200:
+				provisional = true
+				if cancelling != nil {
+					continue
+				}
+				ev := call.Progress{Ringing: code == 180 || code == 182}
+				if len(res.Body()) > 0 {
+					rm, err := ParseSDP(res.Body())
+					if err == nil {
+						l.applyRemote(rm)
+						d := rm.Desc
+						ev.Early = &d
+					} else {
+						l.log.Warn("bad SDP in provisional response", "code", code, "error", err)
+					}
+				}
+				if !ev.Ringing && ev.Early == nil {
+					continue
+				}
+				l.emit(ev)
+			case code < 300:
+				l.answered(res, cancelling)
+				return
+			case (code == 401 || code == 407) && !authTried && l.trunk.Config.Outbound.Auth != nil:
+				authTried = true
+				a := l.trunk.Config.Outbound.Auth
+				tx.Terminate()
+				ntx, err := l.s.client.TransactionDigestAuth(context.Background(), l.invite, res, sipgo.DigestAuth{Username: a.Username, Password: a.Password})
+				if err != nil {
+					l.log.Warn("INVITE digest retry", "error", err)
+					fail(call.Cause{Code: 503, Reason: "Trunk unreachable"})
+					return
+				}
+				l.mu.Lock()
+				l.dlg.localSeq = l.invite.CSeq().SeqNo
+				l.mu.Unlock()
+				tx = ntx
+			default:
+				l.log.Info("far end refused", "code", code, "reason", res.Reason)
+				fail(MapFailure(code, res.Reason))
+				return
+			}
+		case <-tx.Done():
+			err := tx.Err()
+			l.log.Info("INVITE transaction ended", "error", err, "provisional", provisional)
+			switch {
+			case provisional:
+				fail(call.NoAnswer)
+			case errors.Is(err, sip.ErrTransactionTimeout):
+				fail(call.Timeout)
+			default:
+				fail(call.Cause{Code: 503, Reason: "Trunk unreachable"})
+			}
+			return
+		case <-ringTimer.C:
+			l.log.Info("ring timeout", "after", ring)
+			if provisional {
+				cancel(call.NoAnswer)
+			} else {
+				cancel(call.Timeout)
+			}
+		case c := <-l.cancelCh:
+			cancel(c)
+		case <-cancelGuard:
+			fail(*cancelling)
+			return
+		}
+	}
+}
+
+// answered completes the dialog on a 2xx: ACK, then report the answer (or,
+// when the call was already being cancelled, end it with BYE).
+func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
+	l.mu.Lock()
+	l.dlg.confirmUAC(res)
+	l.confirmed = true
+	seq := l.invite.CSeq().SeqNo
+	l.mu.Unlock()
+	l.sendAck(seq)
+	if cancelling != nil {
+		l.log.Info("answered while cancelling: hanging up")
+		l.terminate(context.Background(), *cancelling, true)
+		return
+	}
+	rm, err := ParseSDP(res.Body())
+	if err != nil {
+		l.log.Warn("bad SDP in 200 OK", "error", err)
+		l.terminate(context.Background(), call.Cause{Code: 488, Reason: "Bad SDP in answer"}, true)
+		l.emit(call.Ended{Cause: call.Cause{Code: 502, Reason: "Bad Gateway"}, Remote: true})
+		return
+	}
+	if len(media.Intersect(l.offered(), rm.Desc.Codecs)) == 0 {
+		l.terminate(context.Background(), call.NotAcceptable, true)
+		l.emit(call.Ended{Cause: call.NotAcceptable, Remote: true})
+		return
+	}
+	l.applyRemote(rm)
+	l.log.Info("far end answered")
+	l.emit(call.Answered{Answer: rm.Desc})
+}
+
+func (l *OutboundLeg) offered() []media.Codec {
+	rm, err := ParseSDP(l.invite.Body())
+	if err != nil {
+		return nil
+	}
+	return rm.Desc.Codecs
+}
+
+// sendCancel cancels the pending INVITE (RFC 3261 §9.1).
+func (l *OutboundLeg) sendCancel(c call.Cause) {
+	inv := l.invite
+	req := sip.NewRequest(sip.CANCEL, inv.Recipient)
+	req.AppendHeader(sip.HeaderClone(inv.Via()))
+	req.AppendHeader(sip.HeaderClone(inv.From()))
+	req.AppendHeader(sip.HeaderClone(inv.To()))
+	req.AppendHeader(sip.HeaderClone(inv.CallID()))
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	sip.CopyHeaders("Route", inv, req)
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	if c.Code == 200 {
+		req.AppendHeader(sip.NewHeader("Reason", reasonHeader(call.Cause{Code: 200, Reason: "Call completed elsewhere"})))
+	}
+	req.SetTransport(inv.Transport())
+	req.SetDestination(inv.Destination())
+	req.Laddr = inv.Laddr
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timer64)
+		defer cancel()
+		if _, err := l.s.client.Do(ctx, req); err != nil {
+			l.log.Debug("CANCEL", "error", err)
+		}
+	}()
+}
+
+// Hangup ends the leg: CANCEL while it rings, BYE once answered.
+func (l *OutboundLeg) Hangup(ctx context.Context, cause call.Cause) error {
+	l.terminate(ctx, cause, true)
+	return nil
+}
+
+func (l *OutboundLeg) terminate(ctx context.Context, cause call.Cause, signal bool) {
+	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return
+	}
+	confirmed := l.confirmed
+	if confirmed || !signal {
+		l.ended = true
+	}
+	l.mu.Unlock()
+	if !confirmed && signal {
+		// The run loop sends CANCEL and cleans up when the INVITE ends.
+		select {
+		case l.cancelCh <- cause:
+		default:
+		}
+		return
+	}
+	if signal {
+		l.sendBye(cause)
+	}
+	l.cleanup()
+}

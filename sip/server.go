@@ -1,0 +1,535 @@
+// Package sip is Switchboard's SIP edge on sipgo: listeners, trunks (source
+// ACLs, digest authentication, REGISTER, OPTIONS keep-alive, limits), and SIP
+// legs — the B2BUA's two sides, each its own dialog with its own Call-ID,
+// tags, CSeq and SDP — which implement call.Leg.
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/media"
+)
+
+// Handler runs a call the edge accepted: the trunk is known, the caller
+// authenticated, the number served and the codecs acceptable. It decides what
+// happens next (route, dial, reject through leg.Hangup) and returns when the
+// call is over. It runs on the INVITE's own goroutine.
+type Handler interface {
+	HandleCall(ctx context.Context, leg *InboundLeg)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, leg *InboundLeg)
+
+// HandleCall calls f.
+func (f HandlerFunc) HandleCall(ctx context.Context, leg *InboundLeg) { f(ctx, leg) }
+
+// Options configure a Server.
+type Options struct {
+	Config  *config.Config
+	Ports   *media.PortAllocator
+	Handler Handler
+	Metrics *Metrics // optional
+	Logger  *slog.Logger
+}
+
+// Server is the SIP edge of one switch node.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	ports   *media.PortAllocator
+	handler Handler
+	metrics *Metrics
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+
+	trunks []*Trunk
+	byName map[string]*Trunk
+	auth   *Authenticator
+	cps    *RateLimiter
+
+	// listeners by lower-case transport: the advertised host:port.
+	contacts map[string]hostPort
+	udpLaddr sip.Addr
+
+	draining atomic.Bool
+	calls    sync.WaitGroup
+
+	mu      sync.Mutex
+	dialogs map[string]dialogOwner
+	legs    map[terminator]struct{}
+	byes    sync.WaitGroup
+
+	cancel  context.CancelFunc
+	closers []func() error
+	bg      sync.WaitGroup
+}
+
+type hostPort struct {
+	host string
+	port int
+}
+
+// dialogOwner receives in-dialog requests for one of the switch's dialogs.
+type dialogOwner interface {
+	onRequest(req *sip.Request, tx sip.ServerTransaction)
+}
+
+// NewServer prepares the SIP edge; Start opens its listeners.
+func NewServer(o Options) (*Server, error) {
+	if o.Config == nil || o.Ports == nil || o.Handler == nil {
+		return nil, errors.New("sip: Config, Ports and Handler are required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{
+		cfg:      o.Config,
+		log:      log,
+		ports:    o.Ports,
+		handler:  o.Handler,
+		metrics:  o.Metrics,
+		byName:   map[string]*Trunk{},
+		auth:     NewAuthenticator(nonceTTL(o.Config), nil),
+		cps:      NewRateLimiter(o.Config.SIP.MaxCPS),
+		contacts: map[string]hostPort{},
+		dialogs:  map[string]dialogOwner{},
+		legs:     map[terminator]struct{}{},
+	}
+	for _, tc := range o.Config.Trunks {
+		t, err := NewTrunk(tc)
+		if err != nil {
+			return nil, err
+		}
+		s.trunks = append(s.trunks, t)
+		s.byName[t.Name()] = t
+	}
+	if s.metrics != nil {
+		s.metrics.watchTrunks(s.trunks)
+	}
+	return s, nil
+}
+
+func nonceTTL(c *config.Config) time.Duration {
+	if c.SIP.NonceTTL > 0 {
+		return c.SIP.NonceTTL
+	}
+	return 5 * time.Minute
+}
+
+// Trunks returns the configured trunks.
+func (s *Server) Trunks() []*Trunk { return s.trunks }
+
+// Trunk finds a trunk by name.
+func (s *Server) Trunk(name string) *Trunk { return s.byName[name] }
+
+// Start opens every listener and begins serving, keep-alives and
+// registrations. It returns once the listeners are bound.
+func (s *Server) Start(ctx context.Context) error {
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()))
+	if err != nil {
+		return fmt.Errorf("sip: user agent: %w", err)
+	}
+	s.ua = ua
+	s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(s.log))
+	if err != nil {
+		return fmt.Errorf("sip: server: %w", err)
+	}
+	var copts []sipgo.ClientOption
+	copts = append(copts, sipgo.WithClientLogger(s.log))
+	if s.cfg.SIP.ExternalIP != "" {
+		copts = append(copts, sipgo.WithClientHostname(s.cfg.SIP.ExternalIP))
+	}
+	s.client, err = sipgo.NewClient(ua, copts...)
+	if err != nil {
+		return fmt.Errorf("sip: client: %w", err)
+	}
+	// Handlers must all be registered before serving (sipgo's map is unlocked).
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.onInDialog)
+	s.srv.OnInfo(s.onInDialog)
+	s.srv.OnUpdate(s.onInDialog)
+	s.srv.OnPrack(s.onInDialog)
+	s.srv.OnOptions(s.onOptions)
+	s.srv.OnCancel(s.onStrayCancel)
+	s.srv.OnRegister(s.onRegister)
+	s.srv.OnNoRoute(s.onNoRoute)
+
+	ctx, s.cancel = context.WithCancel(ctx)
+	for _, l := range s.cfg.SIP.Listen {
+		if err := s.listen(ctx, l); err != nil {
+			s.Close()
+			return err
+		}
+	}
+	s.startKeepalives(ctx)
+	return nil
+}
+
+func (s *Server) userAgent() string {
+	if s.cfg.SIP.UserAgent != "" {
+		return s.cfg.SIP.UserAgent
+	}
+	return "Switchboard"
+}
+
+func (s *Server) listen(ctx context.Context, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("sip: listen %q: %w", raw, err)
+	}
+	network := strings.ToLower(u.Scheme)
+	addr := u.Host
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("sip: listen %q: %w", raw, err)
+	}
+	var port int
+	switch network {
+	case "udp":
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return fmt.Errorf("sip: listen %s: %w", raw, err)
+		}
+		port = pc.LocalAddr().(*net.UDPAddr).Port
+		s.closers = append(s.closers, pc.Close)
+		s.serve(func() error { return s.srv.ServeUDP(pc) })
+		local := net.JoinHostPort(host, strconv.Itoa(port))
+		if err := s.waitConn(ctx, "udp", local); err != nil {
+			return err
+		}
+		if s.udpLaddr.IP == nil {
+			s.udpLaddr = sip.Addr{IP: net.ParseIP(host), Port: port, Hostname: host}
+		}
+	case "tcp":
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("sip: listen %s: %w", raw, err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		s.closers = append(s.closers, l.Close)
+		s.serve(func() error { return s.srv.ServeTCP(l) })
+	case "tls":
+		cert, err := tls.LoadX509KeyPair(s.cfg.SIP.TLS.Cert, s.cfg.SIP.TLS.Key)
+		if err != nil {
+			return fmt.Errorf("sip: listen %s: certificate: %w", raw, err)
+		}
+		l, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			return fmt.Errorf("sip: listen %s: %w", raw, err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		s.closers = append(s.closers, l.Close)
+		s.serve(func() error { return s.srv.ServeTLS(l) })
+	default:
+		return fmt.Errorf("sip: listen %q: transport must be udp, tcp or tls", raw)
+	}
+	_ = portStr
+	adv := host
+	if s.cfg.SIP.ExternalIP != "" {
+		adv = s.cfg.SIP.ExternalIP
+	}
+	if _, ok := s.contacts[network]; !ok {
+		s.contacts[network] = hostPort{adv, port}
+	}
+	s.log.Info("sip listening", "transport", network, "addr", net.JoinHostPort(host, strconv.Itoa(port)))
+	return nil
+}
+
+func (s *Server) serve(f func() error) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := f(); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Debug("sip listener stopped", "error", err)
+		}
+	}()
+}
+
+// waitConn waits until sipgo has registered the UDP socket, so requests can
+// leave from it (LIBRARY-NOTES 2).
+func (s *Server) waitConn(ctx context.Context, network, addr string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := s.ua.TransportLayer().GetConnection(network, addr); err == nil && c != nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("sip: %s listener %s not ready", network, addr)
+}
+
+// Addr returns the bound address for a transport ("udp", "tcp", "tls").
+func (s *Server) Addr(network string) (string, bool) {
+	hp, ok := s.contacts[network]
+	if !ok {
+		return "", false
+	}
+	return net.JoinHostPort(hp.host, strconv.Itoa(hp.port)), true
+}
+
+// contact is the switch's Contact for a transport.
+func (s *Server) contact(transport string, user string) *sip.ContactHeader {
+	network := strings.ToLower(transport)
+	hp, ok := s.contacts[network]
+	if !ok {
+		for _, v := range s.contacts {
+			hp = v
+			break
+		}
+	}
+	u := sip.Uri{Scheme: "sip", User: user, Host: hp.host, Port: hp.port}
+	if network != "udp" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", network)
+	}
+	return &sip.ContactHeader{Address: u}
+}
+
+// mediaAddr is the address put in SDP for a socket (rtp.external_ip wins).
+func (s *Server) mediaAddr(sock *media.Socket) netip.AddrPort {
+	a := sock.LocalAddr()
+	if ip := s.cfg.RTP.ExternalIP; ip != "" {
+		if ext, err := netip.ParseAddr(ip); err == nil {
+			return netip.AddrPortFrom(ext, a.Port())
+		}
+	}
+	return a
+}
+
+// prepareOut sets what every request the switch originates needs.
+func (s *Server) prepareOut(req *sip.Request) {
+	if strings.EqualFold(req.Transport(), "udp") && s.udpLaddr.IP != nil {
+		s.udpLaddr.Copy(&req.Laddr)
+	}
+	req.AppendHeader(sip.NewHeader("User-Agent", s.userAgent()))
+}
+
+// Drain stops taking new calls: new INVITEs get 503 with Retry-After.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// ActiveLegs is the number of SIP legs up or being set up.
+func (s *Server) ActiveLegs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.legs)
+}
+
+// Shutdown drains the node: no new calls, calls in progress continue until
+// ctx is done, then every remaining leg is hung up (BYE or final response).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Drain()
+	done := make(chan struct{})
+	go func() { s.calls.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	legs := make([]terminator, 0, len(s.legs))
+	for l := range s.legs {
+		legs = append(legs, l)
+	}
+	s.mu.Unlock()
+	s.log.Warn("drain deadline reached, ending calls", "legs", len(legs))
+	hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.terminate(hctx, call.Shutdown, true)
+		}()
+	}
+	wg.Wait()
+	byes := make(chan struct{})
+	go func() { s.byes.Wait(); close(byes) }()
+	select {
+	case <-byes:
+	case <-hctx.Done():
+	}
+	return ctx.Err()
+}
+
+// Close stops listeners, keep-alives and the user agent.
+func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for _, c := range s.closers {
+		_ = c()
+	}
+	if s.ua != nil {
+		_ = s.ua.Close()
+	}
+	s.bg.Wait()
+	return nil
+}
+
+func (s *Server) addDialog(key string, o dialogOwner) {
+	s.mu.Lock()
+	s.dialogs[key] = o
+	s.mu.Unlock()
+}
+
+func (s *Server) removeDialog(key string) {
+	s.mu.Lock()
+	delete(s.dialogs, key)
+	s.mu.Unlock()
+}
+
+func (s *Server) findDialog(req *sip.Request) dialogOwner {
+	to := req.To()
+	if to == nil || req.CallID() == nil {
+		return nil
+	}
+	tag, _ := to.Params.Get("tag")
+	if tag == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dialogs[dialogKey(req.CallID().Value(), tag)]
+}
+
+func (s *Server) trackLeg(l terminator) {
+	s.mu.Lock()
+	s.legs[l] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Server) untrackLeg(l terminator) {
+	s.mu.Lock()
+	delete(s.legs, l)
+	s.mu.Unlock()
+}
+
+// respond sends a stateful response, logging failures.
+func (s *Server) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, hdrs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Server", s.userAgent()))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond", "code", code, "error", err)
+	}
+}
+
+func (s *Server) retryAfter() sip.Header {
+	ra := s.cfg.SIP.RetryAfter
+	if ra <= 0 {
+		ra = 5
+	}
+	return sip.NewHeader("Retry-After", strconv.Itoa(ra))
+}
+
+// reject answers an initial request with a failure and counts it.
+func (s *Server) reject(tx sip.ServerTransaction, req *sip.Request, log *slog.Logger, code int, reason, why string, hdrs ...sip.Header) {
+	log.Info("call rejected", "code", code, "reason", why)
+	s.respond(tx, req, code, reason, hdrs...)
+	if s.metrics != nil {
+		s.metrics.rejected(code)
+	}
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(tx, req, 200, "OK",
+		sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"),
+		sip.NewHeader("Accept", "application/sdp"))
+}
+
+func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	// The switch is not a registrar; trunks are configured, not registered.
+	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+}
+
+func (s *Server) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
+	if o := s.findDialog(req); o != nil {
+		o.onRequest(req, tx)
+		return
+	}
+	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+}
+
+// onStrayCancel handles a CANCEL that matched no INVITE transaction.
+func (s *Server) onStrayCancel(req *sip.Request, tx sip.ServerTransaction) {
+	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+func (s *Server) onInDialog(req *sip.Request, tx sip.ServerTransaction) {
+	if o := s.findDialog(req); o != nil {
+		o.onRequest(req, tx)
+		return
+	}
+	s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	if o := s.findDialog(req); o != nil {
+		o.onRequest(req, tx)
+	}
+}
+
+// sourceAddr is the IP address a request came from.
+func sourceAddr(req *sip.Request) (netip.Addr, bool) {
+	src := req.Source()
+	host, _, err := net.SplitHostPort(src)
+	if err != nil {
+		host = src
+	}
+	a, err := netip.ParseAddr(host)
+	return a.Unmap(), err == nil
+}
+
+// validateRequest checks what sipgo's parser lets through but a UAS needs.
+func validateRequest(req *sip.Request) error {
+	switch {
+	case req.From() == nil:
+		return errors.New("missing From")
+	case req.To() == nil:
+		return errors.New("missing To")
+	case req.CallID() == nil || req.CallID().Value() == "":
+		return errors.New("missing Call-ID")
+	case req.CSeq() == nil:
+		return errors.New("missing CSeq")
+	case req.Via() == nil:
+		return errors.New("missing Via")
+	case req.CSeq().MethodName != req.Method:
+		return fmt.Errorf("CSeq method %s does not match %s", req.CSeq().MethodName, req.Method)
+	}
+	if tag, _ := req.From().Params.Get("tag"); tag == "" {
+		return errors.New("From has no tag")
+	}
+	return nil
+}
