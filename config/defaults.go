@@ -46,8 +46,9 @@ func Default() *Config {
 
 // ApplyDefaults fills the unset (zero) fields of c whose zero value has no
 // meaning of its own with their defaults, normalises the spelling of enums
-// and codec names, derives RTP.BindIP from the first SIP listener and parses
-// RTP.Ports into RTP.PortMin and RTP.PortMax.
+// and codec names, derives RTP.BindIP from the first SIP listener and the
+// realm of inbound digest auth from Node.Name, and parses RTP.Ports into
+// RTP.PortMin and RTP.PortMax. Calling it twice changes nothing more.
 //
 // Fields where zero is meaningful are left as they are: SIP.MaxCPS,
 // SIP.RetryAfter, ShutdownTimeout, and per trunk MaxChannels, MaxCPS,
@@ -56,7 +57,7 @@ func Default() *Config {
 func (c *Config) ApplyDefaults() {
 	c.applyGlobalDefaults()
 	for i := range c.Trunks {
-		c.Trunks[i].applyDefaults()
+		c.Trunks[i].applyDefaults(c.Node.Name)
 	}
 }
 
@@ -93,7 +94,9 @@ func (c *Config) applyRTPDefaults() {
 	}
 }
 
-func (t *Trunk) applyDefaults() {
+// applyDefaults fills a trunk's defaults; realm is the default realm of
+// inbound digest challenges.
+func (t *Trunk) applyDefaults(realm string) {
 	if len(t.Codecs) == 0 {
 		t.Codecs = DefaultCodecs()
 	}
@@ -104,6 +107,9 @@ func (t *Trunk) applyDefaults() {
 	setString(&t.SRTP, DefaultSRTP)
 	t.DTMF = strings.ToLower(t.DTMF)
 	t.SRTP = strings.ToLower(t.SRTP)
+	if t.Inbound != nil && t.Inbound.Auth != nil {
+		setString(&t.Inbound.Auth.Realm, realm)
+	}
 	if t.Outbound != nil {
 		setDuration(&t.Outbound.RegisterExpires, DefaultRegisterExpires)
 	}

@@ -39,18 +39,32 @@ func Load(path string) (*Config, error) {
 	}
 	text, expansion := expandEnv(string(raw))
 	doc, problem := parseYAML(path, text)
+	problems := placeExpansion(newLocator(path, doc), expansion)
 	if problem != nil {
-		problems := append(placeExpansion(newLocator(path, nil), expansion), *problem)
+		problems = append(problems, *problem)
 		sortProblems(problems)
 		return nil, problems
 	}
-	problems := placeExpansion(newLocator(path, doc), expansion)
+	c, more, err := build(path, doc)
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if problems = append(problems, more...); len(problems) > 0 {
+		sortProblems(problems)
+		return nil, problems
+	}
+	return c, nil
+}
+
+// build checks doc against the Config type, decodes it with defaults and
+// environment overrides, and validates the result. It returns the config
+// and every problem found, placed at its line or variable.
+func build(path string, doc *yaml.Node) (*Config, Problems, error) {
 	schema := &schemaChecker{file: path}
 	if doc != nil {
 		schema.check(doc, reflect.TypeFor[Config](), "")
 	}
-	problems = append(problems, schema.problems...)
-
+	problems := schema.problems
 	loc := newLocator(path, doc) // after the check: only what will be decoded
 	keys := settingKeys()
 	loc.env = envOverrides(keys)
@@ -58,7 +72,7 @@ func Load(path string) (*Config, error) {
 	problems = append(problems, envProblems...)
 	c, err := decode(doc, keys, envProblems)
 	if err != nil {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
+		return nil, nil, err
 	}
 	c.File = path
 	applyAbsentDefaults(c, loc)
@@ -67,11 +81,7 @@ func Load(path string) (*Config, error) {
 		loc.place(&p)
 		problems = append(problems, p)
 	}
-	if len(problems) > 0 {
-		sortProblems(problems)
-		return nil, problems
-	}
-	return c, nil
+	return c, problems, nil
 }
 
 // parseYAML parses text into its top-level mapping (nil for an empty
@@ -118,16 +128,19 @@ func placeExpansion(loc *locator, eps []expansionProblem) Problems {
 	return ps
 }
 
-// setting is one scalar (or string list) key with its default.
+// setting is one key of the configuration with its default. Scalar keys
+// (and lists of strings) can be overridden from the environment; the others
+// (trunks, routes, flows) come from the file only.
 type setting struct {
-	key string
-	def any
-	typ reflect.Type
+	key      string
+	def      any
+	typ      reflect.Type
+	fileOnly bool
 }
 
-// settingKeys lists every key an environment variable may override, with
-// its default, from the mapstructure tags of Config. RTP.BindIP defaults to
-// "" here: it is derived from sip.listen after loading.
+// settingKeys lists the top-level and scalar keys of Config, with their
+// defaults, from its mapstructure tags. RTP.BindIP defaults to "" here: it
+// is derived from sip.listen after loading.
 func settingKeys() []setting {
 	def := Default()
 	def.RTP.BindIP = ""
@@ -143,17 +156,18 @@ func collectSettings(v reflect.Value, prefix string, out *[]setting) {
 		if name == "" || name == "-" {
 			continue
 		}
-		key := joinKey(prefix, name)
-		switch ft := f.Type; {
+		key, ft := joinKey(prefix, name), f.Type
+		switch {
 		case ft == durationType:
 		case ft.Kind() == reflect.Struct:
 			collectSettings(v.Field(i), key, out)
 			continue
 		case ft.Kind() == reflect.Slice && ft.Elem().Kind() != reflect.String,
 			ft.Kind() == reflect.Map, ft.Kind() == reflect.Pointer:
-			continue // trunks, routes, flows: file only
+			*out = append(*out, setting{key: key, typ: ft, fileOnly: true})
+			continue
 		}
-		*out = append(*out, setting{key: key, def: v.Field(i).Interface(), typ: f.Type})
+		*out = append(*out, setting{key: key, def: v.Field(i).Interface(), typ: ft})
 	}
 }
 
@@ -167,7 +181,7 @@ func envName(key string) string {
 func envOverrides(keys []setting) map[string]string {
 	env := map[string]string{}
 	for _, k := range keys {
-		if name := envName(k.key); os.Getenv(name) != "" {
+		if name := envName(k.key); !k.fileOnly && os.Getenv(name) != "" {
 			env[k.key] = name
 		}
 	}
@@ -196,7 +210,8 @@ func checkEnv(keys []setting, env map[string]string) Problems {
 }
 
 // decode unmarshals doc through viper with defaults and environment
-// overrides; the keys of badEnv keep their file or default value. Flows are
+// overrides; file-only keys and the keys of badEnv keep their file or
+// default value. Flows are
 // decoded apart, because viper folds the case of map keys and splits them
 // at dots.
 func decode(doc *yaml.Node, keys []setting, badEnv Problems) (*Config, error) {
@@ -208,10 +223,14 @@ func decode(doc *yaml.Node, keys []setting, badEnv Problems) (*Config, error) {
 	if err := v.MergeConfigMap(settings); err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
+	keep := map[string]any{}
 	for _, k := range keys {
+		if k.fileOnly {
+			keep[k.key] = v.Get(k.key)
+			continue
+		}
 		v.SetDefault(k.key, k.def)
 	}
-	keep := map[string]any{}
 	for _, p := range badEnv {
 		keep[p.Key] = v.Get(p.Key)
 	}
@@ -219,7 +238,9 @@ func decode(doc *yaml.Node, keys []setting, badEnv Problems) (*Config, error) {
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 	for key, value := range keep {
-		v.Set(key, value)
+		if value != nil { // a nil override would let the environment through
+			v.Set(key, value)
+		}
 	}
 	var c Config
 	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHook())); err != nil {

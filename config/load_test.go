@@ -210,8 +210,9 @@ func TestLoadExpandsVariables(t *testing.T) {
 	unsetEnv(t, "SB_TEST_REGION")
 	unsetEnv(t, "SB_TEST_IN_COMMENT")
 	c := mustLoad(t, writeConfig(t, expandConfig))
-	got := []string{c.Node.Name, c.Node.Region, c.SIP.UserAgent, c.Trunks[0].Inbound.Auth.Username, c.Trunks[0].Inbound.Auth.Password}
-	want := []string{"fra1", "eu-central", "SB ${literal} x", "alice", "s3cret: #1"}
+	auth := c.Trunks[0].Inbound.Auth
+	got := []string{c.Node.Name, c.Node.Region, c.SIP.UserAgent, auth.Username, auth.Password, auth.Realm}
+	want := []string{"fra1", "eu-central", "SB ${literal} x", "alice", "s3cret: #1", "fra1"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("expanded values = %q, want %q", got, want)
 	}
@@ -379,14 +380,61 @@ func TestLoadAbsentVersusZero(t *testing.T) {
 }
 
 func TestLoadMergeKeys(t *testing.T) {
-	path := writeConfig(t, `carrier: &carrier
-  codecs: [PCMA]
-trunks:
-  - <<: *carrier
+	c := mustLoad(t, writeConfig(t, `trunks:
+  - &base
     name: a
     inbound: {allow: [192.0.2.1]}
+    codecs: [PCMA]
+  - <<: *base
+    name: b
+`))
+	b := c.Trunks[1]
+	if b.Name != "b" || !reflect.DeepEqual(b.Codecs, []string{"PCMA"}) || !reflect.DeepEqual(b.Inbound.Allow, []string{"192.0.2.1"}) {
+		t.Errorf("merged trunk = %+v (inbound %+v), want name b, codecs [PCMA], allow [192.0.2.1]", b, b.Inbound)
+	}
+	// An anchor must sit under a known key: unknown keys are problems.
+	path := writeConfig(t, "carrier: &carrier\n  codecs: [PCMA]\ntrunks:\n  - <<: *carrier\n    name: a\n    inbound: {allow: [192.0.2.1]}\n")
+	checkStrings(t, loadProblems(t, path), []string{
+		"FILE:1: carrier: unknown key (known keys: flows, http, log, node, routes, rtp, shutdown_timeout, sip, storage, trunks)",
+	})
+}
+
+func TestLoadFlowNamesKeepTheirCase(t *testing.T) {
+	path := writeConfig(t, `trunks:
+  - {name: a, outbound: {uri: "sip:a.example"}}
+routes:
+  - {flow: Out.Bound}
+flows:
+  Out.Bound:
+    - dial: {trunk: a}
 `)
-	checkStrings(t, loadProblems(t, path), []string{`FILE:1: carrier: unknown key (known keys: flows, http, log, node, routes, rtp, shutdown_timeout, sip, storage, trunks)`})
+	checkStrings(t, loadProblems(t, path), []string{
+		`FILE:6: flows.Out.Bound: invalid name "Out.Bound": use lowercase letters, digits, '-' and '_'`,
+	})
+}
+
+func TestLoadKeepsNumbersAsWritten(t *testing.T) {
+	c := mustLoad(t, writeConfig(t, `node: {name: 007}
+trunks:
+  - name: a
+    inbound: {allow: [192.0.2.1], numbers: [+442071234567, 0044207]}
+    outbound: {uri: "sip:a.example", caller_id: +442071234567, number_format: {tech_prefix: 0099, strip: [+44, 0]}}
+routes:
+  - {match: {to: +442071234567, from: 0044}, flow: f}
+flows:
+  f: [{hangup: {code: 486}}]
+`))
+	tr := c.Trunks[0]
+	got := []string{c.Node.Name, tr.Inbound.Numbers[0], tr.Inbound.Numbers[1], tr.Outbound.CallerID,
+		tr.Outbound.NumberFormat.TechPrefix, tr.Outbound.NumberFormat.Strip[0], tr.Outbound.NumberFormat.Strip[1],
+		c.Routes[0].Match.To, c.Routes[0].Match.From}
+	want := []string{"007", "+442071234567", "0044207", "+442071234567", "0099", "+44", "0", "+442071234567", "0044"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("numbers = %q, want %q", got, want)
+	}
+	if c.Flows["f"][0].Hangup.Code != 486 {
+		t.Errorf("hangup code = %d, want 486", c.Flows["f"][0].Hangup.Code)
+	}
 }
 
 func TestLoadTLSListener(t *testing.T) {
@@ -407,4 +455,20 @@ func TestLoadTLSListener(t *testing.T) {
 		"FILE:1: sip.tls.cert: is required by the tls listener sip.listen[0]",
 		"FILE:1: sip.tls.key: is required by the tls listener sip.listen[0]",
 	})
+}
+
+func TestLoadListsComeFromTheFileOnly(t *testing.T) {
+	t.Setenv("SWITCHBOARD_TRUNKS", "x,y")
+	t.Setenv("SWITCHBOARD_ROUTES", "z")
+	t.Setenv("SWITCHBOARD_FLOWS", "w")
+	c := mustLoad(t, writeConfig(t, `trunks:
+  - {name: a, outbound: {uri: "sip:a.example"}}
+routes:
+  - {flow: out}
+flows:
+  out: [{dial: {trunk: a}}]
+`))
+	if len(c.Trunks) != 1 || c.Trunks[0].Name != "a" || len(c.Routes) != 1 || len(c.Flows["out"]) != 1 {
+		t.Errorf("environment changed trunks, routes or flows: %+v %+v %+v", c.Trunks, c.Routes, c.Flows)
+	}
 }

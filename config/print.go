@@ -134,7 +134,11 @@ func encodeMap(v reflect.Value) *yaml.Node {
 }
 
 func scalar(tag, value string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value}
+	if tag == "!!str" && slices.Contains([]string{"y", "yes", "n", "no", "on", "off"}, strings.ToLower(value)) {
+		n.Style = yaml.DoubleQuotedStyle // YAML 1.1 readers take these for booleans
+	}
+	return n
 }
 
 // formatDuration writes d the way people write it: "1h", "5m", "1m30s".

@@ -189,7 +189,7 @@ type RateLimiter struct {
 
 // NewRateLimiter makes a limiter for rate events per second (0 = unlimited).
 func NewRateLimiter(rate float64) *RateLimiter {
-	return &RateLimiter{rate: rate, tokens: rate, now: time.Now}
+	return &RateLimiter{rate: rate, tokens: max(rate, 1), now: time.Now}
 }
 
 // Allow takes a token if one is available.
@@ -202,8 +202,8 @@ func (l *RateLimiter) Allow() bool {
 	now := l.now()
 	if !l.last.IsZero() {
 		l.tokens += now.Sub(l.last).Seconds() * l.rate
-		if l.tokens > l.rate {
-			l.tokens = l.rate
+		if burst := max(l.rate, 1); l.tokens > burst {
+			l.tokens = burst
 		}
 	}
 	l.last = now

@@ -178,8 +178,9 @@ func (c *Call) ReceivedTone(hz float64) float64 {
 }
 
 // Hears reports whether hz is present in the audio received during the last
-// DetectWindow (tone.Detector.Present: relative power ≥ tone.DefaultThreshold
-// and not silence).
+// DetectWindow: at least 100 ms of audio was received, and
+// tone.Detector.Present says yes (relative power ≥ tone.DefaultThreshold and
+// not silence).
 func (c *Call) Hears(hz float64) bool {
 	_, ok := c.media.relativePower(hz)
 	return ok

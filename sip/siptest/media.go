@@ -28,6 +28,10 @@ const (
 	// DetectWindow is how much received audio ReceivedTone and Hears look at.
 	DetectWindow = time.Second
 
+	// minHeard is how much received audio (100 ms) it takes before Hears
+	// reports a tone.
+	minHeard = sampleRate / 10
+
 	// maxCatchUp bounds how many late frames the sender sends at once after a
 	// stall before it gives up on the missed time and starts afresh.
 	maxCatchUp = 10
@@ -121,7 +125,7 @@ func (m *media) relativePower(hz float64) (float64, bool) {
 	if m.lastRecv.IsZero() || time.Since(m.lastRecv) > DetectWindow {
 		return 0, false
 	}
-	return m.det.RelativePower(hz), m.det.Present(hz)
+	return m.det.RelativePower(hz), m.det.Len() >= minHeard && m.det.Present(hz)
 }
 
 func (m *media) resetAudio() {

@@ -1,0 +1,192 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// validConfig returns a small configuration, built in code, that passes
+// Validate.
+func validConfig() *Config {
+	c := Default()
+	c.Node.Name = "test"
+	c.Trunks = []Trunk{
+		{
+			Name:    "carrier-a",
+			Inbound: &Inbound{Allow: []string{"198.51.100.0/24", "2001:db8::1"}, Numbers: []string{"+4420*", "?123"}},
+			Outbound: &Outbound{
+				URI:          "sip:sip.carrier-a.example:5060;transport=udp",
+				Auth:         &Auth{Username: "u", Password: "p"},
+				CallerID:     "+442071234567",
+				NumberFormat: NumberFormat{Plus: true, TechPrefix: "99#", Strip: []string{"+44", "0"}},
+				OptionsPing:  30 * time.Second,
+			},
+			Codecs: []string{"pcma", "PCMU", "Opus"},
+			DTMF:   "INFO",
+			SRTP:   "optional",
+		},
+		{Name: "pbx_2", Inbound: &Inbound{Auth: &Auth{Username: "pbx", Password: "x"}}},
+	}
+	c.ApplyDefaults()
+	c.Routes = []Route{
+		{Name: "support", Match: RouteMatch{Trunk: "carrier-a", To: "+442071234567"}, Flow: "support"},
+		{Match: RouteMatch{From: "+44*", To: "*"}, Flow: "to-carrier"},
+	}
+	c.Flows = map[string][]Action{
+		"support":    {{Hangup: &HangupAction{Code: 480, Reason: "Closed"}}},
+		"to-carrier": {{Dial: &DialAction{Trunk: "carrier-a", Number: "+441234", Timeout: 20 * time.Second}}},
+	}
+	return c
+}
+
+func TestValidateAcceptsValidConfig(t *testing.T) {
+	c := validConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate() = %v, want nil", err)
+	}
+	if got := c.Trunks[0].Codecs; fmt.Sprint(got) != "[PCMA PCMU opus]" {
+		t.Errorf("ApplyDefaults normalised codecs to %q, want [PCMA PCMU opus]", got)
+	}
+	if c.Trunks[0].DTMF != "info" {
+		t.Errorf("ApplyDefaults normalised dtmf to %q, want info", c.Trunks[0].DTMF)
+	}
+}
+
+func TestValidateRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   []string
+	}{
+		{"node name", func(c *Config) { c.Node.Name = "" }, []string{"node.name: is required"}},
+		{"no listener", func(c *Config) { c.SIP.Listen = nil }, []string{"sip.listen: needs at least one listener"}},
+		{"listen path", func(c *Config) { c.SIP.Listen = []string{"udp://127.0.0.1:5060/x"} },
+			[]string{`sip.listen[0]: "udp://127.0.0.1:5060/x" must be transport://host:port with nothing more`}},
+		{"listen no port", func(c *Config) { c.SIP.Listen = []string{"udp://127.0.0.1"} },
+			[]string{`sip.listen[0]: "udp://127.0.0.1": "127.0.0.1" is not host:port`}},
+		{"listen no host", func(c *Config) { c.SIP.Listen = []string{"tcp://:5060"} },
+			[]string{`sip.listen[0]: "tcp://:5060": ":5060" has an invalid host`}},
+		{"listen not a URL", func(c *Config) { c.SIP.Listen = []string{"127.0.0.1:5060"} },
+			[]string{`sip.listen[0]: "127.0.0.1:5060" is not a listen URL such as udp://127.0.0.1:5060`}},
+		{"listen twice", func(c *Config) { c.SIP.Listen = []string{"udp://[::1]:5060", "udp://[::1]:5060"} },
+			[]string{`sip.listen[1]: "udp://[::1]:5060" is already listed at sip.listen[0]`}},
+		{"tls without files", func(c *Config) { c.SIP.Listen = append(c.SIP.Listen, "tls://127.0.0.1:5061") }, []string{
+			"sip.tls.cert: is required by the tls listener sip.listen[1]",
+			"sip.tls.key: is required by the tls listener sip.listen[1]",
+		}},
+		{"tls directory", func(c *Config) {
+			c.SIP.Listen = []string{"tls://127.0.0.1:5061"}
+			c.SIP.TLS = TLS{Cert: ".", Key: "."}
+		}, []string{`sip.tls.cert: "." is a directory, not a file`, `sip.tls.key: "." is a directory, not a file`}},
+		{"sip numbers", func(c *Config) {
+			c.SIP.MaxCPS, c.SIP.RetryAfter, c.SIP.RingTimeout, c.SIP.NonceTTL, c.SIP.UserAgent = -1, -1, 0, -time.Second, ""
+		}, []string{
+			"sip.max_cps: must not be negative",
+			"sip.user_agent: is required",
+			"sip.ring_timeout: must be positive",
+			"sip.nonce_ttl: must be positive",
+			"sip.retry_after: must not be negative",
+		}},
+		{"rtp ports out of range", func(c *Config) { c.RTP.Ports = "1000-2000" }, []string{`rtp.ports: "1000-2000" must lie within 1024-65535`}},
+		{"rtp ports too few", func(c *Config) { c.RTP.Ports = "20000-20002" }, []string{`rtp.ports: "20000-20002" holds 3 ports, at least 4 are needed`}},
+		{"rtp ports not a range", func(c *Config) { c.RTP.Ports = "20000" }, []string{`rtp.ports: "20000" is not a port range MIN-MAX`}},
+		{"rtp addresses", func(c *Config) { c.RTP.ExternalIP, c.RTP.BindIP = "example.com", "bad host!" }, []string{
+			`rtp.external_ip: "example.com" is not an IP address`,
+			`rtp.bind_ip: "bad host!" is not an IP address or host name`,
+		}},
+		{"http port", func(c *Config) { c.HTTP.Listen = ":http" }, []string{`http.listen: ":http" has an invalid port`}},
+		{"storage", func(c *Config) { c.Storage.Database, c.Storage.Recordings = "data/db", "" }, []string{
+			`storage.database: "data/db" is not a URL such as sqlite://data/switchboard.db`,
+			`storage.recordings: "" is not a URL such as file://data/recordings`,
+		}},
+		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{`log.format: must be json or text, not "xml"`}},
+		{"shutdown", func(c *Config) { c.ShutdownTimeout = -time.Second }, []string{"shutdown_timeout: must not be negative"}},
+		{"trunk without sections", func(c *Config) { c.Trunks[1].Inbound = nil }, []string{"trunks[1]: needs an inbound or an outbound section"}},
+		{"trunk without name", func(c *Config) { c.Trunks[1].Name = "" }, []string{"trunks[1].name: is required"}},
+		{"auth without username", func(c *Config) { c.Trunks[1].Inbound.Auth.Username = "" }, []string{"trunks[1].inbound.auth.username: is required"}},
+		{"sips with udp", func(c *Config) { c.Trunks[0].Outbound.URI = "sips:carrier.example;transport=UDP" },
+			[]string{`trunks[0].outbound.uri: "sips:carrier.example;transport=UDP": a sips: URI cannot use transport=udp`}},
+		{"uri transport", func(c *Config) { c.Trunks[0].Outbound.URI = "sip:carrier.example;transport=ws" },
+			[]string{`trunks[0].outbound.uri: "sip:carrier.example;transport=ws": unknown transport "ws" (want udp, tcp or tls)`}},
+		{"uri without host", func(c *Config) { c.Trunks[0].Outbound.URI = "sip:user@:5060" },
+			[]string{`trunks[0].outbound.uri: "sip:user@:5060": host is missing`}},
+		{"uri port", func(c *Config) { c.Trunks[0].Outbound.URI = "sip:carrier.example:99999" },
+			[]string{`trunks[0].outbound.uri: "sip:carrier.example:99999": invalid port "99999"`}},
+		{"uri missing", func(c *Config) { c.Trunks[0].Outbound.URI = "" }, []string{"trunks[0].outbound.uri: is required"}},
+		{"uri ipv6 and user", func(c *Config) { c.Trunks[0].Outbound.URI = "SIP:+4420@[2001:db8::5]:5080;transport=tcp;lr" }, nil},
+		{"outbound numbers", func(c *Config) {
+			o := c.Trunks[0].Outbound
+			o.CallerID, o.NumberFormat.TechPrefix, o.NumberFormat.Strip = "44 20", "9a", []string{"", "+4+"}
+		}, []string{
+			`trunks[0].outbound.caller_id: "44 20" is not a number (digits with an optional leading '+')`,
+			`trunks[0].outbound.number_format.tech_prefix: "9a" may hold only digits, '*' and '#'`,
+			`trunks[0].outbound.number_format.strip[0]: "" is not a number prefix (digits with an optional leading '+')`,
+			`trunks[0].outbound.number_format.strip[1]: "+4+" is not a number prefix (digits with an optional leading '+')`,
+		}},
+		{"outbound durations", func(c *Config) {
+			c.Trunks[0].Outbound.RegisterExpires, c.Trunks[0].Outbound.OptionsPing = -1, -1
+		}, []string{
+			"trunks[0].outbound.register_expires: must not be negative",
+			"trunks[0].outbound.options_ping: must not be negative",
+		}},
+		{"no codecs", func(c *Config) { c.Trunks[0].Codecs = nil }, []string{"trunks[0].codecs: needs at least one codec"}},
+		{"duplicate codec in another case", func(c *Config) { c.Trunks[0].Codecs = []string{"opus", "OPUS"} },
+			[]string{"trunks[0].codecs[1]: codec opus is listed twice"}},
+		{"trunk max_cps", func(c *Config) { c.Trunks[0].MaxCPS = -0.5 }, []string{"trunks[0].max_cps: must not be negative"}},
+		{"empty number pattern", func(c *Config) { c.Trunks[0].Inbound.Numbers = []string{""} },
+			[]string{"trunks[0].inbound.numbers[0]: empty number pattern"}},
+		{"route without flow", func(c *Config) { c.Routes[0].Flow = "" }, []string{"routes[0].flow: is required"}},
+		{"route unknown trunk", func(c *Config) { c.Routes[0].Match.Trunk = "nope" }, []string{`routes[0].match.trunk: unknown trunk "nope"`}},
+		{"route patterns", func(c *Config) { c.Routes[1].Match.From, c.Routes[1].Match.To = "anonymous", "1-2" }, []string{
+			`routes[1].match.from: invalid number pattern "anonymous": use digits, '+', '*' and '?'`,
+			`routes[1].match.to: invalid number pattern "1-2": use digits, '+', '*' and '?'`,
+		}},
+		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of dial, hangup"}},
+		{"dial without trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "" }, []string{"flows.to-carrier[0].dial.trunk: is required"}},
+		{"dial inbound-only trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "pbx_2" },
+			[]string{`flows.to-carrier[0].dial.trunk: trunk "pbx_2" has no outbound section`}},
+		{"dial number and timeout", func(c *Config) {
+			d := c.Flows["to-carrier"][0].Dial
+			d.Number, d.Timeout = "+44*", -time.Second
+		}, []string{
+			`flows.to-carrier[0].dial.number: "+44*" is not a number (digits with an optional leading '+')`,
+			"flows.to-carrier[0].dial.timeout: must not be negative",
+		}},
+		{"hangup code", func(c *Config) { c.Flows["support"][0].Hangup.Code = 700 },
+			[]string{"flows.support[0].hangup.code: must be a SIP status from 400 to 699, not 700"}},
+		{"flow name", func(c *Config) {
+			c.Flows["Support Desk"] = c.Flows["support"]
+			c.Routes[0].Flow = "Support Desk"
+		}, []string{`flows.Support Desk: invalid name "Support Desk": use lowercase letters, digits, '-' and '_'`}},
+		{"nil flows", func(c *Config) { c.Flows = nil }, []string{`routes[0].flow: unknown flow "support"`, `routes[1].flow: unknown flow "to-carrier"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.change(c)
+			err := c.Validate()
+			var got []string
+			if err != nil {
+				var ps Problems
+				if !errors.As(err, &ps) {
+					t.Fatalf("Validate error %v (%T) is not Problems", err, err)
+				}
+				for _, p := range ps {
+					got = append(got, p.String())
+				}
+			}
+			checkStrings(t, got, tt.want)
+		})
+	}
+}
+
+func TestValidateNamesTheFile(t *testing.T) {
+	c := validConfig()
+	c.File = "sb.yaml"
+	c.Log.Level = "trace"
+	if got, want := fmt.Sprint(c.Validate()), `sb.yaml: log.level: must be debug, info, warn or error, not "trace"`; got != want {
+		t.Errorf("Validate() = %q, want %q", got, want)
+	}
+}
