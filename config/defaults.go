@@ -36,10 +36,7 @@ func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
 // Default returns a configuration with every default applied and no trunks,
 // routes or flows: a starting point for configurations built in code.
 func Default() *Config {
-	c := &Config{
-		SIP:             SIP{RetryAfter: DefaultRetryAfter},
-		ShutdownTimeout: DefaultShutdownTimeout,
-	}
+	c := &Config{ShutdownTimeout: DefaultShutdownTimeout}
 	c.ApplyDefaults()
 	return c
 }
@@ -51,7 +48,7 @@ func Default() *Config {
 // RTP.PortMin and RTP.PortMax. Calling it twice changes nothing more.
 //
 // Fields where zero is meaningful are left as they are: SIP.MaxCPS,
-// SIP.RetryAfter, ShutdownTimeout, and per trunk MaxChannels, MaxCPS,
+// ShutdownTimeout, and per trunk MaxChannels, MaxCPS,
 // Outbound.OptionsPing and Outbound.NumberFormat.Plus. Load sets those
 // defaults itself, because only the YAML tells an absent key from a zero one.
 func (c *Config) ApplyDefaults() {
@@ -69,6 +66,9 @@ func (c *Config) applyGlobalDefaults() {
 	setString(&c.SIP.UserAgent, DefaultUserAgent)
 	setDuration(&c.SIP.RingTimeout, DefaultRingTimeout)
 	setDuration(&c.SIP.NonceTTL, DefaultNonceTTL)
+	if c.SIP.RetryAfter == 0 {
+		c.SIP.RetryAfter = DefaultRetryAfter
+	}
 	c.applyRTPDefaults()
 	setString(&c.HTTP.Listen, DefaultHTTPListen)
 	setString(&c.Storage.Database, DefaultDatabase)

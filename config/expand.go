@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // expansionProblem is a ${VAR} mistake at a line and column of the expanded
@@ -16,7 +17,8 @@ type expansionProblem struct {
 // expandEnv replaces ${VAR} and ${VAR:-default} in text with values from the
 // environment, line by line so that line numbers do not move. "$${" stands
 // for a literal "${". Lines whose first non-blank character is '#' are left
-// alone. An unset variable without a default expands to "" and is reported.
+// alone. An unset variable without a default, or a value with a line break
+// (which would move every later line), expands to "" and is reported.
 func expandEnv(text string) (string, []expansionProblem) {
 	lines := strings.Split(text, "\n")
 	var problems []expansionProblem
@@ -50,7 +52,7 @@ func expandLine(line string, lineNo int) (string, []expansionProblem) {
 			continue
 		}
 		out.WriteString(line[:i])
-		col := out.Len() + 1
+		col := utf8.RuneCountInString(out.String()) + 1
 		end := strings.IndexByte(line[i:], '}')
 		if end < 0 {
 			problems = append(problems, expansionProblem{lineNo, col, "unterminated ${ (write $${ for a literal ${)"})
@@ -79,6 +81,8 @@ func lookupVar(expr string) (value, msg string) {
 		return def, ""
 	case !ok:
 		return "", fmt.Sprintf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name)
+	case strings.ContainsAny(value, "\r\n"):
+		return "", fmt.Sprintf("environment variable %s holds a line break, which cannot be inserted into a line", name)
 	}
 	return value, ""
 }

@@ -230,10 +230,12 @@ func TestLoadUndefinedVariable(t *testing.T) {
 }
 
 func TestLoadBadVariableSyntax(t *testing.T) {
-	path := writeConfig(t, "node:\n  name: \"${1BAD}\"\n  region: \"${UNTERMINATED\"\n")
+	t.Setenv("SB_TEST_MULTILINE", "a\nb")
+	path := writeConfig(t, "node:\n  name: \"${1BAD}\"\n  region: \"${UNTERMINATED\"\nsip:\n  user_agent: \"é ${SB_TEST_MULTILINE}\"\n")
 	checkStrings(t, loadProblems(t, path), []string{
 		"FILE:2: node.name: invalid variable name in ${1BAD}",
 		"FILE:3: node.region: unterminated ${ (write $${ for a literal ${)",
+		"FILE:5: sip.user_agent: environment variable SB_TEST_MULTILINE holds a line break, which cannot be inserted into a line",
 	})
 }
 

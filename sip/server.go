@@ -177,8 +177,25 @@ func (s *Server) Start(ctx context.Context) error {
 	s.srv.OnNoRoute(s.onNoRoute)
 
 	ctx, s.cancel = context.WithCancel(ctx)
+	// Bind every listener first, then serve: handlers read the advertised
+	// contacts without a lock, so they are complete before any request.
+	var starts []func() error
 	for _, l := range s.cfg.SIP.Listen {
-		if err := s.listen(ctx, l); err != nil {
+		start, err := s.listen(l)
+		if err != nil {
+			s.Close()
+			return err
+		}
+		starts = append(starts, start)
+	}
+	for _, start := range starts {
+		if err := start(); err != nil {
+			s.Close()
+			return err
+		}
+	}
+	if s.udpLaddr.IP != nil {
+		if err := s.waitConn(ctx, "udp", s.udpLaddr.String()); err != nil {
 			s.Close()
 			return err
 		}
@@ -194,58 +211,65 @@ func (s *Server) userAgent() string {
 	return "Switchboard"
 }
 
-func (s *Server) listen(ctx context.Context, raw string) error {
+// listen binds one listener and returns the function that starts serving it.
+func (s *Server) listen(raw string) (func() error, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("sip: listen %q: %w", raw, err)
+		return nil, fmt.Errorf("sip: listen %q: %w", raw, err)
 	}
 	network := strings.ToLower(u.Scheme)
 	addr := u.Host
-	host, portStr, err := net.SplitHostPort(addr)
+	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("sip: listen %q: %w", raw, err)
+		return nil, fmt.Errorf("sip: listen %q: %w", raw, err)
 	}
 	var port int
+	var start func() error
 	switch network {
 	case "udp":
 		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			return fmt.Errorf("sip: listen %s: %w", raw, err)
+			return nil, fmt.Errorf("sip: listen %s: %w", raw, err)
 		}
 		port = pc.LocalAddr().(*net.UDPAddr).Port
 		s.closers = append(s.closers, pc.Close)
-		s.serve(func() error { return s.srv.ServeUDP(pc) })
-		local := net.JoinHostPort(host, strconv.Itoa(port))
-		if err := s.waitConn(ctx, "udp", local); err != nil {
-			return err
-		}
 		if s.udpLaddr.IP == nil {
 			s.udpLaddr = sip.Addr{IP: net.ParseIP(host), Port: port, Hostname: host}
 		}
+		s.advertise(network, host, port)
+		start = func() error { return s.srv.ServeUDP(pc) }
 	case "tcp":
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fmt.Errorf("sip: listen %s: %w", raw, err)
+			return nil, fmt.Errorf("sip: listen %s: %w", raw, err)
 		}
 		port = l.Addr().(*net.TCPAddr).Port
 		s.closers = append(s.closers, l.Close)
-		s.serve(func() error { return s.srv.ServeTCP(l) })
+		s.advertise(network, host, port)
+		start = func() error { return s.srv.ServeTCP(l) }
 	case "tls":
 		cert, err := tls.LoadX509KeyPair(s.cfg.SIP.TLS.Cert, s.cfg.SIP.TLS.Key)
 		if err != nil {
-			return fmt.Errorf("sip: listen %s: certificate: %w", raw, err)
+			return nil, fmt.Errorf("sip: listen %s: certificate: %w", raw, err)
 		}
 		l, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		if err != nil {
-			return fmt.Errorf("sip: listen %s: %w", raw, err)
+			return nil, fmt.Errorf("sip: listen %s: %w", raw, err)
 		}
 		port = l.Addr().(*net.TCPAddr).Port
 		s.closers = append(s.closers, l.Close)
-		s.serve(func() error { return s.srv.ServeTLS(l) })
+		s.advertise(network, host, port)
+		start = func() error { return s.srv.ServeTLS(l) }
 	default:
-		return fmt.Errorf("sip: listen %q: transport must be udp, tcp or tls", raw)
+		return nil, fmt.Errorf("sip: listen %q: transport must be udp, tcp or tls", raw)
 	}
-	_ = portStr
+	s.log.Info("sip listening", "transport", network, "addr", net.JoinHostPort(host, strconv.Itoa(port)))
+	return func() error { s.serve(start); return nil }, nil
+}
+
+// advertise records the address put in Contact for a transport. It runs
+// before serving starts: handlers read contacts without a lock.
+func (s *Server) advertise(network, host string, port int) {
 	adv := host
 	if s.cfg.SIP.ExternalIP != "" {
 		adv = s.cfg.SIP.ExternalIP
@@ -253,8 +277,6 @@ func (s *Server) listen(ctx context.Context, raw string) error {
 	if _, ok := s.contacts[network]; !ok {
 		s.contacts[network] = hostPort{adv, port}
 	}
-	s.log.Info("sip listening", "transport", network, "addr", net.JoinHostPort(host, strconv.Itoa(port)))
-	return nil
 }
 
 func (s *Server) serve(f func() error) {

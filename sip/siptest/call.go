@@ -62,6 +62,7 @@ type Call struct {
 	direction    string  // our direction in the current local SDP
 	remoteDir    string  // the peer's direction in its current SDP
 	byeReceived  bool
+	bye          *sip.Request
 	isEnded      bool
 	reinviting   bool
 	ackWait      map[uint32]chan *sip.Request
@@ -162,6 +163,13 @@ func (c *Call) ByeReceived() bool {
 	return c.byeReceived
 }
 
+// Bye returns the BYE received from the far side, or nil.
+func (c *Call) Bye() *sip.Request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bye
+}
+
 // Reinvites returns the re-INVITEs received from the far side, after the UA
 // answered them (a buffer of 32; later ones are dropped when nobody reads).
 func (c *Call) Reinvites() <-chan ReInvite { return c.reinvites }
@@ -222,7 +230,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 	c.localSeq++
 	req := c.newRequestLocked(sip.BYE, c.localSeq)
 	c.mu.Unlock()
-	c.end(false)
+	c.end(nil)
 
 	res, err := c.ua.cli.Do(ctx, req)
 	if err != nil {
@@ -261,14 +269,19 @@ func (c *Call) Reinvite(ctx context.Context, direction string) (string, error) {
 	c.reinviting = true
 	c.localSeq++
 	seq := c.localSeq
+	prevDir, prevSDP := c.direction, c.localSDP
 	body := c.localSDPLocked(c.pts, direction)
 	req := c.newRequestLocked(sip.INVITE, seq)
 	req.AppendHeader(sip.HeaderClone(&c.ua.contact))
 	setBody(req, body)
 	c.mu.Unlock()
+	ok := false
 	defer func() {
 		c.mu.Lock()
 		c.reinviting = false
+		if !ok { // the offer was not taken: we are where we were
+			c.direction, c.localSDP = prevDir, prevSDP
+		}
 		c.mu.Unlock()
 	}()
 
@@ -292,6 +305,7 @@ func (c *Call) Reinvite(ctx context.Context, direction string) (string, error) {
 		if !res.IsSuccess() {
 			return "", &StatusError{res.StatusCode, res.Reason}
 		}
+		ok = true
 		c.mu.Lock()
 		if ct := res.Contact(); ct != nil {
 			c.remoteTarget = *ct.Address.Clone() // target refresh
@@ -532,12 +546,14 @@ func (c *Call) localSDPLocked(pts []uint8, direction string) []byte {
 	return b
 }
 
-// end marks the call ended, stops its media and forgets its dialog.
-func (c *Call) end(byeReceived bool) {
+// end marks the call ended, stops its media and forgets its dialog. bye is
+// the BYE received from the far side, if that is what ended it.
+func (c *Call) end(bye *sip.Request) {
 	c.endOnce.Do(func() {
 		c.mu.Lock()
 		c.isEnded = true
-		c.byeReceived = byeReceived
+		c.byeReceived = bye != nil
+		c.bye = bye
 		c.mu.Unlock()
 		c.media.close()
 		close(c.ended)

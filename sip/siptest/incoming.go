@@ -78,7 +78,7 @@ func (u *UA) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c := in.call
 	in.mu.Unlock()
 	if c != nil {
-		c.end(false)
+		c.end(nil)
 	}
 }
 
@@ -192,7 +192,7 @@ func (in *Incoming) Answer(o AnswerOptions) (*Call, error) {
 	in.mu.Unlock()
 
 	if err := in.tx.Respond(res); err != nil {
-		c.end(false)
+		c.end(nil)
 		select {
 		case <-in.cancelled:
 			return nil, ErrCancelled
@@ -312,7 +312,7 @@ func (in *Incoming) reject(code int, reason string, headers map[string]string) e
 		c.mu.Lock()
 		c.status = code
 		c.mu.Unlock()
-		c.end(false)
+		c.end(nil)
 	}
 	err := in.tx.Respond(in.response(code, reason, nil, headers))
 	in.finalOnce.Do(func() { close(in.final) })

@@ -13,7 +13,8 @@ import (
 
 // InviteOptions configure an outgoing call.
 type InviteOptions struct {
-	// From is the user part of the From header. Default: the UA's User.
+	// From is the user part of the From header (the host is the UA's), or a
+	// whole URI ("sip:+4420...@carrier.example"). Default: the UA's User.
 	From string
 	// Codecs are offered in this order: "PCMU", "PCMA". Default PCMU.
 	Codecs []string
@@ -25,6 +26,8 @@ type InviteOptions struct {
 	Username, Password string
 	// Headers are set on the INVITE, replacing headers of the same name
 	// (e.g. "Max-Forwards": "10", "P-Asserted-Identity": "<sip:+44...@x>").
+	// Do not set the dialog's own headers (From, To, Call-ID, CSeq, Via,
+	// Contact) this way.
 	Headers map[string]string
 	// ToneHz is the frequency of the tone sent once media flows; 0 sends
 	// silence.
@@ -75,9 +78,18 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 		user = u.opts.User
 	}
 
+	localURI := sip.Uri{Scheme: "sip", User: user, Host: u.host}
+	if strings.ContainsAny(user, "@:") {
+		if localURI, err = parseTarget(user); err != nil {
+			m.close()
+			return nil, err
+		}
+		user = localURI.User
+	}
+
 	c := newCall(u, true, m, newCallID(), newTag())
 	c.mu.Lock()
-	c.localURI = sip.Uri{Scheme: "sip", User: user, Host: u.host}
+	c.localURI = localURI
 	c.remoteURI = sip.Uri{Scheme: uri.Scheme, User: uri.User, Host: uri.Host, Port: uri.Port}
 	c.remoteTarget = uri
 	c.pts, c.pt = pts, pts[0]
@@ -96,7 +108,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 
 	tx, err := u.cli.TransactionRequest(ctx, req)
 	if err != nil {
-		c.end(false)
+		c.end(nil)
 		return c, fmt.Errorf("siptest: INVITE: %w", err)
 	}
 	got1xx, authTries := false, 0
@@ -119,7 +131,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 				}
 				ntx, err := u.cli.TransactionDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: username, Password: o.Password})
 				if err != nil {
-					c.end(false)
+					c.end(nil)
 					return c, fmt.Errorf("siptest: INVITE with credentials: %w", err)
 				}
 				c.mu.Lock()
@@ -131,7 +143,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 			}
 			return c.onFinal(tx, res, !o.NoSDP)
 		case <-tx.Done():
-			c.end(false)
+			c.end(nil)
 			return c, fmt.Errorf("siptest: INVITE: %w", errors.Join(errors.New("transaction ended"), tx.Err()))
 		case <-ctx.Done():
 			return c.cancelInvite(tx, req, got1xx, !o.NoSDP, o, context.Cause(ctx))
@@ -175,7 +187,7 @@ func (c *Call) onFinal(tx sip.ClientTransaction, res *sip.Response, offered bool
 	c.status, c.response = res.StatusCode, res
 	c.mu.Unlock()
 	if !res.IsSuccess() {
-		c.end(false)
+		c.end(nil)
 		return c, nil
 	}
 
@@ -204,7 +216,7 @@ func (c *Call) onFinal(tx sip.ClientTransaction, res *sip.Response, offered bool
 		ackBody, sdpErr = c.answerOffer(res.Body())
 	}
 	if err := c.sendAck(tx, seq, ackBody); err != nil {
-		c.end(false)
+		c.end(nil)
 		return c, err
 	}
 	if sdpErr != nil {
@@ -243,9 +255,10 @@ func (c *Call) answerOffer(body []byte) ([]byte, error) {
 // cancelInvite sends CANCEL for the INVITE on tx and waits for its final
 // response.
 func (c *Call) cancelInvite(tx sip.ClientTransaction, req *sip.Request, got1xx, offered bool, o InviteOptions, cause error) (*Call, error) {
-	wait := time.NewTimer(64 * sip.T1)
+	// RFC 3261 9.1: no CANCEL before a provisional response. Wait a little
+	// for one (4·T1), not the full 64·T1, so that a dead peer fails fast.
+	wait := time.NewTimer(4 * sip.T1)
 	defer wait.Stop()
-	// RFC 3261 9.1: no CANCEL before a provisional response.
 	for !got1xx {
 		select {
 		case res := <-tx.Responses():
@@ -256,11 +269,11 @@ func (c *Call) cancelInvite(tx sip.ClientTransaction, req *sip.Request, got1xx, 
 			}
 			return c.onFinal(tx, res, offered)
 		case <-tx.Done():
-			c.end(false)
+			c.end(nil)
 			return c, fmt.Errorf("siptest: INVITE ended before CANCEL: %w", cause)
 		case <-wait.C:
 			tx.Terminate()
-			c.end(false)
+			c.end(nil)
 			return c, fmt.Errorf("siptest: no provisional response, CANCEL not sent: %w", cause)
 		}
 	}
@@ -268,10 +281,11 @@ func (c *Call) cancelInvite(tx sip.ClientTransaction, req *sip.Request, got1xx, 
 	cancelTx, err := c.ua.cli.TransactionRequest(context.Background(), newCancel(req), keepRequest)
 	if err != nil {
 		tx.Terminate()
-		c.end(false)
+		c.end(nil)
 		return c, fmt.Errorf("siptest: CANCEL: %w", err)
 	}
 	go drain(cancelTx, 64*sip.T1)
+	wait.Reset(64 * sip.T1)
 
 	// Wait for the INVITE's final response, normally 487.
 	for {
@@ -291,11 +305,11 @@ func (c *Call) cancelInvite(tx sip.ClientTransaction, req *sip.Request, got1xx, 
 			}
 			return call, err
 		case <-tx.Done():
-			c.end(false)
+			c.end(nil)
 			return c, fmt.Errorf("siptest: INVITE ended after CANCEL without final response: %w", cause)
 		case <-wait.C:
 			tx.Terminate()
-			c.end(false)
+			c.end(nil)
 			return c, fmt.Errorf("siptest: no final response after CANCEL: %w", cause)
 		}
 	}

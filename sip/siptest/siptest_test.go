@@ -141,6 +141,7 @@ func TestCallTonesBothWays(t *testing.T) {
 			t.Parallel()
 			ctx, ua1, ua2 := newPair(t, tc.transport)
 			rang := make(chan struct{})
+			rr := "<" + ua2.URI("") + ";lr>"
 			ans := answerNext(ctx, ua2, AnswerOptions{ToneHz: 1000}, rang)
 			c1, err := ua1.Invite(ctx, ua2.URI("bob"), InviteOptions{
 				ToneHz: 440,
@@ -149,8 +150,10 @@ func TestCallTonesBothWays(t *testing.T) {
 						close(rang)
 					}
 				},
-				Codecs:  []string{tc.codec},
-				Headers: map[string]string{"Max-Forwards": "12", "X-Test": "yes"},
+				Codecs: []string{tc.codec},
+				// A Record-Route as a proxy at ua2's address would add
+				// it: the caller's ACK and BYE must carry it as Route.
+				Headers: map[string]string{"Max-Forwards": "12", "X-Test": "yes", "Record-Route": rr},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -189,6 +192,9 @@ func TestCallTonesBothWays(t *testing.T) {
 			if !c2.ByeReceived() || c1.ByeReceived() {
 				t.Errorf("ByeReceived: caller %v callee %v", c1.ByeReceived(), c2.ByeReceived())
 			}
+			if route := c2.Bye().GetHeader("Route"); route == nil || route.Value() != rr {
+				t.Errorf("BYE Route %v, want %s", route, rr)
+			}
 		})
 	}
 }
@@ -221,6 +227,9 @@ func TestLateOfferAndByeFromCallee(t *testing.T) {
 	waitClosed(t, ctx, c1.Ended(), "caller end")
 	if !c1.ByeReceived() || c2.ByeReceived() {
 		t.Errorf("ByeReceived: caller %v callee %v", c1.ByeReceived(), c2.ByeReceived())
+	}
+	if c1.Bye() == nil || c1.Bye().GetHeader("Route") != nil {
+		t.Errorf("BYE %v", c1.Bye())
 	}
 	if err := c1.Hangup(ctx); err != nil {
 		t.Errorf("Hangup after BYE: %v", err)

@@ -286,7 +286,7 @@ func (u *UA) Close() error {
 		u.mu.Unlock()
 		close(u.done)
 		for _, c := range calls {
-			c.end(false)
+			c.end(nil)
 		}
 		u.listener.Close()
 		u.sua.Close()
@@ -346,6 +346,10 @@ func (u *UA) respond(req *sip.Request, tx sip.ServerTransaction, code int, reaso
 }
 
 func (u *UA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+		u.respond(req, tx, 400, "Bad Request")
+		return
+	}
 	if tag, _ := req.To().Params.Get("tag"); tag != "" {
 		c := u.lookup(req)
 		if c == nil {
@@ -372,7 +376,7 @@ func (u *UA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	u.respond(req, tx, 200, "OK")
 	c.log.Debug("BYE received")
-	c.end(true)
+	c.end(req)
 }
 
 // onStrayCancel answers a CANCEL that matched no INVITE transaction (sipgo

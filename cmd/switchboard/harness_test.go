@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
+)
+
+// siptestResponse is a SIP response as the test UA reports it.
+type siptestResponse = sipmsg.Response
+
+// harness is a running switch between a carrier UA and a far-end UA, all on
+// loopback: caller → switch (trunk "carrier") → far (trunk "far-end").
+type harness struct {
+	t      *testing.T
+	ctx    context.Context
+	cfg    *config.Config
+	node   *node
+	caller *siptest.UA
+	far    *siptest.UA
+	sip    string // switch's UDP address
+}
+
+// testLogger writes the switch's logs to the test log when -v, else discards.
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() || os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// baseConfig is b2bua.yaml's shape with ephemeral ports, the far end at far.
+func baseConfig(far string) *config.Config {
+	c := config.Default()
+	c.Node.Name = "test"
+	c.SIP.Listen = []string{"udp://127.0.0.1:0"}
+	c.SIP.RetryAfter = 5
+	c.RTP.Ports = "41000-41999"
+	c.RTP.PortMin, c.RTP.PortMax = 0, 0
+	c.HTTP.Listen = "127.0.0.1:0"
+	c.ShutdownTimeout = 2 * time.Second
+	c.Trunks = []config.Trunk{
+		{Name: "carrier", Inbound: &config.Inbound{Allow: []string{"127.0.0.0/8"}}, Codecs: []string{"PCMU", "PCMA"}},
+		{Name: "far-end", Outbound: &config.Outbound{
+			URI:          "sip:" + far + ";transport=udp",
+			NumberFormat: config.NumberFormat{Plus: true},
+		}, Codecs: []string{"PCMU", "PCMA"}},
+	}
+	c.Routes = []config.Route{{Name: "all", Match: config.RouteMatch{To: "*"}, Flow: "out"}}
+	c.Flows = map[string][]config.Action{"out": {{Dial: &config.DialAction{Trunk: "far-end"}}}}
+	c.ApplyDefaults()
+	return c
+}
+
+func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	h := &harness{t: t, ctx: ctx}
+	var err error
+	h.far, err = siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "far"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.far.Close() })
+	h.cfg = baseConfig(h.far.Addr())
+	if mutate != nil {
+		mutate(h.cfg)
+		h.cfg.ApplyDefaults()
+	}
+	if err := h.cfg.Validate(); err != nil {
+		t.Fatalf("test config invalid: %v", err)
+	}
+	h.node, err = startNode(ctx, h.cfg, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		h.node.shutdown(sctx)
+	})
+	h.sip, _ = h.node.sip.Addr("udp")
+	h.caller, err = siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "carrier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.caller.Close() })
+	return h
+}
+
+// target is a Request-URI for number at the switch.
+func (h *harness) target(number string) string { return "sip:" + number + "@" + h.sip }
+
+// nextIncoming waits for the far end's next INVITE.
+func (h *harness) nextIncoming() *siptest.Incoming {
+	h.t.Helper()
+	select {
+	case in := <-h.far.Incoming():
+		return in
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("far end received no INVITE")
+		return nil
+	}
+}
+
+// answerNext makes the far end ring then answer its next call with a tone.
+func (h *harness) answerNext(hz float64) <-chan *siptest.Call {
+	out := make(chan *siptest.Call, 1)
+	go func() {
+		select {
+		case in := <-h.far.Incoming():
+			_ = in.Ring(false)
+			c, err := in.Answer(siptest.AnswerOptions{ToneHz: hz})
+			if err != nil {
+				h.t.Errorf("far answer: %v", err)
+				close(out)
+				return
+			}
+			out <- c
+		case <-h.ctx.Done():
+			close(out)
+		}
+	}()
+	return out
+}
+
+func (h *harness) waitCall(ch <-chan *siptest.Call) *siptest.Call {
+	h.t.Helper()
+	select {
+	case c, ok := <-ch:
+		if !ok || c == nil {
+			h.t.Fatal("far end did not answer")
+		}
+		return c
+	case <-time.After(10 * time.Second):
+		h.t.Fatal("far end did not answer in time")
+	}
+	return nil
+}
+
+// waitTone fails the test unless c hears hz within a few seconds.
+func waitTone(t *testing.T, c *siptest.Call, hz float64, who string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitTone(ctx, hz); err != nil {
+		sent, recv := c.RTPStats()
+		t.Fatalf("%s does not hear %.0f Hz (relative power %.2f; RTP sent %d received %d): %v", who, hz, c.ReceivedTone(hz), sent, recv, err)
+	}
+}
+
+func waitEnded(t *testing.T, c *siptest.Call, who string) {
+	t.Helper()
+	select {
+	case <-c.Ended():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s's call did not end", who)
+	}
+}
+
+// metric returns the value of a Prometheus sample line starting with name.
+func (h *harness) metric(name string) string {
+	h.t.Helper()
+	res, err := http.Get("http://" + h.node.http.Addr() + "/metrics")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			return strings.TrimPrefix(line, name+" ")
+		}
+	}
+	return fmt.Sprintf("<no %s>", name)
+}
