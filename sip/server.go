@@ -237,7 +237,8 @@ func (s *Server) listen(raw string) (func() error, error) {
 			s.udpLaddr = sip.Addr{IP: net.ParseIP(host), Port: port, Hostname: host}
 		}
 		s.advertise(network, host, port)
-		start = func() error { return s.srv.ServeUDP(pc) }
+		g := &guardConn{PacketConn: pc, log: s.log}
+		start = func() error { return s.srv.ServeUDP(g) }
 	case "tcp":
 		l, err := net.Listen("tcp", addr)
 		if err != nil {

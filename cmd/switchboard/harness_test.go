@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,14 +31,35 @@ type harness struct {
 	caller *siptest.UA
 	far    *siptest.UA
 	sip    string // switch's UDP address
+	logs   *logBuffer
 }
 
-// testLogger writes the switch's logs to the test log when -v, else discards.
-func testLogger(t *testing.T) *slog.Logger {
-	if testing.Verbose() || os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+// testLogger keeps the switch's logs in buf (for assertions) and writes
+// them to the test log too when SWITCHBOARD_TEST_LOG is set.
+func testLogger(t *testing.T, buf *logBuffer) *slog.Logger {
+	var w io.Writer = buf
+	if os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
+		w = io.MultiWriter(buf, testWriter{t})
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// logBuffer is a goroutine-safe log sink.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 type testWriter struct{ t *testing.T }
@@ -74,7 +96,7 @@ func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	h := &harness{t: t, ctx: ctx}
+	h := &harness{t: t, ctx: ctx, logs: &logBuffer{}}
 	var err error
 	h.far, err = siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "far"})
 	if err != nil {
@@ -89,7 +111,7 @@ func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
 	if err := h.cfg.Validate(); err != nil {
 		t.Fatalf("test config invalid: %v", err)
 	}
-	h.node, err = startNode(ctx, h.cfg, testLogger(t))
+	h.node, err = startNode(ctx, h.cfg, testLogger(t, h.logs))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
+)
+
+// rawExchange sends one datagram to the switch and returns the first line of
+// the first final (non-100) response, or "" when none comes within wait.
+func rawExchange(t *testing.T, switchAddr, msg string, wait time.Duration) string {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	msg = strings.ReplaceAll(msg, "PORT", fmt.Sprint(port))
+	dst, _ := net.ResolveUDPAddr("udp", switchAddr)
+	if _, err := conn.WriteTo([]byte(msg), dst); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	deadline := time.Now().Add(wait)
+	for {
+		_ = conn.SetReadDeadline(deadline)
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			return ""
+		}
+		line, _, _ := strings.Cut(string(buf[:n]), "\r\n")
+		if !strings.HasPrefix(line, "SIP/2.0 100 ") {
+			return line
+		}
+	}
+}
+
+func rawInvite(id string, drop string, body string) string {
+	lines := []string{
+		"INVITE sip:+15550100@127.0.0.1 SIP/2.0",
+		"Via: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-" + id,
+		"From: <sip:+15551234@127.0.0.1>;tag=t" + id,
+		"To: <sip:+15550100@127.0.0.1>",
+		"Call-ID: " + id + "@test",
+		"CSeq: 1 INVITE",
+		"Contact: <sip:caller@127.0.0.1:PORT>",
+		"Max-Forwards: 70",
+	}
+	var out []string
+	for _, l := range lines {
+		if drop != "" && strings.HasPrefix(l, drop+":") {
+			continue
+		}
+		out = append(out, l)
+	}
+	if body != "" {
+		out = append(out, "Content-Type: application/sdp")
+	}
+	out = append(out, fmt.Sprintf("Content-Length: %d", len(body)), "", body)
+	return strings.Join(out, "\r\n")
+}
+
+// TestMalformedInput: bad datagrams get 400/513 or are dropped with a log
+// line, and the switch keeps serving calls.
+func TestMalformedInput(t *testing.T) {
+	h := newHarness(t, nil)
+	big := strings.Replace(rawInvite("big", "", ""), "Max-Forwards: 70", "X-Pad: "+strings.Repeat("x", 20000)+"\r\nMax-Forwards: 70", 1)
+	cases := []struct {
+		name, msg, want string
+	}{
+		{"garbage", "hello world\r\n\r\n", ""},
+		{"binary", string([]byte{0x80, 0x00, 0xff, 0x13, 0x37, 0x42, 0x99, 0x01}), ""},
+		{"missing Call-ID", rawInvite("m1", "Call-ID", ""), "SIP/2.0 400 "},
+		{"missing From", rawInvite("m2", "From", ""), "SIP/2.0 400 "},
+		{"missing To", rawInvite("m3", "To", ""), "SIP/2.0 400 "},
+		{"missing CSeq", rawInvite("m4", "CSeq", ""), "SIP/2.0 400 "},
+		{"truncated body", strings.Replace(rawInvite("m5", "", ""), "Content-Length: 0", "Content-Length: 300", 1), "SIP/2.0 400 "},
+		{"oversized", big, "SIP/2.0 513 "},
+		{"bad SDP", rawInvite("m6", "", "v=0\r\nthis is not sdp\r\n"), "SIP/2.0 400 "},
+		{"SDP without audio", rawInvite("m7", "", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n"), "SIP/2.0 400 "},
+		{"non-SDP body", strings.Replace(rawInvite("m8", "", "hello"), "application/sdp", "text/plain", 1), "SIP/2.0 415 "},
+		{"max-forwards zero", strings.Replace(rawInvite("m9", "", ""), "Max-Forwards: 70", "Max-Forwards: 0", 1), "SIP/2.0 483 "},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			wait := 2 * time.Second
+			if tc.want == "" {
+				wait = 300 * time.Millisecond
+			}
+			got := rawExchange(t, h.sip, tc.msg, wait)
+			if tc.want == "" && got != "" {
+				t.Fatalf("got %q, want no response", got)
+			}
+			if !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("got %q, want %q...", got, tc.want)
+			}
+		})
+	}
+	if !strings.Contains(h.logs.String(), "malformed SIP datagram") {
+		t.Error("no log line for dropped datagrams")
+	}
+	// OPTIONS to the switch: 200.
+	opts := "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:PORT;branch=z9hG4bK-o1\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+	if got := rawExchange(t, h.sip, opts, 2*time.Second); got != "SIP/2.0 200 OK" {
+		t.Errorf("OPTIONS: %q", got)
+	}
+	// Still serving: a real call works.
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call after bad input: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	waitTone(t, c, farHz, "caller")
+	_ = c.Hangup(h.ctx)
+	waitEnded(t, fc, "far end")
+}
+
+// TestRejections: each edge check answers with its own code.
+func TestRejections(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(c *config.Config)
+		to     string
+		opts   siptest.InviteOptions
+		want   int
+		header string // a header the response must carry
+	}{
+		{"unknown source", func(c *config.Config) { c.Trunks[0].Inbound.Allow = []string{"127.0.0.2/32"} }, "+15550100", siptest.InviteOptions{}, 403, ""},
+		{"number not served", func(c *config.Config) { c.Trunks[0].Inbound.Numbers = []string{"+4420*"} }, "+15550100", siptest.InviteOptions{}, 404, ""},
+		{"no route", func(c *config.Config) { c.Routes[0].Match.To = "+4420*" }, "+15550100", siptest.InviteOptions{}, 404, ""},
+		{"no codec in common", func(c *config.Config) { c.Trunks[0].Codecs = []string{"PCMU"} }, "+15550100", siptest.InviteOptions{Codecs: []string{"PCMA"}}, 488, ""},
+		{"no codec in common with far trunk", func(c *config.Config) { c.Trunks[1].Codecs = []string{"PCMA"} }, "+15550100", siptest.InviteOptions{Codecs: []string{"PCMU"}}, 488, ""},
+		{"node max_cps", func(c *config.Config) { c.SIP.MaxCPS = 0.001 }, "+15550100", siptest.InviteOptions{}, 503, "Retry-After"},
+		{"hangup action", func(c *config.Config) {
+			c.Flows["out"] = []config.Action{{Hangup: &config.HangupAction{Code: 403, Reason: "Closed"}}}
+		}, "+15550100", siptest.InviteOptions{}, 403, ""},
+		{"outbound trunk unreachable", func(c *config.Config) {
+			c.Trunks[1].Outbound.URI = "sip:127.0.0.1:9;transport=tcp"
+		}, "+15550100", siptest.InviteOptions{}, 503, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.mutate)
+			if tc.name == "node max_cps" {
+				// The first call takes the only token; the second is over the limit.
+				go func() {
+					in := h.nextIncoming()
+					_ = in.Reject(486, "Busy")
+				}()
+				if c, err := h.caller.Invite(h.ctx, h.target(tc.to), tc.opts); err != nil || c.Status() != 486 {
+					t.Fatalf("first call: %v", err)
+				}
+			}
+			c, err := h.caller.Invite(h.ctx, h.target(tc.to), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Status() != tc.want {
+				t.Fatalf("got %d, want %d", c.Status(), tc.want)
+			}
+			if tc.header != "" && c.Response().GetHeader(tc.header) == nil {
+				t.Errorf("response lacks %s:\n%s", tc.header, c.Response())
+			}
+		})
+	}
+}
+
+// TestChannelLimit: max_channels 1 — a second call while the first is up gets 503 with Retry-After.
+func TestChannelLimit(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.Trunks[0].MaxChannels = 1 })
+	farCall := h.answerNext(farHz)
+	c1, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{})
+	if err != nil || c1.Status() != 200 {
+		t.Fatalf("first call: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	c2, err := h.caller.Invite(h.ctx, h.target("+15550101"), siptest.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Status() != 503 || c2.Response().GetHeader("Retry-After") == nil {
+		t.Fatalf("second call: %d\n%s", c2.Status(), c2.Response())
+	}
+	if got := h.metric(`switchboard_trunk_channels_in_use{trunk="carrier"}`); got != "1" {
+		t.Errorf("channels in use = %s", got)
+	}
+	_ = c1.Hangup(h.ctx)
+	waitEnded(t, fc, "far end")
+	// The channel is free again.
+	farCall = h.answerNext(farHz)
+	c3, err := h.caller.Invite(h.ctx, h.target("+15550102"), siptest.InviteOptions{})
+	if err != nil || c3.Status() != 200 {
+		t.Fatalf("third call: %v %d", err, c3.Status())
+	}
+	_ = c3.Hangup(h.ctx)
+	waitEnded(t, h.waitCall(farCall), "far end")
+}
+
+// TestInboundDigestAuth: a trunk identified by credentials challenges,
+// accepts the right password and refuses a wrong one with 403.
+func TestInboundDigestAuth(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Trunks[0].Inbound = &config.Inbound{Auth: &config.Auth{Username: "alice", Password: "s3cret"}}
+	})
+	// No credentials: the challenge comes back.
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status() != 401 || c.Response().GetHeader("WWW-Authenticate") == nil {
+		t.Fatalf("no credentials: %d\n%s", c.Status(), c.Response())
+	}
+	c, err = h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{Username: "alice", Password: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status() != 403 {
+		t.Fatalf("wrong password: %d, want 403", c.Status())
+	}
+	farCall := h.answerNext(farHz)
+	c, err = h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{Username: "alice", Password: "s3cret", ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("good password: %v %d", err, c.Status())
+	}
+	fc := h.waitCall(farCall)
+	waitTone(t, fc, callerHz, "far end")
+	_ = c.Hangup(h.ctx)
+	waitEnded(t, fc, "far end")
+}
+
+// TestOutboundDigestAuth: the far-end trunk challenges the switch, which
+// answers with the trunk's credentials.
+func TestOutboundDigestAuth(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Trunks[1].Outbound.Auth = &config.Auth{Username: "switch", Password: "trunkpw"}
+	})
+	answered := make(chan *siptest.Call, 1)
+	go func() {
+		in := h.nextIncoming()
+		if err := in.Challenge(407, "carrier"); err != nil {
+			t.Errorf("challenge: %v", err)
+		}
+		in = h.nextIncoming()
+		if !in.Authorized("switch", "trunkpw") {
+			_ = in.Reject(403, "Forbidden")
+			t.Errorf("retried INVITE not authorized:\n%s", in.Request())
+			close(answered)
+			return
+		}
+		c, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+		if err != nil {
+			t.Errorf("answer: %v", err)
+		}
+		answered <- c
+	}()
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v %d", err, c.Status())
+	}
+	fc := h.waitCall(answered)
+	waitTone(t, c, farHz, "caller")
+	_ = c.Hangup(h.ctx)
+	waitEnded(t, fc, "far end")
+}
+
+// TestOptionsKeepalive: a trunk that does not answer OPTIONS goes down and is
+// not used (503); one that answers is up.
+func TestOptionsKeepalive(t *testing.T) {
+	dead, err := net.ListenPacket("udp", "127.0.0.1:0") // bound, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	h := newHarness(t, func(c *config.Config) {
+		c.Trunks[1].Outbound.OptionsPing = 200 * time.Millisecond
+		c.Trunks = append(c.Trunks, config.Trunk{Name: "silent", Outbound: &config.Outbound{
+			URI: "sip:" + dead.LocalAddr().String(), OptionsPing: 200 * time.Millisecond}})
+		c.Routes = append([]config.Route{{Name: "silent", Match: config.RouteMatch{To: "+1999*"}, Flow: "silent"}}, c.Routes...)
+		c.Flows["silent"] = []config.Action{{Dial: &config.DialAction{Trunk: "silent"}}}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && h.metric(`switchboard_trunk_up{trunk="silent"}`) != "0" {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := h.metric(`switchboard_trunk_up{trunk="silent"}`); got != "0" {
+		t.Fatalf("silent trunk up = %s, want 0", got)
+	}
+	if got := h.metric(`switchboard_trunk_up{trunk="far-end"}`); got != "1" {
+		t.Errorf("far-end trunk up = %s, want 1", got)
+	}
+	c, err := h.caller.Invite(h.ctx, h.target("+19990000"), siptest.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status() != 503 {
+		t.Errorf("call to a down trunk: %d, want 503", c.Status())
+	}
+}
+
+// TestDrain: on shutdown new calls get 503, /healthz says draining, and
+// calls still up after shutdown_timeout are ended with BYE on both legs.
+func TestDrain(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.ShutdownTimeout = 1500 * time.Millisecond })
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	stopped := make(chan struct{})
+	go func() {
+		h.node.shutdown(context.Background())
+		close(stopped)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	c2, err := h.caller.Invite(h.ctx, h.target("+15550101"), siptest.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.Status() != 503 || c2.Response().GetHeader("Retry-After") == nil {
+		t.Errorf("new call while draining: %d", c2.Status())
+	}
+	res, err := http.Get("http://" + h.node.http.Addr() + "/healthz")
+	if err == nil {
+		res.Body.Close()
+		if res.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("healthz while draining: %d", res.StatusCode)
+		}
+	}
+	// The established call still carries audio during the drain.
+	c.ResetAudio()
+	waitTone(t, c, farHz, "caller during drain")
+	waitEnded(t, c, "caller")
+	waitEnded(t, fc, "far end")
+	if !c.ByeReceived() || !fc.ByeReceived() {
+		t.Errorf("BYE caller=%v far=%v", c.ByeReceived(), fc.ByeReceived())
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown did not finish")
+	}
+}
