@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-voice/switchboard/config"
@@ -47,6 +48,9 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Log, os.Stderr)
+			// sipgo logs through its own package-level logger: point it at ours
+			// before any user agent exists (LIBRARY-NOTES 11).
+			sipmsg.SetDefaultLogger(log.With("component", "sipgo"))
 			ctx := context.Background()
 			n, err := startNode(ctx, cfg, log)
 			if err != nil {

@@ -1,0 +1,37 @@
+package dialplan
+
+import (
+	"testing"
+
+	"github.com/switchboard-voice/switchboard/config"
+)
+
+func TestMatchFirstRouteWins(t *testing.T) {
+	cfg := &config.Config{Routes: []config.Route{
+		{Name: "vip", Match: config.RouteMatch{Trunk: "carrier-a", From: "+4477*"}, Flow: "vip"},
+		{Name: "support", Match: config.RouteMatch{To: "+442071234567"}, Flow: "support"},
+		{Name: "uk", Match: config.RouteMatch{To: "+44*"}, Flow: "uk"},
+		{Name: "rest", Match: config.RouteMatch{To: "*"}, Flow: "rest"},
+	}}
+	e := New(cfg, nil, nil)
+	cases := []struct {
+		r    Request
+		want string
+	}{
+		{Request{Trunk: "carrier-a", From: "+447700900123", To: "+442071234567"}, "vip"},
+		{Request{Trunk: "carrier-b", From: "+447700900123", To: "+442071234567"}, "support"},
+		{Request{Trunk: "carrier-a", From: "+15550100", To: "+442071234567"}, "support"},
+		{Request{Trunk: "carrier-a", From: "+15550100", To: "+442079999999"}, "uk"},
+		{Request{Trunk: "carrier-a", From: "+15550100", To: "+15550199"}, "rest"},
+	}
+	for _, c := range cases {
+		rt, _, ok := e.Match(c.r)
+		if !ok || rt.Name != c.want {
+			t.Errorf("Match(%+v) = %q %v, want %q", c.r, rt.Name, ok, c.want)
+		}
+	}
+	none := New(&config.Config{Routes: cfg.Routes[:3]}, nil, nil)
+	if rt, idx, ok := none.Match(Request{To: "+15550199"}); ok {
+		t.Errorf("unexpected match %q (#%d)", rt.Name, idx)
+	}
+}
