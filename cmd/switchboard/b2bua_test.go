@@ -158,17 +158,7 @@ func contains(xs []int, x int) bool {
 // TestCancel: the caller's CANCEL cancels the ringing far end; the caller gets 487.
 func TestCancel(t *testing.T) {
 	h := newHarness(t, nil)
-	cancelled := make(chan bool, 1)
-	go func() {
-		in := h.nextIncoming()
-		_ = in.Ring(false)
-		select {
-		case <-in.Cancelled():
-			cancelled <- true
-		case <-time.After(10 * time.Second):
-			cancelled <- false
-		}
-	}()
+	cancelled := h.ringUntilCancelled(10 * time.Second)
 	ctx, cancel := context.WithCancel(h.ctx)
 	c, err := h.caller.Invite(ctx, h.target("+15550100"), siptest.InviteOptions{
 		OnProvisional: func(_ *siptest.Call, res *siptestResponse) {
@@ -213,17 +203,7 @@ func TestRingTimeout(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) {
 		c.Flows["out"][0].Dial.Timeout = time.Second
 	})
-	cancelled := make(chan bool, 1)
-	go func() {
-		in := h.nextIncoming()
-		_ = in.Ring(false)
-		select {
-		case <-in.Cancelled():
-			cancelled <- true
-		case <-time.After(5 * time.Second):
-			cancelled <- false
-		}
-	}()
+	cancelled := h.ringUntilCancelled(5 * time.Second)
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -290,8 +270,7 @@ func TestHold(t *testing.T) {
 	fc.ResetAudio()
 	waitTone(t, c, farHz, "caller after resume")
 	waitTone(t, fc, callerHz, "far end after resume")
-	_ = c.Hangup(h.ctx)
-	waitEnded(t, fc, "far end")
+	h.hangup(c, fc)
 }
 
 // TestLateOffer: an INVITE without SDP; the switch offers in its 200 and
@@ -306,8 +285,7 @@ func TestLateOffer(t *testing.T) {
 	fc := h.waitCall(farCall)
 	waitTone(t, c, farHz, "caller")
 	waitTone(t, fc, callerHz, "far end")
-	_ = c.Hangup(h.ctx)
-	waitEnded(t, fc, "far end")
+	h.hangup(c, fc)
 }
 
 // TestConcurrentCalls: 20 calls at once, each with its own tones.

@@ -120,8 +120,7 @@ func TestMalformedInput(t *testing.T) {
 	}
 	fc := h.waitCall(farCall)
 	waitTone(t, c, farHz, "caller")
-	_ = c.Hangup(h.ctx)
-	waitEnded(t, fc, "far end")
+	h.hangup(c, fc)
 }
 
 // TestRejections: each edge check answers with its own code.
@@ -193,16 +192,14 @@ func TestChannelLimit(t *testing.T) {
 	if got := h.metric(`switchboard_trunk_channels_in_use{trunk="carrier"}`); got != "1" {
 		t.Errorf("channels in use = %s", got)
 	}
-	_ = c1.Hangup(h.ctx)
-	waitEnded(t, fc, "far end")
+	h.hangup(c1, fc)
 	// The channel is free again.
 	farCall = h.answerNext(farHz)
 	c3, err := h.caller.Invite(h.ctx, h.target("+15550102"), siptest.InviteOptions{})
 	if err != nil || c3.Status() != 200 {
 		t.Fatalf("third call: %v %d", err, c3.Status())
 	}
-	_ = c3.Hangup(h.ctx)
-	waitEnded(t, h.waitCall(farCall), "far end")
+	h.hangup(c3, h.waitCall(farCall))
 }
 
 // TestInboundDigestAuth: a trunk identified by credentials challenges,
@@ -233,8 +230,7 @@ func TestInboundDigestAuth(t *testing.T) {
 	}
 	fc := h.waitCall(farCall)
 	waitTone(t, fc, callerHz, "far end")
-	_ = c.Hangup(h.ctx)
-	waitEnded(t, fc, "far end")
+	h.hangup(c, fc)
 }
 
 // TestOutboundDigestAuth: the far-end trunk challenges the switch, which
@@ -268,8 +264,7 @@ func TestOutboundDigestAuth(t *testing.T) {
 	}
 	fc := h.waitCall(answered)
 	waitTone(t, c, farHz, "caller")
-	_ = c.Hangup(h.ctx)
-	waitEnded(t, fc, "far end")
+	h.hangup(c, fc)
 }
 
 // TestOptionsKeepalive: a trunk that does not answer OPTIONS goes down and is

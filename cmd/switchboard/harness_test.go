@@ -215,3 +215,32 @@ func (h *harness) metric(name string) string {
 	}
 	return fmt.Sprintf("<no %s>", name)
 }
+
+// hangup ends the call from the caller's side and waits for the far end's BYE.
+func (h *harness) hangup(c, fc *siptest.Call) {
+	h.t.Helper()
+	if err := c.Hangup(h.ctx); err != nil {
+		h.t.Errorf("hang up: %v", err)
+	}
+	waitEnded(h.t, fc, "far end")
+	if !fc.ByeReceived() {
+		h.t.Error("far end got no BYE")
+	}
+}
+
+// ringUntilCancelled makes the far end ring on its next call and reports
+// whether a CANCEL arrived within wait.
+func (h *harness) ringUntilCancelled(wait time.Duration) <-chan bool {
+	cancelled := make(chan bool, 1)
+	go func() {
+		in := h.nextIncoming()
+		_ = in.Ring(false)
+		select {
+		case <-in.Cancelled():
+			cancelled <- true
+		case <-time.After(wait):
+			cancelled <- false
+		}
+	}()
+	return cancelled
+}
