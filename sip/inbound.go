@@ -136,6 +136,10 @@ func (l *InboundLeg) Answer(ctx context.Context, d media.Description) (media.Des
 		select {
 		case ack := <-l.ackCh:
 			return l.confirm(ack, d)
+		case <-l.done:
+			// The caller hung up (BYE overtook the ACK, which sipgo may deliver
+			// in any order): the owner learns it from the Ended event.
+			return d, nil
 		case <-retrans.C:
 			if !reliable {
 				_ = l.s.srv.WriteResponse(res)

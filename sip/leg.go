@@ -49,6 +49,7 @@ type legBase struct {
 	confirmed bool
 	ended     bool
 	ackCh     chan *sip.Request
+	done      chan struct{} // closed when the leg is cleaned up
 	cleanOnce sync.Once
 }
 
@@ -56,6 +57,7 @@ func (l *legBase) init(s *Server, t *Trunk, sock *media.Socket, log *slog.Logger
 	l.s, l.trunk, l.sock, l.log, l.self = s, t, sock, log, self
 	l.events = make(chan call.Event, 16)
 	l.ackCh = make(chan *sip.Request, 1)
+	l.done = make(chan struct{})
 	l.origin = SDPOrigin{SessionID: rand.Uint64() >> 2, Version: 1}
 }
 
@@ -290,6 +292,7 @@ func reasonHeader(c call.Cause) string {
 // cleanup frees the leg's resources once: socket, dialog, trunk channel.
 func (l *legBase) cleanup() {
 	l.cleanOnce.Do(func() {
+		close(l.done)
 		_ = l.sock.Close()
 		l.mu.Lock()
 		key := l.dlg.key()

@@ -345,3 +345,61 @@ func TestDrain(t *testing.T) {
 		t.Fatal("shutdown did not finish")
 	}
 }
+
+// TestByeBeforeAck: a caller whose BYE overtakes its ACK (sipgo may deliver
+// them in any order) ends the call at once; nothing waits for the lost ACK.
+func TestByeBeforeAck(t *testing.T) {
+	h := newHarness(t, nil)
+	farCall := h.answerNext(farHz)
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+	inv := strings.ReplaceAll(rawInvite("ba1", "", sdp), "PORT", fmt.Sprint(port))
+	dst, _ := net.ResolveUDPAddr("udp", h.sip)
+	if _, err := conn.WriteTo([]byte(inv), dst); err != nil {
+		t.Fatal(err)
+	}
+	var ok200 string
+	buf := make([]byte, 65535)
+	for ok200 == "" {
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no 200 OK: %v", err)
+		}
+		if msg := string(buf[:n]); strings.HasPrefix(msg, "SIP/2.0 200 ") {
+			ok200 = msg
+		}
+	}
+	toHdr := headerLine(ok200, "To")
+	for _, m := range []struct {
+		method, branch string
+		seq            int
+	}{{"BYE", "bye1", 2}, {"ACK", "ack1", 1}} {
+		req := fmt.Sprintf("%s sip:x@%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-%s\r\nFrom: <sip:+15551234@127.0.0.1>;tag=tba1\r\n%s\r\nCall-ID: ba1@test\r\nCSeq: %d %s\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			m.method, h.sip, port, m.branch, toHdr, m.seq, m.method)
+		if _, err := conn.WriteTo([]byte(req), dst); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fc := h.waitCall(farCall)
+	select {
+	case <-fc.Ended():
+	case <-time.After(5 * time.Second):
+		t.Fatal("far end not released after the caller's BYE (waiting for the ACK?)")
+	}
+}
+
+func headerLine(msg, name string) string {
+	for _, l := range strings.Split(msg, "\r\n") {
+		if strings.HasPrefix(l, name+":") {
+			return l
+		}
+	}
+	return ""
+}
