@@ -343,3 +343,30 @@ func freqFor(number string, side int) float64 {
 	}
 	return float64(500 + (sum%20)*50 + side*1300)
 }
+
+// TestCallerIDAndNumberFormat: the outbound trunk's caller ID and number
+// format shape what the far end sees.
+func TestCallerIDAndNumberFormat(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		ob := c.Trunks[1].Outbound
+		ob.CallerID = "+442071234567"
+		ob.NumberFormat = config.NumberFormat{Plus: false, TechPrefix: "99#"}
+	})
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{From: "+15551234"})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	inv := fc.Request()
+	if got := inv.Recipient.User; got != "99#15550100" {
+		t.Errorf("Request-URI user = %q, want 99#15550100", got)
+	}
+	if got := inv.To().Address.User; got != "99#15550100" {
+		t.Errorf("To user = %q", got)
+	}
+	if got := inv.From().Address.User; got != "442071234567" {
+		t.Errorf("From user = %q, want the caller ID without '+'", got)
+	}
+	h.hangup(c, fc)
+}
