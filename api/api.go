@@ -26,11 +26,30 @@ type Health interface {
 	ActiveLegs() int
 }
 
+// TrunkStatus is one trunk's live state for GET /trunks.
+type TrunkStatus struct {
+	Name         string     `json:"name"`
+	Inbound      bool       `json:"inbound"`
+	Outbound     bool       `json:"outbound"`
+	State        string     `json:"state"` // up | down (OPTIONS keep-alive)
+	Channels     int        `json:"channels_in_use"`
+	MaxChannels  int        `json:"max_channels"`
+	Registration string     `json:"registration,omitempty"` // pending | registered | failed
+	RegDetail    string     `json:"registration_detail,omitempty"`
+	RegExpires   *time.Time `json:"registration_expires,omitempty"`
+}
+
+// Trunks lists trunk states.
+type Trunks interface {
+	TrunkStatuses() []TrunkStatus
+}
+
 // Options configure the HTTP server.
 type Options struct {
 	Listen   string
 	Gatherer prometheus.Gatherer
 	Health   Health
+	Trunks   Trunks
 	Node     string
 	Version  string
 	Logger   *slog.Logger
@@ -52,6 +71,7 @@ func New(o Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /trunks", s.trunks)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s
 }
@@ -107,6 +127,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(h)
+}
+
+// trunks answers GET /trunks: every trunk's keep-alive, channel and
+// registration state as JSON.
+func (s *Server) trunks(w http.ResponseWriter, r *http.Request) {
+	list := []TrunkStatus{}
+	if s.o.Trunks != nil {
+		list = s.o.Trunks.TrunkStatuses()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(list)
 }
 
 // RTPCollector exports the media relay's counters.

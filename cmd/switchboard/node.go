@@ -72,7 +72,8 @@ func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err
 	}
-	n.http = api.New(api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Node: cfg.Node.Name, Version: version, Logger: log})
+	n.http = api.New(api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip},
+		Node: cfg.Node.Name, Version: version, Logger: log})
 	if err := n.http.Start(); err != nil {
 		_ = n.sip.Close()
 		return nil, fmt.Errorf("http: %w", err)
@@ -111,4 +112,29 @@ func (n *node) shutdown(ctx context.Context) {
 	_ = n.http.Shutdown(context.Background())
 	_ = n.sip.Close()
 	n.log.Info("stopped")
+}
+
+// trunkStatuses adapts the SIP edge's trunks to the API's view.
+type trunkStatuses struct{ s *sip.Server }
+
+func (t trunkStatuses) TrunkStatuses() []api.TrunkStatus {
+	var out []api.TrunkStatus
+	for _, tr := range t.s.Trunks() {
+		st := api.TrunkStatus{
+			Name:        tr.Name(),
+			Inbound:     tr.Config.Inbound != nil,
+			Outbound:    tr.Config.Outbound != nil,
+			State:       tr.State().String(),
+			Channels:    tr.Channels(),
+			MaxChannels: tr.Config.MaxChannels,
+		}
+		if reg, detail, until := tr.Registration(); reg != sip.RegNone {
+			st.Registration, st.RegDetail = reg.String(), detail
+			if !until.IsZero() {
+				st.RegExpires = &until
+			}
+		}
+		out = append(out, st)
+	}
+	return out
 }

@@ -9,9 +9,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-voice/switchboard/api"
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
@@ -205,7 +208,25 @@ func TestOutboundRegister(t *testing.T) {
 	if reg.authed.Load() <= first {
 		t.Fatalf("no refresh: %d authenticated REGISTERs", reg.authed.Load())
 	}
-	if st, _, until := h.node.sip.Trunk("reg").Registration(); st.String() != "registered" || time.Until(until) <= 0 {
-		t.Errorf("registration %s until %v", st, until)
+	res, err := http.Get("http://" + h.node.http.Addr() + "/trunks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var trunks []api.TrunkStatus
+	if err := json.NewDecoder(res.Body).Decode(&trunks); err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, tr := range trunks {
+		if tr.Name == "reg" {
+			found = true
+			if tr.Registration != "registered" || tr.RegExpires == nil || time.Until(*tr.RegExpires) <= 0 {
+				t.Errorf("GET /trunks: %+v", tr)
+			}
+		}
+	}
+	if !found || len(trunks) != 3 {
+		t.Errorf("GET /trunks listed %d trunks, reg found %v", len(trunks), found)
 	}
 }

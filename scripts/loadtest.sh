@@ -1,0 +1,681 @@
+#!/usr/bin/env bash
+# scripts/loadtest.sh - SIPp load test of Switchboard, with baselines (run by `make loadtest`).
+#
+# Measures, all on 127.0.0.1 and on this machine (docs/loadtest.md explains every figure):
+#   a. baseline: SIPp UAC -> SIPp UAS directly: highest CPS held for LOADTEST_DURATION s
+#      with < 0.1 % failed calls, p99 INVITE->200;
+#   b. the same through bin/switchboard (testdata/config/loadtest.yaml);
+#   c. LOADTEST_CALLS concurrent calls through the switch, 50 RTP packets/s each way,
+#      far end SIPp -rtp_echo: RTP loss, switch CPU, CPU microseconds per relayed packet;
+#   d. the same RTP load through the bare Go relay (cmd/udprelay): CPU us/packet baseline.
+# Prints a Markdown table (also written to $LOADTEST_OUT/results.md).
+#
+# Environment (defaults; LOADTEST_QUICK=1 switches to the ~2 minute smoke values in []):
+#   LOADTEST_QUICK=0         1 = smoke run
+#   LOADTEST_DURATION=60     [10] seconds each confirmed CPS run and the RTP window last
+#   LOADTEST_PROBE=10        [4]  seconds of each CPS probe of the ramp
+#   LOADTEST_RATES="200 500 800 1000 1500 2000 3000"  [100 300 600 1000] CPS ladder
+#   LOADTEST_BISECT=2        [1]  bisection probes between the last good and first bad rate
+#   LOADTEST_HOLD_MS=1000    call length of the signalling-only CPS calls
+#   LOADTEST_CALLS=1000      [200] concurrent calls with RTP (c, d)
+#   LOADTEST_RTP_CPS=100     call rate while ramping up the RTP calls
+#   LOADTEST_UACS=4          SIPp UAC processes sharing the RTP calls (max 8, see docs)
+#   LOADTEST_PHASES=baseline,switch,rtp,relay   which parts to run
+#   LOADTEST_STRICT=0        1 = exit 1 when a target is missed
+#   LOADTEST_OUT=$(mktemp -d /tmp/switchboard-loadtest.XXXXXX)   logs, SIPp files, results
+#   LOADTEST_CONFIG=testdata/config/loadtest.yaml
+#   LOADTEST_SIP=127.0.0.1:5060  LOADTEST_HTTP=127.0.0.1:8080   the switch (as in the config)
+#   LOADTEST_UAS_PORT=5080   far-end SIPp (the config's outbound trunk)
+#   LOADTEST_UAC_PORT=5070   first UAC SIP port (UAC i uses +i)
+#   LOADTEST_UAC_MEDIA=6000  first UAC media port (UAC i uses +4i, and +2 for video)
+#   LOADTEST_UAS_MEDIA=6100  far-end media port
+#   LOADTEST_RELAY_BASE=44000  first udprelay port (4 ports per call)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+SIPP_DIR=$ROOT/testdata/sipp
+export PATH=$PATH:/usr/local/go/bin
+
+QUICK=${LOADTEST_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	d_duration=10 d_probe=4 d_rates="100 300 600 1000" d_bisect=1 d_calls=200
+else
+	d_duration=60 d_probe=10 d_rates="200 500 800 1000 1500 2000 3000" d_bisect=2 d_calls=1000
+fi
+DURATION=${LOADTEST_DURATION:-$d_duration}
+PROBE=${LOADTEST_PROBE:-$d_probe}
+RATES=${LOADTEST_RATES:-$d_rates}
+BISECT=${LOADTEST_BISECT:-$d_bisect}
+HOLD_MS=${LOADTEST_HOLD_MS:-1000}
+CALLS=${LOADTEST_CALLS:-$d_calls}
+RTP_CPS=${LOADTEST_RTP_CPS:-100}
+UACS=${LOADTEST_UACS:-4}
+PHASES=${LOADTEST_PHASES:-baseline,switch,rtp,relay}
+STRICT=${LOADTEST_STRICT:-0}
+CONFIG=${LOADTEST_CONFIG:-testdata/config/loadtest.yaml}
+SWITCH_SIP=${LOADTEST_SIP:-127.0.0.1:5060}
+HTTP=${LOADTEST_HTTP:-127.0.0.1:8080}
+UAS_PORT=${LOADTEST_UAS_PORT:-5080}
+UAC_PORT=${LOADTEST_UAC_PORT:-5070}
+UAC_MEDIA=${LOADTEST_UAC_MEDIA:-6000}
+UAS_MEDIA=${LOADTEST_UAS_MEDIA:-6100}
+RELAY_BASE=${LOADTEST_RELAY_BASE:-44000}
+OUT=${LOADTEST_OUT:-$(mktemp -d /tmp/switchboard-loadtest.XXXXXX)}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+CLK_TCK=$(getconf CLK_TCK)
+NPROC=$(nproc)
+HOLD_S=$(((HOLD_MS + 999) / 1000))
+((UACS > 8)) && UACS=8
+((UACS > CALLS)) && UACS=$CALLS
+((UACS < 1)) && UACS=1
+SIP_BUF=4194304 # SIPp SIP socket buffers (-buff_size); the kernel caps it at net.core.rmem_max
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+	log "ERROR: $*"
+	exit 1
+}
+has_phase() { [[ ",$PHASES," == *",$1,"* ]]; }
+now() { date +%s.%N; }
+# fmt FORMAT VALUE: printf through awk (values may be empty: prints "n/a").
+fmt() { awk -v f="$1" -v v="${2:-}" 'BEGIN { if (v == "") print "n/a"; else printf f "\n", v }'; }
+calc() { awk "BEGIN { printf \"%.10g\n\", $* }"; }
+
+PIDS=()
+track() { PIDS+=("$1"); }
+# stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5).
+stop_pid() {
+	local pid=$1 limit=$((${2:-5} * 10)) i
+	kill -0 "$pid" 2>/dev/null || {
+		wait "$pid" 2>/dev/null || true
+		return 0
+	}
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < limit; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "process $pid did not stop on SIGTERM; SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+RESULTS_PRINTED=0
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && stop_pid "$pid" 3
+	done
+	if [ "$RESULTS_PRINTED" = 0 ] && [ -n "${ROWS_READY:-}" ]; then
+		log "aborted (exit $rc); partial results:"
+		print_results || true
+	fi
+	log "artefacts: $OUT"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# port_busy udp|tcp PORT: true when a socket is bound (udp) or listening (tcp) on PORT.
+port_busy() {
+	local hex
+	hex=$(printf ':%04X' "$2")
+	if [ "$1" = udp ]; then
+		awk -v h="$hex" 'FNR > 1 && substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' /proc/net/udp /proc/net/udp6 2>/dev/null
+	else
+		awk -v h="$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+	fi
+}
+# require_free udp:PORT tcp:PORT ...
+require_free() {
+	local spec
+	for spec in "$@"; do
+		if port_busy "${spec%%:*}" "${spec#*:}"; then
+			die "port ${spec%%:*}/${spec#*:} is already in use (another switch or SIPp running? see: ss -lunpt); stop it or set LOADTEST_* ports"
+		fi
+	done
+}
+# wait_bound udp PORT PID: until PORT is bound (or PID died).
+wait_bound() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		port_busy "$1" "$2" && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+# udp_drops PORT: the kernel's receive-drop counter of the UDP socket bound to PORT.
+udp_drops() {
+	awk -v h="$(printf ':%04X' "$1")" 'FNR > 1 && substr($2, length($2) - 4) == h { s += $NF; f = 1 } END { print f ? s : 0 }' /proc/net/udp
+}
+# udp_drops_range LO HI: summed drop counters of the UDP sockets bound in [LO, HI].
+udp_drops_range() {
+	awk -v lo="$1" -v hi="$2" '
+		function hex(s,   i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return n }
+		FNR > 1 { p = hex(substr($2, length($2) - 3)); if (p >= lo && p <= hi) s += $NF }
+		END { print s + 0 }' /proc/net/udp
+}
+# cpu_ticks PID: utime+stime of PID (all threads), in clock ticks.
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+
+# metrics FILE: the switch's /metrics into FILE. mval FILE NAME: sum of NAME's series.
+metrics() { curl -fsS --max-time 5 "http://$HTTP/metrics" >"$1" 2>/dev/null || : >"$1"; }
+mval() {
+	awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF; f = 1 } END { if (f) printf "%.0f\n", s }' "$1"
+}
+
+# stat_col FILE COLUMN: COLUMN of the last line of a SIPp -trace_stat file.
+stat_col() {
+	[ -s "$1" ] || {
+		echo 0
+		return
+	}
+	awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { v = $k } END { print (k ? v + 0 : 0) }' "$1"
+}
+# SIPp screen dumps (-trace_screen -screen_file F; SIGUSR2 appends the current screens).
+screens() { grep -c 'Scenario Screen' "$1" 2>/dev/null || true; }
+# dump_screens PID:FILE ...: SIGUSR2 each SIPp and wait until its dump is written.
+dump_screens() {
+	local spec pid file i
+	local -A before=()
+	for spec in "$@"; do
+		pid=${spec%%:*} file=${spec#*:}
+		before[$file]=$(screens "$file")
+		kill -USR2 "$pid" 2>/dev/null || true
+	done
+	for spec in "$@"; do
+		pid=${spec%%:*} file=${spec#*:}
+		for ((i = 0; i < 60; i++)); do
+			(($(screens "$file") > ${before[$file]:-0})) && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+	done
+	sleep 0.05 # let the last lines reach the file
+}
+# Values from the last dump in a screen file.
+rtp_sent() { awk '/Total RTP pckts sent .*RTP OUT/ { v = $1 } END { print v + 0 }' "$1"; }
+rtp_echoed() { awk '/Total echo RTP pckts 1st stream/ { v = $1 } END { print v + 0 }' "$1"; }
+open_calls() { awk '/^ +[0-9]+ calls/ { v = $1 } END { print v + 0 }' "$1"; }
+
+# p99 and achieved call rate from SIPp -trace_rtt files (RTD "invite": INVITE sent -> 200 received).
+rtt_stats() { # FILES... -> "count p50 p99 max achieved_cps"
+	awk -F';' 'FNR > 1 && $3 == "invite" { n++; v[n] = $2; if (n == 1 || $1 < t0) t0 = $1; if ($1 > t1) t1 = $1 }
+		END { print n + 0, t0 + 0, t1 + 0; for (i = 1; i <= n; i++) print v[i] }' "$@" |
+		{
+			read -r n t0 t1
+			if [ "${n:-0}" -eq 0 ]; then
+				echo "0 - - - 0"
+				return
+			fi
+			sort -n | awk -v n="$n" -v t0="$t0" -v t1="$t1" '
+				{ a[NR] = $1 }
+				END {
+					i50 = int(n * 0.50); if (i50 < n * 0.50) i50++; if (i50 < 1) i50 = 1
+					i99 = int(n * 0.99); if (i99 < n * 0.99) i99++; if (i99 < 1) i99 = 1
+					cps = (t1 > t0 && n > 1) ? (n - 1) * 1000 / (t1 - t0) : 0
+					printf "%d %s %s %s %.1f\n", n, a[i50], a[i99], a[n], cps
+				}'
+		}
+}
+
+# ---------------------------------------------------------------------------------------
+# the switch
+
+SW_PID=
+start_switch() { # LABEL
+	local log="$OUT/switchboard-$1.log" i
+	if [ ! -x bin/switchboard ]; then
+		log "bin/switchboard missing: make build"
+		make build >&2
+	fi
+	require_free "udp:${SWITCH_SIP##*:}" "tcp:${HTTP##*:}"
+	log "starting bin/switchboard serve --config $CONFIG (log: $log)"
+	bin/switchboard serve --config "$CONFIG" >"$log" 2>&1 &
+	SW_PID=$!
+	track "$SW_PID"
+	for ((i = 0; i < 300; i++)); do
+		curl -fsS --max-time 1 -o /dev/null "http://$HTTP/healthz" 2>/dev/null && break
+		if ! kill -0 "$SW_PID" 2>/dev/null; then
+			tail -n 30 "$log" >&2 || true
+			die "switchboard exited while starting (log: $log)"
+		fi
+		sleep 0.1
+	done
+	((i < 300)) || die "switchboard did not answer http://$HTTP/healthz within 30 s (log: $log)"
+	wait_bound udp "${SWITCH_SIP##*:}" "$SW_PID" || die "switchboard does not listen on udp $SWITCH_SIP"
+	metrics "$OUT/metrics-probe.txt"
+	for m in switchboard_rtp_packets_relayed_total switchboard_active_calls switchboard_calls_total; do
+		grep -q "^$m" "$OUT/metrics-probe.txt" || log "warning: /metrics has no $m"
+	done
+}
+stop_switch() {
+	[ -n "$SW_PID" ] || return 0
+	log "stopping switchboard (SIGTERM)"
+	stop_pid "$SW_PID" 45
+	SW_PID=
+}
+# wait_switch_idle: until switchboard_active_calls is 0 (at most 30 s).
+wait_switch_idle() {
+	local i v
+	for ((i = 0; i < 60; i++)); do
+		metrics "$OUT/metrics-idle.txt"
+		v=$(mval "$OUT/metrics-idle.txt" switchboard_active_calls)
+		[ -z "$v" ] && {
+			sleep 2
+			return
+		}
+		[ "$v" = 0 ] && return
+		sleep 0.5
+	done
+	log "warning: switch still reports $v active calls"
+}
+
+# ---------------------------------------------------------------------------------------
+# a/b. highest CPS held (signalling only: uac_signalling.xml -> [switch ->] uas_signalling.xml)
+
+# cps_run MODE RATE SECONDS KIND: one run; appends a line to the probe log and sets
+# RUN_OK (1 held / 0 not), RUN_FAILPCT, RUN_P99, RUN_ACH.
+cps_run() {
+	local mode=$1 rate=$2 secs=$3 kind=$4
+	local n=$((rate * secs)) dir="$OUT/cps-$mode-$rate-${secs}s"
+	local target=127.0.0.1:$UAS_PORT
+	[ "$mode" = switch ] && target=$SWITCH_SIP
+	mkdir -p "$dir"
+	require_free "udp:$UAS_PORT" "udp:$UAC_PORT" "udp:$UAC_MEDIA" "udp:$UAS_MEDIA"
+	(cd "$dir" && exec sipp -sf "$SIPP_DIR/uas_signalling.xml" -i 127.0.0.1 -p "$UAS_PORT" \
+		-mi 127.0.0.1 -mp "$UAS_MEDIA" -buff_size "$SIP_BUF" -timeout $((secs + HOLD_S + 120)) \
+		-nostdin -trace_err -trace_screen -screen_file uas_screen.log >uas.out 2>&1) &
+	local uas=$!
+	track "$uas"
+	wait_bound udp "$UAS_PORT" "$uas" || die "SIPp UAS did not start ($dir/uas.out)"
+	log "$mode: $kind $rate CPS x ${secs}s ($n calls)"
+	local rc=0 t0 t1
+	t0=$(now)
+	(cd "$dir" && exec sipp "$target" -sf "$SIPP_DIR/uac_signalling.xml" -s 1000 -i 127.0.0.1 \
+		-p "$UAC_PORT" -mi 127.0.0.1 -mp "$UAC_MEDIA" -r "$rate" -m "$n" -l $((rate * (HOLD_S + 10))) \
+		-d "$HOLD_MS" -recv_timeout 10000 -buff_size "$SIP_BUF" -timeout $((secs + HOLD_S + 60)) \
+		-nostdin -trace_stat -stf uac_stat.csv -fd 1 -trace_rtt -rtt_freq 200 \
+		-trace_err -trace_screen -screen_file uac_screen.log >uac.out 2>&1) &
+	local uac=$!
+	track "$uac"
+	wait "$uac" || rc=$?
+	t1=$(now)
+	stop_pid "$uas" 5
+	local created ok failed
+	created=$(stat_col "$dir/uac_stat.csv" 'OutgoingCall(C)')
+	ok=$(stat_col "$dir/uac_stat.csv" 'SuccessfulCall(C)')
+	failed=$((n - ok)) # not created, failed or unfinished: all count as failed
+	local st
+	st=$(rtt_stats "$dir"/uac_signalling_*_rtt.csv)
+	read -r _ _ RUN_P99 _ RUN_ACH <<<"$st"
+	RUN_FAILPCT=$(calc "100 * $failed / $n")
+	RUN_OK=0
+	if [ "$created" -ge "$n" ] && awk -v f="$RUN_FAILPCT" -v a="$RUN_ACH" -v r="$rate" 'BEGIN { exit !(f < 0.1 && a >= 0.97 * r) }'; then
+		RUN_OK=1
+	fi
+	local verdict=held
+	[ "$RUN_OK" = 1 ] || verdict="NOT held"
+	printf '| %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %s |\n' "$mode" "$kind" "$rate" "$secs" \
+		"$n" "$failed" "$(fmt %.3f "$RUN_FAILPCT")" "$(fmt %.0f "$RUN_ACH")" "${RUN_P99:--}" \
+		"$(fmt %.0f "$(calc "$t1 - $t0")")" "$verdict (sipp rc $rc)" >>"$OUT/cps-runs.md"
+	log "$mode: $rate CPS: $verdict; failed $failed/$n, achieved $(fmt %.0f "$RUN_ACH") CPS, p99 ${RUN_P99:--} ms"
+	[ "$mode" = switch ] && wait_switch_idle
+	return 0
+}
+
+# cps_search MODE: ramp (probes of PROBE s) + bisection + confirmation run of DURATION s.
+# Sets CPS_MAX, CPS_FAILPCT, CPS_P99, CPS_NOTE.
+cps_search() {
+	local mode=$1 r last_ok=0 first_bad=0 step=50 i mid lowest=
+	[ "$QUICK" = 1 ] && step=10
+	for r in $RATES; do
+		[ -z "$lowest" ] && lowest=$r
+		cps_run "$mode" "$r" "$PROBE" probe
+		if [ "$RUN_OK" = 1 ]; then last_ok=$r; else
+			first_bad=$r
+			break
+		fi
+	done
+	if [ "$last_ok" = 0 ]; then
+		mid=$(((lowest / 2 + step - 1) / step * step))
+		cps_run "$mode" "$mid" "$PROBE" probe
+		[ "$RUN_OK" = 1 ] && last_ok=$mid
+	fi
+	for ((i = 0; i < BISECT; i++)); do
+		((last_ok > 0 && first_bad > 0 && first_bad - last_ok > step)) || break
+		mid=$(((last_ok + first_bad) / 2 / step * step))
+		((mid > last_ok)) || break
+		cps_run "$mode" "$mid" "$PROBE" bisect
+		if [ "$RUN_OK" = 1 ]; then last_ok=$mid; else first_bad=$mid; fi
+	done
+	CPS_MAX=0 CPS_FAILPCT= CPS_P99= CPS_NOTE=
+	if [ "$last_ok" = 0 ]; then
+		CPS_NOTE="no rate held, not even $mid CPS"
+		return 0
+	fi
+	cps_run "$mode" "$last_ok" "$DURATION" confirm
+	if [ "$RUN_OK" != 1 ]; then
+		local retry=$((last_ok * 8 / 10 / step * step))
+		((retry >= step)) || retry=$step
+		cps_run "$mode" "$retry" "$DURATION" confirm
+		last_ok=$retry
+	fi
+	CPS_FAILPCT=$RUN_FAILPCT CPS_P99=$RUN_P99
+	if [ "$RUN_OK" = 1 ]; then
+		CPS_MAX=$last_ok
+		[ "$first_bad" = 0 ] && CPS_NOTE="every rate of the ladder held: the limit is above $last_ok"
+	else
+		CPS_NOTE="$last_ok CPS was not held for ${DURATION}s either"
+	fi
+	return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# c/d. concurrent calls with RTP: LOADTEST_CALLS calls, 50 packets/s each way
+
+# rtp_run switch|relay: sets RTP_<mode>_* variables (see the end of the function).
+rtp_run() {
+	local mode=$1 dir="$OUT/rtp-$mode"
+	mkdir -p "$dir"
+	ln -sf "$SIPP_DIR/tone_1000hz.pcmu" "$dir/tone_1000hz.pcmu"
+	local ramp_s=$(((CALLS + RTP_CPS - 1) / RTP_CPS)) settle=3
+	local win_start=$((ramp_s + settle))
+	local win_end=$((win_start + DURATION))
+	local hold_ms=$(((win_end + 3) * 1000))
+	local bound=$((win_end + 120))
+	local i ports=("udp:$UAS_PORT" "udp:$UAS_MEDIA")
+	for ((i = 0; i < UACS; i++)); do ports+=("udp:$((UAC_PORT + i))" "udp:$((UAC_MEDIA + 4 * i))"); done
+	require_free "${ports[@]}"
+
+	local relay_pid= relay_hi=$((RELAY_BASE + 4 * CALLS - 1))
+	if [ "$mode" = relay ]; then
+		log "relay: building cmd/udprelay into $OUT/udprelay"
+		go build -o "$OUT/udprelay" ./cmd/udprelay
+		"$OUT/udprelay" -ip 127.0.0.1 -ports "$RELAY_BASE-$relay_hi" >"$dir/udprelay.out" 2>"$dir/udprelay.err" &
+		relay_pid=$!
+		track "$relay_pid"
+		wait_bound udp "$RELAY_BASE" "$relay_pid" || die "udprelay did not start ($dir/udprelay.err)"
+		sleep 0.5 # all pairs bound
+		kill -0 "$relay_pid" 2>/dev/null || die "udprelay exited ($dir/udprelay.err)"
+	fi
+
+	local uas_scn=uas_echo.xml uas_extra=(-rtp_echo) uac_scn=uac.xml target=$SWITCH_SIP
+	if [ "$mode" = relay ]; then
+		uas_scn=uas_relay.xml uas_extra=() uac_scn=uac_relay.xml target=127.0.0.1:$UAS_PORT
+	fi
+	(cd "$dir" && exec sipp -sf "$SIPP_DIR/$uas_scn" -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 \
+		-mp "$UAS_MEDIA" "${uas_extra[@]}" -m "$CALLS" -rtp_threadtasks "$CALLS" -buff_size "$SIP_BUF" \
+		-timeout "$bound" -nostdin -trace_err -trace_stat -stf uas_stat.csv -fd 5 \
+		-trace_screen -screen_file uas_screen.log >uas.out 2>&1) &
+	local uas=$!
+	track "$uas"
+	wait_bound udp "$UAS_PORT" "$uas" || die "SIPp UAS did not start ($dir/uas.out)"
+
+	local m0="$dir/metrics-0.txt"
+	[ "$mode" = switch ] && metrics "$m0"
+	log "$mode: $CALLS calls with RTP from $UACS SIPp UACs, ramp ${ramp_s}s at $RTP_CPS CPS, window ${DURATION}s"
+	local t0 uacs=() specs=() offset=0 n
+	t0=$(now)
+	for ((i = 0; i < UACS; i++)); do
+		n=$((CALLS / UACS + (i < CALLS % UACS ? 1 : 0)))
+		local extra=()
+		[ "$mode" = relay ] && extra=(-key relay_base $((RELAY_BASE + 4 * offset)))
+		(cd "$dir" && exec sipp "$target" -sf "$SIPP_DIR/$uac_scn" "${extra[@]}" -s 1000 -i 127.0.0.1 \
+			-p $((UAC_PORT + i)) -mi 127.0.0.1 -mp $((UAC_MEDIA + 4 * i)) -r "$RTP_CPS" -rp $((1000 * UACS)) \
+			-m "$n" -l "$n" -d "$hold_ms" -rtp_threadtasks "$n" -recv_timeout 30000 -buff_size "$SIP_BUF" \
+			-timeout "$bound" -nostdin -trace_err -trace_stat -stf "uac${i}_stat.csv" -fd 5 \
+			-trace_screen -screen_file "uac${i}_screen.log" >"uac$i.out" 2>&1) &
+		uacs+=($!)
+		track "$!"
+		specs+=("$!:$dir/uac${i}_screen.log")
+		offset=$((offset + n))
+		sleep 0.003 # different 20 ms phases: SIPp sends every call's packet at the same instant
+	done
+	specs+=("$uas:$dir/uas_screen.log")
+	local watched=$SW_PID
+	[ "$mode" = relay ] && watched=$relay_pid
+
+	# snapshot X: SIPp counters (SIGUSR2 screen dumps), switch/relay CPU and counters, drops.
+	local -A S
+	snapshot() {
+		local x=$1 j sent=0 calls=0 sipp_cpu=0 p
+		S[t$x]=$(now)
+		S[cpu$x]=$(cpu_ticks "$watched")
+		for p in "${uacs[@]}" "$uas"; do sipp_cpu=$((sipp_cpu + $(cpu_ticks "$p" || echo 0))); done
+		S[sippcpu$x]=$sipp_cpu
+		dump_screens "${specs[@]}"
+		[ "$mode" = switch ] && metrics "$dir/metrics-$x.txt"
+		for ((j = 0; j < UACS; j++)); do
+			sent=$((sent + $(rtp_sent "$dir/uac${j}_screen.log")))
+			calls=$((calls + $(open_calls "$dir/uac${j}_screen.log")))
+		done
+		S[sent$x]=$sent S[calls$x]=$calls
+		if [ "$mode" = switch ]; then
+			S[far$x]=$(rtp_echoed "$dir/uas_screen.log")
+			S[relayed$x]=$(mval "$dir/metrics-$x.txt" switchboard_rtp_packets_relayed_total)
+			S[received$x]=$(mval "$dir/metrics-$x.txt" switchboard_rtp_packets_received_total)
+			S[active$x]=$(mval "$dir/metrics-$x.txt" switchboard_active_calls)
+		else
+			S[far$x]=$(rtp_sent "$dir/uas_screen.log")
+		fi
+		S[fardrops$x]=$(udp_drops "$UAS_MEDIA")
+	}
+	local wait_s
+	wait_s=$(calc "$t0 + $win_start - $(now)")
+	awk -v w="$wait_s" 'BEGIN { exit !(w > 0) }' && sleep "$wait_s"
+	for p in "${uacs[@]}"; do kill -0 "$p" 2>/dev/null || die "a SIPp UAC exited during the ramp-up (see $dir/uac*.out, *_errors.log)"; done
+	snapshot A
+	log "$mode: window start: ${S[callsA]} calls up (SIPp), switch active calls ${S[activeA]:-n/a}"
+	wait_s=$(calc "$t0 + $win_end - $(now)")
+	awk -v w="$wait_s" 'BEGIN { exit !(w > 0) }' && sleep "$wait_s"
+	snapshot B
+	log "$mode: window end: ${S[callsB]} calls up; waiting for the calls to end"
+
+	local rc=0 p
+	for p in "${uacs[@]}"; do wait "$p" || rc=$?; done
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$uas" 2>/dev/null || break
+		sleep 0.1
+	done
+	stop_pid "$uas" 5
+
+	local created=0 ok=0 j
+	for ((j = 0; j < UACS; j++)); do
+		created=$((created + $(stat_col "$dir/uac${j}_stat.csv" 'OutgoingCall(C)')))
+		ok=$((ok + $(stat_col "$dir/uac${j}_stat.csv" 'SuccessfulCall(C)')))
+	done
+	local failed=$((CALLS - ok))
+	local dt dS dF dCPU
+	dt=$(calc "${S[tB]} - ${S[tA]}")
+	dS=$((S[sentB] - S[sentA]))
+	dF=$((S[farB] - S[farA]))
+	dCPU=$((S[cpuB] - S[cpuA]))
+	local p=RTP_${mode}_
+	printf -v "${p}CALLS" '%s' "$(((S[callsA] < S[callsB]) ? S[callsA] : S[callsB]))"
+	printf -v "${p}FAILED" '%s' "$failed"
+	printf -v "${p}FAILPCT" '%s' "$(calc "100 * $failed / $CALLS")"
+	printf -v "${p}CPUPCT" '%s' "$(calc "100 * $dCPU / $CLK_TCK / $dt")"
+	printf -v "${p}SIPPCPUPCT" '%s' "$(calc "100 * (${S[sippcpuB]} - ${S[sippcpuA]}) / $CLK_TCK / $dt")"
+	printf -v "${p}FARDROPS" '%s' "$((S[fardropsB] - S[fardropsA]))"
+	{
+		echo "### $mode: raw window figures"
+		echo
+		echo "window ${dt}s; SIPp UACs sent $dS RTP packets; far end $([ "$mode" = switch ] && echo echoed || echo sent) $dF;" \
+			"far-end socket kernel drops $((S[fardropsB] - S[fardropsA])); CPU ticks $dCPU (CLK_TCK $CLK_TCK);" \
+			"calls up $(eval echo \$${p}CALLS); sipp rc $rc; created $created, successful $ok"
+	} >>"$OUT/rtp-details.md"
+
+	if [ "$mode" = switch ]; then
+		local dR dRcv
+		dR=$((S[relayedB] - S[relayedA]))
+		dRcv=$((S[receivedB] - S[receivedA]))
+		RTP_switch_OFFERED=$((dS + dF))
+		RTP_switch_RELAYED=$dR
+		RTP_switch_RECEIVED=$dRcv
+		RTP_switch_LOSSPCT=$(calc "100 * (1 - $dR / ($dS + $dF))")
+		RTP_switch_FWDPCT=$(calc "100 * (1 - $dF / $dS)")
+		RTP_switch_USPKT=$(awk -v c="$dCPU" -v k="$CLK_TCK" -v r="$dR" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
+		RTP_switch_ACTIVE=${S[activeB]:-}
+		# whole run up to the end of the window (ramp included)
+		local R0
+		R0=$(mval "$m0" switchboard_rtp_packets_relayed_total)
+		RTP_switch_RUNLOSSPCT=$(calc "100 * (1 - (${S[relayedB]} - ${R0:-0}) / (${S[sentB]} + ${S[farB]}))")
+		{
+			echo "switch: relayed $dR, received $dRcv (switchboard_rtp_* deltas), offered $((dS + dF));" \
+				"loss $(fmt %.4f "$RTP_switch_LOSSPCT") % (window), $(fmt %.4f "$RTP_switch_RUNLOSSPCT") % (start to window end);" \
+				"caller->far end (SIPp only) $(fmt %.4f "$RTP_switch_FWDPCT") %; switch media sockets kernel drops (ports 20000-39999) now $(udp_drops_range 20000 39999)"
+			echo
+			grep -E '^switchboard_(rtp|rtcp)_' "$dir/metrics-B.txt" | sed 's/^/    /' || true
+			echo
+		} >>"$OUT/rtp-details.md"
+	else
+		local cpu_end kdrops
+		cpu_end=$(cpu_ticks "$relay_pid")
+		kdrops=$(udp_drops_range "$RELAY_BASE" "$relay_hi")
+		stop_pid "$relay_pid" 5
+		local relayed dropped
+		read -r _ relayed _ dropped <"$dir/udprelay.out" || true
+		RTP_relay_RELAYED=${relayed:-0}
+		RTP_relay_DROPPED=${dropped:-0}
+		RTP_relay_KDROPS=$kdrops
+		RTP_relay_LOSSPCT=$(calc "100 * (${dropped:-0} + $kdrops) / (${relayed:-0} + ${dropped:-0} + $kdrops + 1e-9)")
+		# window: the relay relays what both SIPp ends send (its own count only exists at exit)
+		RTP_relay_USPKT=$(awk -v c="$dCPU" -v k="$CLK_TCK" -v r="$((dS + dF))" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
+		RTP_relay_RUNUSPKT=$(awk -v c="$cpu_end" -v k="$CLK_TCK" -v r="${relayed:-0}" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
+		{
+			echo "relay: whole run relayed ${relayed:-?}, dropped (no peer yet / write error) ${dropped:-?}, kernel drops on its sockets $kdrops;" \
+				"CPU us/packet window $(fmt %.3f "$RTP_relay_USPKT"), whole run $(fmt %.3f "$RTP_relay_RUNUSPKT")"
+			echo
+		} >>"$OUT/rtp-details.md"
+	fi
+	log "$mode: done"
+}
+
+# ---------------------------------------------------------------------------------------
+# results
+
+print_results() {
+	local f="$OUT/results.md"
+	local ratio_cps= ratio_cpu= t_cps="≥500 CPS" t_rtp="≥1000 calls, <0.1 % loss" t_cpu="≤1.5× bare relay"
+	local met_cps=- met_rtp=- met_cpu=-
+	if [ -n "${BASE_CPS:-}" ] && [ -n "${SW_CPS:-}" ] && [ "${BASE_CPS:-0}" != 0 ]; then
+		ratio_cps=$(calc "$SW_CPS / $BASE_CPS")
+	fi
+	if [ -n "${RTP_switch_USPKT:-}" ] && [ -n "${RTP_relay_USPKT:-}" ]; then
+		ratio_cpu=$(calc "$RTP_switch_USPKT / $RTP_relay_USPKT")
+	fi
+	[ -n "${SW_CPS:-}" ] && met_cps=$(awk -v v="$SW_CPS" 'BEGIN { print (v >= 500) ? "met" : "NOT met" }')
+	if [ -n "${RTP_switch_LOSSPCT:-}" ]; then
+		met_rtp=$(awk -v c="${RTP_switch_CALLS:-0}" -v l="$RTP_switch_LOSSPCT" -v f="${RTP_switch_FAILED:-1}" \
+			'BEGIN { print (c >= 1000 && l < 0.1 && f == 0) ? "met" : "NOT met" }')
+		[ "$CALLS" -lt 1000 ] && met_rtp="$met_rtp (only $CALLS calls run)"
+	fi
+	[ -n "$ratio_cpu" ] && met_cpu=$(awk -v r="$ratio_cpu" 'BEGIN { print (r <= 1.5) ? "met" : "NOT met" }')
+	{
+		echo "## Switchboard load test — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+		echo
+		echo "$NPROC CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), all traffic on 127.0.0.1;" \
+			"load average at start: $LOADAVG. Mode: $([ "$QUICK" = 1 ] && echo 'QUICK (smoke figures, not for comparison)' || echo full);" \
+			"CPS window ${DURATION}s, probes ${PROBE}s, call length ${HOLD_MS} ms; RTP: $CALLS calls, 50 packets/s each way, window ${DURATION}s."
+		echo
+		echo "| measurement | max CPS held | failed % | p99 INVITE→200 ms | concurrent calls | RTP loss % | CPU µs/packet | CPU % (100 = 1 core) | ratio vs baseline | target |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		if [ -n "${BASE_CPS+x}" ]; then
+			echo "| baseline: SIPp UAC → SIPp UAS, direct | $BASE_CPS | $(fmt %.3f "$BASE_FAILPCT") | ${BASE_P99:-n/a} | – | – | – | – | 1 (CPS baseline) | – |"
+		fi
+		if [ -n "${SW_CPS+x}" ]; then
+			echo "| switch, signalling only | $SW_CPS | $(fmt %.3f "$SW_FAILPCT") | ${SW_P99:-n/a} | – | – | – | – | $(fmt '%.2f× CPS' "$ratio_cps") | $t_cps: $met_cps |"
+		fi
+		if [ -n "${RTP_switch_LOSSPCT+x}" ]; then
+			echo "| switch with RTP (far end -rtp_echo) | – | $(fmt %.3f "$RTP_switch_FAILPCT") | – | ${RTP_switch_CALLS} | $(fmt %.4f "$RTP_switch_LOSSPCT") | $(fmt %.2f "$RTP_switch_USPKT") | $(fmt %.0f "$RTP_switch_CPUPCT") | $(fmt '%.2f× µs/packet' "$ratio_cpu") | $t_rtp: $met_rtp; $t_cpu: $met_cpu |"
+		fi
+		if [ -n "${RTP_relay_LOSSPCT+x}" ]; then
+			echo "| bare Go UDP relay (cmd/udprelay) | – | $(fmt %.3f "$RTP_relay_FAILPCT") | – | ${RTP_relay_CALLS} | $(fmt %.4f "$RTP_relay_LOSSPCT") | $(fmt %.2f "$RTP_relay_USPKT") | $(fmt %.0f "$RTP_relay_CPUPCT") | 1 (CPU baseline) | – |"
+		fi
+		echo
+		[ -n "${BASE_NOTE:-}" ] && echo "- baseline: $BASE_NOTE"
+		[ -n "${SW_NOTE:-}" ] && echo "- switch: $SW_NOTE"
+		if [ -n "${RTP_switch_LOSSPCT+x}" ]; then
+			echo "- switch with RTP: loss = 1 − relayed ÷ (packets the UACs sent + packets the far end echoed), over the window;" \
+				"start-to-window-end $(fmt %.4f "$RTP_switch_RUNLOSSPCT") %. Caller→far-end loss seen by SIPp alone: $(fmt %.3f "$RTP_switch_FWDPCT") %" \
+				"(includes ${RTP_switch_FARDROPS} kernel drops on the far-end SIPp's one echo socket, a limit of the tool)." \
+				"SIPp processes used $(fmt %.0f "$RTP_switch_SIPPCPUPCT") % CPU; switch gauge of active calls: ${RTP_switch_ACTIVE:-n/a}."
+		fi
+		if [ -n "${RTP_relay_LOSSPCT+x}" ]; then
+			echo "- bare relay: CPU µs/packet over the window from the packets both SIPp ends sent; whole run from the relay's own count: $(fmt %.2f "$RTP_relay_RUNUSPKT")." \
+				"SIPp processes used $(fmt %.0f "$RTP_relay_SIPPCPUPCT") % CPU."
+		fi
+		echo "- p99 INVITE→200 comes from SIPp's -trace_rtt, whose clock is CLOCK_MONOTONIC_COARSE: values are multiples of the kernel tick (4 ms at HZ=250)."
+		echo
+		if [ -s "$OUT/cps-runs.md" ]; then
+			echo "### CPS runs"
+			echo
+			echo "| mode | kind | CPS | s | calls | failed | failed % | achieved CPS | p99 ms | wall s | verdict |"
+			echo "|---|---|---|---|---|---|---|---|---|---|---|"
+			cat "$OUT/cps-runs.md"
+			echo
+		fi
+		[ -s "$OUT/rtp-details.md" ] && cat "$OUT/rtp-details.md"
+	} >"$f"
+	cat "$f"
+	RESULTS_PRINTED=1
+	MISSED=0
+	for m in "$met_cps" "$met_rtp" "$met_cpu"; do [[ "$m" == "NOT met"* ]] && MISSED=1; done
+	return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# main
+
+command -v sipp >/dev/null || die "sipp not found (Debian package sip-tester; make deps)"
+command -v curl >/dev/null || die "curl not found"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+need_fds=$((4 * CALLS + 1024))
+(($(ulimit -n) >= need_fds)) || log "warning: ulimit -n is $(ulimit -n); the switch needs about $need_fds descriptors for $CALLS calls"
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+: >"$OUT/cps-runs.md"
+: >"$OUT/rtp-details.md"
+log "Switchboard load test: phases $PHASES, quick=$QUICK, artefacts in $OUT"
+ROWS_READY=1
+
+if has_phase baseline; then
+	cps_search direct
+	BASE_CPS=$CPS_MAX BASE_FAILPCT=$CPS_FAILPCT BASE_P99=$CPS_P99 BASE_NOTE=$CPS_NOTE
+fi
+if has_phase switch; then
+	start_switch cps
+	cps_search switch
+	stop_switch
+	SW_CPS=$CPS_MAX SW_FAILPCT=$CPS_FAILPCT SW_P99=$CPS_P99 SW_NOTE=$CPS_NOTE
+fi
+if has_phase rtp; then
+	start_switch rtp
+	rtp_run switch
+	stop_switch
+fi
+if has_phase relay; then
+	if [ -f cmd/udprelay/main.go ]; then
+		rtp_run relay
+	else
+		log "cmd/udprelay is missing: no bare-relay baseline"
+	fi
+fi
+
+print_results
+if [ "$STRICT" = 1 ] && [ "${MISSED:-0}" = 1 ]; then
+	log "a target was missed (LOADTEST_STRICT=1)"
+	exit 1
+fi
