@@ -85,7 +85,7 @@ has_phase() { [[ ",$PHASES," == *",$1,"* ]]; }
 now() { date +%s.%N; }
 # fmt FORMAT VALUE: printf through awk (values may be empty: prints "n/a").
 fmt() { awk -v f="$1" -v v="${2:-}" 'BEGIN { if (v == "") print "n/a"; else printf f "\n", v }'; }
-calc() { awk "BEGIN { printf \"%.10g\n\", $* }"; }
+calc() { awk "BEGIN { printf \"%.10g\n\", $* }" 2>/dev/null || true; } # empty on error (e.g. / 0)
 
 PIDS=()
 track() { PIDS+=("$1"); }
@@ -168,7 +168,15 @@ udp_drops_range() {
 		END { print s + 0 }' /proc/net/udp
 }
 # cpu_ticks PID: utime+stime of PID (all threads), in clock ticks.
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+cpu_ticks() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || st=
+	[ -n "$st" ] || {
+		echo 0
+		return 0
+	}
+	awk '{ print $12 + $13 }' <<<"${st##*) }"
+}
 
 # metrics FILE: the switch's /metrics into FILE. mval FILE NAME: sum of NAME's series.
 metrics() { curl -fsS --max-time 5 "http://$HTTP/metrics" >"$1" 2>/dev/null || : >"$1"; }
@@ -318,8 +326,9 @@ cps_run() {
 	created=$(stat_col "$dir/uac_stat.csv" 'OutgoingCall(C)')
 	ok=$(stat_col "$dir/uac_stat.csv" 'SuccessfulCall(C)')
 	failed=$((n - ok)) # not created, failed or unfinished: all count as failed
-	local st
-	st=$(rtt_stats "$dir"/uac_signalling_*_rtt.csv)
+	local st="0 - - - 0" rtts
+	rtts=$(compgen -G "$dir/uac_signalling_*_rtt.csv" || true)
+	[ -n "$rtts" ] && st=$(rtt_stats $rtts)
 	read -r _ _ RUN_P99 _ RUN_ACH <<<"$st"
 	RUN_FAILPCT=$(calc "100 * $failed / $n")
 	RUN_OK=0
@@ -515,7 +524,7 @@ rtp_run() {
 		echo
 		echo "window ${dt}s; SIPp UACs sent $dS RTP packets; far end $([ "$mode" = switch ] && echo echoed || echo sent) $dF;" \
 			"far-end socket kernel drops $((S[fardropsB] - S[fardropsA])); CPU ticks $dCPU (CLK_TCK $CLK_TCK);" \
-			"calls up $(eval echo \$${p}CALLS); sipp rc $rc; created $created, successful $ok"
+			"calls up $(((S[callsA] < S[callsB]) ? S[callsA] : S[callsB])); sipp rc $rc; created $created, successful $ok"
 	} >>"$OUT/rtp-details.md"
 
 	if [ "$mode" = switch ]; then
