@@ -14,9 +14,11 @@
 #   LOADTEST_QUICK=0         1 = smoke run
 #   LOADTEST_DURATION=60     [10] seconds each confirmed CPS run and the RTP window last
 #   LOADTEST_PROBE=10        [4]  seconds of each CPS probe of the ramp
-#   LOADTEST_RATES="200 500 800 1000 1500 2000 3000"  [100 300 600 1000] CPS ladder
+#   LOADTEST_RATES="200 500 800 1000 1500 2000 3000 5000 8000 12000 16000"  [100 300 600 1000]
+#                            CPS ladder: probes go up it until one is not held
 #   LOADTEST_BISECT=2        [1]  bisection probes between the last good and first bad rate
 #   LOADTEST_HOLD_MS=1000    call length of the signalling-only CPS calls
+#   LOADTEST_P99_MAX_MS=500  a rate is only held if p99 INVITE->200 stays within this (0: no limit)
 #   LOADTEST_CALLS=1000      [200] concurrent calls with RTP (c, d)
 #   LOADTEST_RTP_CPS=100     call rate while ramping up the RTP calls
 #   LOADTEST_UACS=4          SIPp UAC processes sharing the RTP calls (max 8, see docs)
@@ -41,13 +43,14 @@ QUICK=${LOADTEST_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	d_duration=10 d_probe=4 d_rates="100 300 600 1000" d_bisect=1 d_calls=200
 else
-	d_duration=60 d_probe=10 d_rates="200 500 800 1000 1500 2000 3000" d_bisect=2 d_calls=1000
+	d_duration=60 d_probe=10 d_rates="200 500 800 1000 1500 2000 3000 5000 8000 12000 16000" d_bisect=2 d_calls=1000
 fi
 DURATION=${LOADTEST_DURATION:-$d_duration}
 PROBE=${LOADTEST_PROBE:-$d_probe}
 RATES=${LOADTEST_RATES:-$d_rates}
 BISECT=${LOADTEST_BISECT:-$d_bisect}
 HOLD_MS=${LOADTEST_HOLD_MS:-1000}
+P99_MAX=${LOADTEST_P99_MAX_MS:-500}
 CALLS=${LOADTEST_CALLS:-$d_calls}
 RTP_CPS=${LOADTEST_RTP_CPS:-100}
 UACS=${LOADTEST_UACS:-4}
@@ -89,6 +92,14 @@ calc() { awk "BEGIN { printf \"%.10g\n\", $* }" 2>/dev/null || true; } # empty o
 
 PIDS=()
 track() { PIDS+=("$1"); }
+# nap SECONDS: sleep that a trapped signal interrupts at once (bash runs traps only
+# after a foreground command ends, but during `wait` right away).
+nap() {
+	awk -v w="$1" 'BEGIN { exit !(w > 0) }' || return 0
+	sleep "$1" &
+	track "$!"
+	wait "$!" || true
+}
 # stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5).
 stop_pid() {
 	local pid=$1 limit=$((${2:-5} * 10)) i
@@ -112,9 +123,13 @@ RESULTS_PRINTED=0
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill -0 "$pid" 2>/dev/null && stop_pid "$pid" 3
+	local i pid
+	# newest first: SIPp and helpers before the switch they talk to
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${PIDS[i]}
+		if kill -0 "$pid" 2>/dev/null; then
+			if [ "$pid" = "${SW_PID:-}" ]; then stop_pid "$pid" 10; else stop_pid "$pid" 3; fi
+		fi
 	done
 	if [ "$RESULTS_PRINTED" = 0 ] && [ -n "${ROWS_READY:-}" ]; then
 		log "aborted (exit $rc); partial results:"
@@ -160,12 +175,17 @@ wait_bound() {
 udp_drops() {
 	awk -v h="$(printf ':%04X' "$1")" 'FNR > 1 && substr($2, length($2) - 4) == h { s += $NF; f = 1 } END { print f ? s : 0 }' /proc/net/udp
 }
-# udp_drops_range LO HI: summed drop counters of the UDP sockets bound in [LO, HI].
-udp_drops_range() {
-	awk -v lo="$1" -v hi="$2" '
-		function hex(s,   i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return n }
-		FNR > 1 { p = hex(substr($2, length($2) - 3)); if (p >= lo && p <= hi) s += $NF }
-		END { print s + 0 }' /proc/net/udp
+# pid_udp_drops PID [EXCLUDE_PORT]: summed kernel receive-drop counters of the UDP
+# sockets PID holds open (by inode), leaving out the one bound to EXCLUDE_PORT.
+pid_udp_drops() {
+	{
+		echo "inodes"
+		find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n'
+		echo
+	} | awk -v x="$(printf ':%04X' "${2:-0}")" '
+		FNR == NR { ino[$1] = 1; next }
+		FNR > 1 && ($10 in ino) && substr($2, length($2) - 4) != x { s += $NF }
+		END { print s + 0 }' - /proc/net/udp /proc/net/udp6
 }
 # cpu_ticks PID: utime+stime of PID (all threads), in clock ticks.
 cpu_ticks() {
@@ -192,31 +212,51 @@ stat_col() {
 	}
 	awk -F';' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } { v = $k } END { print (k ? v + 0 : 0) }' "$1"
 }
-# SIPp screen dumps (-trace_screen -screen_file F; SIGUSR2 appends the current screens).
+# SIPp screen dumps (-trace_screen -screen_file F): SIGUSR2 makes SIPp append its current
+# screens to F, but through an unflushed stdio buffer; a dump is surely on disk once the
+# header of the next one is. So dump_request/dump_wait signal each SIPp (a signal
+# that arrives before the previous dump is done is merged with it) until F holds two new
+# dumps, and the readers below take the first new one: DUMP_FROM[F] is its number.
 screens() { grep -c 'Scenario Screen' "$1" 2>/dev/null || true; }
-# dump_screens PID:FILE ...: SIGUSR2 each SIPp and wait until its dump is written.
-dump_screens() {
-	local spec pid file i
-	local -A before=()
+declare -A DUMP_FROM=() DUMP_BEFORE=()
+# dump_request PID:FILE ...: first SIGUSR2 to every SIPp (the snapshot instant).
+dump_request() {
+	local spec file
 	for spec in "$@"; do
-		pid=${spec%%:*} file=${spec#*:}
-		before[$file]=$(screens "$file")
-		kill -USR2 "$pid" 2>/dev/null || true
+		file=${spec#*:}
+		DUMP_BEFORE[$file]=$(screens "$file")
+		DUMP_FROM[$file]=$((DUMP_BEFORE[$file] + 1))
 	done
-	for spec in "$@"; do
-		pid=${spec%%:*} file=${spec#*:}
-		for ((i = 0; i < 60; i++)); do
-			(($(screens "$file") > ${before[$file]:-0})) && break
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.05
-		done
-	done
-	sleep 0.05 # let the last lines reach the file
+	for spec in "$@"; do kill -USR2 "${spec%%:*}" 2>/dev/null || true; done
 }
-# Values from the last dump in a screen file.
-rtp_sent() { awk '/Total RTP pckts sent .*RTP OUT/ { v = $1 } END { print v + 0 }' "$1"; }
-rtp_echoed() { awk '/Total echo RTP pckts 1st stream/ { v = $1 } END { print v + 0 }' "$1"; }
-open_calls() { awk '/^ +[0-9]+ calls/ { v = $1 } END { print v + 0 }' "$1"; }
+# dump_wait PID:FILE ...: more SIGUSR2 until each first new dump is surely on disk.
+dump_wait() {
+	local spec pid file round pending
+	for ((round = 0; round < 60; round++)); do
+		pending=0
+		for spec in "$@"; do
+			pid=${spec%%:*} file=${spec#*:}
+			(($(screens "$file") >= DUMP_BEFORE[$file] + 2)) && continue
+			kill -0 "$pid" 2>/dev/null || continue
+			pending=1
+			((round % 2)) || kill -USR2 "$pid" 2>/dev/null || true
+		done
+		((pending)) || break
+		sleep 0.02
+	done
+}
+# dump_value FILE REGEX: first field of the first line matching REGEX in the dumps of FILE
+# from DUMP_FROM[FILE] on.
+dump_value() {
+	awk -v from="${DUMP_FROM[$1]:-1}" -v re="$2" '/Scenario Screen/ { b++ } b >= from && $0 ~ re { print $1 + 0; f = 1; exit } END { if (!f) print 0 }' "$1"
+}
+# dump_time FILE: when that dump was taken (SIPp's "Current Time", Unix seconds).
+dump_time() {
+	awk -v from="${DUMP_FROM[$1]:-1}" '/Scenario Screen/ { b++ } b >= from && /Current Time/ { print $NF; f = 1; exit } END { if (!f) print 0 }' "$1"
+}
+rtp_sent() { dump_value "$1" 'Total RTP pckts sent .*RTP OUT'; }
+rtp_echoed() { dump_value "$1" 'Total echo RTP pckts 1st stream'; }
+open_calls() { dump_value "$1" '^ +[0-9]+ calls'; }
 
 # p99 and achieved call rate from SIPp -trace_rtt files (RTD "invite": INVITE sent -> 200 received).
 rtt_stats() { # FILES... -> "count p50 p99 max achieved_cps"
@@ -265,7 +305,8 @@ start_switch() { # LABEL
 	((i < 300)) || die "switchboard did not answer http://$HTTP/healthz within 30 s (log: $log)"
 	wait_bound udp "${SWITCH_SIP##*:}" "$SW_PID" || die "switchboard does not listen on udp $SWITCH_SIP"
 	metrics "$OUT/metrics-probe.txt"
-	for m in switchboard_rtp_packets_relayed_total switchboard_active_calls switchboard_calls_total; do
+	# (switchboard_calls_total{result} has no series before the first call)
+	for m in switchboard_rtp_packets_relayed_total switchboard_rtp_packets_received_total switchboard_active_calls; do
 		grep -q "^$m" "$OUT/metrics-probe.txt" || log "warning: /metrics has no $m"
 	done
 }
@@ -298,7 +339,9 @@ wait_switch_idle() {
 # RUN_OK (1 held / 0 not), RUN_FAILPCT, RUN_P99, RUN_ACH.
 cps_run() {
 	local mode=$1 rate=$2 secs=$3 kind=$4
-	local n=$((rate * secs)) dir="$OUT/cps-$mode-$rate-${secs}s"
+	RUN_SEQ=$((${RUN_SEQ:-0} + 1))
+	local n=$((rate * secs)) dir
+	dir=$(printf '%s/cps-%02d-%s-%s-%ss' "$OUT" "$RUN_SEQ" "$mode" "$rate" "$secs")
 	local target=127.0.0.1:$UAS_PORT
 	[ "$mode" = switch ] && target=$SWITCH_SIP
 	mkdir -p "$dir"
@@ -332,11 +375,15 @@ cps_run() {
 	read -r _ _ RUN_P99 _ RUN_ACH <<<"$st"
 	RUN_FAILPCT=$(calc "100 * $failed / $n")
 	RUN_OK=0
-	if [ "$created" -ge "$n" ] && awk -v f="$RUN_FAILPCT" -v a="$RUN_ACH" -v r="$rate" 'BEGIN { exit !(f < 0.1 && a >= 0.97 * r) }'; then
+	if [ "$created" -ge "$n" ] && awk -v f="$RUN_FAILPCT" -v a="$RUN_ACH" -v r="$rate" -v p="$RUN_P99" -v m="$P99_MAX" \
+		'BEGIN { exit !(f < 0.1 && a >= 0.97 * r && p ~ /^[0-9.]+$/ && (m == 0 || p + 0 <= m + 0)) }'; then
 		RUN_OK=1
 	fi
 	local verdict=held
 	[ "$RUN_OK" = 1 ] || verdict="NOT held"
+	if [ "$RUN_OK" != 1 ] && [ "$P99_MAX" != 0 ] && awk -v p="$RUN_P99" -v m="$P99_MAX" 'BEGIN { exit !(p ~ /^[0-9.]+$/ && p + 0 > m + 0) }'; then
+		verdict="NOT held: p99 > $P99_MAX ms"
+	fi
 	printf '| %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %s |\n' "$mode" "$kind" "$rate" "$secs" \
 		"$n" "$failed" "$(fmt %.3f "$RUN_FAILPCT")" "$(fmt %.0f "$RUN_ACH")" "${RUN_P99:--}" \
 		"$(fmt %.0f "$(calc "$t1 - $t0")")" "$verdict (sipp rc $rc)" >>"$OUT/cps-runs.md"
@@ -348,12 +395,15 @@ cps_run() {
 # cps_search MODE: ramp (probes of PROBE s) + bisection + confirmation run of DURATION s.
 # Sets CPS_MAX, CPS_FAILPCT, CPS_P99, CPS_NOTE.
 cps_search() {
-	local mode=$1 r last_ok=0 first_bad=0 step=50 i mid lowest=
+	local mode=$1 r last_ok=0 first_bad=0 step=50 i mid lowest= held=()
 	[ "$QUICK" = 1 ] && step=10
 	for r in $RATES; do
 		[ -z "$lowest" ] && lowest=$r
 		cps_run "$mode" "$r" "$PROBE" probe
-		if [ "$RUN_OK" = 1 ]; then last_ok=$r; else
+		if [ "$RUN_OK" = 1 ]; then
+			last_ok=$r
+			held+=("$r")
+		else
 			first_bad=$r
 			break
 		fi
@@ -361,14 +411,17 @@ cps_search() {
 	if [ "$last_ok" = 0 ]; then
 		mid=$(((lowest / 2 + step - 1) / step * step))
 		cps_run "$mode" "$mid" "$PROBE" probe
-		[ "$RUN_OK" = 1 ] && last_ok=$mid
+		[ "$RUN_OK" = 1 ] && last_ok=$mid && held+=("$mid")
 	fi
 	for ((i = 0; i < BISECT; i++)); do
 		((last_ok > 0 && first_bad > 0 && first_bad - last_ok > step)) || break
 		mid=$(((last_ok + first_bad) / 2 / step * step))
 		((mid > last_ok)) || break
 		cps_run "$mode" "$mid" "$PROBE" bisect
-		if [ "$RUN_OK" = 1 ]; then last_ok=$mid; else first_bad=$mid; fi
+		if [ "$RUN_OK" = 1 ]; then
+			last_ok=$mid
+			held+=("$mid")
+		else first_bad=$mid; fi
 	done
 	CPS_MAX=0 CPS_FAILPCT= CPS_P99= CPS_NOTE=
 	if [ "$last_ok" = 0 ]; then
@@ -376,8 +429,12 @@ cps_search() {
 		return 0
 	fi
 	cps_run "$mode" "$last_ok" "$DURATION" confirm
+	local top_ok=$RUN_OK
 	if [ "$RUN_OK" != 1 ]; then
-		local retry=$((last_ok * 8 / 10 / step * step))
+		# one more confirmation: the highest probe that held below it, else 80 % of it
+		local retry=0
+		for r in "${held[@]}"; do ((r < last_ok && r > retry)) && retry=$r; done
+		((retry > 0)) || retry=$((last_ok * 8 / 10 / step * step))
 		((retry >= step)) || retry=$step
 		cps_run "$mode" "$retry" "$DURATION" confirm
 		last_ok=$retry
@@ -385,9 +442,13 @@ cps_search() {
 	CPS_FAILPCT=$RUN_FAILPCT CPS_P99=$RUN_P99
 	if [ "$RUN_OK" = 1 ]; then
 		CPS_MAX=$last_ok
-		[ "$first_bad" = 0 ] && CPS_NOTE="every rate of the ladder held: the limit is above $last_ok"
+		if [ "$first_bad" = 0 ] && [ "$top_ok" = 1 ]; then
+			CPS_NOTE="every rate of the ladder held: the limit is above $last_ok"
+		elif [ "$top_ok" != 1 ]; then
+			CPS_NOTE="the best probe was not held for ${DURATION}s; $last_ok was"
+		fi
 	else
-		CPS_NOTE="$last_ok CPS was not held for ${DURATION}s either"
+		CPS_NOTE="no rate was held for ${DURATION}s (the last tried: $last_ok CPS)"
 	fi
 	return 0
 }
@@ -397,7 +458,8 @@ cps_search() {
 
 # rtp_run switch|relay: sets RTP_<mode>_* variables (see the end of the function).
 rtp_run() {
-	local mode=$1 dir="$OUT/rtp-$mode"
+	local mode=$1
+	local dir="$OUT/rtp-$mode"
 	mkdir -p "$dir"
 	ln -sf "$SIPP_DIR/tone_1000hz.pcmu" "$dir/tone_1000hz.pcmu"
 	local ramp_s=$(((CALLS + RTP_CPS - 1) / RTP_CPS)) settle=3
@@ -433,8 +495,6 @@ rtp_run() {
 	track "$uas"
 	wait_bound udp "$UAS_PORT" "$uas" || die "SIPp UAS did not start ($dir/uas.out)"
 
-	local m0="$dir/metrics-0.txt"
-	[ "$mode" = switch ] && metrics "$m0"
 	log "$mode: $CALLS calls with RTP from $UACS SIPp UACs, ramp ${ramp_s}s at $RTP_CPS CPS, window ${DURATION}s"
 	local t0 uacs=() specs=() offset=0 n
 	t0=$(now)
@@ -457,21 +517,31 @@ rtp_run() {
 	local watched=$SW_PID
 	[ "$mode" = relay ] && watched=$relay_pid
 
-	# snapshot X: SIPp counters (SIGUSR2 screen dumps), switch/relay CPU and counters, drops.
+	# snapshot X: SIPp counters (SIGUSR2 screen dumps, each with its own timestamp), the
+	# switch's /metrics, CPU ticks and socket drops of the switch (or relay), with times.
 	local -A S
 	snapshot() {
-		local x=$1 j sent=0 calls=0 sipp_cpu=0 p
+		local x=$1 j sipp_cpu=0 p
 		S[t$x]=$(now)
+		dump_request "${specs[@]}"
+		if [ "$mode" = switch ]; then
+			metrics "$dir/metrics-$x.txt"
+			S[tm$x]=$(now) # the switch renders /metrics just before curl returns
+
+		fi
 		S[cpu$x]=$(cpu_ticks "$watched")
-		for p in "${uacs[@]}" "$uas"; do sipp_cpu=$((sipp_cpu + $(cpu_ticks "$p" || echo 0))); done
+		S[tc$x]=$(now)
+		for p in "${uacs[@]}" "$uas"; do sipp_cpu=$((sipp_cpu + $(cpu_ticks "$p"))); done
 		S[sippcpu$x]=$sipp_cpu
-		dump_screens "${specs[@]}"
-		[ "$mode" = switch ] && metrics "$dir/metrics-$x.txt"
+		S[fardrops$x]=$(udp_drops "$UAS_MEDIA")
+		S[kdrops$x]=$(pid_udp_drops "$watched" "${SWITCH_SIP##*:}")
+		dump_wait "${specs[@]}"
+		S[calls$x]=0
 		for ((j = 0; j < UACS; j++)); do
-			sent=$((sent + $(rtp_sent "$dir/uac${j}_screen.log")))
-			calls=$((calls + $(open_calls "$dir/uac${j}_screen.log")))
+			S[sent$j$x]=$(rtp_sent "$dir/uac${j}_screen.log")
+			S[tau$j$x]=$(dump_time "$dir/uac${j}_screen.log")
+			S[calls$x]=$((S[calls$x] + $(open_calls "$dir/uac${j}_screen.log")))
 		done
-		S[sent$x]=$sent S[calls$x]=$calls
 		if [ "$mode" = switch ]; then
 			S[far$x]=$(rtp_echoed "$dir/uas_screen.log")
 			S[relayed$x]=$(mval "$dir/metrics-$x.txt" switchboard_rtp_packets_relayed_total)
@@ -480,16 +550,16 @@ rtp_run() {
 		else
 			S[far$x]=$(rtp_sent "$dir/uas_screen.log")
 		fi
-		S[fardrops$x]=$(udp_drops "$UAS_MEDIA")
+		S[taufar$x]=$(dump_time "$dir/uas_screen.log")
 	}
-	local wait_s
-	wait_s=$(calc "$t0 + $win_start - $(now)")
-	awk -v w="$wait_s" 'BEGIN { exit !(w > 0) }' && sleep "$wait_s"
+	# scaled DELTA TAU_A TAU_B T_A T_B: a SIPp count delta over its dump window, scaled to
+	# the window [T_A, T_B] of another measurement (the rates are steady in the window).
+	scaled() { awk -v d="$1" -v a="$2" -v b="$3" -v A="$4" -v B="$5" 'BEGIN { printf "%.0f\n", (b > a) ? d * (B - A) / (b - a) : d }'; }
+	nap "$(calc "$t0 + $win_start - $(now)")"
 	for p in "${uacs[@]}"; do kill -0 "$p" 2>/dev/null || die "a SIPp UAC exited during the ramp-up (see $dir/uac*.out, *_errors.log)"; done
 	snapshot A
 	log "$mode: window start: ${S[callsA]} calls up (SIPp), switch active calls ${S[activeA]:-n/a}"
-	wait_s=$(calc "$t0 + $win_end - $(now)")
-	awk -v w="$wait_s" 'BEGIN { exit !(w > 0) }' && sleep "$wait_s"
+	nap "$(calc "$t0 + $win_end - $(now)")"
 	snapshot B
 	log "$mode: window end: ${S[callsB]} calls up; waiting for the calls to end"
 
@@ -507,10 +577,14 @@ rtp_run() {
 		ok=$((ok + $(stat_col "$dir/uac${j}_stat.csv" 'SuccessfulCall(C)')))
 	done
 	local failed=$((CALLS - ok))
-	local dt dS dF dCPU
-	dt=$(calc "${S[tB]} - ${S[tA]}")
-	dS=$((S[sentB] - S[sentA]))
-	dF=$((S[farB] - S[farA]))
+	# Window of the CPU (and, for the switch, /metrics) readings; SIPp's counts scaled to it.
+	local dt dS=0 dF dCPU ta=tcA tb=tcB
+	[ "$mode" = switch ] && ta=tmA tb=tmB
+	dt=$(calc "${S[$tb]} - ${S[$ta]}")
+	for ((j = 0; j < UACS; j++)); do
+		dS=$((dS + $(scaled $((S[sent${j}B] - S[sent${j}A])) "${S[tau${j}A]}" "${S[tau${j}B]}" "${S[$ta]}" "${S[$tb]}")))
+	done
+	dF=$(scaled $((S[farB] - S[farA])) "${S[taufarA]}" "${S[taufarB]}" "${S[$ta]}" "${S[$tb]}")
 	dCPU=$((S[cpuB] - S[cpuA]))
 	local p=RTP_${mode}_
 	printf -v "${p}CALLS" '%s' "$(((S[callsA] < S[callsB]) ? S[callsA] : S[callsB]))"
@@ -523,29 +597,31 @@ rtp_run() {
 		echo "### $mode: raw window figures"
 		echo
 		echo "window ${dt}s; SIPp UACs sent $dS RTP packets; far end $([ "$mode" = switch ] && echo echoed || echo sent) $dF;" \
-			"far-end socket kernel drops $((S[fardropsB] - S[fardropsA])); CPU ticks $dCPU (CLK_TCK $CLK_TCK);" \
+			"far-end socket kernel drops $((S[fardropsB] - S[fardropsA]))$([ "$mode" = relay ] && echo ' (expected: nobody reads RTP there in this mode)'); CPU ticks $dCPU (CLK_TCK $CLK_TCK);" \
 			"calls up $(((S[callsA] < S[callsB]) ? S[callsA] : S[callsB])); sipp rc $rc; created $created, successful $ok"
 	} >>"$OUT/rtp-details.md"
 
+	local dK=$((S[kdropsB] - S[kdropsA]))
 	if [ "$mode" = switch ]; then
 		local dR dRcv
 		dR=$((S[relayedB] - S[relayedA]))
 		dRcv=$((S[receivedB] - S[receivedA]))
-		RTP_switch_OFFERED=$((dS + dF))
-		RTP_switch_RELAYED=$dR
-		RTP_switch_RECEIVED=$dRcv
-		RTP_switch_LOSSPCT=$(calc "100 * (1 - $dR / ($dS + $dF))")
+		# The switch's view, exact (one /metrics scrape and one /proc read per end):
+		# what reached its media sockets and was not sent on.
+		RTP_switch_LOSSPCT=$(calc "100 * (1 - $dR / ($dRcv + $dK))")
+		RTP_switch_KDROPS=$dK
+		# SIPp's view: what both SIPp ends sent vs. what the switch relayed. Exact but for
+		# the few ms between SIPp's dump and the /metrics scrape at each end of the window.
+		RTP_switch_SIPPLOSSPCT=$(calc "100 * (1 - $dR / ($dS + $dF))")
+		RTP_switch_RESPCT=$(calc "100 * 0.005 / $dt")
 		RTP_switch_FWDPCT=$(calc "100 * (1 - $dF / $dS)")
 		RTP_switch_USPKT=$(awk -v c="$dCPU" -v k="$CLK_TCK" -v r="$dR" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
 		RTP_switch_ACTIVE=${S[activeB]:-}
-		# whole run up to the end of the window (ramp included)
-		local R0
-		R0=$(mval "$m0" switchboard_rtp_packets_relayed_total)
-		RTP_switch_RUNLOSSPCT=$(calc "100 * (1 - (${S[relayedB]} - ${R0:-0}) / (${S[sentB]} + ${S[farB]}))")
 		{
-			echo "switch: relayed $dR, received $dRcv (switchboard_rtp_* deltas), offered $((dS + dF));" \
-				"loss $(fmt %.4f "$RTP_switch_LOSSPCT") % (window), $(fmt %.4f "$RTP_switch_RUNLOSSPCT") % (start to window end);" \
-				"caller->far end (SIPp only) $(fmt %.4f "$RTP_switch_FWDPCT") %; switch media sockets kernel drops (ports 20000-39999) now $(udp_drops_range 20000 39999)"
+			echo "switch: relayed $dR, received $dRcv (switchboard_rtp_packets_* deltas), kernel drops on its media sockets $dK:" \
+				"loss $(fmt %.4f "$RTP_switch_LOSSPCT") %. SIPp ends sent $((dS + dF)): loss by SIPp's count $(fmt %.4f "$RTP_switch_SIPPLOSSPCT") %" \
+				"(± $(fmt %.3f "$RTP_switch_RESPCT") % for ±5 ms of timing error); caller->far end (SIPp only, same skew) $(fmt %.4f "$RTP_switch_FWDPCT") %;" \
+				"CPU us/packet $(fmt %.3f "$RTP_switch_USPKT")"
 			echo
 			grep -E '^switchboard_(rtp|rtcp)_' "$dir/metrics-B.txt" | sed 's/^/    /' || true
 			echo
@@ -553,20 +629,20 @@ rtp_run() {
 	else
 		local cpu_end kdrops
 		cpu_end=$(cpu_ticks "$relay_pid")
-		kdrops=$(udp_drops_range "$RELAY_BASE" "$relay_hi")
+		kdrops=$(pid_udp_drops "$relay_pid")
 		stop_pid "$relay_pid" 5
 		local relayed dropped
 		read -r _ relayed _ dropped <"$dir/udprelay.out" || true
-		RTP_relay_RELAYED=${relayed:-0}
-		RTP_relay_DROPPED=${dropped:-0}
+		relayed=${relayed:-0} dropped=${dropped:-0}
 		RTP_relay_KDROPS=$kdrops
-		RTP_relay_LOSSPCT=$(calc "100 * (${dropped:-0} + $kdrops) / (${relayed:-0} + ${dropped:-0} + $kdrops + 1e-9)")
-		# window: the relay relays what both SIPp ends send (its own count only exists at exit)
+		# whole run, from the relay's own counters (printed at exit) and its sockets' drops
+		RTP_relay_LOSSPCT=$(calc "100 * ($dropped + $kdrops) / ($relayed + $dropped + $kdrops)")
+		# window: the relay sends on what both SIPp ends send (its own count only exists at exit)
 		RTP_relay_USPKT=$(awk -v c="$dCPU" -v k="$CLK_TCK" -v r="$((dS + dF))" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
-		RTP_relay_RUNUSPKT=$(awk -v c="$cpu_end" -v k="$CLK_TCK" -v r="${relayed:-0}" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
+		RTP_relay_RUNUSPKT=$(awk -v c="$cpu_end" -v k="$CLK_TCK" -v r="$relayed" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
 		{
-			echo "relay: whole run relayed ${relayed:-?}, dropped (no peer yet / write error) ${dropped:-?}, kernel drops on its sockets $kdrops;" \
-				"CPU us/packet window $(fmt %.3f "$RTP_relay_USPKT"), whole run $(fmt %.3f "$RTP_relay_RUNUSPKT")"
+			echo "relay: whole run relayed $relayed, dropped $dropped (a packet that arrives before the other side has latched, about one per call at its start, or a write error)," \
+				"kernel drops on its sockets $kdrops (window: $dK); CPU us/packet window $(fmt %.3f "$RTP_relay_USPKT"), whole run $(fmt %.3f "$RTP_relay_RUNUSPKT")"
 			echo
 		} >>"$OUT/rtp-details.md"
 	fi
@@ -598,7 +674,8 @@ print_results() {
 		echo
 		echo "$NPROC CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), all traffic on 127.0.0.1;" \
 			"load average at start: $LOADAVG. Mode: $([ "$QUICK" = 1 ] && echo 'QUICK (smoke figures, not for comparison)' || echo full);" \
-			"CPS window ${DURATION}s, probes ${PROBE}s, call length ${HOLD_MS} ms; RTP: $CALLS calls, 50 packets/s each way, window ${DURATION}s."
+			"CPS window ${DURATION}s, probes ${PROBE}s, call length ${HOLD_MS} ms; a rate is held when < 0.1 % of its calls fail" \
+			"and p99 INVITE→200 ≤ ${P99_MAX} ms (0 = no limit); RTP: $CALLS calls, 50 packets/s each way, window ${DURATION}s."
 		echo
 		echo "| measurement | max CPS held | failed % | p99 INVITE→200 ms | concurrent calls | RTP loss % | CPU µs/packet | CPU % (100 = 1 core) | ratio vs baseline | target |"
 		echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -618,10 +695,12 @@ print_results() {
 		[ -n "${BASE_NOTE:-}" ] && echo "- baseline: $BASE_NOTE"
 		[ -n "${SW_NOTE:-}" ] && echo "- switch: $SW_NOTE"
 		if [ -n "${RTP_switch_LOSSPCT+x}" ]; then
-			echo "- switch with RTP: loss = 1 − relayed ÷ (packets the UACs sent + packets the far end echoed), over the window;" \
-				"start-to-window-end $(fmt %.4f "$RTP_switch_RUNLOSSPCT") %. Caller→far-end loss seen by SIPp alone: $(fmt %.3f "$RTP_switch_FWDPCT") %" \
-				"(includes ${RTP_switch_FARDROPS} kernel drops on the far-end SIPp's one echo socket, a limit of the tool)." \
-				"SIPp processes used $(fmt %.0f "$RTP_switch_SIPPCPUPCT") % CPU; switch gauge of active calls: ${RTP_switch_ACTIVE:-n/a}."
+			echo "- switch with RTP: loss = 1 − relayed ÷ (received + kernel drops on the switch's media sockets), over the window, from" \
+				"switchboard_rtp_packets_relayed_total/received_total and /proc/net/udp. Cross-check against what SIPp sent" \
+				"(UACs + far-end echo, scaled to the /metrics window by the dumps' timestamps): $(fmt %.4f "$RTP_switch_SIPPLOSSPCT") % (± $(fmt %.3f "$RTP_switch_RESPCT") % for ±5 ms of timing error)." \
+				"Caller→far-end loss by SIPp's counters alone: $(fmt %.3f "$RTP_switch_FWDPCT") %, of which ${RTP_switch_FARDROPS} packets are kernel drops" \
+				"on the far-end SIPp's single echo socket (a limit of the tool, not the switch)." \
+				"SIPp processes used $(fmt %.0f "$RTP_switch_SIPPCPUPCT") % CPU; switchboard_active_calls: ${RTP_switch_ACTIVE:-n/a}."
 		fi
 		if [ -n "${RTP_relay_LOSSPCT+x}" ]; then
 			echo "- bare relay: CPU µs/packet over the window from the packets both SIPp ends sent; whole run from the relay's own count: $(fmt %.2f "$RTP_relay_RUNUSPKT")." \
