@@ -77,6 +77,9 @@ type RTP struct {
 type HTTP struct {
 	// Listen is the host:port to serve on; an empty host means every interface.
 	Listen string `mapstructure:"listen" yaml:"listen"`
+	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP listener
+	// (keep the listener on loopback when this is on).
+	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
 }
 
 // Storage names where state and recordings live.

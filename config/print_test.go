@@ -50,6 +50,7 @@ rtp:
   bind_ip: 127.0.0.1
 http:
   listen: 127.0.0.1:8080
+  pprof: false
 storage:
   database: sqlite://data/switchboard.db
   recordings: file://data/recordings

@@ -72,7 +72,7 @@ func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err
 	}
-	n.http = api.New(api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip},
+	n.http = api.New(api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip}, Pprof: cfg.HTTP.Pprof,
 		Node: cfg.Node.Name, Version: version, Logger: log})
 	if err := n.http.Start(); err != nil {
 		_ = n.sip.Close()
