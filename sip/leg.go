@@ -161,7 +161,7 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 			return
 		}
 		rm.Desc = rm.Desc.Filter(l.trunk.Config.Codecs, true)
-		if len(rm.Desc.Audio()) == 0 {
+		if rm.Secure || len(rm.Desc.Audio()) == 0 {
 			l.s.respond(tx, req, 488, "Not Acceptable Here")
 			return
 		}

@@ -87,6 +87,7 @@ func TestMalformedInput(t *testing.T) {
 		{"bad SDP", rawInvite("m6", "", "v=0\r\nthis is not sdp\r\n"), "SIP/2.0 400 "},
 		{"SDP without audio", rawInvite("m7", "", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n"), "SIP/2.0 400 "},
 		{"non-SDP body", strings.Replace(rawInvite("m8", "", "hello"), "application/sdp", "text/plain", 1), "SIP/2.0 415 "},
+		{"SRTP offer", rawInvite("m10", "", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"), "SIP/2.0 488 "},
 		{"max-forwards zero", strings.Replace(rawInvite("m9", "", ""), "Max-Forwards: 70", "Max-Forwards: 0", 1), "SIP/2.0 483 "},
 	}
 	for _, tc := range cases {
@@ -139,6 +140,7 @@ func TestRejections(t *testing.T) {
 		{"no codec in common", func(c *config.Config) { c.Trunks[0].Codecs = []string{"PCMU"} }, "+15550100", siptest.InviteOptions{Codecs: []string{"PCMA"}}, 488, ""},
 		{"no codec in common with far trunk", func(c *config.Config) { c.Trunks[1].Codecs = []string{"PCMA"} }, "+15550100", siptest.InviteOptions{Codecs: []string{"PCMU"}}, 488, ""},
 		{"node max_cps", func(c *config.Config) { c.SIP.MaxCPS = 0.001 }, "+15550100", siptest.InviteOptions{}, 503, "Retry-After"},
+		{"trunk max_cps", func(c *config.Config) { c.Trunks[0].MaxCPS = 0.001 }, "+15550100", siptest.InviteOptions{}, 503, "Retry-After"},
 		{"hangup action", func(c *config.Config) {
 			c.Flows["out"] = []config.Action{{Hangup: &config.HangupAction{Code: 403, Reason: "Closed"}}}
 		}, "+15550100", siptest.InviteOptions{}, 403, ""},
@@ -149,7 +151,7 @@ func TestRejections(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, tc.mutate)
-			if tc.name == "node max_cps" {
+			if strings.HasSuffix(tc.name, "max_cps") {
 				// The first call takes the only token; the second is over the limit.
 				go func() {
 					in := h.nextIncoming()
