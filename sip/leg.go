@@ -99,6 +99,7 @@ func (l *legBase) renderLocked(d media.Description) []byte {
 
 // applyRemote points the socket at what the party's SDP says.
 func (l *legBase) applyRemote(rm RemoteMedia) {
+	l.sock.SetRTCPMux(rm.Desc.RTCPMux)
 	l.sock.SetRemote(rm.RTP)
 	if rm.RTCP.IsValid() && rm.RTCP != rm.RTP {
 		l.sock.SetRemoteRTCP(rm.RTCP)
@@ -150,6 +151,10 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	l.mu.Unlock()
 
+	if len(req.Body()) == 0 && req.Method == sip.INVITE {
+		l.offerlessReinvite(req, tx)
+		return
+	}
 	var offer *media.Description
 	var rm RemoteMedia
 	if len(req.Body()) > 0 {
@@ -196,6 +201,44 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	if err := tx.Respond(res); err != nil {
 		l.log.Warn("answer re-INVITE", "error", err)
+	}
+}
+
+// offerlessReinvite answers a re-INVITE without SDP (RFC 3264 §8.4, often a
+// session refresh) on this leg alone: the 200 offers the session as it is,
+// and the answer in the ACK updates where media goes. The other leg is not
+// disturbed.
+func (l *legBase) offerlessReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	l.mu.Lock()
+	body := l.lastBody
+	tag := l.dlg.localTag
+	l.mu.Unlock()
+	if body == "" {
+		l.s.respond(tx, req, 488, "Not Acceptable Here")
+		return
+	}
+	res := sip.NewResponseFromRequest(req, 200, "OK", []byte(body))
+	res.To().Params.Add("tag", tag)
+	res.AppendHeader(sip.HeaderClone(l.contact))
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if err := tx.Respond(res); err != nil {
+		l.log.Warn("answer offerless re-INVITE", "error", err)
+		return
+	}
+	select {
+	case ack := <-l.ackCh:
+		if len(ack.Body()) == 0 {
+			return
+		}
+		rm, err := ParseSDP(ack.Body())
+		if err != nil {
+			l.log.Warn("bad SDP in ACK of offerless re-INVITE", "error", err)
+			return
+		}
+		l.applyRemote(rm)
+	case <-time.After(timer64):
+		l.log.Warn("no ACK for offerless re-INVITE")
+	case <-l.done:
 	}
 }
 

@@ -370,3 +370,33 @@ func TestCallerIDAndNumberFormat(t *testing.T) {
 	}
 	h.hangup(c, fc)
 }
+
+// TestOfferlessReinvite: a re-INVITE without SDP (a carrier's session
+// refresh) is answered on its own leg with the current session, the answer
+// comes in the ACK, audio keeps flowing and the other leg is not disturbed.
+func TestOfferlessReinvite(t *testing.T) {
+	h := newHarness(t, nil)
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	dir, err := c.ReinviteNoSDP(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir != "sendrecv" {
+		t.Errorf("switch offered %q in its 200, want sendrecv", dir)
+	}
+	c.ResetAudio()
+	fc.ResetAudio()
+	waitTone(t, c, farHz, "caller after refresh")
+	waitTone(t, fc, callerHz, "far end after refresh")
+	select {
+	case ri := <-fc.Reinvites():
+		t.Errorf("far end disturbed by a re-INVITE (%q)", ri.Direction)
+	default:
+	}
+	h.hangup(c, fc)
+}

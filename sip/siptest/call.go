@@ -337,6 +337,69 @@ func (c *Call) Reinvite(ctx context.Context, direction string) (string, error) {
 	}
 }
 
+// ReinviteNoSDP sends a re-INVITE without SDP (RFC 3264 §8.4, as carriers do
+// for session refreshes): the far side offers in its 200 and the UA answers
+// sendrecv in the ACK. It returns the direction the far side offered.
+func (c *Call) ReinviteNoSDP(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	if c.isEnded || c.reinviting {
+		c.mu.Unlock()
+		return "", errors.New("siptest: call ended or re-INVITE in progress")
+	}
+	c.reinviting = true
+	c.localSeq++
+	seq := c.localSeq
+	req := c.newRequestLocked(sip.INVITE, seq)
+	req.AppendHeader(sip.HeaderClone(&c.ua.contact))
+	setBody(req, nil)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.reinviting = false
+		c.mu.Unlock()
+	}()
+	tx, err := c.ua.cli.TransactionRequest(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("siptest: re-INVITE: %w", err)
+	}
+	for {
+		var res *sip.Response
+		select {
+		case res = <-tx.Responses():
+		case <-tx.Done():
+			return "", fmt.Errorf("siptest: re-INVITE: %w", tx.Err())
+		case <-ctx.Done():
+			tx.Terminate()
+			return "", ctx.Err()
+		}
+		if res.IsProvisional() {
+			continue
+		}
+		if !res.IsSuccess() {
+			return "", &StatusError{res.StatusCode, res.Reason}
+		}
+		info, err := parseSDP(res.Body())
+		if err != nil {
+			_ = c.sendAck(tx, seq, nil)
+			return "", fmt.Errorf("siptest: offer in 200: %w", err)
+		}
+		c.mu.Lock()
+		pt, ok := pickPT(info.pts, c.pts)
+		if !ok {
+			c.mu.Unlock()
+			_ = c.sendAck(tx, seq, nil)
+			return info.direction, errors.New("siptest: no codec in common with the offer")
+		}
+		c.pt = pt
+		c.remoteSDP = string(res.Body())
+		c.remoteDir = info.direction
+		answer := c.localSDPLocked([]uint8{pt}, SendRecv)
+		c.mu.Unlock()
+		c.media.setRemote(info.addr, pt, true)
+		return info.direction, c.sendAck(tx, seq, answer)
+	}
+}
+
 // handleReinvite answers a re-INVITE from the far side (in sipgo's handler
 // goroutine, which must not return before the final response is sent).
 func (c *Call) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
