@@ -126,6 +126,9 @@ type Auth struct {
 	Password string `mapstructure:"password" yaml:"password"`
 	// Realm used in challenges (inbound); default: the node name.
 	Realm string `mapstructure:"realm" yaml:"realm"`
+	// Challenge is the status inbound INVITEs are challenged with: 401
+	// (WWW-Authenticate, the default) or 407 (Proxy-Authenticate).
+	Challenge int `mapstructure:"challenge" yaml:"challenge"`
 }
 
 // Outbound says how the switch sends calls to this trunk.

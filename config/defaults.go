@@ -109,6 +109,9 @@ func (t *Trunk) applyDefaults(realm string) {
 	t.SRTP = strings.ToLower(t.SRTP)
 	if t.Inbound != nil && t.Inbound.Auth != nil {
 		setString(&t.Inbound.Auth.Realm, realm)
+		if t.Inbound.Auth.Challenge == 0 {
+			t.Inbound.Auth.Challenge = 401
+		}
 	}
 	if t.Outbound != nil {
 		setDuration(&t.Outbound.RegisterExpires, DefaultRegisterExpires)

@@ -67,12 +67,14 @@ trunks:
         username: in
         password: '*****'
         realm: n1
+        challenge: 401
     outbound:
       uri: sip:sip.carrier-a.example:5060;transport=udp
       auth:
         username: out
         password: '*****'
         realm: ""
+        challenge: 0
       register: false
       register_expires: 1h
       caller_id: ""

@@ -202,6 +202,9 @@ func (in *Inbound) validate(v *collector, key string) {
 	}
 	if in.Auth != nil {
 		in.Auth.validate(v, key+".auth")
+		if c := in.Auth.Challenge; c != 0 && c != 401 && c != 407 {
+			v.add(key+".auth.challenge", "must be 401 or 407, not %d", c)
+		}
 	}
 }
 
@@ -222,6 +225,9 @@ func (o *Outbound) validate(v *collector, key string) {
 	}
 	if o.Auth != nil {
 		o.Auth.validate(v, key+".auth")
+		if o.Auth.Challenge != 0 {
+			v.add(key+".auth.challenge", "applies to inbound auth only")
+		}
 	}
 	if o.RegisterExpires < 0 {
 		v.add(key+".register_expires", "must not be negative")

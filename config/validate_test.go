@@ -190,3 +190,31 @@ func TestValidateNamesTheFile(t *testing.T) {
 		t.Errorf("Validate() = %q, want %q", got, want)
 	}
 }
+
+func TestValidateAuthChallenge(t *testing.T) {
+	c := Default()
+	c.Trunks = []Trunk{
+		{Name: "in", Inbound: &Inbound{Auth: &Auth{Username: "u", Password: "p", Challenge: 402}}},
+		{Name: "out", Outbound: &Outbound{URI: "sip:127.0.0.1:5080", Auth: &Auth{Username: "u", Password: "p", Challenge: 407}}},
+		{Name: "ok", Inbound: &Inbound{Auth: &Auth{Username: "u", Password: "p", Challenge: 407}}},
+	}
+	c.ApplyDefaults()
+	err := c.Validate()
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range ps {
+		got[p.Key] = p.Msg
+	}
+	if got["trunks[0].inbound.auth.challenge"] != "must be 401 or 407, not 402" {
+		t.Errorf("inbound challenge 402: %q", got["trunks[0].inbound.auth.challenge"])
+	}
+	if got["trunks[1].outbound.auth.challenge"] != "applies to inbound auth only" {
+		t.Errorf("outbound challenge: %q", got["trunks[1].outbound.auth.challenge"])
+	}
+	if _, bad := got["trunks[2].inbound.auth.challenge"]; bad {
+		t.Error("407 refused")
+	}
+}

@@ -175,9 +175,8 @@ func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction, src netip.
 		hdrName = "Proxy-Authorization"
 		hdr = req.GetHeader(hdrName)
 	}
-	realm := s.realm(candidates[0])
 	if hdr == nil {
-		s.challenge(tx, req, realm, false)
+		s.challenge(tx, req, candidates[0], false)
 		return nil, 0, ""
 	}
 	var lastErr error
@@ -188,7 +187,7 @@ func (s *Server) identify(req *sip.Request, tx sip.ServerTransaction, src netip.
 			return t, 0, ""
 		}
 		if errors.Is(err, ErrStaleNonce) {
-			s.challenge(tx, req, s.realm(t), true)
+			s.challenge(tx, req, t, true)
 			return nil, 0, ""
 		}
 		lastErr = err
@@ -207,10 +206,17 @@ func (s *Server) realm(t *Trunk) string {
 	return "switchboard"
 }
 
-func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, realm string, stale bool) {
-	s.respond(tx, req, 401, "Unauthorized", sip.NewHeader("WWW-Authenticate", s.auth.Challenge(realm, stale)))
+// challenge answers with the trunk's digest challenge: 401 with
+// WWW-Authenticate by default, or 407 with Proxy-Authenticate.
+func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, t *Trunk, stale bool) {
+	value := s.auth.Challenge(s.realm(t), stale)
+	code, reason, header := 401, "Unauthorized", "WWW-Authenticate"
+	if t.Config.Inbound.Auth.Challenge == 407 {
+		code, reason, header = 407, "Proxy Authentication Required", "Proxy-Authenticate"
+	}
+	s.respond(tx, req, code, reason, sip.NewHeader(header, value))
 	if s.metrics != nil {
-		s.metrics.rejected(401)
+		s.metrics.rejected(code)
 	}
 }
 

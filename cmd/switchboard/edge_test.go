@@ -235,6 +235,30 @@ func TestInboundDigestAuth(t *testing.T) {
 	h.hangup(c, fc)
 }
 
+// TestInboundProxyAuth: with challenge 407 the switch asks for
+// Proxy-Authorization, and the caller's answer is accepted.
+func TestInboundProxyAuth(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Trunks[0].Inbound = &config.Inbound{Auth: &config.Auth{Username: "alice", Password: "s3cret", Challenge: 407}}
+	})
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status() != 407 || c.Response().GetHeader("Proxy-Authenticate") == nil {
+		t.Fatalf("no credentials: %d\n%s", c.Status(), c.Response())
+	}
+	farCall := h.answerNext(farHz)
+	c, err = h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{Username: "alice", Password: "s3cret"})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("good password: %v %d", err, c.Status())
+	}
+	if c.Request().GetHeader("Proxy-Authorization") == nil {
+		t.Errorf("caller did not answer with Proxy-Authorization:\n%s", c.Request())
+	}
+	h.hangup(c, h.waitCall(farCall))
+}
+
 // TestOutboundDigestAuth: the far-end trunk challenges the switch, which
 // answers with the trunk's credentials.
 func TestOutboundDigestAuth(t *testing.T) {
