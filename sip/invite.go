@@ -139,9 +139,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.metrics.callStarted()
 		defer s.metrics.callEnded()
 	}
+	// The handler returns when the call is over; a leg it left up (a bug, or
+	// a panic on its way to safe's recover) is ended properly: a final
+	// response or a BYE, never silence, and its ports and channel freed.
+	defer leg.terminate(context.Background(), call.ServerError, true)
 	s.handler.HandleCall(context.Background(), leg)
-	// Whatever the handler did, the leg is over now.
-	leg.terminate(context.Background(), call.ServerError, false)
 }
 
 // identify finds the trunk an INVITE comes from. Trunks whose allow list

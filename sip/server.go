@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,16 +166,16 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip: client: %w", err)
 	}
 	// Handlers must all be registered before serving (sipgo's map is unlocked).
-	s.srv.OnInvite(s.onInvite)
-	s.srv.OnAck(s.onAck)
-	s.srv.OnBye(s.onInDialog)
-	s.srv.OnInfo(s.onInDialog)
-	s.srv.OnUpdate(s.onInDialog)
-	s.srv.OnPrack(s.onInDialog)
-	s.srv.OnOptions(s.onOptions)
-	s.srv.OnCancel(s.onStrayCancel)
-	s.srv.OnRegister(s.onRegister)
-	s.srv.OnNoRoute(s.onNoRoute)
+	s.srv.OnInvite(s.safe(s.onInvite))
+	s.srv.OnAck(s.safe(s.onAck))
+	s.srv.OnBye(s.safe(s.onInDialog))
+	s.srv.OnInfo(s.safe(s.onInDialog))
+	s.srv.OnUpdate(s.safe(s.onInDialog))
+	s.srv.OnPrack(s.safe(s.onInDialog))
+	s.srv.OnOptions(s.safe(s.onOptions))
+	s.srv.OnCancel(s.safe(s.onStrayCancel))
+	s.srv.OnRegister(s.safe(s.onRegister))
+	s.srv.OnNoRoute(s.safe(s.onNoRoute))
 
 	ctx, s.cancel = context.WithCancel(ctx)
 	// Bind every listener first, then serve: handlers read the advertised
@@ -455,6 +456,23 @@ func (s *Server) untrackLeg(l terminator) {
 	s.mu.Lock()
 	delete(s.legs, l)
 	s.mu.Unlock()
+}
+
+// safe wraps a handler so that a bug hit by one request cannot take the node
+// down: the panic is logged with its stack and the request answered 500.
+func (s *Server) safe(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("panic handling request", "panic", fmt.Sprint(r), "method", string(req.Method),
+					"source", req.Source(), "stack", string(debug.Stack()))
+				if req.Method != sip.ACK && tx != nil {
+					s.respond(tx, req, 500, "Server Internal Error")
+				}
+			}
+		}()
+		h(req, tx)
+	}
 }
 
 // respond sends a stateful response, logging failures.
