@@ -315,15 +315,11 @@ func (l *legBase) sendBye(cause call.Cause) {
 	if cause.Code != 200 {
 		req.AppendHeader(sip.NewHeader("Reason", reasonHeader(cause)))
 	}
-	l.s.byes.Add(1)
-	go func() {
-		defer l.s.byes.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), timer64)
-		defer cancel()
+	l.s.background(func(ctx context.Context) {
 		if _, err := l.transact(ctx, req); err != nil && !errors.Is(err, context.Canceled) {
 			l.log.Debug("BYE", "error", err)
 		}
-	}()
+	})
 }
 
 // reasonHeader renders an RFC 3326 Reason value.

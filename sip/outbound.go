@@ -183,6 +183,13 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				}
 				l.emit(ev)
 			case code < 300:
+				// The transaction lives on to absorb 2xx retransmissions
+				// (RFC 6026): each means our ACK was lost, so send it again.
+				tx.OnRetransmission(func(r *sip.Response) {
+					if r.IsSuccess() {
+						l.sendAck(r.CSeq().SeqNo)
+					}
+				})
 				l.answered(res, cancelling)
 				return
 			case (code == 401 || code == 407) && !authTried && l.trunk.Config.Outbound.Auth != nil:
@@ -289,13 +296,11 @@ func (l *OutboundLeg) sendCancel(c call.Cause) {
 	req.SetTransport(inv.Transport())
 	req.SetDestination(inv.Destination())
 	req.Laddr = inv.Laddr
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), timer64)
-		defer cancel()
+	l.s.background(func(ctx context.Context) {
 		if _, err := l.s.client.Do(ctx, req); err != nil {
 			l.log.Debug("CANCEL", "error", err)
 		}
-	}()
+	})
 }
 
 // Hangup ends the leg: CANCEL while it rings, BYE once answered.

@@ -78,7 +78,15 @@ type Server struct {
 	mu      sync.Mutex
 	dialogs map[string]dialogOwner
 	legs    map[terminator]struct{}
-	byes    sync.WaitGroup
+
+	// pending tracks BYE and CANCEL transactions that finish in the
+	// background; Close cancels them through pendingCtx and waits.
+	pendMu        sync.Mutex
+	pendClosed    bool
+	pending       sync.WaitGroup
+	pendingN      atomic.Int64
+	pendingCtx    context.Context
+	pendingCancel context.CancelFunc
 
 	cancel  context.CancelFunc
 	closers []func() error
@@ -93,6 +101,8 @@ type hostPort struct {
 // dialogOwner receives in-dialog requests for one of the switch's dialogs.
 type dialogOwner interface {
 	onRequest(req *sip.Request, tx sip.ServerTransaction)
+	// sendAck re-sends the ACK for the INVITE with this CSeq.
+	sendAck(seq uint32)
 }
 
 // NewServer prepares the SIP edge; Start opens its listeners.
@@ -117,6 +127,7 @@ func NewServer(o Options) (*Server, error) {
 		dialogs:  map[string]dialogOwner{},
 		legs:     map[terminator]struct{}{},
 	}
+	s.pendingCtx, s.pendingCancel = context.WithCancel(context.Background())
 	for _, tc := range o.Config.Trunks {
 		t, err := NewTrunk(tc)
 		if err != nil {
@@ -147,7 +158,8 @@ func (s *Server) Trunk(name string) *Trunk { return s.byName[name] }
 // Start opens every listener and begins serving, keep-alives and
 // registrations. It returns once the listeners are bound.
 func (s *Server) Start(ctx context.Context) error {
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}
@@ -396,13 +408,31 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	byes := make(chan struct{})
-	go func() { s.byes.Wait(); close(byes) }()
-	select {
-	case <-byes:
-	case <-hctx.Done():
+	// Let the BYEs just sent complete (bounded by hctx).
+	for s.pendingN.Load() > 0 && hctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
 	}
 	return ctx.Err()
+}
+
+// background runs f as a pending transaction (BYE, CANCEL) with a context
+// bounded by Timer F and cancelled by Close.
+func (s *Server) background(f func(ctx context.Context)) {
+	s.pendMu.Lock()
+	if s.pendClosed {
+		s.pendMu.Unlock()
+		return // closing: nothing more goes out
+	}
+	s.pending.Add(1)
+	s.pendingN.Add(1)
+	s.pendMu.Unlock()
+	go func() {
+		defer s.pending.Done()
+		defer s.pendingN.Add(-1)
+		ctx, cancel := context.WithTimeout(s.pendingCtx, timer64)
+		defer cancel()
+		f(ctx)
+	}()
 }
 
 // Close stops listeners, keep-alives and the user agent.
@@ -410,6 +440,12 @@ func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	// Background BYE/CANCEL transactions must end before the stack closes.
+	s.pendMu.Lock()
+	s.pendClosed = true
+	s.pendMu.Unlock()
+	s.pendingCancel()
+	s.pending.Wait()
 	for _, c := range s.closers {
 		_ = c()
 	}
@@ -444,6 +480,28 @@ func (s *Server) findDialog(req *sip.Request) dialogOwner {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dialogs[dialogKey(req.CallID().Value(), tag)]
+}
+
+// onStrayResponse gets responses no transaction waits for any more. A
+// retransmitted 2xx to one of our INVITEs (here: re-INVITEs, whose
+// transactions end with their final response; initial INVITEs re-ACK through
+// their transaction) means our ACK was lost: send it again (RFC 3261
+// §13.2.2.4), or the far end drops the call after 32 s.
+func (s *Server) onStrayResponse(res *sip.Response) {
+	cseq, from, callID := res.CSeq(), res.From(), res.CallID()
+	if cseq == nil || from == nil || callID == nil || cseq.MethodName != sip.INVITE || !res.IsSuccess() {
+		s.log.Debug("stray response", "response", res.Short())
+		return
+	}
+	tag, _ := from.Params.Get("tag")
+	s.mu.Lock()
+	o := s.dialogs[dialogKey(callID.Value(), tag)]
+	s.mu.Unlock()
+	if o == nil {
+		s.log.Debug("2xx retransmission for an unknown dialog", "call_id", callID.Value())
+		return
+	}
+	o.sendAck(cseq.SeqNo)
 }
 
 func (s *Server) trackLeg(l terminator) {
