@@ -60,6 +60,11 @@ func TestHandlerPanicAnswers500(t *testing.T) {
 	if err != nil || c.Status() != 486 {
 		t.Fatalf("server not serving after the panic: %v %d", err, c.Status())
 	}
+	// The leg is freed by the handler's goroutine just after the response.
+	deadline := time.Now().Add(2 * time.Second)
+	for ports.InUse() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if ports.InUse() != 0 {
 		t.Errorf("%d RTP port pairs leaked", ports.InUse())
 	}

@@ -67,9 +67,7 @@ func TestCallTwoWayAudio(t *testing.T) {
 	if !fc.ByeReceived() {
 		t.Error("far end got no BYE")
 	}
-	if got := h.metric(`switchboard_calls_total{result="answered"}`); got != "1" {
-		t.Errorf("answered calls metric = %s", got)
-	}
+	h.waitMetric(`switchboard_calls_total{result="answered"}`, "1")
 	if got := h.metric("switchboard_rtp_packets_relayed_total"); got == "0" {
 		t.Error("no RTP packets counted as relayed")
 	}
@@ -193,9 +191,7 @@ func TestFarEndFailures(t *testing.T) {
 			t.Errorf("far end %d: caller got %d, want %d", tc.far, c.Status(), tc.want)
 		}
 	}
-	if got := h.metric(`switchboard_calls_total{result="busy"}`); got != "1" {
-		t.Errorf("busy calls metric = %s, want 1 (486; 603 is a rejection)", got)
-	}
+	h.waitMetric(`switchboard_calls_total{result="busy"}`, "1") // 486; 603 is a rejection
 }
 
 // TestRingTimeout: a far end that rings too long is cancelled; the caller gets 480.

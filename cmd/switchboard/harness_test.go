@@ -244,3 +244,19 @@ func (h *harness) ringUntilCancelled(wait time.Duration) <-chan bool {
 	}()
 	return cancelled
 }
+
+// waitMetric polls /metrics until the sample name has value want (bounded):
+// a call's metrics are counted after its legs are hung up, so a test can see
+// the BYE or final response before the counter moves.
+func (h *harness) waitMetric(name, want string) {
+	h.t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	got := h.metric(name)
+	for got != want && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		got = h.metric(name)
+	}
+	if got != want {
+		h.t.Errorf("%s = %s, want %s", name, got, want)
+	}
+}

@@ -141,9 +141,7 @@ func TestSIPpCallsWithRTP(t *testing.T) {
 	if relayed < 400 {
 		t.Errorf("RTP packets relayed = %v, want ≥ 400", relayed)
 	}
-	if got := h.metric(`switchboard_calls_total{result="answered"}`); got != "3" {
-		t.Errorf("answered = %s", got)
-	}
+	h.waitMetric(`switchboard_calls_total{result="answered"}`, "3")
 }
 
 func TestSIPpDigestAuth(t *testing.T) {
