@@ -229,7 +229,7 @@ func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, t *Trunk,
 	}
 }
 
-// mediaDescription returns the offer's description or nil (late offer).
+// description returns a copy of the offer's description, or nil (late offer).
 func (rm *RemoteMedia) description() *media.Description {
 	if rm == nil {
 		return nil

@@ -18,6 +18,7 @@ import (
 type OutboundLeg struct {
 	legBase
 	invite   *sip.Request
+	offer    media.Description // what the INVITE offered
 	cancelCh chan call.Cause
 }
 
@@ -58,7 +59,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 		return nil, call.Cause{Code: 503, Reason: "No RTP ports"}
 	}
 
-	l := &OutboundLeg{cancelCh: make(chan call.Cause, 1)}
+	l := &OutboundLeg{offer: offer, cancelCh: make(chan call.Cause, 1)}
 	callID := uuid.NewString()
 	l.init(s, t, sock, log.With("leg", callID), l)
 
@@ -260,7 +261,7 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
 		l.emit(call.Ended{Cause: call.Cause{Code: 502, Reason: "Bad Gateway"}, Remote: true})
 		return
 	}
-	if len(media.Intersect(l.offered(), rm.Desc.Codecs)) == 0 {
+	if len(media.Intersect(l.offer.Codecs, rm.Desc.Codecs)) == 0 {
 		l.terminate(context.Background(), call.NotAcceptable, true)
 		l.emit(call.Ended{Cause: call.NotAcceptable, Remote: true})
 		return
@@ -268,14 +269,6 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
 	l.applyRemote(rm)
 	l.log.Info("far end answered")
 	l.emit(call.Answered{Answer: rm.Desc})
-}
-
-func (l *OutboundLeg) offered() []media.Codec {
-	rm, err := ParseSDP(l.invite.Body())
-	if err != nil {
-		return nil
-	}
-	return rm.Desc.Codecs
 }
 
 // sendCancel cancels the pending INVITE (RFC 3261 §9.1).

@@ -56,9 +56,9 @@ type Trunk struct {
 
 	channels atomic.Int64
 	state    atomic.Int32 // TrunkState
-	reg      atomic.Int32 // RegState
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards the registration fields
+	reg       RegState
 	regDetail string
 	regUntil  time.Time
 }
@@ -84,7 +84,7 @@ func NewTrunk(c config.Trunk) (*Trunk, error) {
 		nf := c.Outbound.NumberFormat
 		t.format = NumberFormat{Plus: nf.Plus, TechPrefix: nf.TechPrefix, Strip: nf.Strip}
 		if c.Outbound.Register {
-			t.reg.Store(int32(RegPending))
+			t.reg = RegPending
 		}
 	}
 	return t, nil
@@ -163,12 +163,12 @@ func (t *Trunk) setState(s TrunkState) (changed bool) {
 func (t *Trunk) Registration() (RegState, string, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return RegState(t.reg.Load()), t.regDetail, t.regUntil
+	return t.reg, t.regDetail, t.regUntil
 }
 
 func (t *Trunk) setRegistration(s RegState, detail string, until time.Time) {
 	t.mu.Lock()
-	t.reg.Store(int32(s))
+	t.reg = s
 	t.regDetail = detail
 	t.regUntil = until
 	t.mu.Unlock()
