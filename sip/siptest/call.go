@@ -285,56 +285,39 @@ func (c *Call) Reinvite(ctx context.Context, direction string) (string, error) {
 		c.mu.Unlock()
 	}()
 
-	tx, err := c.ua.cli.TransactionRequest(ctx, req)
+	tx, res, err := c.inviteFinal(ctx, req)
 	if err != nil {
-		return "", fmt.Errorf("siptest: re-INVITE: %w", err)
+		return "", err
 	}
-	for {
-		var res *sip.Response
-		select {
-		case res = <-tx.Responses():
-		case <-tx.Done():
-			return "", fmt.Errorf("siptest: re-INVITE: %w", tx.Err())
-		case <-ctx.Done():
-			tx.Terminate()
-			return "", ctx.Err()
+	ok = true
+	c.mu.Lock()
+	if ct := res.Contact(); ct != nil {
+		c.remoteTarget = *ct.Address.Clone() // target refresh
+	}
+	c.mu.Unlock()
+	var answerDir string
+	if len(res.Body()) > 0 {
+		info, err := parseSDP(res.Body())
+		if err != nil {
+			c.sendAck(tx, seq, nil)
+			return "", err
 		}
-		if res.IsProvisional() {
-			continue
-		}
-		if !res.IsSuccess() {
-			return "", &StatusError{res.StatusCode, res.Reason}
-		}
-		ok = true
 		c.mu.Lock()
-		if ct := res.Contact(); ct != nil {
-			c.remoteTarget = *ct.Address.Clone() // target refresh
+		c.remoteSDP = string(res.Body())
+		c.remoteDir = info.direction
+		pt, ok := pickPT(info.pts, c.pts)
+		if !ok {
+			pt = c.pt
 		}
+		c.pt = pt
 		c.mu.Unlock()
-		var answerDir string
-		if len(res.Body()) > 0 {
-			info, err := parseSDP(res.Body())
-			if err != nil {
-				c.sendAck(tx, seq, nil)
-				return "", err
-			}
-			c.mu.Lock()
-			c.remoteSDP = string(res.Body())
-			c.remoteDir = info.direction
-			pt, ok := pickPT(info.pts, c.pts)
-			if !ok {
-				pt = c.pt
-			}
-			c.pt = pt
-			c.mu.Unlock()
-			c.media.setRemote(info.addr, pt, sends(direction) && info.direction != SendOnly && info.direction != Inactive)
-			answerDir = info.direction
-		}
-		if err := c.sendAck(tx, seq, nil); err != nil {
-			return answerDir, err
-		}
-		return answerDir, nil
+		c.media.setRemote(info.addr, pt, sends(direction) && info.direction != SendOnly && info.direction != Inactive)
+		answerDir = info.direction
 	}
+	if err := c.sendAck(tx, seq, nil); err != nil {
+		return answerDir, err
+	}
+	return answerDir, nil
 }
 
 // ReinviteNoSDP sends a re-INVITE without SDP (RFC 3264 §8.4, as carriers do
@@ -358,45 +341,54 @@ func (c *Call) ReinviteNoSDP(ctx context.Context) (string, error) {
 		c.reinviting = false
 		c.mu.Unlock()
 	}()
+	tx, res, err := c.inviteFinal(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	info, err := parseSDP(res.Body())
+	if err != nil {
+		_ = c.sendAck(tx, seq, nil)
+		return "", fmt.Errorf("siptest: offer in 200: %w", err)
+	}
+	c.mu.Lock()
+	pt, ok := pickPT(info.pts, c.pts)
+	if !ok {
+		c.mu.Unlock()
+		_ = c.sendAck(tx, seq, nil)
+		return info.direction, errors.New("siptest: no codec in common with the offer")
+	}
+	c.pt = pt
+	c.remoteSDP = string(res.Body())
+	c.remoteDir = info.direction
+	answer := c.localSDPLocked([]uint8{pt}, SendRecv)
+	c.mu.Unlock()
+	c.media.setRemote(info.addr, pt, true)
+	return info.direction, c.sendAck(tx, seq, answer)
+}
+
+// inviteFinal sends a re-INVITE and waits for its final response: a 2xx is
+// returned with its transaction (for the ACK), anything else as an error.
+func (c *Call) inviteFinal(ctx context.Context, req *sip.Request) (sip.ClientTransaction, *sip.Response, error) {
 	tx, err := c.ua.cli.TransactionRequest(ctx, req)
 	if err != nil {
-		return "", fmt.Errorf("siptest: re-INVITE: %w", err)
+		return nil, nil, fmt.Errorf("siptest: re-INVITE: %w", err)
 	}
 	for {
-		var res *sip.Response
 		select {
-		case res = <-tx.Responses():
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			if !res.IsSuccess() {
+				return nil, nil, &StatusError{res.StatusCode, res.Reason}
+			}
+			return tx, res, nil
 		case <-tx.Done():
-			return "", fmt.Errorf("siptest: re-INVITE: %w", tx.Err())
+			return nil, nil, fmt.Errorf("siptest: re-INVITE: %w", tx.Err())
 		case <-ctx.Done():
 			tx.Terminate()
-			return "", ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		if res.IsProvisional() {
-			continue
-		}
-		if !res.IsSuccess() {
-			return "", &StatusError{res.StatusCode, res.Reason}
-		}
-		info, err := parseSDP(res.Body())
-		if err != nil {
-			_ = c.sendAck(tx, seq, nil)
-			return "", fmt.Errorf("siptest: offer in 200: %w", err)
-		}
-		c.mu.Lock()
-		pt, ok := pickPT(info.pts, c.pts)
-		if !ok {
-			c.mu.Unlock()
-			_ = c.sendAck(tx, seq, nil)
-			return info.direction, errors.New("siptest: no codec in common with the offer")
-		}
-		c.pt = pt
-		c.remoteSDP = string(res.Body())
-		c.remoteDir = info.direction
-		answer := c.localSDPLocked([]uint8{pt}, SendRecv)
-		c.mu.Unlock()
-		c.media.setRemote(info.addr, pt, true)
-		return info.direction, c.sendAck(tx, seq, answer)
 	}
 }
 
