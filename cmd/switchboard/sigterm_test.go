@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,20 +21,57 @@ import (
 // freePort finds a free UDP+TCP port on 127.0.0.1.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	return freePorts(t, 1)
+}
+
+// nextTestPort walks a range below the kernel's ephemeral ports
+// (32768-60999 on Linux), so a port handed to a test is not also handed to
+// some socket bound to port 0 before the test's peer binds it.
+var nextTestPort atomic.Int32
+
+// freePorts returns the first of n consecutive ports, all free on UDP and
+// TCP. SIPp binds -mp and the three ports above it (RTP, RTCP, video), so its
+// media ports need a block of 4. Each package's tests run in their own
+// process: the walk starts at an offset from the process ID.
+func freePorts(t *testing.T, n int) int {
+	t.Helper()
+	const lo, hi = 20000, 30000
+	nextTestPort.CompareAndSwap(0, int32(lo+(os.Getpid()*64)%(hi-lo)))
+	for range (hi - lo) / 4 {
+		base := int(nextTestPort.Add(int32(n+n%2))) - n - n%2
+		if base+n > hi {
+			nextTestPort.Store(lo)
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			pc.Close()
-			return port
+		if portsFree(base, n) {
+			return base
 		}
 	}
-	t.Fatal("no free port")
+	t.Fatal("no free port block")
 	return 0
+}
+
+func portsFree(base, n int) bool {
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	for p := base; p < base+n; p++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", p)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		closers = append(closers, l)
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return false
+		}
+		closers = append(closers, pc)
+	}
+	return true
 }
 
 // buildBinary compiles the switchboard command into dir.

@@ -93,7 +93,7 @@ type sippCase struct {
 func runSIPpCase(t *testing.T, tc sippCase) *harness {
 	t.Helper()
 	requireSIPp(t)
-	uasPort, uasMedia, uacPort, uacMedia := freePort(t), freePort(t), freePort(t), freePort(t)
+	uasPort, uasMedia, uacPort, uacMedia := freePort(t), freePorts(t, 4), freePort(t), freePorts(t, 4)
 	h := newHarness(t, func(c *config.Config) {
 		c.Trunks[1].Outbound.URI = fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", uasPort)
 		if tc.mutate != nil {
