@@ -67,6 +67,11 @@ type RTP struct {
 	ExternalIP string `mapstructure:"external_ip" yaml:"external_ip"`
 	// BindIP is the local address RTP sockets bind to; defaults to the first SIP listen host.
 	BindIP string `mapstructure:"bind_ip" yaml:"bind_ip"`
+	// MediaTimeout hangs up a call whose leg has sent no RTP for this long
+	// (a leg on hold excepted).
+	MediaTimeout time.Duration `mapstructure:"media_timeout" yaml:"media_timeout"`
+	// RTCPInterval is how often the switch sends RTCP reports on each leg.
+	RTCPInterval time.Duration `mapstructure:"rtcp_interval" yaml:"rtcp_interval"`
 
 	// PortMin and PortMax are parsed from Ports by Load.
 	PortMin int `mapstructure:"-" yaml:"-"`
@@ -105,8 +110,19 @@ type Trunk struct {
 	Codecs      []string  `mapstructure:"codecs" yaml:"codecs"`             // preference order: PCMU, PCMA, opus
 	DTMF        string    `mapstructure:"dtmf" yaml:"dtmf"`                 // rfc4733 | info
 	SRTP        string    `mapstructure:"srtp" yaml:"srtp"`                 // off | optional | required
+	Opus        Opus      `mapstructure:"opus" yaml:"opus"`                 // encoder settings towards this trunk
 	MaxChannels int       `mapstructure:"max_channels" yaml:"max_channels"` // 0 = unlimited
 	MaxCPS      float64   `mapstructure:"max_cps" yaml:"max_cps"`           // 0 = unlimited
+}
+
+// Opus sets the Opus encoder the switch uses when it transcodes towards a
+// trunk.
+type Opus struct {
+	// Complexity is libopus's complexity, 0 (cheapest) to 10; default 5.
+	Complexity *int `mapstructure:"complexity" yaml:"complexity"`
+	// Bitrate in bits/s, 6000–510000; 0 lets the switch choose by sample
+	// rate (24000 at 8 kHz, 32000 above).
+	Bitrate int `mapstructure:"bitrate" yaml:"bitrate"`
 }
 
 // Inbound says how calls from this trunk are recognised.

@@ -26,6 +26,9 @@ const (
 	DefaultSRTP            = "off"
 	DefaultRegisterExpires = 3600 * time.Second
 	DefaultOptionsPing     = 30 * time.Second
+	DefaultMediaTimeout    = 30 * time.Second
+	DefaultRTCPInterval    = 5 * time.Second
+	DefaultOpusComplexity  = 5
 	// DefaultNodeName is used when the host name cannot be read.
 	DefaultNodeName = "switchboard"
 )
@@ -87,6 +90,12 @@ func (c *Config) applyRTPDefaults() {
 	if lo, hi, err := parsePorts(c.RTP.Ports); err == nil {
 		c.RTP.PortMin, c.RTP.PortMax = lo, hi
 	}
+	if c.RTP.MediaTimeout == 0 {
+		c.RTP.MediaTimeout = DefaultMediaTimeout
+	}
+	if c.RTP.RTCPInterval == 0 {
+		c.RTP.RTCPInterval = DefaultRTCPInterval
+	}
 	if c.RTP.BindIP == "" && len(c.SIP.Listen) > 0 {
 		if u, err := url.Parse(c.SIP.Listen[0]); err == nil {
 			c.RTP.BindIP = u.Hostname()
@@ -104,6 +113,10 @@ func (t *Trunk) applyDefaults(realm string) {
 		t.Codecs[i] = canonicalCodec(name)
 	}
 	setString(&t.DTMF, DefaultDTMF)
+	if t.Opus.Complexity == nil {
+		c := DefaultOpusComplexity
+		t.Opus.Complexity = &c
+	}
 	setString(&t.SRTP, DefaultSRTP)
 	t.DTMF = strings.ToLower(t.DTMF)
 	t.SRTP = strings.ToLower(t.SRTP)

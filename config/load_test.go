@@ -299,7 +299,7 @@ func wantDefaults(t *testing.T) Config {
 			NonceTTL:    5 * time.Minute,
 			RetryAfter:  5,
 		},
-		RTP:             RTP{Ports: "20000-29999", BindIP: "127.0.0.1", PortMin: 20000, PortMax: 29999},
+		RTP:             RTP{Ports: "20000-29999", BindIP: "127.0.0.1", PortMin: 20000, PortMax: 29999, MediaTimeout: 30 * time.Second, RTCPInterval: 5 * time.Second},
 		HTTP:            HTTP{Listen: "127.0.0.1:8080"},
 		Storage:         Storage{Database: "sqlite://data/switchboard.db", Recordings: "file://data/recordings"},
 		Log:             Log{Level: "info", Format: "json"},
@@ -337,6 +337,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		Codecs: []string{"PCMU", "PCMA"},
 		DTMF:   "rfc4733",
 		SRTP:   "off",
+		Opus:   Opus{Complexity: ptr(5)},
 	}}
 	if got := mustLoad(t, path); !reflect.DeepEqual(*got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", *got, want)
@@ -474,3 +475,5 @@ flows:
 		t.Errorf("environment changed trunks, routes or flows: %+v %+v %+v", c.Trunks, c.Routes, c.Flows)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -48,6 +48,8 @@ rtp:
   ports: 20000-29999
   external_ip: ""
   bind_ip: 127.0.0.1
+  media_timeout: 30s
+  rtcp_interval: 5s
 http:
   listen: 127.0.0.1:8080
   pprof: false
@@ -86,6 +88,9 @@ trunks:
     codecs: [PCMU, PCMA]
     dtmf: rfc4733
     srtp: "off"
+    opus:
+      complexity: 5
+      bitrate: 0
     max_channels: 0
     max_cps: 2.5
 routes: []

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits checked by Validate.
@@ -117,6 +118,12 @@ func (r *RTP) validate(v *collector) {
 	if r.BindIP != "" && !validHost(r.BindIP) {
 		v.add("rtp.bind_ip", "%q is not an IP address or host name", r.BindIP)
 	}
+	if r.MediaTimeout < time.Second {
+		v.add("rtp.media_timeout", "must be at least 1s")
+	}
+	if r.RTCPInterval < 100*time.Millisecond || r.RTCPInterval > time.Minute {
+		v.add("rtp.rtcp_interval", "must be between 100ms and 1m")
+	}
 }
 
 func (s *Storage) validate(v *collector) {
@@ -177,6 +184,12 @@ func (t *Trunk) validate(v *collector, key string) {
 	}
 	if !oneOf(t.SRTP, "off", "optional", "required") {
 		v.add(key+".srtp", "must be off, optional or required, not %q", t.SRTP)
+	}
+	if c := t.Opus.Complexity; c != nil && (*c < 0 || *c > 10) {
+		v.add(key+".opus.complexity", "must be between 0 and 10, not %d", *c)
+	}
+	if b := t.Opus.Bitrate; b != 0 && (b < 6000 || b > 510000) {
+		v.add(key+".opus.bitrate", "must be 0 (automatic) or between 6000 and 510000, not %d", b)
 	}
 	if t.MaxChannels < 0 {
 		v.add(key+".max_channels", "must not be negative")
