@@ -159,14 +159,17 @@ var (
 	descRTPPackets = prometheus.NewDesc("switchboard_rtp_packets_relayed_total", "RTP packets relayed between legs.", nil, nil)
 	descRTPBytes   = prometheus.NewDesc("switchboard_rtp_bytes_relayed_total", "RTP payload bytes relayed between legs.", nil, nil)
 	descRTPRecv    = prometheus.NewDesc("switchboard_rtp_packets_received_total", "RTP packets received on media sockets.", nil, nil)
-	descRTCP       = prometheus.NewDesc("switchboard_rtcp_packets_relayed_total", "RTCP packets relayed between legs.", nil, nil)
+	descRTCP       = prometheus.NewDesc("switchboard_rtcp_packets_total", "RTCP packets received from peers and reports sent by the switch.", []string{"direction"}, nil)
+	descTranscoded = prometheus.NewDesc("switchboard_rtp_packets_transcoded_total", "RTP packets decoded, re-encoded and sent by transcoders.", nil, nil)
+	descConcealed  = prometheus.NewDesc("switchboard_frames_concealed_total", "20 ms frames transcoders made up for lost packets (PLC or Opus FEC).", nil, nil)
+	descDTMF       = prometheus.NewDesc("switchboard_dtmf_rfc4733_digits_total", "DTMF digits received as RFC 4733 telephone-events.", nil, nil)
 	descDropped    = prometheus.NewDesc("switchboard_rtp_packets_dropped_total", "Media packets dropped, by reason.", []string{"reason"}, nil)
 	descPorts      = prometheus.NewDesc("switchboard_rtp_port_pairs_in_use", "RTP/RTCP port pairs open.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c RTPCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRTPPackets, descRTPBytes, descRTPRecv, descRTCP, descDropped, descPorts} {
+	for _, d := range []*prometheus.Desc{descRTPPackets, descRTPBytes, descRTPRecv, descRTCP, descTranscoded, descConcealed, descDTMF, descDropped, descPorts} {
 		ch <- d
 	}
 }
@@ -180,7 +183,12 @@ func (c RTPCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRTPPackets, s.PacketsRelayed)
 	counter(descRTPBytes, s.BytesRelayed)
 	counter(descRTPRecv, s.PacketsReceived)
-	counter(descRTCP, s.RTCPRelayed)
+	counter(descRTCP, s.RTCPReceived, "received")
+	counter(descRTCP, s.RTCPSent, "sent")
+	counter(descTranscoded, s.PacketsTranscoded)
+	counter(descConcealed, s.FramesConcealed)
+	counter(descDTMF, s.DTMFReceived)
+	counter(descDropped, s.DroppedSRTP, "srtp_auth")
 	counter(descDropped, s.DroppedInvalid, "invalid")
 	counter(descDropped, s.DroppedForeign, "foreign_source")
 	counter(descDropped, s.DroppedNoSink, "no_sink")

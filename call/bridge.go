@@ -28,7 +28,6 @@ func (c *Call) Dial(ctx context.Context, d Dialer, r DialRequest) error {
 	c.mu.Lock()
 	c.legs = append(c.legs, out)
 	c.record.OutTrunk = r.Trunk
-	c.relay = media.NewRelay(c.in.Socket(), out.Socket())
 	c.mu.Unlock()
 	c.log.Info("dialling", "out_trunk", r.Trunk, "leg", out.ID())
 	return c.bridge(ctx, out)
@@ -79,6 +78,9 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 				if err := c.in.Progress(ctx, e.Ringing, early); err != nil {
 					c.log.Warn("relay progress", "error", err)
 				}
+				if early != nil {
+					c.connect(out)
+				}
 			case Answered:
 				if answered {
 					continue
@@ -91,9 +93,14 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 				}
 				answered = true
 				c.setState(StateAnswered)
+				c.connect(out)
 				c.log.Info("call answered")
+				go c.supervise(ctx, out)
 			case Reoffer:
 				c.relayReoffer(ctx, out, c.in, e)
+				c.connect(out)
+			case DTMF:
+				c.relayDTMF(out, c.in, e)
 			case Ended:
 				c.End(ctx, e.Cause)
 				return nil
@@ -111,6 +118,9 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 					continue
 				}
 				c.relayReoffer(ctx, c.in, out, e)
+				c.connect(out)
+			case DTMF:
+				c.relayDTMF(c.in, out, e)
 			case Ended:
 				c.End(ctx, e.Cause)
 				return nil
@@ -139,47 +149,50 @@ func (c *Call) relayReoffer(ctx context.Context, from, to Leg, r Reoffer) {
 }
 
 // answerTo fits ans, produced by the far leg, as an answer to offer from the
-// near leg: codecs keep the offer's payload type numbers and the direction
-// never exceeds what the offer allows (a sendonly offer is never answered
-// sendrecv). With no offer (late offer) ans is used as it is. callerOffered
-// tells which side the offer came from, for the relay's payload type map.
-func (c *Call) answerTo(offer *media.Description, ans media.Description, callerOffered bool) media.Description {
+// near leg. The direction never exceeds what the offer allows (a sendonly
+// offer is never answered sendrecv). Codecs: when the far leg's audio codec
+// is one the near leg offered, the answer keeps it, with the near leg's
+// payload type numbers, and media is relayed; otherwise the answer takes the
+// first codec of the offer the switch can transcode, and media is
+// transcoded. Telephone-event follows at the chosen codec's clock rate when
+// the offer has it. With no offer (late offer) ans is used as it is and the
+// near leg completes it with its own codecs.
+func (c *Call) answerTo(offer *media.Description, ans media.Description, _ bool) media.Description {
 	out := ans.Clone()
 	if offer == nil {
 		return out
 	}
 	out.Direction = ans.Direction.AnswerTo(offer.Direction)
-	for i, a := range out.Codecs {
-		for _, o := range offer.Codecs {
+	out.Codecs = nil
+	var chosen *media.Codec
+	for _, a := range ans.Audio() {
+		for _, o := range offer.Audio() {
 			if o.Is(a.Name) && o.ClockRate == a.ClockRate {
-				if o.PayloadType != a.PayloadType {
-					if callerOffered {
-						c.mapPayloadType(o.PayloadType, a.PayloadType)
-					} else {
-						c.mapPayloadType(a.PayloadType, o.PayloadType)
-					}
-				}
-				out.Codecs[i].PayloadType = o.PayloadType
+				chosen = &o
+				break
+			}
+		}
+		if chosen != nil {
+			break
+		}
+	}
+	if chosen == nil {
+		for _, o := range offer.Audio() {
+			if media.Transcodable(o) {
+				chosen = &o
 				break
 			}
 		}
 	}
+	if chosen == nil {
+		return out // no audio codec: the near leg refuses it (488)
+	}
+	out.Codecs = append(out.Codecs, *chosen)
+	for _, o := range offer.Codecs {
+		if o.Is("telephone-event") && o.ClockRate == chosen.ClockRate {
+			out.Codecs = append(out.Codecs, o)
+			break
+		}
+	}
 	return out
-}
-
-// mapPayloadType makes the relay rewrite payload type callerPT (the number
-// the caller's leg uses) to otherPT (the other leg's) and back.
-func (c *Call) mapPayloadType(callerPT, otherPT uint8) {
-	c.mu.Lock()
-	r := c.relay
-	c.mu.Unlock()
-	if r == nil {
-		return
-	}
-	if err := r.SetPayloadTypeMap(media.AToB, callerPT, otherPT); err != nil {
-		c.log.Warn("payload type map", "error", err)
-	}
-	if err := r.SetPayloadTypeMap(media.BToA, otherPT, callerPT); err != nil {
-		c.log.Warn("payload type map", "error", err)
-	}
 }

@@ -39,6 +39,58 @@ type Record struct {
 	// Result summarises the outcome for metrics: answered, busy, no_answer,
 	// cancelled, failed, rejected.
 	Result string
+	// Transcoded is true when the call's media was ever decoded and
+	// re-encoded (different codecs on its legs).
+	Transcoded bool
+	// MediaTimeout is true when the call was hung up because a leg sent no RTP.
+	MediaTimeout bool
+	// Quality has one entry per leg that carried media, measured by the
+	// switch over the whole call.
+	Quality []LegQuality
+}
+
+// LegQuality is what the switch measured on one leg's stream.
+type LegQuality struct {
+	Leg             string
+	Codec           string
+	PacketsReceived uint64
+	PacketsLost     int64
+	LossPercent     float64
+	Jitter          time.Duration
+	RTT             time.Duration // 0 when the peer sent no usable RTCP
+	MOS             float64
+}
+
+// Options tune a call's media supervision.
+type Options struct {
+	// MediaTimeout hangs the call up when a leg that should be sending
+	// (not on hold) has sent no RTP for this long; 0 = never.
+	MediaTimeout time.Duration
+	// QualityInterval is how often each leg's MOS is evaluated for
+	// "connection is weak" notices; 0 = 5 s.
+	QualityInterval time.Duration
+}
+
+// NoticeKind says what a Notice reports.
+type NoticeKind int
+
+// Notices a call sends to its observers.
+const (
+	// NoticeDTMF: a party pressed a key.
+	NoticeDTMF NoticeKind = iota
+	// NoticeQuality: a leg's connection became weak (MOS below 4) or recovered.
+	NoticeQuality
+)
+
+// Notice is something observers of a call (the dialplan, the agent panel,
+// metrics) may want to know while it runs.
+type Notice struct {
+	Kind    NoticeKind
+	Leg     string // the leg's ID
+	Inbound bool   // the leg is the caller's
+	Digit   rune
+	Weak    bool
+	MOS     float64
 }
 
 // Call is one call through the switch: its inbound leg, the legs it dials and
@@ -52,15 +104,23 @@ type Call struct {
 	legs   []Leg
 	state  State
 	record Record
-	relay  *media.Relay
+	media  media.Bridge
 	done   chan struct{}
 	onEnd  []func(Record)
+	notify []func(Notice)
+	opts   Options
+	dtmf   map[Leg]chan DTMF // per receiving leg, drained by one sender goroutine
 }
 
 // New starts a call for an inbound leg.
-func New(in Inbound, log *slog.Logger) *Call {
+func New(in Inbound, log *slog.Logger, o Options) *Call {
+	if o.QualityInterval <= 0 {
+		o.QualityInterval = 5 * time.Second
+	}
 	c := &Call{
 		in:    in,
+		opts:  o,
+		dtmf:  map[Leg]chan DTMF{},
 		legs:  []Leg{in},
 		done:  make(chan struct{}),
 		state: StateSetup,
@@ -109,6 +169,23 @@ func (c *Call) OnEnd(f func(Record)) {
 	c.mu.Unlock()
 }
 
+// OnNotice registers f to receive the call's notices (digits, quality). f
+// runs on the call's goroutines and must not block.
+func (c *Call) OnNotice(f func(Notice)) {
+	c.mu.Lock()
+	c.notify = append(c.notify, f)
+	c.mu.Unlock()
+}
+
+func (c *Call) emit(n Notice) {
+	c.mu.Lock()
+	fs := c.notify
+	c.mu.Unlock()
+	for _, f := range fs {
+		f(n)
+	}
+}
+
 func (c *Call) setState(s State) {
 	c.mu.Lock()
 	c.state = s
@@ -128,8 +205,12 @@ func (c *Call) End(ctx context.Context, cause Cause) {
 	}
 	c.state = StateEnded
 	legs := append([]Leg(nil), c.legs...)
-	relay := c.relay
+	bridge := c.media
 	c.record.End = time.Now()
+	c.record.Quality = legQuality(legs)
+	if cause == mediaTimeout {
+		c.record.MediaTimeout = true
+	}
 	c.record.Cause = cause
 	if c.record.Result == "" {
 		c.record.Result = resultOf(cause, !c.record.Answer.IsZero())
@@ -138,8 +219,8 @@ func (c *Call) End(ctx context.Context, cause Cause) {
 	hooks := c.onEnd
 	c.mu.Unlock()
 
-	if relay != nil {
-		relay.Stop()
+	if bridge != nil {
+		bridge.Stop()
 	}
 	for _, l := range legs {
 		if err := l.Hangup(ctx, cause); err != nil {

@@ -56,6 +56,9 @@ type Leg interface {
 	// Hangup ends the leg with cause: a final response or CANCEL before answer,
 	// a BYE after. It is idempotent and does not emit Ended.
 	Hangup(ctx context.Context, cause Cause) error
+	// SendDTMF sends one digit to the party the way its trunk wants it
+	// (RFC 4733 telephone-events, or SIP INFO) and returns once it is sent.
+	SendDTMF(ctx context.Context, digit rune, d time.Duration) error
 }
 
 // Party is a caller or callee identity.
@@ -109,6 +112,15 @@ type OfferReply struct {
 	Err    *Cause
 }
 
+// DTMF: the party pressed a key. InBand is true for RFC 4733
+// telephone-events (which a relay may already have forwarded), false for
+// SIP INFO.
+type DTMF struct {
+	Digit    rune
+	Duration time.Duration
+	InBand   bool
+}
+
 // Ended: the leg is over; Remote tells whether its party ended it.
 type Ended struct {
 	Cause  Cause
@@ -119,6 +131,7 @@ func (Progress) event() {}
 func (Answered) event() {}
 func (Reoffer) event()  {}
 func (Ended) event()    {}
+func (DTMF) event()     {}
 
 // DialRequest asks a Dialer for a new outgoing leg.
 type DialRequest struct {

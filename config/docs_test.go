@@ -78,3 +78,16 @@ func leafKeys(t reflect.Type, prefix string) []string {
 	}
 	return []string{prefix}
 }
+
+// TestReadmeIncludesReference: the README ends with the configuration
+// reference, copied verbatim from docs/config-reference.md.
+func TestReadmeIncludesReference(t *testing.T) {
+	doc := readReference(t)
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(readme), doc) {
+		t.Error("README.md does not end with docs/config-reference.md: copy it again")
+	}
+}

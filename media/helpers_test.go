@@ -1,7 +1,9 @@
 package media
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -50,9 +52,16 @@ func freePortRange(tb testing.TB, pairs int) (lo, hi int) {
 // pairs with its own Stats.
 func newTestAllocator(tb testing.TB, pairs int) (*PortAllocator, *Stats) {
 	tb.Helper()
+	return newTestAllocatorRTCP(tb, pairs, 0)
+}
+
+// newTestAllocatorRTCP is newTestAllocator whose sockets send RTCP reports
+// every interval (0: none).
+func newTestAllocatorRTCP(tb testing.TB, pairs int, interval time.Duration) (*PortAllocator, *Stats) {
+	tb.Helper()
 	lo, hi := freePortRange(tb, pairs)
 	st := new(Stats)
-	a, err := NewPortAllocator(PortAllocatorOptions{IP: loopback, Min: lo, Max: hi, Stats: st})
+	a, err := NewPortAllocator(PortAllocatorOptions{IP: loopback, Min: lo, Max: hi, Stats: st, RTCPInterval: interval})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -168,17 +177,17 @@ func parseRTP(tb testing.TB, b []byte) rtp.Packet {
 	return p
 }
 
-// captureSink copies what a socket delivers into channels.
+// captureSink copies the RTP packets a socket delivers into a channel.
+// (RTCP never reaches a sink: the socket terminates it.)
 type captureSink struct {
-	rtp, rtcp chan []byte
+	rtp chan []byte
 }
 
 func newCaptureSink() *captureSink {
-	return &captureSink{rtp: make(chan []byte, 64), rtcp: make(chan []byte, 64)}
+	return &captureSink{rtp: make(chan []byte, 64)}
 }
 
-func (c *captureSink) HandleRTP(pkt []byte, _ *Socket)  { c.rtp <- append([]byte(nil), pkt...) }
-func (c *captureSink) HandleRTCP(pkt []byte, _ *Socket) { c.rtcp <- append([]byte(nil), pkt...) }
+func (c *captureSink) HandleRTP(pkt []byte, _ *Socket) { c.rtp <- append([]byte(nil), pkt...) }
 
 // next waits for one packet on ch.
 func next(tb testing.TB, ch chan []byte) []byte {
@@ -190,4 +199,41 @@ func next(tb testing.TB, ch chan []byte) []byte {
 		tb.Fatal("timed out waiting for the sink")
 		return nil
 	}
+}
+
+// checkRelayed reports how got, as sent out of socket out, differs from the
+// packet sent was when it entered the switch, in what a relay (without
+// payload type mapping) preserves: version, marker, payload type and payload.
+// The SSRC must be out's own. Sequence numbers and timestamps are renumbered
+// into out's stream: callers check them relative to each other.
+func checkRelayed(got, sent []byte, out *Socket) error {
+	var g, w rtp.Packet
+	if err := g.Unmarshal(got); err != nil {
+		return fmt.Errorf("not RTP: %w", err)
+	}
+	if err := w.Unmarshal(sent); err != nil {
+		return fmt.Errorf("sent packet not RTP: %w", err)
+	}
+	switch {
+	case g.Version != 2:
+		return fmt.Errorf("version %d", g.Version)
+	case g.PayloadType != w.PayloadType:
+		return fmt.Errorf("payload type %d, want %d", g.PayloadType, w.PayloadType)
+	case g.Marker != w.Marker:
+		return fmt.Errorf("marker %v, want %v", g.Marker, w.Marker)
+	case !bytes.Equal(g.Payload, w.Payload):
+		return fmt.Errorf("payload changed (seq %d)", w.SequenceNumber)
+	case g.SSRC != out.SSRC():
+		return fmt.Errorf("SSRC %#x, want the out socket's %#x", g.SSRC, out.SSRC())
+	}
+	return nil
+}
+
+// mustRelayed fails the test unless checkRelayed accepts got.
+func mustRelayed(tb testing.TB, got, sent []byte, out *Socket) rtp.Packet {
+	tb.Helper()
+	if err := checkRelayed(got, sent, out); err != nil {
+		tb.Fatal(err)
+	}
+	return parseRTP(tb, got)
 }

@@ -75,3 +75,20 @@ func classifyRTCP(b []byte) packetKind {
 func rtcpLengthOK(b []byte) bool {
 	return (int(binary.BigEndian.Uint16(b[2:]))+1)*4 <= len(b)
 }
+
+// rtpPayload returns the payload of a packet classify accepted as RTP:
+// after the CSRCs and header extension, before any padding.
+func rtpPayload(b []byte) []byte {
+	n := rtpHeaderLen + 4*int(b[0]&0x0f)
+	if b[0]&0x10 != 0 {
+		n += 4 + 4*int(binary.BigEndian.Uint16(b[n+2:]))
+	}
+	end := len(b)
+	if b[0]&0x20 != 0 {
+		end -= int(b[len(b)-1])
+	}
+	if n > end {
+		return nil
+	}
+	return b[n:end]
+}

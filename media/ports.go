@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ErrNoPorts is returned by [PortAllocator.Open] when every port pair in the
@@ -25,6 +26,9 @@ type PortAllocatorOptions struct {
 	// Stats receives the counters of every socket opened; nil gives the
 	// allocator counters of its own.
 	Stats *Stats
+	// RTCPInterval is how often each socket sends an RTCP report to its
+	// peer (config rtp.rtcp_interval); 0 sends none.
+	RTCPInterval time.Duration
 }
 
 // PortAllocator hands out RTP/RTCP port pairs from a range and opens
@@ -37,6 +41,8 @@ type PortAllocator struct {
 	min     int // first RTP port (even)
 	pairs   int
 	stats   *Stats
+
+	rtcpInterval time.Duration
 
 	mu    sync.Mutex
 	used  []bool // by slot: RTP port min+2*slot; true while reserved or open
@@ -73,6 +79,8 @@ func NewPortAllocator(o PortAllocatorOptions) (*PortAllocator, error) {
 		pairs:   pairs,
 		stats:   stats,
 		used:    make([]bool, pairs),
+
+		rtcpInterval: o.RTCPInterval,
 	}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard-voice/switchboard/media/codec"
 )
 
 // RelayDirection names one way through a [Relay]. (It is not an SDP
@@ -42,12 +44,24 @@ var ErrPayloadType = errors.New("media: bad payload type mapping")
 type Relay struct {
 	a, b *Socket
 	pt   [2]atomic.Pointer[ptTable] // by RelayDirection; nil = no rewrite
+	// law converts G.711 payloads in place per direction (PCMU <-> PCMA by
+	// table: no decoding, no jitter buffer); nil = none.
+	law [2]atomic.Pointer[lawConversion]
 
 	mu sync.Mutex // serialises SetPayloadTypeMap (copy-on-write of pt)
 }
 
-// ptTable maps each RTP payload type (0–127) to the one sent.
+// ptTable maps each RTP payload type (0–127) to the one sent; dropPT
+// means the packet is not forwarded.
 type ptTable [128]uint8
+
+const dropPT = 0xff
+
+// lawConversion rewrites G.711 payloads of one payload type.
+type lawConversion struct {
+	pt      uint8 // audio payload type as received
+	convert func(dst, src []byte)
+}
 
 // NewRelay joins a and b and installs the relay as the sink of both.
 func NewRelay(a, b *Socket) *Relay {
@@ -85,6 +99,47 @@ func (r *Relay) SetPayloadTypeMap(d RelayDirection, from, to uint8) error {
 	return nil
 }
 
+// Transcoding reports false: a relay forwards packets (at most converting
+// G.711 laws by table).
+func (r *Relay) Transcoding() bool { return false }
+
+// Reconfigure derives the relay's payload type mapping from both sockets'
+// stream configurations: the audio payload type of one leg becomes the
+// other's, PCMU and PCMA are converted by table, and telephone-events pass
+// only when both legs carry them (else the call relays digits itself).
+// Everything else is dropped.
+func (r *Relay) Reconfigure() {
+	ca, cb := r.a.Config(), r.b.Config()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, d := range []RelayDirection{AToB, BToA} {
+		in, out := ca, cb
+		if d == BToA {
+			in, out = cb, ca
+		}
+		var t ptTable
+		for i := range t {
+			t[i] = dropPT
+		}
+		t[in.Audio.PayloadType&0x7f] = out.Audio.PayloadType
+		if in.HasEvents() && out.HasEvents() {
+			t[in.Event.PayloadType&0x7f] = out.Event.PayloadType
+		}
+		r.pt[d].Store(&t)
+		r.law[d].Store(lawConversionFor(in.Audio, out.Audio))
+	}
+}
+
+func lawConversionFor(in, out Codec) *lawConversion {
+	switch {
+	case in.Is("PCMU") && out.Is("PCMA"):
+		return &lawConversion{pt: in.PayloadType, convert: codec.PCMUToPCMA}
+	case in.Is("PCMA") && out.Is("PCMU"):
+		return &lawConversion{pt: in.PayloadType, convert: codec.PCMAToPCMU}
+	}
+	return nil
+}
+
 // Stop detaches the relay: the sockets' sinks become nil (packets are
 // dropped and counted) unless something else was installed since.
 func (r *Relay) Stop() {
@@ -100,22 +155,19 @@ func (r *Relay) HandleRTP(pkt []byte, from *Socket) {
 		return
 	}
 	if t := r.pt[d].Load(); t != nil {
-		pkt[1] = pkt[1]&0x80 | t[pkt[1]&0x7f]
+		pt := t[pkt[1]&0x7f]
+		if pt == dropPT {
+			return
+		}
+		if lc := r.law[d].Load(); lc != nil && pkt[1]&0x7f == lc.pt {
+			p := rtpPayload(pkt)
+			lc.convert(p, p)
+		}
+		pkt[1] = pkt[1]&0x80 | pt
 	}
 	if to.WriteRTP(pkt) == nil {
 		to.stats.PacketsRelayed.Add(1)
 		to.stats.BytesRelayed.Add(uint64(len(pkt)))
-	}
-}
-
-// HandleRTCP forwards one RTCP packet to the other leg.
-func (r *Relay) HandleRTCP(pkt []byte, from *Socket) {
-	to, _ := r.route(from)
-	if to == nil {
-		return
-	}
-	if to.WriteRTCP(pkt) == nil {
-		to.stats.RTCPRelayed.Add(1)
 	}
 }
 

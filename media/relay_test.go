@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -33,8 +34,11 @@ func newRelayFixture(t *testing.T) *relayFixture {
 }
 
 // stream sends n RTP packets from src to dst and checks that they arrive
-// at sink from out intact and in order, with at most 8 in flight. It runs on
-// its own goroutine, so it reports instead of failing the test.
+// at sink from out in order with their payload, payload type and marker
+// intact, renumbered into out's stream: out's SSRC, sequence numbers and
+// timestamps shifted by a constant from what src sent. At most 8 are in
+// flight. It runs on its own goroutine, so it reports instead of failing
+// the test.
 func stream(t *testing.T, src *net.UDPConn, dst *Socket, sink *net.UDPConn, out *Socket, seq0 uint16, n int) error {
 	pkts := make([][]byte, n)
 	for i := range pkts {
@@ -56,14 +60,24 @@ func stream(t *testing.T, src *net.UDPConn, dst *Socket, sink *net.UDPConn, out 
 		errc <- nil
 	}()
 	buf := make([]byte, bufSize)
+	var seqDelta uint16
+	var tsDelta uint32
 	for i, want := range pkts {
 		sink.SetReadDeadline(time.Now().Add(testTimeout))
 		k, from, err := sink.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return fmt.Errorf("packet %d: %w", i, err)
 		}
-		if !bytes.Equal(buf[:k], want) {
-			return fmt.Errorf("packet %d changed or out of order", i)
+		if err := checkRelayed(buf[:k], want, out); err != nil {
+			return fmt.Errorf("packet %d: %w", i, err)
+		}
+		seq, ts := binary.BigEndian.Uint16(buf[2:]), binary.BigEndian.Uint32(buf[4:])
+		wseq, wts := binary.BigEndian.Uint16(want[2:]), binary.BigEndian.Uint32(want[4:])
+		if i == 0 {
+			seqDelta, tsDelta = seq-wseq, ts-wts
+		} else if seq-wseq != seqDelta || ts-wts != tsDelta {
+			return fmt.Errorf("packet %d: seq %d ts %d, want %d %d (order or spacing changed)",
+				i, seq, ts, wseq+seqDelta, wts+tsDelta)
 		}
 		if from != out.LocalAddr() {
 			return fmt.Errorf("packet %d came from %s, want %s", i, from, out.LocalAddr())
@@ -102,45 +116,55 @@ func TestRelayBothWaysIntactInOrder(t *testing.T) {
 func TestRelayLatchesOntoNATSource(t *testing.T) {
 	f := newRelayFixture(t)
 	nat := listenPeer(t) // a's far end really sends from here, not from its SDP address
-	send(t, nat, mkRTP(t, 0, 1, false), f.a.LocalAddr())
-	if got, _ := recvPacket(t, f.pb); parseRTP(t, got).SequenceNumber != 1 {
-		t.Fatal("first packet not relayed")
-	}
-	send(t, f.pb, mkRTP(t, 0, 2, false), f.b.LocalAddr())
+	p1 := mkRTP(t, 0, 1, false)
+	send(t, nat, p1, f.a.LocalAddr())
+	got, _ := recvPacket(t, f.pb)
+	mustRelayed(t, got, p1, f.b)
+	p2 := mkRTP(t, 0, 2, false)
+	send(t, f.pb, p2, f.b.LocalAddr())
 	got, from := recvPacket(t, nat)
-	if parseRTP(t, got).SequenceNumber != 2 || from != f.a.LocalAddr() {
-		t.Fatalf("b->a went to the NAT source as seq %d from %s", parseRTP(t, got).SequenceNumber, from)
+	if from != f.a.LocalAddr() {
+		t.Fatalf("b->a came from %s, want %s", from, f.a.LocalAddr())
 	}
+	mustRelayed(t, got, p2, f.a)
 	expectSilence(t, f.pa)
 }
 
 func TestRelayDropsHijackerAndSetRemoteRearms(t *testing.T) {
 	f := newRelayFixture(t)
 	hijacker := listenPeer(t)
-	send(t, f.pa, mkRTP(t, 0, 1, false), f.a.LocalAddr())
-	recvPacket(t, f.pb)
+	p1 := mkRTP(t, 0, 1, false)
+	send(t, f.pa, p1, f.a.LocalAddr())
+	got, _ := recvPacket(t, f.pb)
+	first := mustRelayed(t, got, p1, f.b)
 
 	send(t, hijacker, mkRTP(t, 0, 666, false), f.a.LocalAddr())
 	waitFor(t, "a foreign drop", func() bool { return f.stats.DroppedForeign.Load() == 1 })
-	send(t, f.pa, mkRTP(t, 0, 2, false), f.a.LocalAddr())
-	if got, _ := recvPacket(t, f.pb); parseRTP(t, got).SequenceNumber != 2 {
-		t.Fatalf("b's peer got seq %d, want 2", parseRTP(t, got).SequenceNumber)
+	p2 := mkRTP(t, 0, 2, false)
+	send(t, f.pa, p2, f.a.LocalAddr())
+	got, _ = recvPacket(t, f.pb)
+	// The hijacker's packet never reached b: the next one b's peer sees is
+	// seq 2, right after seq 1 in b's stream.
+	if p := mustRelayed(t, got, p2, f.b); p.SequenceNumber != first.SequenceNumber+1 {
+		t.Fatalf("b's peer got seq %d after %d, want the next one", p.SequenceNumber, first.SequenceNumber)
 	}
-	send(t, f.pb, mkRTP(t, 0, 3, false), f.b.LocalAddr())
-	recvPacket(t, f.pa)
+	p3 := mkRTP(t, 0, 3, false)
+	send(t, f.pb, p3, f.b.LocalAddr())
+	got, _ = recvPacket(t, f.pa)
+	mustRelayed(t, got, p3, f.a)
 	expectSilence(t, hijacker)
 
 	// Re-INVITE from a's side with a new address: the relay follows it.
 	moved := listenPeer(t)
 	f.a.SetRemote(addrOf(moved))
-	send(t, f.pb, mkRTP(t, 0, 4, false), f.b.LocalAddr())
-	if got, _ := recvPacket(t, moved); parseRTP(t, got).SequenceNumber != 4 {
-		t.Fatal("b->a not sent to the new SDP address")
-	}
-	send(t, moved, mkRTP(t, 0, 5, false), f.a.LocalAddr())
-	if got, _ := recvPacket(t, f.pb); parseRTP(t, got).SequenceNumber != 5 {
-		t.Fatal("new peer's packet not relayed")
-	}
+	p4 := mkRTP(t, 0, 4, false)
+	send(t, f.pb, p4, f.b.LocalAddr())
+	got, _ = recvPacket(t, moved)
+	mustRelayed(t, got, p4, f.a)
+	p5 := mkRTP(t, 0, 5, false)
+	send(t, moved, p5, f.a.LocalAddr())
+	got, _ = recvPacket(t, f.pb)
+	mustRelayed(t, got, p5, f.b)
 	send(t, f.pa, mkRTP(t, 0, 6, false), f.a.LocalAddr())
 	waitFor(t, "the old peer dropped", func() bool { return f.stats.DroppedForeign.Load() == 2 })
 	expectSilence(t, f.pb)
@@ -155,18 +179,21 @@ func TestRelayPayloadTypeMap(t *testing.T) {
 	if err := f.relay.SetPayloadTypeMap(BToA, 96, 101); err != nil {
 		t.Fatal(err)
 	}
-	send(t, f.pa, mkRTP(t, 101, 1, true), f.a.LocalAddr())
+	sent := mkRTP(t, 101, 1, true)
+	send(t, f.pa, sent, f.a.LocalAddr())
 	got, _ := recvPacket(t, f.pb)
 	p := parseRTP(t, got)
-	if p.PayloadType != 96 || !p.Marker || p.SequenceNumber != 1 {
-		t.Fatalf("a->b: PT %d marker %v seq %d, want PT 96, marker, seq 1", p.PayloadType, p.Marker, p.SequenceNumber)
+	if p.PayloadType != 96 || !p.Marker || p.SSRC != f.b.SSRC() {
+		t.Fatalf("a->b: PT %d marker %v SSRC %#x, want PT 96, marker, SSRC %#x", p.PayloadType, p.Marker, p.SSRC, f.b.SSRC())
 	}
-	if want := mkRTP(t, 101, 1, true); !bytes.Equal(p.Payload, want[12:]) {
+	if !bytes.Equal(p.Payload, sent[12:]) {
 		t.Fatal("payload changed")
 	}
+	first := p.SequenceNumber
 	send(t, f.pa, mkRTP(t, 0, 2, false), f.a.LocalAddr())
-	if got, _ := recvPacket(t, f.pb); parseRTP(t, got).PayloadType != 0 {
-		t.Fatal("unmapped payload type changed")
+	got, _ = recvPacket(t, f.pb)
+	if p := parseRTP(t, got); p.PayloadType != 0 || p.SequenceNumber != first+1 {
+		t.Fatalf("unmapped payload type: PT %d seq %d, want PT 0 seq %d", p.PayloadType, p.SequenceNumber, first+1)
 	}
 	send(t, f.pb, mkRTP(t, 96, 3, false), f.b.LocalAddr())
 	if got, _ := recvPacket(t, f.pa); parseRTP(t, got).PayloadType != 101 {
@@ -189,36 +216,27 @@ func TestRelayPayloadTypeMap(t *testing.T) {
 	}
 }
 
-func TestRelayRTCP(t *testing.T) {
+// TestRTCPTerminated: RTCP from one leg's peer is measured by the switch,
+// never relayed to the other leg (each leg is its own RTP session).
+func TestRTCPTerminated(t *testing.T) {
 	f := newRelayFixture(t)
 	paRTCP, pbRTCP := listenPeer(t), listenPeer(t)
 	f.a.SetRemoteRTCP(addrOf(paRTCP))
 	f.b.SetRemoteRTCP(addrOf(pbRTCP))
-	rr, bye := mkRR(t, 1), mkRR(t, 2)
-
-	send(t, paRTCP, rr, f.a.LocalRTCPAddr())
-	if got, from := recvPacket(t, pbRTCP); !bytes.Equal(got, rr) || from != f.b.LocalRTCPAddr() {
-		t.Fatalf("a->b RTCP: %x from %s", got, from)
+	send(t, paRTCP, mkRR(t, 1), f.a.LocalRTCPAddr())
+	send(t, f.pa, mkRR(t, 2), f.a.LocalAddr()) // muxed on the RTP port
+	waitFor(t, "RTCP received", func() bool { return f.stats.RTCPReceived.Load() == 2 })
+	// A marker RTP packet goes through after the RTCP: b's peer sees it
+	// and nothing before it.
+	send(t, f.pa, mkRTP(t, 0, 7, false), f.a.LocalAddr())
+	if got, _ := recvPacket(t, f.pb); classify(got) != kindRTP {
+		t.Fatalf("b's peer got %x first, want the RTP packet", got)
 	}
-	send(t, pbRTCP, bye, f.b.LocalRTCPAddr())
-	if got, from := recvPacket(t, paRTCP); !bytes.Equal(got, bye) || from != f.a.LocalRTCPAddr() {
-		t.Fatalf("b->a RTCP: %x from %s", got, from)
+	if err := pbRTCP.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+		t.Fatal(err)
 	}
-
-	// a's peer muxes RTCP on its RTP port; b's does not: it still gets RTCP on its RTCP port.
-	send(t, f.pa, rr, f.a.LocalAddr())
-	if got, _ := recvPacket(t, pbRTCP); !bytes.Equal(got, rr) {
-		t.Fatal("muxed RTCP from a not relayed to b's RTCP port")
-	}
-	// And when b muxes too, it gets RTCP on its RTP port from b's RTP port.
-	f.b.SetRTCPMux(true)
-	send(t, f.pa, rr, f.a.LocalAddr())
-	if got, from := recvPacket(t, f.pb); !bytes.Equal(got, rr) || from != f.b.LocalAddr() {
-		t.Fatalf("muxed RTCP: %x from %s", got, from)
-	}
-	waitFor(t, "RTCP counters", func() bool { return f.stats.RTCPRelayed.Load() == 4 })
-	if got := f.stats.Snapshot(); got.RTCPRelayed != 4 || got.RTCPReceived != 4 || got.PacketsRelayed != 0 {
-		t.Errorf("stats %+v, want 4 RTCP received and relayed, no RTP", got)
+	if n, _, err := pbRTCP.ReadFromUDPAddrPort(make([]byte, 1500)); err == nil {
+		t.Fatalf("RTCP relayed to b's RTCP port (%d bytes)", n)
 	}
 }
 
@@ -230,7 +248,7 @@ func TestRelayStopDetaches(t *testing.T) {
 	send(t, f.pa, mkRTP(t, 0, 1, false), f.a.LocalAddr())
 	waitFor(t, "a no-sink drop", func() bool { return f.stats.DroppedNoSink.Load() == 1 })
 	send(t, f.pb, mkRTP(t, 0, 2, false), f.b.LocalAddr())
-	if parseRTP(t, next(t, other.rtp)).SequenceNumber != 2 {
+	if parseRTP(t, next(t, other.rtp)).SequenceNumber != 2 { // as received: not renumbered
 		t.Fatal("Stop removed a sink it did not install")
 	}
 	expectSilence(t, f.pb)

@@ -1,6 +1,8 @@
 package media
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-voice/switchboard/media/dtmf"
+	"github.com/switchboard-voice/switchboard/media/quality"
 )
 
 // ErrNoRemote is returned by WriteRTP and WriteRTCP while a socket has no
@@ -37,6 +42,23 @@ type Socket struct {
 	mux      atomic.Bool
 	lastRTP  atomic.Int64 // nanoseconds since epoch + 1; 0 = nothing received yet
 	closing  atomic.Bool
+	closed   chan struct{}
+
+	cfg     atomic.Pointer[StreamConfig]
+	onDTMF  atomic.Pointer[func(digit rune, d time.Duration)]
+	monitor *quality.Monitor
+
+	// Owned by the RTP reader goroutine.
+	det      *dtmf.Detector
+	detClock uint32
+
+	// wmu serialises sending RTP: the stream's numbering and the SRTP
+	// output buffer.
+	wmu    sync.Mutex
+	out    outStream
+	encBuf [bufSize + 64]byte
+
+	dtmfMu sync.Mutex // one digit at a time
 
 	readers   sync.WaitGroup
 	closeOnce sync.Once
@@ -44,6 +66,7 @@ type Socket struct {
 
 	rtpBuf  [bufSize]byte
 	rtcpBuf [bufSize]byte
+	rtcpOut [bufSize + 64]byte // owned by the report goroutine
 }
 
 // newSocket wraps a bound RTP/RTCP pair and starts its readers.
@@ -56,14 +79,53 @@ func newSocket(rtpConn, rtcpConn *net.UDPConn, local netip.AddrPort, alloc *Port
 		alloc:    alloc,
 		slot:     slot,
 		epoch:    time.Now(),
+		closed:   make(chan struct{}),
+		out:      newOutStream(),
 	}
+	s.monitor = quality.NewMonitor(quality.Options{ClockRate: 8000, SSRC: s.out.ssrc, CNAME: "switchboard@" + local.String()})
 	s.rtpPeer.Store(&peer{})
 	s.rtcpPeer.Store(&peer{})
 	s.readers.Add(2)
 	go s.read(s.rtpConn, s.rtpBuf[:], &s.rtpPeer, classify)
 	go s.read(s.rtcpConn, s.rtcpBuf[:], &s.rtcpPeer, classifyRTCP)
+	if alloc.rtcpInterval > 0 {
+		s.readers.Add(1)
+		go s.report(alloc.rtcpInterval)
+	}
 	return s
 }
+
+// Configure sets what the leg negotiated for the stream (codec, events,
+// SRTP, direction). It may be called while packets flow, e.g. after a
+// re-INVITE; bridges read it with [Socket.Config].
+func (s *Socket) Configure(c StreamConfig) {
+	s.cfg.Store(&c)
+	if c.Audio.ClockRate > 0 {
+		s.monitor.SetClockRate(int(c.Audio.ClockRate))
+		s.wmu.Lock()
+		s.out.clock = c.Audio.ClockRate
+		s.wmu.Unlock()
+	}
+}
+
+// Config returns the stream's configuration (the zero value before Configure).
+func (s *Socket) Config() StreamConfig {
+	if c := s.cfg.Load(); c != nil {
+		return *c
+	}
+	return StreamConfig{}
+}
+
+// OnDTMF sets f to be called, on the reader goroutine, once for every digit
+// the party sends as RFC 4733 telephone-events, when the digit ends. f must
+// not block.
+func (s *Socket) OnDTMF(f func(digit rune, d time.Duration)) { s.onDTMF.Store(&f) }
+
+// Quality is the stream's monitor: receive statistics, RTCP reports, MOS.
+func (s *Socket) Quality() *quality.Monitor { return s.monitor }
+
+// SSRC is the synchronisation source of everything the socket sends.
+func (s *Socket) SSRC() uint32 { return s.out.ssrc }
 
 // LocalAddr is the RTP address the socket is bound to; RTCP is on the next port.
 func (s *Socket) LocalAddr() netip.AddrPort { return s.local }
@@ -147,18 +209,51 @@ func (s *Socket) replaceSink(old, k Sink) bool {
 
 // WriteRTP sends one RTP packet to the current peer. It returns ErrNoRemote
 // (and counts a drop) when there is no peer to send to. It does not allocate.
+//
+// The packet is renumbered in place into the socket's own stream (SSRC,
+// sequence number, timestamp: see StreamConfig) and protected with SRTP when
+// the stream is configured for it.
 func (s *Socket) WriteRTP(b []byte) error {
+	return s.writeRTP(b, false)
+}
+
+func (s *Socket) writeRTP(b []byte, injected bool) error {
 	to := s.rtpPeer.Load().addr
 	if !sendable(to) {
 		s.stats.drop(&s.stats.DroppedNoRemote)
 		return ErrNoRemote
 	}
-	if _, err := s.rtpConn.WriteToUDPAddrPort(b, to); err != nil {
+	if len(b) < rtpHeaderLen {
+		return errShortRTP
+	}
+	now := time.Now()
+	cfg := s.cfg.Load()
+	s.wmu.Lock()
+	if injected {
+		s.out.inject(b, now)
+	} else {
+		s.out.rewrite(b, now)
+	}
+	out := b
+	if cfg != nil && cfg.SRTP != nil {
+		var err error
+		if out, err = cfg.SRTP.EncryptRTP(s.encBuf[:0], b); err != nil {
+			s.wmu.Unlock()
+			s.stats.drop(&s.stats.WriteErrors)
+			return err
+		}
+	}
+	_, err := s.rtpConn.WriteToUDPAddrPort(out, to)
+	s.wmu.Unlock()
+	if err != nil {
 		s.stats.drop(&s.stats.WriteErrors)
 		return err
 	}
+	s.monitor.Sent(binary.BigEndian.Uint32(b[4:]), len(b)-rtpHeaderLen, now)
 	return nil
 }
+
+var errShortRTP = errors.New("media: RTP packet shorter than its header")
 
 // WriteRTCP sends one (compound) RTCP packet to the peer's RTCP address, or
 // muxed to its RTP address after SetRTCPMux(true). Like WriteRTP it returns
@@ -173,9 +268,99 @@ func (s *Socket) WriteRTCP(b []byte) error {
 		s.stats.drop(&s.stats.DroppedNoRemote)
 		return ErrNoRemote
 	}
+	if cfg := s.cfg.Load(); cfg != nil && cfg.SRTP != nil {
+		var err error
+		if b, err = cfg.SRTP.EncryptRTCP(s.rtcpOut[:0], b); err != nil {
+			s.stats.drop(&s.stats.WriteErrors)
+			return err
+		}
+	}
 	if _, err := conn.WriteToUDPAddrPort(b, to); err != nil {
 		s.stats.drop(&s.stats.WriteErrors)
 		return err
+	}
+	return nil
+}
+
+// report sends an RTCP report every interval while the socket is open.
+func (s *Socket) report(interval time.Duration) {
+	defer s.readers.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var buf [512]byte
+	for {
+		select {
+		case <-s.closed:
+			return
+		case now := <-t.C:
+			if !sendable(s.Remote()) {
+				continue
+			}
+			pkt, err := s.monitor.Report(buf[:0], now)
+			if err != nil {
+				continue
+			}
+			if s.WriteRTCP(pkt) == nil {
+				s.stats.RTCPSent.Add(1)
+			}
+		}
+	}
+}
+
+// ErrNoEvents is returned by SendDTMF on a stream without telephone-event.
+var ErrNoEvents = errors.New("media: stream has no telephone-event")
+
+// dtmfGap is the pause after a digit before the next one starts.
+const dtmfGap = 50 * time.Millisecond
+
+// SendDTMF sends digit as RFC 4733 telephone-events on the stream (start
+// packet with the marker bit, updates every 20 ms, the end packet three
+// times), interleaved with whatever audio the stream carries. Digits sent
+// concurrently go one after the other. It returns when the digit is sent.
+func (s *Socket) SendDTMF(ctx context.Context, digit rune, d time.Duration) error {
+	cfg := s.cfg.Load()
+	if cfg == nil || !cfg.HasEvents() {
+		return ErrNoEvents
+	}
+	s.dtmfMu.Lock()
+	defer s.dtmfMu.Unlock()
+	const interval = 20 * time.Millisecond
+	g := dtmf.NewGenerator(int(cfg.Event.ClockRate), interval)
+	s.wmu.Lock()
+	start := s.out.timestampAt(time.Now())
+	s.wmu.Unlock()
+	if err := g.Start(digit, d, start); err != nil {
+		return err
+	}
+	var pkt [rtpHeaderLen + 16]byte
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		payload, marker, ts, done := g.Next(pkt[rtpHeaderLen:])
+		pkt[0] = rtpVersion << 6
+		pkt[1] = cfg.Event.PayloadType & 0x7f
+		if marker {
+			pkt[1] |= 0x80
+		}
+		binary.BigEndian.PutUint32(pkt[4:], ts)
+		if err := s.writeRTP(pkt[:rtpHeaderLen+len(payload)], true); err != nil && !errors.Is(err, ErrNoRemote) {
+			return err
+		}
+		if done {
+			break
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closed:
+			return net.ErrClosed
+		}
+	}
+	select {
+	case <-time.After(dtmfGap):
+	case <-ctx.Done():
+	case <-s.closed:
 	}
 	return nil
 }
@@ -199,6 +384,7 @@ func (s *Socket) LastReceived() time.Time {
 func (s *Socket) Close() error {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
+		close(s.closed)
 		err := errors.Join(s.rtpConn.Close(), s.rtcpConn.Close())
 		s.readers.Wait()
 		s.alloc.release(s.slot)
@@ -237,23 +423,59 @@ func (s *Socket) read(conn *net.UDPConn, buf []byte, p *atomic.Pointer[peer], ki
 		if latched {
 			st.Latches.Add(1)
 		}
-		ref := s.sink.Load()
-		if kind == kindRTP {
-			s.lastRTP.Store(int64(time.Since(s.epoch)) + 1)
-			st.PacketsReceived.Add(1)
-			st.BytesReceived.Add(uint64(n))
-			if ref == nil {
-				st.drop(&st.DroppedNoSink)
+		cfg := s.cfg.Load()
+		if cfg != nil && cfg.SRTP != nil {
+			var err error
+			if kind == kindRTP {
+				pkt, err = cfg.SRTP.DecryptRTP(pkt)
+			} else {
+				pkt, err = cfg.SRTP.DecryptRTCP(pkt)
+			}
+			if err != nil {
+				st.drop(&st.DroppedSRTP)
 				continue
 			}
-			ref.sink.HandleRTP(pkt, s)
+		}
+		now := time.Now()
+		if kind == kindRTCP {
+			// RTCP ends here: each leg is its own RTP session, measured
+			// and reported by the switch (see Socket.Quality).
+			st.RTCPReceived.Add(1)
+			_ = s.monitor.HandleRTCP(pkt, now)
 			continue
 		}
-		st.RTCPReceived.Add(1)
+		s.lastRTP.Store(int64(now.Sub(s.epoch)) + 1)
+		st.PacketsReceived.Add(1)
+		st.BytesReceived.Add(uint64(n))
+		payload := rtpPayload(pkt)
+		s.monitor.Observe(binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]),
+			binary.BigEndian.Uint32(pkt[8:]), len(payload), now)
+		if cfg != nil && cfg.HasEvents() && pkt[1]&0x7f == cfg.Event.PayloadType {
+			s.feedDTMF(pkt, payload, cfg.Event.ClockRate)
+		}
+		ref := s.sink.Load()
 		if ref == nil {
 			st.drop(&st.DroppedNoSink)
 			continue
 		}
-		ref.sink.HandleRTCP(pkt, s)
+		ref.sink.HandleRTP(pkt, s)
+	}
+}
+
+// feedDTMF passes a telephone-event packet to the stream's detector and
+// reports each digit once, when it ends.
+func (s *Socket) feedDTMF(pkt, payload []byte, clock uint32) {
+	if s.det == nil || s.detClock != clock {
+		s.det, s.detClock = dtmf.NewDetector(int(clock)), clock
+	}
+	reports, n := s.det.Feed(pkt[1]&0x80 != 0, binary.BigEndian.Uint32(pkt[4:]), payload)
+	for _, r := range reports[:n] {
+		if !r.End {
+			continue
+		}
+		s.stats.DTMFReceived.Add(1)
+		if f := s.onDTMF.Load(); f != nil {
+			(*f)(r.Digit, r.Duration)
+		}
 	}
 }

@@ -1,0 +1,162 @@
+package call
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/media"
+	"github.com/switchboard-voice/switchboard/media/quality"
+)
+
+// mediaTimeout ends a call whose party stopped sending RTP.
+var mediaTimeout = Cause{408, "Media timeout"}
+
+// connect (re)builds the media bridge between the caller and out from what
+// each leg negotiated: a relay when the codecs match (or are the two G.711
+// laws), a transcoder otherwise. It runs after every offer/answer.
+func (c *Call) connect(out Leg) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == StateEnded {
+		return
+	}
+	b, err := media.Connect(c.in.Socket(), out.Socket(), c.media)
+	if err != nil {
+		c.log.Error("media bridge", "error", err)
+		c.media = nil
+		return
+	}
+	if b != c.media {
+		ca, cb := c.in.Socket().Config(), out.Socket().Config()
+		c.log.Info("media bridge", "transcoding", b.Transcoding(),
+			"caller_codec", ca.Audio.Name, "callee_codec", cb.Audio.Name)
+	}
+	c.media = b
+	if b.Transcoding() {
+		c.record.Transcoded = true
+	}
+}
+
+// relayDTMF sends a digit from one leg to the other, unless a relay has
+// already forwarded its telephone-events. Digits to one leg go out in
+// order, one at a time, without holding up the bridge loop.
+func (c *Call) relayDTMF(from, to Leg, e DTMF) {
+	c.emit(Notice{Kind: NoticeDTMF, Leg: from.ID(), Inbound: from == Leg(c.in), Digit: e.Digit})
+	c.mu.Lock()
+	forwarded := e.InBand && c.media != nil && !c.media.Transcoding() &&
+		from.Socket().Config().HasEvents() && to.Socket().Config().HasEvents()
+	q := c.dtmf[to]
+	if q == nil && !forwarded {
+		q = make(chan DTMF, 32)
+		c.dtmf[to] = q
+		go c.sendDigits(to, q)
+	}
+	c.mu.Unlock()
+	if forwarded {
+		return
+	}
+	select {
+	case q <- e:
+	default:
+		c.log.Warn("DTMF queue full: digit dropped", "leg", to.ID(), "digit", string(e.Digit))
+	}
+}
+
+func (c *Call) sendDigits(to Leg, q chan DTMF) {
+	for {
+		select {
+		case <-c.done:
+			return
+		case e := <-q:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := to.SendDTMF(ctx, e.Digit, e.Duration); err != nil {
+				c.log.Warn("send DTMF", "leg", to.ID(), "error", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// supervise watches an answered call's legs until it ends: a leg that
+// should send media and has sent no RTP for the media timeout ends the
+// call; a leg whose MOS falls below 4 (or recovers) is notified.
+func (c *Call) supervise(ctx context.Context, out Leg) {
+	legs := []Leg{c.in, out}
+	answered := time.Now()
+	weak := make([]quality.Weak, len(legs))
+	check := time.Second
+	if t := c.opts.MediaTimeout; t > 0 && t < 4*check {
+		check = t / 4
+	}
+	tick := time.NewTicker(check)
+	defer tick.Stop()
+	lastQuality := answered
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if t := c.opts.MediaTimeout; t > 0 {
+				for _, l := range legs {
+					s := l.Socket()
+					if !s.Config().Sending {
+						continue
+					}
+					last := s.LastReceived()
+					if last.Before(answered) {
+						last = answered
+					}
+					if now.Sub(last) >= t {
+						c.log.Warn("media timeout: no RTP", "leg", l.ID(), "silent_for", now.Sub(last).Round(time.Millisecond))
+						c.End(context.WithoutCancel(ctx), mediaTimeout)
+						return
+					}
+				}
+			}
+			if now.Sub(lastQuality) < c.opts.QualityInterval {
+				continue
+			}
+			lastQuality = now
+			for i, l := range legs {
+				snap := l.Socket().Quality().Snapshot(now)
+				if snap.PacketsReceived == 0 {
+					continue
+				}
+				if isWeak, changed := weak[i].Update(snap.MOS); changed {
+					c.log.Info("leg quality", "leg", l.ID(), "weak", isWeak, "mos", snap.MOS,
+						"loss_percent", snap.IntervalLossPercent, "jitter", snap.Jitter, "rtt", snap.RTT)
+					c.emit(Notice{Kind: NoticeQuality, Leg: l.ID(), Inbound: l == Leg(c.in), Weak: isWeak, MOS: snap.MOS})
+				}
+			}
+		}
+	}
+}
+
+// legQuality summarises each leg's stream over the whole call.
+func legQuality(legs []Leg) []LegQuality {
+	var out []LegQuality
+	now := time.Now()
+	for _, l := range legs {
+		s := l.Socket()
+		if s == nil {
+			continue
+		}
+		m := s.Quality().Snapshot(now)
+		if m.PacketsReceived == 0 {
+			continue
+		}
+		out = append(out, LegQuality{
+			Leg:             l.ID(),
+			Codec:           s.Config().Audio.Name,
+			PacketsReceived: m.PacketsReceived,
+			PacketsLost:     m.PacketsLost,
+			LossPercent:     m.LossPercent,
+			Jitter:          m.Jitter,
+			RTT:             m.RTT,
+			MOS:             quality.MOS(m.RTT/2, m.Jitter, m.LossPercent),
+		})
+	}
+	return out
+}

@@ -1,0 +1,253 @@
+package media
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/media/codec"
+	"github.com/switchboard-voice/switchboard/media/jitter"
+)
+
+// frameInterval is the switch's audio frame: 20 ms of PCM.
+const frameInterval = codec.FrameDuration
+
+// Transcoder joins two sockets whose legs use different audio codecs (G.711
+// and Opus): each direction goes through a jitter buffer, is decoded (lost
+// packets concealed: G.711 PLC, Opus PLC or in-band FEC), re-encoded in the
+// other leg's codec and sent as a stream of 20 ms packets.
+//
+// PCM runs at the lowest rate both codecs need: 8 kHz whenever a leg is
+// G.711, so Opus is opened at 8 kHz and nothing is resampled. One goroutine
+// per transcoder paces both directions from the clock; the sockets' reader
+// goroutines only copy packets into the jitter buffers. Telephone-events are
+// not transcoded: the socket reports digits (Socket.OnDTMF) and the call
+// sends them on the other leg (Socket.SendDTMF).
+type Transcoder struct {
+	a, b *Socket
+	dirs [2]*transcodeDir // AToB, BToA
+	rate int
+
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+// transcodeDir is one way through a transcoder. Its fields are owned by the
+// transcoder's goroutine, except jb (safe for one pusher and one popper).
+type transcodeDir struct {
+	from, to *Socket
+	inPT     uint8
+	jb       *jitter.Buffer
+	dec      codec.Decoder
+	enc      codec.Encoder
+	outPT    uint8
+	step     uint32 // RTP timestamp units per 20 ms frame on the out leg
+	frame    int    // PCM samples per 20 ms frame
+	popEvery int    // the in leg's packet time in frames: pop once per popEvery ticks
+	tick     int
+
+	ssrc   uint32
+	seq    uint16
+	ts     uint32
+	marker bool
+
+	pcm  []int16 // one decode
+	fifo []int16 // decoded PCM not yet encoded
+	pkt  [bufSize]byte
+}
+
+// TranscodeRate is the PCM sample rate a transcoder between codecs a and b
+// works at: 8000 when either is G.711 (or any 8 kHz codec), else the lower
+// of the two codecs' rates (Opus: 48000).
+func TranscodeRate(a, b Codec) int {
+	r := func(c Codec) int {
+		if c.Is("opus") {
+			return 48000
+		}
+		return int(c.ClockRate)
+	}
+	return min(r(a), r(b))
+}
+
+// NewTranscoder builds a transcoder between a and b from their stream
+// configurations and installs it as the sink of both. Stop it with Stop.
+func NewTranscoder(a, b *Socket) (*Transcoder, error) {
+	ca, cb := a.Config(), b.Config()
+	if ca.Audio.Name == "" || cb.Audio.Name == "" {
+		return nil, fmt.Errorf("media: transcoder needs both legs' codecs (have %q and %q)", ca.Audio.Name, cb.Audio.Name)
+	}
+	rate := TranscodeRate(ca.Audio, cb.Audio)
+	t := &Transcoder{a: a, b: b, rate: rate, stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
+	if t.dirs[AToB], err = newTranscodeDir(a, b, ca, cb, rate); err != nil {
+		return nil, err
+	}
+	if t.dirs[BToA], err = newTranscodeDir(b, a, cb, ca, rate); err != nil {
+		return nil, err
+	}
+	a.SetSink(t)
+	b.SetSink(t)
+	go t.run()
+	return t, nil
+}
+
+func newTranscodeDir(from, to *Socket, in, out StreamConfig, rate int) (*transcodeDir, error) {
+	dec, err := codec.NewDecoder(in.Audio.Name, rate)
+	if err != nil {
+		return nil, fmt.Errorf("media: transcoder: %w", err)
+	}
+	enc, err := codec.NewEncoder(out.Audio.Name, rate, out.Encoder)
+	if err != nil {
+		return nil, fmt.Errorf("media: transcoder: %w", err)
+	}
+	ptime := time.Duration(in.Ptime) * time.Millisecond
+	if ptime < frameInterval || ptime%frameInterval != 0 {
+		ptime = frameInterval
+	}
+	d := &transcodeDir{
+		from:     from,
+		to:       to,
+		inPT:     in.Audio.PayloadType,
+		outPT:    out.Audio.PayloadType,
+		dec:      dec,
+		enc:      enc,
+		frame:    codec.FrameSamples(rate),
+		step:     out.Audio.ClockRate / 50,
+		popEvery: int(ptime / frameInterval),
+		ssrc:     rand.Uint32(),
+		seq:      uint16(rand.Uint32()),
+		ts:       rand.Uint32(),
+		marker:   true,
+		pcm:      make([]int16, codec.MaxFrameSamples(rate)),
+	}
+	d.fifo = make([]int16, 0, codec.MaxFrameSamples(rate)+d.frame)
+	d.jb = jitter.New(jitter.Options{ClockRate: int(in.Audio.ClockRate), Frame: ptime})
+	return d, nil
+}
+
+// Transcoding reports true: packets are decoded and re-encoded.
+func (t *Transcoder) Transcoding() bool { return true }
+
+// Rate is the PCM sample rate the transcoder works at.
+func (t *Transcoder) Rate() int { return t.rate }
+
+// JitterStats returns the jitter buffer statistics of the direction d.
+func (t *Transcoder) JitterStats(d RelayDirection) jitter.Stats { return t.dirs[d].jb.Stats() }
+
+// Stop detaches the transcoder from both sockets and ends its goroutine.
+func (t *Transcoder) Stop() {
+	t.stopOnce.Do(func() {
+		t.a.replaceSink(t, nil)
+		t.b.replaceSink(t, nil)
+		close(t.stop)
+		<-t.done
+	})
+}
+
+// HandleRTP queues an audio packet from either leg in its direction's jitter
+// buffer. Other payload types (telephone-event, comfort noise) are not
+// transcoded.
+func (t *Transcoder) HandleRTP(pkt []byte, from *Socket) {
+	var d *transcodeDir
+	switch from {
+	case t.a:
+		d = t.dirs[AToB]
+	case t.b:
+		d = t.dirs[BToA]
+	default:
+		return
+	}
+	if pkt[1]&0x7f != d.inPT {
+		return
+	}
+	d.jb.Push(binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]),
+		binary.BigEndian.Uint32(pkt[8:]), rtpPayload(pkt), time.Now())
+}
+
+// run paces both directions from the clock, one frame every 20 ms. When the
+// process stalls it catches up on missed frames, up to 100 ms, rather than
+// losing them (a ticker would drop ticks).
+func (t *Transcoder) run() {
+	defer close(t.done)
+	timer := time.NewTimer(frameInterval)
+	defer timer.Stop()
+	next := time.Now()
+	for {
+		next = next.Add(frameInterval)
+		if wait := time.Until(next); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-t.stop:
+				return
+			}
+		} else if wait < -5*frameInterval {
+			next = time.Now()
+		}
+		select {
+		case <-t.stop:
+			return
+		default:
+		}
+		now := time.Now()
+		t.dirs[AToB].process(now)
+		t.dirs[BToA].process(now)
+	}
+}
+
+// process plays out one frame of a direction: pop, decode or conceal,
+// encode, send.
+func (d *transcodeDir) process(now time.Time) {
+	d.tick++
+	if d.tick >= d.popEvery {
+		d.tick = 0
+		f := d.jb.Pop(now)
+		n := 0
+		switch f.Status {
+		case jitter.Ready:
+			var err error
+			if n, err = d.dec.Decode(f.Payload, d.pcm); err != nil {
+				n, _ = d.dec.Conceal(nil, d.pcm, d.frame*d.popEvery)
+			}
+		case jitter.Lost:
+			n, _ = d.dec.Conceal(f.Next, d.pcm, d.frame*d.popEvery)
+			d.from.stats.FramesConcealed.Add(1)
+		}
+		if n > 0 && len(d.fifo)+n <= cap(d.fifo) {
+			d.fifo = append(d.fifo, d.pcm[:n]...)
+		}
+	}
+	if len(d.fifo) < d.frame {
+		// Nothing to play (not started, or the party stopped sending):
+		// time goes on for the out stream, and the next packet starts a
+		// new talkspurt.
+		d.ts += d.step
+		d.marker = true
+		return
+	}
+	n, err := d.enc.Encode(d.fifo[:d.frame], d.pkt[rtpHeaderLen:])
+	copy(d.fifo, d.fifo[d.frame:])
+	d.fifo = d.fifo[:len(d.fifo)-d.frame]
+	if err != nil || n == 0 {
+		d.ts += d.step
+		return
+	}
+	p := d.pkt[:rtpHeaderLen+n]
+	p[0] = rtpVersion << 6
+	p[1] = d.outPT & 0x7f
+	if d.marker {
+		p[1] |= 0x80
+		d.marker = false
+	}
+	binary.BigEndian.PutUint16(p[2:], d.seq)
+	binary.BigEndian.PutUint32(p[4:], d.ts)
+	binary.BigEndian.PutUint32(p[8:], d.ssrc)
+	d.seq++
+	d.ts += d.step
+	if d.to.WriteRTP(p) == nil {
+		d.to.stats.PacketsTranscoded.Add(1)
+	}
+}
