@@ -43,6 +43,12 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	l.to = call.Party{Number: to}
 	if offer != nil {
 		l.applyRemote(*offer)
+		// The edge checked the offer against the trunk's SRTP policy.
+		if _, err := l.answerSRTP(*offer, true); err != nil {
+			log.Warn("SRTP", "error", err)
+		}
+	} else if sec, err := offerSecurity(t.Config.SRTP); err == nil {
+		l.sec = sec // late offer: the switch offers in its 200
 	}
 	s.addDialog(l.dlg.key(), l)
 	s.trackLeg(l)
@@ -103,6 +109,11 @@ func (l *InboundLeg) Progress(ctx context.Context, ringing bool, early *media.De
 	}
 	var res *sip.Response
 	if early != nil && l.offer != nil {
+		l.mu.Unlock()
+		if err := l.configure(*early, l.offer.Desc, l.srtpSession()); err != nil {
+			return err
+		}
+		l.mu.Lock()
 		res = l.response(183, "Session Progress", l.renderLocked(*early))
 	} else {
 		res = l.response(180, "Ringing", nil)
@@ -114,6 +125,20 @@ func (l *InboundLeg) Progress(ctx context.Context, ringing bool, early *media.De
 // Answer sends 200 OK with d and waits for the ACK. For a late-offer call d
 // is the switch's offer and the caller's answer is read from the ACK.
 func (l *InboundLeg) Answer(ctx context.Context, d media.Description) (media.Description, error) {
+	l.mu.Lock()
+	if l.finalSent || l.ended {
+		l.mu.Unlock()
+		return media.Description{}, call.Cause{Code: 481, Reason: "Call already answered or ended"}
+	}
+	l.mu.Unlock()
+	if l.offer != nil {
+		if err := l.configure(d, l.offer.Desc, l.srtpSession()); err != nil {
+			l.terminate(ctx, call.NotAcceptable, true)
+			return media.Description{}, err
+		}
+	} else {
+		d = completeLateOffer(d, l.trunk)
+	}
 	l.mu.Lock()
 	if l.finalSent || l.ended {
 		l.mu.Unlock()
@@ -176,6 +201,14 @@ func (l *InboundLeg) confirm(ack *sip.Request, d media.Description) (media.Descr
 		return media.Description{}, call.Cause{Code: 488, Reason: "No codec in common"}
 	}
 	l.applyRemote(rm)
+	sess, err := l.completeSRTP(rm)
+	if err != nil {
+		l.log.Warn("late offer: SRTP", "error", err)
+		return media.Description{}, call.NotAcceptable
+	}
+	if err := l.configure(agreed, rm.Desc, sess); err != nil {
+		return media.Description{}, err
+	}
 	return agreed, nil
 }
 

@@ -111,15 +111,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			s.reject(tx, req, log, 400, "Bad Request - "+err.Error(), err.Error())
 			return
 		}
-		if rm.Secure {
-			// SDES-SRTP arrives with the media engine; relaying an RTP/SAVP
-			// offer as plain RTP would break audio silently.
-			s.reject(tx, req, log, 488, "Not Acceptable Here - SRTP not supported yet", "RTP/SAVP offer")
-			return
-		}
-		filtered := rm.Desc.Filter(trunk.Config.Codecs, true)
+		filtered := rm.Desc.Filter(trunk.Config.Codecs, trunk.Config.DTMF != dtmfInfo)
 		if len(filtered.Audio()) == 0 {
 			s.reject(tx, req, log, 488, "Not Acceptable Here", "no codec in common with trunk")
+			return
+		}
+		if _, _, err := answerSecurity(trunk.Config.SRTP, rm); err != nil {
+			s.reject(tx, req, log, 488, "Not Acceptable Here - "+err.Error(), err.Error())
 			return
 		}
 		rm.Desc = filtered

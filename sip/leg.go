@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/switchboard-voice/switchboard/call"
 	"github.com/switchboard-voice/switchboard/media"
+	"github.com/switchboard-voice/switchboard/media/dtmf"
+	"github.com/switchboard-voice/switchboard/media/sdes"
 )
 
 // SIP timer values (RFC 3261 §17.1.1.1).
@@ -45,6 +48,9 @@ type legBase struct {
 	mu        sync.Mutex
 	dlg       dialog
 	origin    SDPOrigin
+	sec       Security      // what our SDP says about SRTP (our keys)
+	srtp      *sdes.Session // current SRTP session, nil for plain RTP
+	remoteKey []byte        // the party's key srtp was made with
 	lastBody  string
 	confirmed bool
 	ended     bool
@@ -59,6 +65,10 @@ func (l *legBase) init(s *Server, t *Trunk, sock *media.Socket, log *slog.Logger
 	l.ackCh = make(chan *sip.Request, 1)
 	l.done = make(chan struct{})
 	l.origin = SDPOrigin{SessionID: rand.Uint64() >> 2, Version: 1}
+	sock.OnDTMF(func(digit rune, d time.Duration) {
+		l.log.Info("DTMF received", "leg", l.ID(), "digit", string(digit), "mode", "rfc4733")
+		l.emit(call.DTMF{Digit: digit, Duration: d, InBand: true})
+	})
 }
 
 // ID is the leg's own Call-ID.
@@ -88,10 +98,10 @@ func (l *legBase) emit(ev call.Event) bool {
 // grows only when the content changes (RFC 3264 §8).
 func (l *legBase) renderLocked(d media.Description) []byte {
 	addr := l.s.mediaAddr(l.sock)
-	body := RenderSDP(d, addr, l.origin)
+	body := RenderSDP(d, addr, l.origin, l.sec)
 	if l.lastBody != "" && string(body) != l.lastBody {
 		l.origin.Version++
-		body = RenderSDP(d, addr, l.origin)
+		body = RenderSDP(d, addr, l.origin, l.sec)
 	}
 	l.lastBody = string(body)
 	return body
@@ -127,8 +137,9 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	case sip.INVITE, sip.UPDATE:
 		l.onReoffer(req, tx)
-	case sip.INFO, sip.PRACK:
-		// DTMF over INFO arrives with the media engine; accept it meanwhile.
+	case sip.INFO:
+		l.onInfo(req, tx)
+	case sip.PRACK:
 		l.s.respond(tx, req, 200, "OK")
 	default:
 		l.s.respond(tx, req, 405, "Method Not Allowed")
@@ -165,9 +176,14 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 			l.s.respond(tx, req, 400, "Bad Request - "+err.Error())
 			return
 		}
-		rm.Desc = rm.Desc.Filter(l.trunk.Config.Codecs, true)
-		if rm.Secure || len(rm.Desc.Audio()) == 0 {
+		rm.Desc = rm.Desc.Filter(l.trunk.Config.Codecs, l.trunk.Config.DTMF != dtmfInfo)
+		if len(rm.Desc.Audio()) == 0 {
 			l.s.respond(tx, req, 488, "Not Acceptable Here")
+			return
+		}
+		if _, err := l.answerSRTP(rm, false); err != nil {
+			l.log.Warn("re-offer refused", "error", err)
+			l.s.respond(tx, req, 488, "Not Acceptable Here - "+err.Error())
 			return
 		}
 		offer = &rm.Desc
@@ -190,6 +206,10 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if offer != nil {
 		l.applyRemote(rm)
+		sess, _ := l.answerSRTP(rm, true)
+		if err := l.configure(r.Answer, rm.Desc, sess); err != nil {
+			l.log.Warn("configure media", "error", err)
+		}
 	}
 	l.mu.Lock()
 	body := l.renderLocked(r.Answer)
@@ -244,7 +264,7 @@ func (l *legBase) offerlessReinvite(req *sip.Request, tx sip.ServerTransaction) 
 
 // Update sends a re-INVITE with offer to the party and returns its answer.
 func (l *legBase) Update(ctx context.Context, offer media.Description) (media.Description, error) {
-	offer = offer.Filter(l.trunk.Config.Codecs, true)
+	offer = offer.Filter(l.trunk.Config.Codecs, l.trunk.Config.DTMF != dtmfInfo)
 	if len(offer.Audio()) == 0 {
 		return media.Description{}, call.NotAcceptable
 	}
@@ -270,7 +290,140 @@ func (l *legBase) Update(ctx context.Context, offer media.Description) (media.De
 		return media.Description{}, call.Cause{Code: 502, Reason: "Bad SDP in answer"}
 	}
 	l.applyRemote(rm)
+	sess, err := l.completeSRTP(rm)
+	if err != nil {
+		l.log.Warn("re-INVITE answer", "error", err)
+		return media.Description{}, call.NotAcceptable
+	}
+	agreed := rm.Desc
+	agreed.Codecs = media.Intersect(offer.Codecs, rm.Desc.Codecs)
+	if err := l.configure(agreed, rm.Desc, sess); err != nil {
+		return media.Description{}, err
+	}
 	return rm.Desc, nil
+}
+
+// srtpSession is the leg's current SRTP session (nil: plain RTP).
+func (l *legBase) srtpSession() *sdes.Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.srtp
+}
+
+// answerSRTP decides SRTP for an offer from the party under the trunk's
+// policy. The session in use is kept when the party's key has not changed
+// (its rollover counter and replay window go on). With apply, the leg's
+// SRTP state becomes the answer's.
+func (l *legBase) answerSRTP(rm RemoteMedia, apply bool) (*sdes.Session, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.srtp != nil {
+		for _, c := range rm.Crypto {
+			if bytes.Equal(c.Key, l.remoteKey) {
+				return l.srtp, nil
+			}
+		}
+	}
+	sec, sess, err := answerSecurity(l.trunk.Config.SRTP, rm)
+	if err != nil {
+		return nil, err
+	}
+	if apply {
+		l.sec, l.srtp, l.remoteKey = sec, sess, nil
+		if sess != nil {
+			remote, _, _ := sdes.Select(rm.Crypto)
+			l.remoteKey = remote.Key
+		}
+	}
+	return sess, nil
+}
+
+// completeSRTP reads the party's answer to an offer made with l.sec.
+func (l *legBase) completeSRTP(rm RemoteMedia) (*sdes.Session, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.srtp != nil {
+		for _, c := range rm.Crypto {
+			if bytes.Equal(c.Key, l.remoteKey) {
+				return l.srtp, nil
+			}
+		}
+	}
+	sess, err := sessionFromAnswer(l.trunk.Config.SRTP, l.sec, rm)
+	if err != nil {
+		return nil, err
+	}
+	l.srtp = sess
+	l.remoteKey = nil
+	if sess != nil {
+		for _, theirs := range rm.Crypto {
+			for _, ours := range l.sec.Crypto {
+				if ours.Tag == theirs.Tag && ours.Suite == theirs.Suite {
+					l.sec.Crypto = []sdes.Crypto{ours}
+					l.remoteKey = theirs.Key
+				}
+			}
+		}
+	} else {
+		l.sec = Security{}
+	}
+	return sess, nil
+}
+
+// onInfo takes DTMF sent as SIP INFO (application/dtmf-relay or
+// application/dtmf) and reports the digit; other INFO bodies are
+// acknowledged and ignored.
+func (l *legBase) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	if len(req.Body()) == 0 {
+		l.s.respond(tx, req, 200, "OK")
+		return
+	}
+	ct := ""
+	if h := req.ContentType(); h != nil {
+		ct = h.Value()
+	}
+	digit, d, err := dtmf.ParseInfo(ct, req.Body())
+	switch {
+	case errors.Is(err, dtmf.ErrUnsupportedInfo):
+		l.s.respond(tx, req, 200, "OK")
+		return
+	case err != nil:
+		l.s.respond(tx, req, 400, "Bad Request - "+err.Error())
+		return
+	}
+	l.s.respond(tx, req, 200, "OK")
+	l.log.Info("DTMF received", "leg", l.ID(), "digit", string(digit), "mode", "info")
+	l.emit(call.DTMF{Digit: digit, Duration: d})
+}
+
+// SendDTMF sends a digit to the party: as SIP INFO when the trunk says
+// dtmf: info (or telephone-event was not agreed), else as RFC 4733
+// telephone-events on the media stream.
+func (l *legBase) SendDTMF(ctx context.Context, digit rune, d time.Duration) error {
+	if l.trunk.Config.DTMF != dtmfInfo && l.sock.Config().HasEvents() {
+		return l.sock.SendDTMF(ctx, digit, d)
+	}
+	ct, body := dtmf.FormatInfo(digit, d)
+	if body == nil {
+		return fmt.Errorf("sip: %q is not a DTMF key", digit)
+	}
+	l.mu.Lock()
+	if !l.confirmed || l.ended {
+		l.mu.Unlock()
+		return call.Cause{Code: 481, Reason: "Call Leg Does Not Exist"}
+	}
+	req := l.dlg.request(sip.INFO, nil, 0)
+	l.mu.Unlock()
+	req.SetBody(body)
+	req.AppendHeader(sip.NewHeader("Content-Type", ct))
+	res, err := l.transact(ctx, req)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode >= 300 {
+		return call.Cause{Code: res.StatusCode, Reason: res.Reason}
+	}
+	return nil
 }
 
 // transact sends an in-dialog request and waits for its final response,

@@ -43,15 +43,15 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 	if !t.AcquireChannel() {
 		return nil, call.Cause{Code: 503, Reason: "Trunk max_channels reached"}
 	}
-	var offer media.Description
-	if r.Offer != nil {
-		offer = r.Offer.Filter(t.Config.Codecs, true)
-		if len(offer.Audio()) == 0 {
-			t.ReleaseChannel()
-			return nil, call.NotAcceptable
-		}
-	} else {
-		offer = defaultOffer(t.Config.Codecs)
+	offer := buildOffer(r.Offer, t)
+	if len(offer.Audio()) == 0 {
+		t.ReleaseChannel()
+		return nil, call.NotAcceptable
+	}
+	sec, err := offerSecurity(t.Config.SRTP)
+	if err != nil {
+		t.ReleaseChannel()
+		return nil, call.ServerError
 	}
 	sock, err := s.ports.Open()
 	if err != nil {
@@ -62,6 +62,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 	l := &OutboundLeg{offer: offer, cancelCh: make(chan call.Cause, 1)}
 	callID := uuid.NewString()
 	l.init(s, t, sock, log.With("leg", callID), l)
+	l.sec = sec
 
 	target := t.target
 	transport := "UDP"
@@ -172,7 +173,9 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				if len(res.Body()) > 0 {
 					rm, err := ParseSDP(res.Body())
 					if err == nil {
-						l.applyRemote(rm)
+						err = l.acceptAnswer(rm)
+					}
+					if err == nil {
 						d := rm.Desc
 						ev.Early = &d
 					} else {
@@ -261,14 +264,30 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
 		l.emit(call.Ended{Cause: call.Cause{Code: 502, Reason: "Bad Gateway"}, Remote: true})
 		return
 	}
-	if len(media.Intersect(l.offer.Codecs, rm.Desc.Codecs)) == 0 {
+	if err := l.acceptAnswer(rm); err != nil {
+		l.log.Warn("unusable answer", "error", err)
 		l.terminate(context.Background(), call.NotAcceptable, true)
 		l.emit(call.Ended{Cause: call.NotAcceptable, Remote: true})
 		return
 	}
-	l.applyRemote(rm)
 	l.log.Info("far end answered")
 	l.emit(call.Answered{Answer: rm.Desc})
+}
+
+// acceptAnswer applies the far end's answer (in a 183 or the 200): where
+// to send media, SRTP, and the codec agreed.
+func (l *OutboundLeg) acceptAnswer(rm RemoteMedia) error {
+	agreed := rm.Desc
+	agreed.Codecs = media.Intersect(l.offer.Codecs, rm.Desc.Codecs)
+	if len(agreed.Audio()) == 0 {
+		return call.NotAcceptable
+	}
+	sess, err := l.completeSRTP(rm)
+	if err != nil {
+		return err
+	}
+	l.applyRemote(rm)
+	return l.configure(agreed, rm.Desc, sess)
 }
 
 // sendCancel cancels the pending INVITE (RFC 3261 §9.1).

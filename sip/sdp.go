@@ -10,6 +10,7 @@ import (
 	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-voice/switchboard/media"
+	"github.com/switchboard-voice/switchboard/media/sdes"
 )
 
 // ErrBadSDP is wrapped by every SDP parsing error; the switch answers 400.
@@ -24,8 +25,12 @@ type RemoteMedia struct {
 	Desc media.Description
 	RTP  netip.AddrPort // unspecified address (0.0.0.0) = hold, send nothing
 	RTCP netip.AddrPort
-	// Secure is true for RTP/SAVP profiles (SRTP, handled by the media engine later).
+	// Secure is true for RTP/SAVP profiles (SRTP).
 	Secure bool
+	// Crypto lists the sender's usable SDES keys (a=crypto, RFC 4568) in
+	// its order; lines with suites or parameters the switch does not
+	// support are left out.
+	Crypto []sdes.Crypto
 }
 
 // staticPayloads are RFC 3551 payload types that need no rtpmap.
@@ -139,6 +144,10 @@ func ParseSDP(body []byte) (RemoteMedia, error) {
 			}
 		case "rtcp-mux":
 			d.RTCPMux = true
+		case "crypto":
+			if c, err := sdes.ParseCrypto(a.Value); err == nil {
+				rm.Crypto = append(rm.Crypto, c)
+			}
 		case "rtcp":
 			// a=rtcp:PORT [IN IP4 addr]
 			f := strings.Fields(a.Value)
@@ -229,7 +238,7 @@ type SDPOrigin struct {
 
 // RenderSDP writes the SDP the switch sends on a leg: its own media address
 // and the description's codecs, direction and options.
-func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin) []byte {
+func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin, sec Security) []byte {
 	ip := addr.Addr()
 	family := "IP4"
 	if ip.Is6() && !ip.Is4In6() {
@@ -241,7 +250,11 @@ func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin) []byte {
 		o.SessionID, o.Version, family, ip, family, ip)
 	b.WriteString("m=audio ")
 	b.WriteString(strconv.Itoa(int(addr.Port())))
-	b.WriteString(" RTP/AVP")
+	if sec.SAVP {
+		b.WriteString(" RTP/SAVP")
+	} else {
+		b.WriteString(" RTP/AVP")
+	}
 	for _, c := range d.Codecs {
 		b.WriteByte(' ')
 		b.WriteString(strconv.Itoa(int(c.PayloadType)))
@@ -263,24 +276,9 @@ func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin) []byte {
 	if d.RTCPMux {
 		b.WriteString("a=rtcp-mux\r\n")
 	}
+	for _, c := range sec.Crypto {
+		b.WriteString("a=crypto:" + c.Value() + "\r\n")
+	}
 	b.WriteString("a=" + d.Direction.String() + "\r\n")
 	return []byte(b.String())
-}
-
-// defaultOffer is what the switch offers a leg when it has no offer to relay
-// (late offer from the caller): the trunk's codecs plus telephone-event.
-func defaultOffer(codecs []string) media.Description {
-	d := media.Description{Direction: media.SendRecv, Ptime: 20}
-	for _, name := range codecs {
-		switch strings.ToLower(name) {
-		case "pcmu":
-			d.Codecs = append(d.Codecs, media.Codec{Name: "PCMU", PayloadType: 0, ClockRate: 8000})
-		case "pcma":
-			d.Codecs = append(d.Codecs, media.Codec{Name: "PCMA", PayloadType: 8, ClockRate: 8000})
-		case "opus":
-			d.Codecs = append(d.Codecs, media.Codec{Name: "opus", PayloadType: 111, ClockRate: 48000, Channels: 2, Fmtp: "minptime=10;useinbandfec=1"})
-		}
-	}
-	d.Codecs = append(d.Codecs, media.Codec{Name: "telephone-event", PayloadType: 101, ClockRate: 8000, Fmtp: "0-16"})
-	return d
 }

@@ -117,7 +117,7 @@ func TestRenderSDPRoundTrip(t *testing.T) {
 		Ptime:     20,
 	}
 	addr := netip.MustParseAddrPort("127.0.0.1:20000")
-	body := RenderSDP(d, addr, SDPOrigin{SessionID: 42, Version: 3})
+	body := RenderSDP(d, addr, SDPOrigin{SessionID: 42, Version: 3}, Security{})
 	for _, want := range []string{"o=- 42 3 IN IP4 127.0.0.1", "c=IN IP4 127.0.0.1", "m=audio 20000 RTP/AVP 8 111 101", "a=rtpmap:111 opus/48000/2", "a=fmtp:111 useinbandfec=1", "a=recvonly"} {
 		if !strings.Contains(string(body), want+"\r\n") {
 			t.Errorf("SDP lacks %q:\n%s", want, body)
@@ -130,7 +130,7 @@ func TestRenderSDPRoundTrip(t *testing.T) {
 	if rm.RTP != addr || rm.Desc.Direction != media.RecvOnly || len(rm.Desc.Codecs) != 3 || rm.Desc.Codecs[1] != d.Codecs[1] {
 		t.Errorf("round trip: %+v", rm)
 	}
-	v6 := RenderSDP(d, netip.MustParseAddrPort("[::1]:20000"), SDPOrigin{})
+	v6 := RenderSDP(d, netip.MustParseAddrPort("[::1]:20000"), SDPOrigin{}, Security{})
 	if !strings.Contains(string(v6), "c=IN IP6 ::1\r\n") {
 		t.Errorf("IPv6 SDP:\n%s", v6)
 	}
@@ -152,7 +152,7 @@ func FuzzParseSDP(f *testing.F) {
 			}
 			return
 		}
-		out := RenderSDP(rm.Desc, rm.RTP, SDPOrigin{})
+		out := RenderSDP(rm.Desc, rm.RTP, SDPOrigin{}, Security{})
 		again, err := ParseSDP(out)
 		if err != nil {
 			if rm.RTP.Port() == 0 && len(rm.Desc.Codecs) == 0 {

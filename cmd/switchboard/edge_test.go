@@ -139,7 +139,6 @@ func TestRejections(t *testing.T) {
 		{"number not served", func(c *config.Config) { c.Trunks[0].Inbound.Numbers = []string{"+4420*"} }, "+15550100", siptest.InviteOptions{}, 404, ""},
 		{"no route", func(c *config.Config) { c.Routes[0].Match.To = "+4420*" }, "+15550100", siptest.InviteOptions{}, 404, ""},
 		{"no codec in common", func(c *config.Config) { c.Trunks[0].Codecs = []string{"PCMU"} }, "+15550100", siptest.InviteOptions{Codecs: []string{"PCMA"}}, 488, ""},
-		{"no codec in common with far trunk", func(c *config.Config) { c.Trunks[1].Codecs = []string{"PCMA"} }, "+15550100", siptest.InviteOptions{Codecs: []string{"PCMU"}}, 488, ""},
 		{"node max_cps", func(c *config.Config) { c.SIP.MaxCPS = 0.001 }, "+15550100", siptest.InviteOptions{}, 503, "Retry-After"},
 		{"trunk max_cps", func(c *config.Config) { c.Trunks[0].MaxCPS = 0.001 }, "+15550100", siptest.InviteOptions{}, 503, "Retry-After"},
 		{"hangup action", func(c *config.Config) {

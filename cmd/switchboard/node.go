@@ -52,16 +52,22 @@ func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node
 		return nil, err
 	}
 	stats := &media.Stats{}
-	n.ports, err = media.NewPortAllocator(media.PortAllocatorOptions{IP: bind, Min: cfg.RTP.PortMin, Max: cfg.RTP.PortMax, Stats: stats})
+	n.ports, err = media.NewPortAllocator(media.PortAllocatorOptions{IP: bind, Min: cfg.RTP.PortMin, Max: cfg.RTP.PortMax,
+		Stats: stats, RTCPInterval: cfg.RTP.RTCPInterval})
 	if err != nil {
 		return nil, fmt.Errorf("rtp: %w", err)
 	}
 	n.reg.MustRegister(api.RTPCollector{Stats: stats, Ports: n.ports})
 	n.metrics = sip.NewMetrics(n.reg)
+	callMetrics := api.NewCallMetrics(n.reg)
 
 	handler := sip.HandlerFunc(func(ctx context.Context, leg *sip.InboundLeg) {
-		c := call.New(leg, log)
-		c.OnEnd(func(r call.Record) { n.metrics.CallFinished(r.Result) })
+		c := call.New(leg, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval})
+		c.OnNotice(callMetrics.Notice)
+		c.OnEnd(func(r call.Record) {
+			n.metrics.CallFinished(r.Result)
+			callMetrics.CallEnded(r)
+		})
 		n.engine.Run(ctx, c)
 	})
 	n.sip, err = sip.NewServer(sip.Options{Config: cfg, Ports: n.ports, Handler: handler, Metrics: n.metrics, Logger: log})
