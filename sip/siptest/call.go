@@ -11,6 +11,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/media/sdes"
 )
 
 // ReInvite is a re-INVITE received from the far side of a call, as answered.
@@ -57,10 +59,16 @@ type Call struct {
 	remoteSDP    string
 	sdpSession   uint64
 	sdpVersion   uint64
-	pts          []uint8 // codecs we offer or accept
-	pt           uint8   // codec in use
-	direction    string  // our direction in the current local SDP
-	remoteDir    string  // the peer's direction in its current SDP
+	offer        []format // codecs and telephone-events we offer or accept
+	codec        format   // codec in use (the peer's payload type)
+	te           format   // telephone-event in use, if hasTE
+	hasTE        bool
+	srtpMode     SRTPMode
+	localCrypto  *sdes.Crypto  // our SRTP key (nil for plain RTP)
+	remoteCrypto *sdes.Crypto  // the peer's, once negotiated
+	srtp         *sdes.Session // nil until SRTP is negotiated
+	direction    string        // our direction in the current local SDP
+	remoteDir    string        // the peer's direction in its current SDP
 	byeReceived  bool
 	bye          *sip.Request
 	isEnded      bool
@@ -143,14 +151,15 @@ func (c *Call) RemoteSDP() string {
 	return c.remoteSDP
 }
 
-// Codec returns the codec in use ("PCMU" or "PCMA"), "" before negotiation.
+// Codec returns the codec in use ("PCMU", "PCMA" or "opus"), "" before
+// negotiation.
 func (c *Call) Codec() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.remoteSDP == "" {
 		return ""
 	}
-	return ptCodec[c.pt]
+	return c.codec.codec()
 }
 
 // Ended is closed when the call ends: BYE received, Hangup, or UA closed.
@@ -211,7 +220,9 @@ func (c *Call) WaitTone(ctx context.Context, hz float64) error {
 // ResetAudio forgets the audio received so far (detector window).
 func (c *Call) ResetAudio() { c.media.resetAudio() }
 
-// RTPStats returns how many RTP packets the call sent and received.
+// RTPStats returns how many RTP packets the call sent (written to the
+// socket: packets an Impairment dropped are not counted, see RTPDropped) and
+// received (valid RTP, after SRTP verification; RTCP is not counted).
 func (c *Call) RTPStats() (sent, received int) {
 	return int(c.media.sent.Load()), int(c.media.received.Load())
 }
@@ -270,7 +281,7 @@ func (c *Call) Reinvite(ctx context.Context, direction string) (string, error) {
 	c.localSeq++
 	seq := c.localSeq
 	prevDir, prevSDP := c.direction, c.localSDP
-	body := c.localSDPLocked(c.pts, direction)
+	body := c.localSDPLocked(c.offer, direction)
 	req := c.newRequestLocked(sip.INVITE, seq)
 	req.AppendHeader(sip.HeaderClone(&c.ua.contact))
 	setBody(req, body)
@@ -302,16 +313,18 @@ func (c *Call) Reinvite(ctx context.Context, direction string) (string, error) {
 			c.sendAck(tx, seq, nil)
 			return "", err
 		}
+		sending := sends(direction) && info.direction != SendOnly && info.direction != Inactive
 		c.mu.Lock()
-		c.remoteSDP = string(res.Body())
-		c.remoteDir = info.direction
-		pt, ok := pickPT(info.pts, c.pts)
-		if !ok {
-			pt = c.pt
+		if n, err := c.negotiateLocked(res.Body(), false); err == nil {
+			c.commitLocked(n, res.Body(), sending)
+		} else {
+			// Keep the codec and keys in use; follow the direction.
+			c.log.Debug("re-INVITE answer: media unchanged", "error", err)
+			c.remoteSDP = string(res.Body())
+			c.remoteDir = info.direction
+			c.media.setRemoteAddr(info.addr, sending)
 		}
-		c.pt = pt
 		c.mu.Unlock()
-		c.media.setRemote(info.addr, pt, sends(direction) && info.direction != SendOnly && info.direction != Inactive)
 		answerDir = info.direction
 	}
 	if err := c.sendAck(tx, seq, nil); err != nil {
@@ -351,18 +364,15 @@ func (c *Call) ReinviteNoSDP(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("siptest: offer in 200: %w", err)
 	}
 	c.mu.Lock()
-	pt, ok := pickPT(info.pts, c.pts)
-	if !ok {
+	n, err := c.negotiateLocked(res.Body(), true)
+	if err != nil {
 		c.mu.Unlock()
 		_ = c.sendAck(tx, seq, nil)
-		return info.direction, errors.New("siptest: no codec in common with the offer")
+		return info.direction, fmt.Errorf("siptest: offer in 200: %w", err)
 	}
-	c.pt = pt
-	c.remoteSDP = string(res.Body())
-	c.remoteDir = info.direction
-	answer := c.localSDPLocked([]uint8{pt}, SendRecv)
+	c.commitLocked(n, res.Body(), true)
+	answer := c.localSDPLocked(n.answerFormats(), SendRecv)
 	c.mu.Unlock()
-	c.media.setRemote(info.addr, pt, true)
 	return info.direction, c.sendAck(tx, seq, answer)
 }
 
@@ -420,28 +430,21 @@ func (c *Call) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	var offered, answerDir string
 	var body []byte
 	if len(req.Body()) > 0 {
-		info, err := parseSDP(req.Body())
-		var pt uint8
-		ok := err == nil
-		if ok {
-			pt, ok = pickPT(info.pts, c.pts)
-		}
-		if !ok {
+		n, err := c.negotiateLocked(req.Body(), true)
+		if err != nil {
 			c.mu.Unlock()
+			c.log.Debug("re-INVITE offer refused", "error", err)
 			c.ua.respond(req, tx, 488, "Not Acceptable Here")
 			return
 		}
-		offered = info.direction
+		offered = n.info.direction
 		answerDir = answerDirection(offered)
-		c.remoteSDP = string(req.Body())
-		c.remoteDir = offered
-		c.pt = pt
-		body = c.localSDPLocked([]uint8{pt}, answerDir)
-		c.media.setRemote(info.addr, pt, sends(answerDir))
+		c.commitLocked(n, req.Body(), sends(answerDir))
+		body = c.localSDPLocked(n.answerFormats(), answerDir)
 	} else {
 		// Offer in the 200 with what we do now; the answer comes in the ACK.
 		answerDir = c.direction
-		body = c.localSDPLocked(c.pts, c.direction)
+		body = c.localSDPLocked(c.offer, c.direction)
 	}
 	ack := make(chan *sip.Request, 1)
 	c.ackWait[seq] = ack
@@ -471,22 +474,14 @@ func (c *Call) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 
 // applyAnswer takes the peer's answer to our offer.
 func (c *Call) applyAnswer(body []byte) error {
-	info, err := parseSDP(body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := c.negotiateLocked(body, false)
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	pt, ok := pickPT(info.pts, c.pts)
-	if !ok {
-		c.mu.Unlock()
-		return fmt.Errorf("siptest: answer has none of the offered codecs")
-	}
-	c.remoteSDP = string(body)
-	c.remoteDir = info.direction
-	c.pt = pt
-	dir := c.direction
-	c.mu.Unlock()
-	c.media.setRemote(info.addr, pt, sends(dir) && info.direction != SendOnly && info.direction != Inactive)
+	d := n.info.direction
+	c.commitLocked(n, body, sends(c.direction) && d != SendOnly && d != Inactive)
 	return nil
 }
 
@@ -593,11 +588,12 @@ func (c *Call) newRequestLocked(method sip.RequestMethod, seq uint32) *sip.Reque
 }
 
 // localSDPLocked builds the next version of our SDP and records it.
-func (c *Call) localSDPLocked(pts []uint8, direction string) []byte {
+func (c *Call) localSDPLocked(formats []format, direction string) []byte {
 	c.sdpVersion++
-	b := buildSDP(c.sdpSession, c.sdpVersion, c.media.ip(), c.media.port(), pts, direction)
+	b := buildSDP(c.sdpSession, c.sdpVersion, c.media.ip(), c.media.port(), formats, direction, c.localCrypto)
 	c.localSDP = string(b)
 	c.direction = direction
+	c.media.setLocalFormats(formats)
 	return b
 }
 

@@ -17,10 +17,18 @@ import (
 type AnswerOptions struct {
 	// ToneHz is the frequency of the tone sent; 0 sends silence.
 	ToneHz float64
-	// Codecs the UA accepts: the first codec of the offer that is in this
-	// list is chosen. Default PCMU, PCMA. When the INVITE has no SDP, they
-	// are offered in the 200 in this order.
+	// Codecs the UA accepts ("PCMU", "PCMA", "opus"; case-insensitive): the
+	// first codec of the offer that is in this list is chosen. Default PCMU,
+	// PCMA. When the INVITE has no SDP, they are offered in the 200 in this
+	// order. telephone-event is accepted (and offered) at the clock of each
+	// codec unless NoTelephoneEvent.
 	Codecs []string
+	// NoTelephoneEvent refuses telephone-event (RFC 4733).
+	NoTelephoneEvent bool
+	// SRTP is "" for plain RTP (an RTP/SAVP offer is then answered with
+	// 488), or SRTPSDES to accept only RTP/SAVP offers with a usable
+	// a=crypto line, answered with our own key.
+	SRTP SRTPMode
 	// RTPIP is the IP of the RTP socket and SDP. Default: Options.RTPIP.
 	RTPIP string
 	// Headers are set on the response.
@@ -170,7 +178,7 @@ func (in *Incoming) Answer(o AnswerOptions) (*Call, error) {
 	switch {
 	case len(offer) == 0:
 		c.mu.Lock()
-		body = c.localSDPLocked(c.pts, SendRecv)
+		body = c.localSDPLocked(c.offer, SendRecv)
 		c.mu.Unlock()
 	case in.early:
 		body = []byte(c.LocalSDP()) // the same answer as in the 183
@@ -345,7 +353,11 @@ func (in *Incoming) callLocked(o AnswerOptions) (*Call, error) {
 	if in.call != nil {
 		return in.call, nil
 	}
-	pts, err := codecPTs(o.Codecs, []string{"PCMU", "PCMA"})
+	offer, err := offerFormats(o.Codecs, []string{"PCMU", "PCMA"}, o.NoTelephoneEvent)
+	if err != nil {
+		return nil, err
+	}
+	localCrypto, err := newLocalCrypto(o.SRTP)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +365,7 @@ func (in *Incoming) callLocked(o AnswerOptions) (*Call, error) {
 	if ip == "" {
 		ip = in.ua.opts.RTPIP
 	}
-	m, err := newMedia(ip, o.ToneHz, in.ua.log)
+	m, err := newMedia(ip, o.ToneHz, o.SRTP != SRTPNone, in.ua.log)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +388,8 @@ func (in *Incoming) callLocked(o AnswerOptions) (*Call, error) {
 	}
 	c.remoteSeq = req.CSeq().SeqNo
 	c.localSeq = randomCSeq()
-	c.pts, c.pt = pts, pts[0]
+	c.offer, c.codec = offer, offer[0]
+	c.srtpMode, c.localCrypto = o.SRTP, localCrypto
 	c.invite = req
 	c.mu.Unlock()
 	in.ua.register(c)

@@ -16,8 +16,16 @@ type InviteOptions struct {
 	// From is the user part of the From header (the host is the UA's), or a
 	// whole URI ("sip:+4420...@carrier.example"). Default: the UA's User.
 	From string
-	// Codecs are offered in this order: "PCMU", "PCMA". Default PCMU.
+	// Codecs are offered in this order: "PCMU", "PCMA", "opus"
+	// (case-insensitive; opus as 111 opus/48000/2). Default PCMU.
+	// telephone-event is offered at the clock of each codec (101 at 8000,
+	// 110 at 48000) unless NoTelephoneEvent.
 	Codecs []string
+	// NoTelephoneEvent leaves telephone-event (RFC 4733) out of the offer.
+	NoTelephoneEvent bool
+	// SRTP selects plain RTP ("") or SDES-SRTP (SRTPSDES: RTP/SAVP with
+	// an a=crypto line; the answer must accept it).
+	SRTP SRTPMode
 	// NoSDP sends the INVITE without SDP (late offer): the far side offers in
 	// its 200 and the UA answers in the ACK.
 	NoSDP bool
@@ -61,7 +69,11 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 	if err != nil {
 		return nil, err
 	}
-	pts, err := codecPTs(o.Codecs, []string{"PCMU"})
+	offer, err := offerFormats(o.Codecs, []string{"PCMU"}, o.NoTelephoneEvent)
+	if err != nil {
+		return nil, err
+	}
+	localCrypto, err := newLocalCrypto(o.SRTP)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +81,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 	if ip == "" {
 		ip = u.opts.RTPIP
 	}
-	m, err := newMedia(ip, o.ToneHz, u.log)
+	m, err := newMedia(ip, o.ToneHz, o.SRTP != SRTPNone, u.log)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +104,8 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 	c.localURI = localURI
 	c.remoteURI = sip.Uri{Scheme: uri.Scheme, User: uri.User, Host: uri.Host, Port: uri.Port}
 	c.remoteTarget = uri
-	c.pts, c.pt = pts, pts[0]
+	c.offer, c.codec = offer, offer[0]
+	c.srtpMode, c.localCrypto = o.SRTP, localCrypto
 	c.localSeq = 1
 	req := c.newRequestLocked(sip.INVITE, c.localSeq)
 	req.AppendHeader(sip.HeaderClone(&u.contact))
@@ -100,7 +113,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 		setHeader(req, k, v)
 	}
 	if !o.NoSDP {
-		setBody(req, c.localSDPLocked(pts, SendRecv))
+		setBody(req, c.localSDPLocked(offer, SendRecv))
 	}
 	c.invite = req
 	c.mu.Unlock()
@@ -232,24 +245,15 @@ func (c *Call) onFinal(tx sip.ClientTransaction, res *sip.Response, offered bool
 // answerOffer takes an offer from the peer (in a 200 or INVITE), points the
 // media at it and returns our answer.
 func (c *Call) answerOffer(body []byte) ([]byte, error) {
-	info, err := parseSDP(body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := c.negotiateLocked(body, true)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	pt, ok := pickPT(info.pts, c.pts)
-	if !ok {
-		c.mu.Unlock()
-		return nil, errors.New("siptest: offer has none of our codecs")
-	}
-	dir := answerDirection(info.direction)
-	c.remoteSDP = string(body)
-	c.remoteDir = info.direction
-	c.pt = pt
-	answer := c.localSDPLocked([]uint8{pt}, dir)
-	c.mu.Unlock()
-	c.media.setRemote(info.addr, pt, sends(dir))
-	return answer, nil
+	dir := answerDirection(n.info.direction)
+	c.commitLocked(n, body, sends(dir))
+	return c.localSDPLocked(n.answerFormats(), dir), nil
 }
 
 // cancelInvite sends CANCEL for the INVITE on tx and waits for its final

@@ -1,7 +1,9 @@
 // Package siptest is a real SIP user agent for integration tests of the
 // switch over loopback: it places and answers calls with sipgo, exchanges
-// G.711 audio over RTP, sends a tone of a chosen frequency and detects the
-// tone it receives (Goertzel).
+// G.711 or Opus audio over RTP or SDES-SRTP, sends a tone of a chosen
+// frequency and detects the tone it receives (Goertzel). It also sends and
+// receives DTMF (RFC 4733 telephone-events and SIP INFO) and can impair the
+// RTP it sends (loss, jitter).
 //
 // A typical test:
 //
@@ -21,8 +23,13 @@
 // dialog helpers), so that re-INVITEs work in both directions, route sets are
 // honoured and every request leaves from the listening port.
 //
-// Limits: one audio stream, PCMU/PCMA only, loose routing only (Record-Route
-// with ;lr), no PRACK/100rel, no forking (the first 2xx wins).
+// Opus runs at 48 kHz (RTP clock 48000, 20 ms frames of 960 samples) and is
+// decoded at 48 kHz for tone detection. RTCP is not sent; RTCP received on
+// the RTP port (muxed) or on port+1 is counted (Call.RTCPReceived).
+//
+// Limits: one audio stream, PCMU/PCMA/Opus, SDES-SRTP with
+// AES_CM_128_HMAC_SHA1_80/32 only, loose routing only (Record-Route with
+// ;lr), no PRACK/100rel, no forking (the first 2xx wins).
 package siptest
 
 import (
@@ -207,7 +214,7 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 	u.srv.OnBye(u.onBye)
 	u.srv.OnCancel(u.onStrayCancel)
 	u.srv.OnOptions(u.onOK)
-	u.srv.OnInfo(u.onInDialogOK)
+	u.srv.OnInfo(u.onInfo)
 	u.srv.OnUpdate(u.onUpdate)
 
 	go func() {
