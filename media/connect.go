@@ -23,6 +23,9 @@ func Connect(a, b *Socket, old Bridge) (Bridge, error) {
 		r.Reconfigure()
 		return r, nil
 	}
+	if t, ok := old.(*Transcoder); ok && !relay && t.fits(a, b) {
+		return t, nil // e.g. early media then the answer, same codecs
+	}
 	if old != nil {
 		old.Stop()
 	}

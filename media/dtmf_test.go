@@ -160,3 +160,57 @@ func TestSocketSendDTMF(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketDTMFEndsWithoutEndPackets: every end packet of a digit is lost;
+// the digit is reported once, when audio goes on past the detector's
+// time-out (1 s).
+func TestSocketDTMFEndsWithoutEndPackets(t *testing.T) {
+	alloc, _ := newTestAllocator(t, 1)
+	s := openSocket(t, alloc)
+	s.SetSink(newCaptureSink())
+	digits := make(chan digitReport, 8)
+	s.OnDTMF(func(digit rune, d time.Duration) { digits <- digitReport{digit, d} })
+	s.Configure(StreamConfig{
+		Audio: Codec{Name: "PCMU", PayloadType: 0, ClockRate: 8000},
+		Event: Codec{Name: "telephone-event", PayloadType: 101, ClockRate: 8000},
+	})
+	p := listenPeer(t)
+	mk := func(pt uint8, seq uint16, ts uint32, payload []byte, marker bool) []byte {
+		b, err := (&rtp.Packet{Header: rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 9}, Payload: payload}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// Two start/update packets of '3' (160 and 320 samples), no end.
+	for i, d := range []uint16{160, 320} {
+		ev := dtmf.Event{Code: 3, Volume: 10, Duration: d}
+		var b [4]byte
+		if _, err := ev.MarshalTo(b[:]); err != nil {
+			t.Fatal(err)
+		}
+		send(t, p, mk(101, uint16(1+i), 8000, b[:], i == 0), s.LocalAddr())
+	}
+	send(t, p, mk(0, 3, 8320, make([]byte, 160), false), s.LocalAddr())
+	select {
+	case r := <-digits:
+		t.Fatalf("digit %q reported before its time-out", r.digit)
+	case <-time.After(300 * time.Millisecond):
+	}
+	time.Sleep(dtmf.DefaultTimeout)
+	send(t, p, mk(0, 4, 8480, make([]byte, 160), false), s.LocalAddr())
+	select {
+	case r := <-digits:
+		if r.digit != '3' || r.d != 40*time.Millisecond {
+			t.Fatalf("OnDTMF(%q, %v), want ('3', 40ms)", r.digit, r.d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a digit without end packets was never reported")
+	}
+	send(t, p, mk(0, 5, 8640, make([]byte, 160), false), s.LocalAddr())
+	select {
+	case r := <-digits:
+		t.Fatalf("digit %q reported twice", r.digit)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

@@ -51,6 +51,7 @@ type Socket struct {
 	// Owned by the RTP reader goroutine.
 	det      *dtmf.Detector
 	detClock uint32
+	detLast  time.Time // when the last telephone-event packet arrived
 
 	// wmu serialises sending RTP: the stream's numbering and the SRTP
 	// output buffer.
@@ -451,7 +452,14 @@ func (s *Socket) read(conn *net.UDPConn, buf []byte, p *atomic.Pointer[peer], ki
 		s.monitor.Observe(binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]),
 			binary.BigEndian.Uint32(pkt[8:]), len(payload), now)
 		if cfg != nil && cfg.HasEvents() && pkt[1]&0x7f == cfg.Event.PayloadType {
+			s.detLast = now
 			s.feedDTMF(pkt, payload, cfg.Event.ClockRate)
+		} else if s.det != nil && s.det.Open() {
+			// A digit whose end packets were all lost ends after the
+			// detector's time-out, checked as audio goes on.
+			if r, ok := s.det.Expire(now.Sub(s.detLast)); ok {
+				s.reportDigit(r)
+			}
 		}
 		ref := s.sink.Load()
 		if ref == nil {
@@ -470,12 +478,15 @@ func (s *Socket) feedDTMF(pkt, payload []byte, clock uint32) {
 	}
 	reports, n := s.det.Feed(pkt[1]&0x80 != 0, binary.BigEndian.Uint32(pkt[4:]), payload)
 	for _, r := range reports[:n] {
-		if !r.End {
-			continue
+		if r.End {
+			s.reportDigit(r)
 		}
-		s.stats.DTMFReceived.Add(1)
-		if f := s.onDTMF.Load(); f != nil {
-			(*f)(r.Digit, r.Duration)
-		}
+	}
+}
+
+func (s *Socket) reportDigit(r dtmf.Report) {
+	s.stats.DTMFReceived.Add(1)
+	if f := s.onDTMF.Load(); f != nil {
+		(*f)(r.Digit, r.Duration)
 	}
 }

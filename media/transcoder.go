@@ -29,6 +29,8 @@ type Transcoder struct {
 	a, b *Socket
 	dirs [2]*transcodeDir // AToB, BToA
 	rate int
+	// built from these; Connect keeps the transcoder while they hold
+	ca, cb StreamConfig
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -80,7 +82,7 @@ func NewTranscoder(a, b *Socket) (*Transcoder, error) {
 		return nil, fmt.Errorf("media: transcoder needs both legs' codecs (have %q and %q)", ca.Audio.Name, cb.Audio.Name)
 	}
 	rate := TranscodeRate(ca.Audio, cb.Audio)
-	t := &Transcoder{a: a, b: b, rate: rate, stop: make(chan struct{}), done: make(chan struct{})}
+	t := &Transcoder{a: a, b: b, rate: rate, ca: ca, cb: cb, stop: make(chan struct{}), done: make(chan struct{})}
 	var err error
 	if t.dirs[AToB], err = newTranscodeDir(a, b, ca, cb, rate); err != nil {
 		return nil, err
@@ -126,6 +128,15 @@ func newTranscodeDir(from, to *Socket, in, out StreamConfig, rate int) (*transco
 	d.fifo = make([]int16, 0, codec.MaxFrameSamples(rate)+d.frame)
 	d.jb = jitter.New(jitter.Options{ClockRate: int(in.Audio.ClockRate), Frame: ptime})
 	return d, nil
+}
+
+// fits reports whether the transcoder still serves a and b as configured:
+// same sockets, codecs, payload types, packet times and encoder settings.
+func (t *Transcoder) fits(a, b *Socket) bool {
+	same := func(x, y StreamConfig) bool {
+		return x.Audio == y.Audio && x.Ptime == y.Ptime && x.Encoder == y.Encoder
+	}
+	return t.a == a && t.b == b && same(t.ca, a.Config()) && same(t.cb, b.Config())
 }
 
 // Transcoding reports true: packets are decoded and re-encoded.

@@ -338,3 +338,31 @@ func TestConnectReconfigure(t *testing.T) {
 		t.Fatalf("Connect(PCMU, opus) = %T, want a transcoder", br3)
 	}
 }
+
+// TestConnectKeepsFittingTranscoder: a second offer/answer with the same
+// codecs (early media, then the answer) keeps the transcoder running; a
+// codec change replaces it.
+func TestConnectKeepsFittingTranscoder(t *testing.T) {
+	alloc, _ := newTestAllocator(t, 2)
+	a, b := openSocket(t, alloc), openSocket(t, alloc)
+	pcmu := Codec{Name: "PCMU", PayloadType: 0, ClockRate: 8000}
+	opus := Codec{Name: "opus", PayloadType: 111, ClockRate: 48000, Channels: 2}
+	a.Configure(StreamConfig{Audio: pcmu})
+	b.Configure(StreamConfig{Audio: opus})
+	first, err := Connect(a, b, nil)
+	if err != nil || !first.Transcoding() {
+		t.Fatalf("Connect: %v, transcoding %v", err, first != nil && first.Transcoding())
+	}
+	defer func() { first.Stop() }()
+	a.Configure(StreamConfig{Audio: pcmu, Sending: true})
+	again, err := Connect(a, b, first)
+	if err != nil || again != first {
+		t.Fatalf("same codecs: got a new bridge (%v)", err)
+	}
+	a.Configure(StreamConfig{Audio: Codec{Name: "PCMA", PayloadType: 8, ClockRate: 8000}})
+	next, err := Connect(a, b, first)
+	if err != nil || next == first || !next.Transcoding() {
+		t.Fatalf("codec change kept the old transcoder (%v)", err)
+	}
+	first = next
+}
