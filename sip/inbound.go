@@ -102,18 +102,19 @@ func (l *InboundLeg) response(code int, reason string, body []byte) *sip.Respons
 
 // Progress sends 180 Ringing, or 183 Session Progress with SDP for early media.
 func (l *InboundLeg) Progress(ctx context.Context, ringing bool, early *media.Description) error {
+	withMedia := early != nil && l.offer != nil
+	if withMedia {
+		if err := l.configure(*early, l.offer.Desc, l.srtpSession()); err != nil {
+			return err
+		}
+	}
 	l.mu.Lock()
 	if l.finalSent || l.ended {
 		l.mu.Unlock()
 		return call.Cause{Code: 481, Reason: "Call already answered or ended"}
 	}
 	var res *sip.Response
-	if early != nil && l.offer != nil {
-		l.mu.Unlock()
-		if err := l.configure(*early, l.offer.Desc, l.srtpSession()); err != nil {
-			return err
-		}
-		l.mu.Lock()
+	if withMedia {
 		res = l.response(183, "Session Progress", l.renderLocked(*early))
 	} else {
 		res = l.response(180, "Ringing", nil)

@@ -404,3 +404,52 @@ func TestMediaTimeout(t *testing.T) {
 	}
 	h.waitMetric("switchboard_media_timeouts_total", "1")
 }
+
+// TestTranscodedEarlyMedia: an Opus far end's 183 with SDP reaches a PCMU
+// caller as early media, transcoded, before the answer; the answer keeps
+// the same transcoder running.
+func TestTranscodedEarlyMedia(t *testing.T) {
+	h := newHarness(t, transcodeConfig(t))
+	done := make(chan *siptest.Call, 1)
+	go func() {
+		in := h.nextIncoming()
+		if err := in.Progress(siptest.AnswerOptions{ToneHz: 700, Codecs: []string{"opus"}}); err != nil {
+			t.Errorf("183: %v", err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		c, err := in.Answer(siptest.AnswerOptions{ToneHz: 700, Codecs: []string{"opus"}})
+		if err != nil {
+			t.Errorf("answer: %v", err)
+		}
+		done <- c
+	}()
+	heardEarly := make(chan bool, 1)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000, Codecs: []string{"PCMU"},
+		OnProvisional: func(c *siptest.Call, res *siptestResponse) {
+			if res.StatusCode != 183 {
+				return
+			}
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				heardEarly <- c.WaitTone(ctx, 700) == nil
+			}()
+		}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v", err)
+	}
+	if ok := <-heardEarly; !ok {
+		t.Error("caller did not hear the transcoded early media before the answer")
+	}
+	fc := <-done
+	if fc == nil {
+		t.Fatal("far end did not answer")
+	}
+	waitTone(t, fc, 1000, "far end")
+	waitTone(t, c, 700, "caller")
+	h.hangup(c, fc)
+	h.waitMetric("switchboard_calls_transcoded_total", "1") // the call is over
+	if n := strings.Count(h.logs.String(), `msg="media bridge"`); n != 1 {
+		t.Errorf("%d media bridges built, want 1 (the early one kept at answer)", n)
+	}
+}
