@@ -391,9 +391,11 @@ func (l *legBase) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		l.s.respond(tx, req, 400, "Bad Request - "+err.Error())
 		return
 	}
-	l.s.respond(tx, req, 200, "OK")
+	// Report before answering: the party sends its next digit only after
+	// the 200, so digits reach the call in the order pressed.
 	l.log.Info("DTMF received", "leg", l.ID(), "digit", string(digit), "mode", "info")
 	l.emit(call.DTMF{Digit: digit, Duration: d})
+	l.s.respond(tx, req, 200, "OK")
 }
 
 // SendDTMF sends a digit to the party: as SIP INFO when the trunk says

@@ -147,14 +147,29 @@ func digitString(ds []siptest.Digit) string {
 	return b.String()
 }
 
-// TestDTMFInfoToRFC4733: the carrier trunk uses SIP INFO, the far end
-// (Opus, 48 kHz) RFC 4733: digits cross both ways converted, once each.
+// TestDTMFInfoToRFC4733: the carrier trunk uses SIP INFO, the far end RFC
+// 4733 — on a transcoded call (Opus far end, events at 48 kHz) and on a
+// relayed one (PCMU both sides, events injected into the relayed stream):
+// digits cross both ways converted, once each.
 func TestDTMFInfoToRFC4733(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		base  func(c *config.Config)
+		codec string
+	}{
+		{"transcoded", transcodeConfig(t), "opus"},
+		{"relayed", func(*config.Config) {}, "PCMU"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { dtmfInfoToRFC4733(t, tc.base, tc.codec) })
+	}
+}
+
+func dtmfInfoToRFC4733(t *testing.T, base func(c *config.Config), farCodec string) {
 	h := newHarness(t, func(c *config.Config) {
-		transcodeConfig(t)(c)
+		base(c)
 		c.Trunks[0].DTMF = "info"
 	})
-	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: 1500, Codecs: []string{"opus"}})
+	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: 1500, Codecs: []string{farCodec}})
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000, Codecs: []string{"PCMU"}, NoTelephoneEvent: true})
 	if err != nil || c.Status() != 200 {
 		t.Fatalf("invite: %v", err)
