@@ -7,7 +7,11 @@
 #   b. the same through bin/switchboard (testdata/config/loadtest.yaml);
 #   c. LOADTEST_CALLS concurrent calls through the switch, 50 RTP packets/s each way,
 #      far end SIPp -rtp_echo: RTP loss, switch CPU, CPU microseconds per relayed packet;
-#   d. the same RTP load through the bare Go relay (cmd/udprelay): CPU us/packet baseline.
+#   d. the same RTP load through the bare Go relay (cmd/udprelay): CPU us/packet baseline;
+#   e. transcode: PCMU callers -> switch -> Opus far end (uas_opus_echo.xml -rtp_echo),
+#      testdata/config/loadtest-transcode.yaml, a ladder of concurrent transcoded calls
+#      per Opus complexity: RTP loss, CPU, CPU us per transcoded packet, RSS per call,
+#      against raw libopus encode+decode at the same settings (cmd/opusbaseline).
 # Prints a Markdown table (also written to $LOADTEST_OUT/results.md).
 #
 # Environment (defaults; LOADTEST_QUICK=1 switches to the ~2 minute smoke values in []):
@@ -22,7 +26,14 @@
 #   LOADTEST_CALLS=1000      [200] concurrent calls with RTP (c, d)
 #   LOADTEST_RTP_CPS=100     call rate while ramping up the RTP calls
 #   LOADTEST_UACS=4          SIPp UAC processes sharing the RTP calls (max 8, see docs)
-#   LOADTEST_PHASES=baseline,switch,rtp,relay   which parts to run
+#   LOADTEST_PHASES=baseline,switch,rtp,relay,transcode   which parts to run
+#   LOADTEST_TRANSCODE_CALLS="100 200 300 400"  [50 100]  transcoded-call ladder (e)
+#   LOADTEST_TRANSCODE_COMPLEXITY="5 1"   Opus complexities, one ladder each
+#   LOADTEST_TRANSCODE_WINDOW=30  [8]  seconds of each level's measurement window
+#   LOADTEST_TRANSCODE_ALL=0      1 = climb the whole ladder even after a level is not held
+#   LOADTEST_TRANSCODE_CONFIG=testdata/config/loadtest-transcode.yaml
+#   LOADTEST_OPUS_BASE_SECONDS=10 [4]  raw libopus baseline (cmd/opusbaseline) before each
+#                                level: as many paced goroutines as calls, this long
 #   LOADTEST_STRICT=0        1 = exit 1 when a target is missed
 #   LOADTEST_OUT=$(mktemp -d /tmp/switchboard-loadtest.XXXXXX)   logs, SIPp files, results
 #   LOADTEST_CONFIG=testdata/config/loadtest.yaml
@@ -42,8 +53,10 @@ export PATH=$PATH:/usr/local/go/bin
 QUICK=${LOADTEST_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	d_duration=10 d_probe=4 d_rates="100 300 600 1000" d_bisect=1 d_calls=200
+	d_tc_calls="50 100" d_tc_window=8 d_ob_secs=4 d_ob_loop=1
 else
 	d_duration=60 d_probe=10 d_rates="200 500 800 1000 1500 2000 3000 5000 8000 12000 16000" d_bisect=2 d_calls=1000
+	d_tc_calls="100 200 300 400" d_tc_window=30 d_ob_secs=10 d_ob_loop=3
 fi
 DURATION=${LOADTEST_DURATION:-$d_duration}
 PROBE=${LOADTEST_PROBE:-$d_probe}
@@ -54,7 +67,14 @@ P99_MAX=${LOADTEST_P99_MAX_MS:-500}
 CALLS=${LOADTEST_CALLS:-$d_calls}
 RTP_CPS=${LOADTEST_RTP_CPS:-100}
 UACS=${LOADTEST_UACS:-4}
-PHASES=${LOADTEST_PHASES:-baseline,switch,rtp,relay}
+PHASES=${LOADTEST_PHASES:-baseline,switch,rtp,relay,transcode}
+TC_CALLS=${LOADTEST_TRANSCODE_CALLS:-$d_tc_calls}
+TC_COMPLEXITY=${LOADTEST_TRANSCODE_COMPLEXITY:-5 1}
+TC_WINDOW=${LOADTEST_TRANSCODE_WINDOW:-$d_tc_window}
+TC_ALL=${LOADTEST_TRANSCODE_ALL:-0}
+TC_CONFIG=${LOADTEST_TRANSCODE_CONFIG:-testdata/config/loadtest-transcode.yaml}
+OB_SECS=${LOADTEST_OPUS_BASE_SECONDS:-$d_ob_secs}
+OB_LOOP=$d_ob_loop
 STRICT=${LOADTEST_STRICT:-0}
 CONFIG=${LOADTEST_CONFIG:-testdata/config/loadtest.yaml}
 SWITCH_SIP=${LOADTEST_SIP:-127.0.0.1:5060}
@@ -85,6 +105,18 @@ die() {
 	exit 1
 }
 has_phase() { [[ ",$PHASES," == *",$1,"* ]]; }
+# rtp_details DIR REGEX SUMMARY...: appends a run's summary and its metrics
+# matching REGEX (from DIR/metrics-B.txt) to rtp-details.md.
+rtp_details() {
+	local dir=$1 re=$2
+	shift 2
+	{
+		echo "$*"
+		echo
+		grep -E "$re" "$dir/metrics-B.txt" | sed 's/^/    /' || true
+		echo
+	} >>"$OUT/rtp-details.md"
+}
 now() { date +%s.%N; }
 # fmt FORMAT VALUE: printf through awk (values may be empty: prints "n/a").
 fmt() { awk -v f="$1" -v v="${2:-}" 'BEGIN { if (v == "") print "n/a"; else printf f "\n", v }'; }
@@ -197,6 +229,9 @@ cpu_ticks() {
 	}
 	awk '{ print $12 + $13 }' <<<"${st##*) }"
 }
+
+# rss_kib PID: resident set size of PID in KiB (VmRSS), empty if unknown.
+rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
 
 # metrics FILE: the switch's /metrics into FILE. mval FILE NAME: sum of NAME's series.
 metrics() { curl -fsS --max-time 5 "http://$HTTP/metrics" >"$1" 2>/dev/null || : >"$1"; }
@@ -456,10 +491,12 @@ cps_search() {
 # ---------------------------------------------------------------------------------------
 # c/d. concurrent calls with RTP: LOADTEST_CALLS calls, 50 packets/s each way
 
-# rtp_run switch|relay: sets RTP_<mode>_* variables (see the end of the function).
+# rtp_run switch|relay|transcode [TAG]: sets RTP_<mode>_* variables (see the end of the
+# function). transcode: the switch with the Opus far end (uas_opus_echo.xml); artefacts
+# in $OUT/rtp-TAG (default: the mode).
 rtp_run() {
 	local mode=$1
-	local dir="$OUT/rtp-$mode"
+	local dir="$OUT/rtp-${2:-$mode}"
 	mkdir -p "$dir"
 	ln -sf "$SIPP_DIR/tone_1000hz.pcmu" "$dir/tone_1000hz.pcmu"
 	local ramp_s=$(((CALLS + RTP_CPS - 1) / RTP_CPS)) settle=3
@@ -487,6 +524,7 @@ rtp_run() {
 	if [ "$mode" = relay ]; then
 		uas_scn=uas_relay.xml uas_extra=() uac_scn=uac_relay.xml target=127.0.0.1:$UAS_PORT
 	fi
+	[ "$mode" = transcode ] && uas_scn=uas_opus_echo.xml
 	(cd "$dir" && exec sipp -sf "$SIPP_DIR/$uas_scn" -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 \
 		-mp "$UAS_MEDIA" "${uas_extra[@]}" -m "$CALLS" -rtp_threadtasks "$CALLS" -buff_size "$SIP_BUF" \
 		-timeout "$bound" -nostdin -trace_err -trace_stat -stf uas_stat.csv -fd 5 \
@@ -524,7 +562,7 @@ rtp_run() {
 		local x=$1 j sipp_cpu=0 p
 		S[t$x]=$(now)
 		dump_request "${specs[@]}"
-		if [ "$mode" = switch ]; then
+		if [ "$mode" != relay ]; then
 			metrics "$dir/metrics-$x.txt"
 			S[tm$x]=$(now) # the switch renders /metrics just before curl returns
 
@@ -542,11 +580,14 @@ rtp_run() {
 			S[tau$j$x]=$(dump_time "$dir/uac${j}_screen.log")
 			S[calls$x]=$((S[calls$x] + $(open_calls "$dir/uac${j}_screen.log")))
 		done
-		if [ "$mode" = switch ]; then
+		if [ "$mode" != relay ]; then
 			S[far$x]=$(rtp_echoed "$dir/uas_screen.log")
 			S[relayed$x]=$(mval "$dir/metrics-$x.txt" switchboard_rtp_packets_relayed_total)
 			S[received$x]=$(mval "$dir/metrics-$x.txt" switchboard_rtp_packets_received_total)
 			S[active$x]=$(mval "$dir/metrics-$x.txt" switchboard_active_calls)
+			S[transcoded$x]=$(mval "$dir/metrics-$x.txt" switchboard_rtp_packets_transcoded_total)
+			S[concealed$x]=$(mval "$dir/metrics-$x.txt" switchboard_frames_concealed_total)
+			S[rss$x]=$(rss_kib "$watched")
 		else
 			S[far$x]=$(rtp_sent "$dir/uas_screen.log")
 		fi
@@ -579,7 +620,7 @@ rtp_run() {
 	local failed=$((CALLS - ok))
 	# Window of the CPU (and, for the switch, /metrics) readings; SIPp's counts scaled to it.
 	local dt dS=0 dF dCPU ta=tcA tb=tcB
-	[ "$mode" = switch ] && ta=tmA tb=tmB
+	[ "$mode" != relay ] && ta=tmA tb=tmB
 	dt=$(calc "${S[$tb]} - ${S[$ta]}")
 	for ((j = 0; j < UACS; j++)); do
 		dS=$((dS + $(scaled $((S[sent${j}B] - S[sent${j}A])) "${S[tau${j}A]}" "${S[tau${j}B]}" "${S[$ta]}" "${S[$tb]}")))
@@ -594,9 +635,9 @@ rtp_run() {
 	printf -v "${p}SIPPCPUPCT" '%s' "$(calc "100 * (${S[sippcpuB]} - ${S[sippcpuA]}) / $CLK_TCK / $dt")"
 	printf -v "${p}FARDROPS" '%s' "$((S[fardropsB] - S[fardropsA]))"
 	{
-		echo "### $mode: raw window figures"
+		echo "### ${2:-$mode}: raw window figures"
 		echo
-		echo "window ${dt}s; SIPp UACs sent $dS RTP packets; far end $([ "$mode" = switch ] && echo echoed || echo sent) $dF;" \
+		echo "window ${dt}s; SIPp UACs sent $dS RTP packets; far end $([ "$mode" != relay ] && echo echoed || echo sent) $dF;" \
 			"far-end socket kernel drops $((S[fardropsB] - S[fardropsA]))$([ "$mode" = relay ] && echo ' (expected: nobody reads RTP there in this mode)'); CPU ticks $dCPU (CLK_TCK $CLK_TCK);" \
 			"calls up $(((S[callsA] < S[callsB]) ? S[callsA] : S[callsB])); sipp rc $rc; created $created, successful $ok"
 	} >>"$OUT/rtp-details.md"
@@ -617,15 +658,38 @@ rtp_run() {
 		RTP_switch_FWDPCT=$(calc "100 * (1 - $dF / $dS)")
 		RTP_switch_USPKT=$(awk -v c="$dCPU" -v k="$CLK_TCK" -v r="$dR" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
 		RTP_switch_ACTIVE=${S[activeB]:-}
-		{
-			echo "switch: relayed $dR, received $dRcv (switchboard_rtp_packets_* deltas), kernel drops on its media sockets $dK:" \
-				"loss $(fmt %.4f "$RTP_switch_LOSSPCT") %. SIPp ends sent $((dS + dF)): loss by SIPp's count $(fmt %.4f "$RTP_switch_SIPPLOSSPCT") %" \
-				"(± $(fmt %.3f "$RTP_switch_RESPCT") % for ±5 ms of timing error); caller->far end (SIPp only, same skew) $(fmt %.4f "$RTP_switch_FWDPCT") %;" \
-				"CPU us/packet $(fmt %.3f "$RTP_switch_USPKT")"
-			echo
-			grep -E '^switchboard_(rtp|rtcp)_' "$dir/metrics-B.txt" | sed 's/^/    /' || true
-			echo
-		} >>"$OUT/rtp-details.md"
+		rtp_details "$dir" '^switchboard_(rtp|rtcp)_' \
+			"switch: relayed $dR, received $dRcv (switchboard_rtp_packets_* deltas), kernel drops on its media sockets $dK:" \
+			"loss $(fmt %.4f "$RTP_switch_LOSSPCT") %. SIPp ends sent $((dS + dF)): loss by SIPp's count $(fmt %.4f "$RTP_switch_SIPPLOSSPCT") %" \
+			"(± $(fmt %.3f "$RTP_switch_RESPCT") % for ±5 ms of timing error); caller->far end (SIPp only, same skew) $(fmt %.4f "$RTP_switch_FWDPCT") %;" \
+			"CPU us/packet $(fmt %.3f "$RTP_switch_USPKT")"
+	elif [ "$mode" = transcode ]; then
+		# A transcoder sends one packet per direction every 20 ms once its jitter buffer
+		# plays out: from a received packet, or concealed (PLC/FEC) when none is there in
+		# time. What came in and did not go out as its own frame is the loss.
+		local dT dC dRcv
+		dT=$((S[transcodedB] - S[transcodedA]))
+		dC=$((S[concealedB] - S[concealedA]))
+		dRcv=$((S[receivedB] - S[receivedA]))
+		RTP_transcode_TRANSCODED=$dT RTP_transcode_CONCEALED=$dC RTP_transcode_RECEIVED=$dRcv RTP_transcode_KDROPS=$dK
+		RTP_transcode_RELAYED=$((S[relayedB] - S[relayedA]))
+		RTP_transcode_LOSSPCT=$(calc "100 * (1 - ($dT - $dC) / ($dRcv + $dK))")
+		RTP_transcode_CONCPCT=$(calc "100 * $dC / $dT")
+		RTP_transcode_SIPPLOSSPCT=$(calc "100 * (1 - ($dT - $dC) / ($dS + $dF))")
+		RTP_transcode_FWDPCT=$(calc "100 * (1 - $dF / $dS)")
+		# packets out vs. 50/s each way for every call up: < 100 % when transcoders fall behind
+		RTP_transcode_PACEPCT=$(calc "100 * $dT / (100 * ${S[callsB]} * $dt)")
+		RTP_transcode_USPKT=$(awk -v c="$dCPU" -v k="$CLK_TCK" -v r="$dT" 'BEGIN { if (r > 0) printf "%.3f\n", c * 1e6 / k / r }')
+		# one transcoded call-second = 100 transcoded packets (50 each way)
+		RTP_transcode_USCALLS=$(awk -v c="$dCPU" -v k="$CLK_TCK" -v r="$dT" 'BEGIN { if (r > 0) printf "%.1f\n", c * 1e6 / k / (r / 100) }')
+		RTP_transcode_RSSA=${S[rssA]} RTP_transcode_RSSB=${S[rssB]}
+		RTP_transcode_ACTIVE=${S[activeB]:-}
+		rtp_details "$dir" '^switchboard_(rtp|rtcp|frames|calls)_' \
+			"transcode: transcoded $dT, concealed $dC, received $dRcv, relayed $RTP_transcode_RELAYED (switchboard_* deltas)," \
+			"kernel drops on its media sockets $dK: loss 1 - (transcoded - concealed) / (received + drops) = $(fmt %.4f "$RTP_transcode_LOSSPCT") %;" \
+			"SIPp ends sent $((dS + dF)): loss by SIPp's count $(fmt %.4f "$RTP_transcode_SIPPLOSSPCT") %; caller->far end (SIPp only)" \
+			"$(fmt %.4f "$RTP_transcode_FWDPCT") %; output pace $(fmt %.3f "$RTP_transcode_PACEPCT") % of 100 packets/s per call;" \
+			"CPU us/transcoded packet $(fmt %.3f "$RTP_transcode_USPKT"); RSS ${S[rssA]} -> ${S[rssB]} KiB"
 	else
 		local cpu_end kdrops
 		cpu_end=$(cpu_ticks "$relay_pid")
@@ -650,6 +714,77 @@ rtp_run() {
 }
 
 # ---------------------------------------------------------------------------------------
+# e. transcoding: PCMU callers (uac.xml) -> switch -> Opus far end (uas_opus_echo.xml,
+#    -rtp_echo), a ladder of concurrent calls per Opus complexity, with raw libopus as
+#    the baseline (cmd/opusbaseline)
+
+# kv FILE KIND COMPLEXITY KEY: KEY=value from the opusbaseline line "KIND complexity=C ...".
+kv() {
+	awk -v k="$2" -v c="complexity=$3" -v key="$4" '$1 == k && $2 == c { for (i = 3; i <= NF; i++) if (index($i, key "=") == 1) { print substr($i, length(key) + 2); exit } }' "$1" 2>/dev/null || true
+}
+
+declare -A TC_BEST=() TC_BEST_LOSS=() TC_BEST_USPKT=() TC_BEST_CPU=() TC_BEST_RATIO=() TC_BEST_FAILPCT=() TC_STOPPED=()
+declare -A TC_RAW_FRAME=() TC_RAW_CPU=() TC_RAW_N=() TC_LOOP_CS=()
+TC_RAN=
+transcode_phase() {
+	local ob="$OUT/opusbaseline" c n tag idle errs held ratio raw_cs raw_file kib saved_config=$CONFIG
+	log "transcode: building cmd/opusbaseline into $ob"
+	go build -o "$ob" ./cmd/opusbaseline
+	log "transcode: raw libopus baseline, complexity $(echo $TC_COMPLEXITY | tr ' ' ,): ${OB_LOOP}s encode/decode loop each"
+	"$ob" -tone "$SIPP_DIR/tone_1000hz.pcmu" -complexity "$(echo $TC_COMPLEXITY | tr ' ' ,)" -loop "$OB_LOOP" -calls 0 \
+		>"$OUT/opusbaseline.txt" 2>&1 || die "cmd/opusbaseline failed ($OUT/opusbaseline.txt)"
+	sed 's/^/  /' "$OUT/opusbaseline.txt" >&2
+	: >"$OUT/transcode-rows.md"
+	CONFIG=$TC_CONFIG
+	TC_RAN=1
+	for c in $TC_COMPLEXITY; do
+		export LOADTEST_OPUS_COMPLEXITY=$c # read by loadtest-transcode.yaml
+		TC_BEST[$c]=0
+		TC_LOOP_CS[$c]=$(calc "50 * ($(kv "$OUT/opusbaseline.txt" loop "$c" encode_us) + $(kv "$OUT/opusbaseline.txt" loop "$c" decode_us))")
+		for n in $TC_CALLS; do
+			tag=transcode-c$c-$n
+			# baseline for this level: n paced goroutines, each one call's libopus work
+			raw_file="$OUT/opusbaseline-c$c-$n.txt"
+			"$ob" -tone "$SIPP_DIR/tone_1000hz.pcmu" -complexity "$c" -loop 0 -calls "$n" -seconds "$OB_SECS" \
+				>"$raw_file" 2>&1 || die "cmd/opusbaseline failed ($raw_file)"
+			sed 's/^/  /' "$raw_file" >&2
+			raw_cs=$(kv "$raw_file" paced "$c" us_per_call_second)
+			start_switch "$tag"
+			nap 1
+			idle=$(rss_kib "$SW_PID")
+			CALLS=$n DURATION=$TC_WINDOW rtp_run transcode "$tag"
+			wait_switch_idle
+			stop_switch
+			# everything the switch logged (warn level and above in the config), startup included
+			errs=$(grep -c . "$OUT/switchboard-$tag.log" 2>/dev/null || true)
+			kib=$(calc "(${RTP_transcode_RSSB:-0} - ${idle:-0}) / $n")
+			ratio=$(calc "$RTP_transcode_USCALLS / $raw_cs")
+			held=$(awk -v l="$RTP_transcode_LOSSPCT" -v f="$RTP_transcode_FAILED" -v up="$RTP_transcode_CALLS" -v n="$n" \
+				'BEGIN { print (l != "" && l < 0.1 && f == 0 && up >= n) ? "yes" : "no" }')
+			echo "| $c | $n | $RTP_transcode_CALLS | $RTP_transcode_FAILED | $(fmt %.4f "$RTP_transcode_LOSSPCT") | $(fmt %.4f "$RTP_transcode_SIPPLOSSPCT") | $(fmt %.3f "$RTP_transcode_CONCPCT") | $(fmt %.3f "$RTP_transcode_FWDPCT") ($RTP_transcode_FARDROPS) | $(fmt %.2f "$RTP_transcode_PACEPCT") | $(fmt %.0f "$RTP_transcode_CPUPCT") | $(fmt %.0f "$RTP_transcode_SIPPCPUPCT") | $(fmt %.2f "$RTP_transcode_USPKT") | $(fmt %.0f "$RTP_transcode_USCALLS") | $(fmt %.0f "$raw_cs") | $(fmt '%.2f×' "$ratio") | $(fmt %.1f "$(calc "${idle:-0} / 1024")") | $(fmt %.1f "$(calc "${RTP_transcode_RSSB:-0} / 1024")") | $(fmt %.0f "$kib") | $errs | $held |" >>"$OUT/transcode-rows.md"
+			log "transcode: complexity $c, $n calls: loss $(fmt %.4f "$RTP_transcode_LOSSPCT") %, CPU $(fmt %.0f "$RTP_transcode_CPUPCT") %, $(fmt %.2f "$RTP_transcode_USPKT") us/transcoded packet, $(fmt %.0f "$kib") KiB/call, held: $held"
+			if [ "$errs" != 0 ]; then
+				log "transcode: the switch logged $errs lines ($OUT/switchboard-$tag.log), most frequent:"
+				sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.+Z-]+//g; s/"time":"[^"]*",?//' "$OUT/switchboard-$tag.log" | cut -c1-200 | sort | uniq -c | sort -rn | head -3 >&2 || true
+			fi
+			if [ "$held" = yes ]; then
+				if ((n > TC_BEST[$c])); then
+					TC_BEST[$c]=$n TC_BEST_LOSS[$c]=$RTP_transcode_LOSSPCT TC_BEST_USPKT[$c]=$RTP_transcode_USPKT
+					TC_BEST_CPU[$c]=$RTP_transcode_CPUPCT TC_BEST_RATIO[$c]=$ratio TC_BEST_FAILPCT[$c]=$RTP_transcode_FAILPCT
+					TC_RAW_FRAME[$c]=$(kv "$raw_file" paced "$c" us_per_codec_frame) TC_RAW_CPU[$c]=$(kv "$raw_file" paced "$c" cpu_pct) TC_RAW_N[$c]=$n
+				fi
+			elif [ "$TC_ALL" != 1 ]; then
+				TC_STOPPED[$c]=$n
+				log "transcode: complexity $c: $n calls not held; not climbing further (LOADTEST_TRANSCODE_ALL=1 climbs anyway)"
+				break
+			fi
+		done
+	done
+	unset LOADTEST_OPUS_COMPLEXITY
+	CONFIG=$saved_config
+}
+
+# ---------------------------------------------------------------------------------------
 # results
 
 print_results() {
@@ -669,6 +804,13 @@ print_results() {
 		[ "$CALLS" -lt 1000 ] && met_rtp="$met_rtp (only $CALLS calls run)"
 	fi
 	[ -n "$ratio_cpu" ] && met_cpu=$(awk -v r="$ratio_cpu" 'BEGIN { print (r <= 1.5) ? "met" : "NOT met" }')
+	local t_tc="≥200 transcoded calls at complexity 5, <0.1 % loss" met_tc=-
+	if [ -n "$TC_RAN" ] && [ -n "${TC_BEST[5]+x}" ]; then
+		met_tc=$( ((TC_BEST[5] >= 200)) && echo met || echo "NOT met")
+		local top=0 x
+		for x in $TC_CALLS; do ((x > top)) && top=$x; done
+		((top < 200)) && met_tc="$met_tc (the ladder stops at $top)"
+	fi
 	{
 		echo "## Switchboard load test — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 		echo
@@ -691,6 +833,19 @@ print_results() {
 		if [ -n "${RTP_relay_LOSSPCT+x}" ]; then
 			echo "| bare Go UDP relay (cmd/udprelay) | – | $(fmt %.3f "$RTP_relay_FAILPCT") | – | ${RTP_relay_CALLS} | $(fmt %.4f "$RTP_relay_LOSSPCT") | $(fmt %.2f "$RTP_relay_USPKT") | $(fmt %.0f "$RTP_relay_CPUPCT") | 1 (CPU baseline) | – |"
 		fi
+		if [ -n "$TC_RAN" ]; then
+			local c
+			for c in $TC_COMPLEXITY; do
+				[ -n "${TC_BEST[$c]+x}" ] || continue
+				if [ "${TC_BEST[$c]}" -gt 0 ]; then
+					echo "| switch transcoding PCMU↔Opus, complexity $c (highest level held) | – | $(fmt %.3f "${TC_BEST_FAILPCT[$c]}") | – | ${TC_BEST[$c]} | $(fmt %.4f "${TC_BEST_LOSS[$c]}") | $(fmt %.2f "${TC_BEST_USPKT[$c]}") | $(fmt %.0f "${TC_BEST_CPU[$c]}") | $(fmt '%.2f× µs/call-second' "${TC_BEST_RATIO[$c]}") | $([ "$c" = 5 ] && echo "$t_tc: $met_tc" || echo –) |"
+				else
+					echo "| switch transcoding PCMU↔Opus, complexity $c | – | – | – | none held (lowest level ${TC_CALLS%% *}) | – | – | – | – | $([ "$c" = 5 ] && echo "$t_tc: $met_tc" || echo –) |"
+				fi
+				[ -n "${TC_RAW_N[$c]:-}" ] &&
+					echo "| raw libopus encode+decode, complexity $c (cmd/opusbaseline, ${TC_RAW_N[$c]} paced calls) | – | – | – | – | – | $(fmt %.2f "${TC_RAW_FRAME[$c]}") | $(fmt %.0f "${TC_RAW_CPU[$c]}") | 1 (CPU baseline) | – |"
+			done
+		fi
 		echo
 		[ -n "${BASE_NOTE:-}" ] && echo "- baseline: $BASE_NOTE"
 		[ -n "${SW_NOTE:-}" ] && echo "- switch: $SW_NOTE"
@@ -706,6 +861,19 @@ print_results() {
 			echo "- bare relay: CPU µs/packet over the window from the packets both SIPp ends sent; whole run from the relay's own count: $(fmt %.2f "$RTP_relay_RUNUSPKT")." \
 				"SIPp processes used $(fmt %.0f "$RTP_relay_SIPPCPUPCT") % CPU."
 		fi
+		if [ -n "$TC_RAN" ]; then
+			echo "- transcoding: every call runs two Opus codecs in the switch (encode caller→far end, decode the far end's echo) and two G.711 ones;" \
+				"a level is held with < 0.1 % loss, no failed call and every call up. Loss = 1 − (transcoded − concealed) ÷ (received + kernel drops)," \
+				"over a ${TC_WINDOW}s window. CPU µs/packet = switch CPU ÷ switchboard_rtp_packets_transcoded_total (one packet = one decode + one encode);" \
+				"for the raw libopus row it is µs per codec operation (encode or decode of one 20 ms frame). Ratio = switch CPU per transcoded" \
+				"call-second (100 transcoded packets) ÷ raw libopus CPU per call-second (50 encodes + 50 decodes) with as many goroutines as calls," \
+				"each paced every 20 ms like the switch's transcoder (cmd/opusbaseline, run just before the level with nothing else running)."
+			for c in $TC_COMPLEXITY; do
+				[ -n "${TC_LOOP_CS[$c]+x}" ] || continue
+				echo "- raw libopus, complexity $c, back to back in one goroutine: encode $(kv "$OUT/opusbaseline.txt" loop "$c" encode_us) µs + decode" \
+					"$(kv "$OUT/opusbaseline.txt" loop "$c" decode_us) µs per 20 ms frame = $(fmt %.0f "${TC_LOOP_CS[$c]}") µs per call-second$([ -n "${TC_STOPPED[$c]:-}" ] && echo "; ladder stopped at ${TC_STOPPED[$c]} calls (not held)")."
+			done
+		fi
 		echo "- p99 INVITE→200 comes from SIPp's -trace_rtt, whose clock is CLOCK_MONOTONIC_COARSE: values are multiples of the kernel tick (4 ms at HZ=250)."
 		echo
 		if [ -s "$OUT/cps-runs.md" ]; then
@@ -716,12 +884,20 @@ print_results() {
 			cat "$OUT/cps-runs.md"
 			echo
 		fi
+		if [ -s "$OUT/transcode-rows.md" ]; then
+			echo "### Transcoding ladder (PCMU caller → switch → Opus far end echoing)"
+			echo
+			echo "| complexity | calls | calls up | failed | loss % | loss % (SIPp count) | concealed % | caller→far end % (far-end socket drops) | output pace % | CPU % | SIPp CPU % | CPU µs/transcoded packet | CPU µs/call-second | raw libopus µs/call-second | ratio vs raw libopus | RSS idle MiB | RSS MiB | KiB/call | switch log lines | held |"
+			echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+			cat "$OUT/transcode-rows.md"
+			echo
+		fi
 		[ -s "$OUT/rtp-details.md" ] && cat "$OUT/rtp-details.md"
 	} >"$f"
 	cat "$f"
 	RESULTS_PRINTED=1
 	MISSED=0
-	for m in "$met_cps" "$met_rtp" "$met_cpu"; do [[ "$m" == "NOT met"* ]] && MISSED=1; done
+	for m in "$met_cps" "$met_rtp" "$met_cpu" "$met_tc"; do [[ "$m" == "NOT met"* ]] && MISSED=1; done
 	return 0
 }
 
@@ -760,6 +936,9 @@ if has_phase relay; then
 	else
 		log "cmd/udprelay is missing: no bare-relay baseline"
 	fi
+fi
+if has_phase transcode; then
+	transcode_phase
 fi
 
 print_results
