@@ -96,6 +96,17 @@ func TestValidateRules(t *testing.T) {
 			`rtp.external_ip: "example.com" is not an IP address`,
 			`rtp.bind_ip: "bad host!" is not an IP address or host name`,
 		}},
+		{"rtp media timers", func(c *Config) { c.RTP.MediaTimeout, c.RTP.RTCPInterval = 500*time.Millisecond, 2*time.Minute }, []string{
+			"rtp.media_timeout: must be at least 1s",
+			"rtp.rtcp_interval: must be between 100ms and 1m",
+		}},
+		{"opus settings", func(c *Config) {
+			eleven := 11
+			c.Trunks[0].Opus = Opus{Complexity: &eleven, Bitrate: 1000}
+		}, []string{
+			"trunks[0].opus.complexity: must be between 0 and 10, not 11",
+			"trunks[0].opus.bitrate: must be 0 (automatic) or between 6000 and 510000, not 1000",
+		}},
 		{"http port", func(c *Config) { c.HTTP.Listen = ":http" }, []string{`http.listen: ":http" has an invalid port`}},
 		{"storage", func(c *Config) { c.Storage.Database, c.Storage.Recordings = "data/db", "" }, []string{
 			`storage.database: "data/db" is not a URL such as sqlite://data/switchboard.db`,
