@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
 // requireSIPp returns sipp's path; without it the test fails under CI=true
@@ -194,4 +195,38 @@ func TestSIPpHoldFromFarEnd(t *testing.T) {
 		uas:   []string{"-sf", "uas_hold.xml", "-rtp_echo"},
 		calls: 1,
 	})
+}
+
+// TestSIPpDTMFInterop: SIPp as the carrier keys 5 from its own RFC 2833
+// capture and 7 as SIP INFO; the far end, a Go UA speaking Opus with
+// telephone-event/48000, receives both as RFC 4733, each exactly once.
+func TestSIPpDTMFInterop(t *testing.T) {
+	requireSIPp(t)
+	const pcap = "/usr/share/sip-tester/dtmf_2833_5.pcap"
+	if _, err := os.Stat(pcap); err != nil {
+		t.Fatalf("SIPp's DTMF capture is missing (sip-tester package): %v", err)
+	}
+	h := newHarness(t, transcodeConfig(t))
+	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: 1500, Codecs: []string{"opus"}})
+	uacPort, uacMedia := freePort(t), freePorts(t, 4)
+	uac := startSIPp(t, h.ctx, "uac", h.sip, "-sf", "uac_dtmf.xml", "-s", "+15550100", "-i", "127.0.0.1",
+		"-p", strconv.Itoa(uacPort), "-mi", "127.0.0.1", "-mp", strconv.Itoa(uacMedia), "-m", "1",
+		"-key", "dtmf_pcap", pcap, "-timeout", "30", "-timeout_error")
+	fc := h.waitCall(farCall)
+	got := waitDigits(t, fc, 2, "far end")
+	if s := digitString(got); s != "57" {
+		t.Errorf("far end got %q, want 57", s)
+	}
+	for _, d := range got {
+		if d.Via != siptest.ViaRFC4733 {
+			t.Errorf("far end got %c via %s, want rfc4733", d.Digit, d.Via)
+		}
+	}
+	if code := uac.wait(t, 20*time.Second); code != 0 {
+		t.Errorf("sipp uac exit %d\n%s", code, tail(uac.out.String(), 2000))
+	}
+	waitEnded(t, fc, "far end")
+	if n := len(fc.Digits()); n != 2 {
+		t.Errorf("far end has %d digits, want 2 (not doubled)", n)
+	}
 }
