@@ -43,6 +43,7 @@ type PortAllocator struct {
 	stats   *Stats
 
 	rtcpInterval time.Duration
+	clock        mediaClock // paces the transcoders of the allocator's sockets
 
 	mu    sync.Mutex
 	used  []bool // by slot: RTP port min+2*slot; true while reserved or open

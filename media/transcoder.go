@@ -20,9 +20,10 @@ const frameInterval = codec.FrameDuration
 // other leg's codec and sent as a stream of 20 ms packets.
 //
 // PCM runs at the lowest rate both codecs need: 8 kHz whenever a leg is
-// G.711, so Opus is opened at 8 kHz and nothing is resampled. One goroutine
-// per transcoder paces both directions from the clock; the sockets' reader
-// goroutines only copy packets into the jitter buffers. Telephone-events are
+// G.711, so Opus is opened at 8 kHz and nothing is resampled. The media
+// clock (clock.go) plays both directions once every 20 ms, from one of a few
+// worker goroutines shared by all transcoders; the sockets' reader goroutines
+// only copy packets into the jitter buffers. Telephone-events are
 // not transcoded: the socket reports digits (Socket.OnDTMF) and the call
 // sends them on the other leg (Socket.SendDTMF).
 type Transcoder struct {
@@ -32,13 +33,13 @@ type Transcoder struct {
 	// built from these; Connect keeps the transcoder while they hold
 	ca, cb StreamConfig
 
-	stop     chan struct{}
-	done     chan struct{}
+	clk      *clockMember
 	stopOnce sync.Once
 }
 
 // transcodeDir is one way through a transcoder. Its fields are owned by the
-// transcoder's goroutine, except jb (safe for one pusher and one popper).
+// media clock's worker playing the transcoder, except jb (safe for one pusher
+// and one popper).
 type transcodeDir struct {
 	from, to *Socket
 	inPT     uint8
@@ -82,7 +83,7 @@ func NewTranscoder(a, b *Socket) (*Transcoder, error) {
 		return nil, fmt.Errorf("media: transcoder needs both legs' codecs (have %q and %q)", ca.Audio.Name, cb.Audio.Name)
 	}
 	rate := TranscodeRate(ca.Audio, cb.Audio)
-	t := &Transcoder{a: a, b: b, rate: rate, ca: ca, cb: cb, stop: make(chan struct{}), done: make(chan struct{})}
+	t := &Transcoder{a: a, b: b, rate: rate, ca: ca, cb: cb}
 	var err error
 	if t.dirs[AToB], err = newTranscodeDir(a, b, ca, cb, rate); err != nil {
 		return nil, err
@@ -92,7 +93,7 @@ func NewTranscoder(a, b *Socket) (*Transcoder, error) {
 	}
 	a.SetSink(t)
 	b.SetSink(t)
-	go t.run()
+	t.clk = a.alloc.clock.register(t.tick)
 	return t, nil
 }
 
@@ -148,13 +149,13 @@ func (t *Transcoder) Rate() int { return t.rate }
 // JitterStats returns the jitter buffer statistics of the direction d.
 func (t *Transcoder) JitterStats(d RelayDirection) jitter.Stats { return t.dirs[d].jb.Stats() }
 
-// Stop detaches the transcoder from both sockets and ends its goroutine.
+// Stop detaches the transcoder from both sockets and takes it off the media
+// clock: when Stop returns, no frame of it is being played or will be.
 func (t *Transcoder) Stop() {
 	t.stopOnce.Do(func() {
 		t.a.replaceSink(t, nil)
 		t.b.replaceSink(t, nil)
-		close(t.stop)
-		<-t.done
+		t.clk.unregister()
 	})
 }
 
@@ -178,35 +179,11 @@ func (t *Transcoder) HandleRTP(pkt []byte, from *Socket) {
 		binary.BigEndian.Uint32(pkt[8:]), rtpPayload(pkt), time.Now())
 }
 
-// run paces both directions from the clock, one frame every 20 ms. When the
-// process stalls it catches up on missed frames, up to 100 ms, rather than
-// losing them (a ticker would drop ticks).
-func (t *Transcoder) run() {
-	defer close(t.done)
-	timer := time.NewTimer(frameInterval)
-	defer timer.Stop()
-	next := time.Now()
-	for {
-		next = next.Add(frameInterval)
-		if wait := time.Until(next); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-t.stop:
-				return
-			}
-		} else if wait < -5*frameInterval {
-			next = time.Now()
-		}
-		select {
-		case <-t.stop:
-			return
-		default:
-		}
-		now := time.Now()
-		t.dirs[AToB].process(now)
-		t.dirs[BToA].process(now)
-	}
+// tick plays one frame of both directions; the media clock calls it every
+// 20 ms, catching up on late ticks (see clock.go).
+func (t *Transcoder) tick(now time.Time) {
+	t.dirs[AToB].process(now)
+	t.dirs[BToA].process(now)
 }
 
 // process plays out one frame of a direction: pop, decode or conceal,
