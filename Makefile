@@ -10,7 +10,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CONFIG  ?= testdata/config/b2bua.yaml
 # Debian packages the build and the tests need.
-DEBS    := sip-tester libopus-dev libopusfile-dev pkg-config
+DEBS    := sip-tester libopus-dev libopusfile-dev pkg-config espeak-ng ffmpeg
 
 .PHONY: all deps build run test vet fmt-check unit bench loadtest clean
 

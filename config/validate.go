@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -302,11 +303,29 @@ func (c *Config) validateRoutes(v *collector, trunks map[string]*Trunk) {
 			if m.pattern == "" {
 				continue
 			}
-			if msg := patternProblem(m.pattern); msg != "" {
+			if msg := routePatternProblem(m.pattern); msg != "" {
 				v.add(key+".match."+m.name, "%s", msg)
 			}
 		}
 	}
+}
+
+// IsRegexPattern reports whether a route pattern is a regular expression,
+// written between slashes: "/^\+44(20|79)/".
+func IsRegexPattern(p string) bool {
+	return len(p) >= 2 && strings.HasPrefix(p, "/") && strings.HasSuffix(p, "/")
+}
+
+// routePatternProblem checks a route's number pattern: exact, wildcard, or
+// a regular expression between slashes.
+func routePatternProblem(p string) string {
+	if IsRegexPattern(p) {
+		if _, err := regexp.Compile(p[1 : len(p)-1]); err != nil {
+			return fmt.Sprintf("invalid regular expression %s: %v", p, err)
+		}
+		return ""
+	}
+	return patternProblem(p)
 }
 
 func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk) {

@@ -96,6 +96,9 @@ func TestValidateRules(t *testing.T) {
 			`rtp.external_ip: "example.com" is not an IP address`,
 			`rtp.bind_ip: "bad host!" is not an IP address or host name`,
 		}},
+		{"route regex", func(c *Config) { c.Routes[0].Match.To = "/^+44(/" }, []string{
+			"routes[0].match.to: invalid regular expression /^+44(/: error parsing regexp: missing closing ): `^+44(`",
+		}},
 		{"rtp media timers", func(c *Config) { c.RTP.MediaTimeout, c.RTP.RTCPInterval = 500*time.Millisecond, 2*time.Minute }, []string{
 			"rtp.media_timeout: must be at least 1s",
 			"rtp.rtcp_interval: must be between 100ms and 1m",

@@ -35,3 +35,27 @@ func TestMatchFirstRouteWins(t *testing.T) {
 		t.Errorf("unexpected match %q (#%d)", rt.Name, idx)
 	}
 }
+
+func TestMatchRegularExpression(t *testing.T) {
+	cfg := &config.Config{Routes: []config.Route{
+		{Name: "london", Match: config.RouteMatch{To: `/^\+44(20|79)[0-9]{8}$/`}, Flow: "uk"},
+		{Name: "anonymous", Match: config.RouteMatch{From: `/^(anonymous|)$/`}, Flow: "anon"},
+	}}
+	e := New(cfg, nil, nil)
+	for _, tc := range []struct {
+		from, to string
+		want     string
+	}{
+		{"+15551", "+442071234567", "london"},
+		{"+15551", "+447912345678", "london"},
+		{"+15551", "+4420712345678", ""}, // one digit too many: anchored
+		{"+15551", "442071234567", ""},   // a regex is matched as written: no '+' folding
+		{"anonymous", "+331", "anonymous"},
+		{"", "+331", "anonymous"},
+	} {
+		rt, _, ok := e.Match(Request{From: tc.from, To: tc.to})
+		if got := rt.Name; ok != (tc.want != "") || got != tc.want {
+			t.Errorf("from %q to %q matched %q (%v), want %q", tc.from, tc.to, got, ok, tc.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), validateCmd(), versionCmd())
+	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), routeCmd())
 	return root
 }
 
