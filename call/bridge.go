@@ -30,6 +30,12 @@ func (c *Call) Dial(ctx context.Context, d Dialer, r DialRequest) error {
 	c.record.OutTrunk = r.Trunk
 	c.mu.Unlock()
 	c.log.Info("dialling", "out_trunk", r.Trunk, "leg", out.ID())
+	if !c.pausePump() {
+		// The caller hung up while the leg was being placed.
+		c.End(ctx, Cancelled)
+		return ErrEnded
+	}
+	defer c.resumePump()
 	return c.bridge(ctx, out)
 }
 
@@ -50,7 +56,11 @@ func CauseOf(err error) Cause {
 func (c *Call) bridge(ctx context.Context, out Leg) error {
 	inEv, outEv := c.in.Events(), out.Events()
 	offer := c.in.Offer()
-	answered := false
+	// The switch may have answered the caller already (prompts, a queue):
+	// then the far end's answer only connects the media, transcoding if the
+	// codecs differ, and its early media is not relayed.
+	answered := c.State() == StateAnswered
+	farAnswered := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -82,7 +92,14 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 					c.connect(out)
 				}
 			case Answered:
+				if farAnswered {
+					continue
+				}
+				farAnswered = true
 				if answered {
+					c.connect(out)
+					c.log.Info("far end answered (caller already answered)")
+					go c.supervise(ctx, out)
 					continue
 				}
 				d := c.answerTo(offer, e.Answer, true)

@@ -109,7 +109,12 @@ type Call struct {
 	onEnd  []func(Record)
 	notify []func(Notice)
 	opts   Options
-	dtmf   map[Leg]chan DTMF // per receiving leg, drained by one sender goroutine
+	dtmf   map[Leg]chan DTMF  // per receiving leg, drained by one sender goroutine
+	local  *media.Description // the switch's own answer to the caller (prompts), if any
+
+	// The pump (local.go) reads the caller's events when no bridge does.
+	pumpPause, pumpResume, pumpDone chan struct{}
+	digits                          chan DTMF
 }
 
 // New starts a call for an inbound leg.
@@ -133,6 +138,7 @@ func New(in Inbound, log *slog.Logger, o Options) *Call {
 		},
 	}
 	c.log = log.With("call_id", in.ID(), "trunk", in.Trunk())
+	c.startPump()
 	return c
 }
 

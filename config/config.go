@@ -4,7 +4,11 @@
 // every mistake.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+)
 
 // Config is one node's whole configuration.
 type Config struct {
@@ -18,6 +22,8 @@ type Config struct {
 	Trunks          []Trunk             `mapstructure:"trunks" yaml:"trunks"`
 	Routes          []Route             `mapstructure:"routes" yaml:"routes"`
 	Flows           map[string][]Action `mapstructure:"flows" yaml:"flows"`
+	Schedules       []schedule.Schedule `mapstructure:"schedules" yaml:"schedules"`
+	Prompts         Prompts             `mapstructure:"prompts" yaml:"prompts"`
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `mapstructure:"-" yaml:"-"`
@@ -176,17 +182,68 @@ type Route struct {
 	Flow  string     `mapstructure:"flow" yaml:"flow"`
 }
 
-// RouteMatch patterns: empty matches anything; '*' and '?' are wildcards.
+// RouteMatch patterns: empty matches anything; '*' and '?' are wildcards;
+// a pattern between slashes is a regular expression.
 type RouteMatch struct {
 	Trunk string `mapstructure:"trunk" yaml:"trunk"`
 	From  string `mapstructure:"from" yaml:"from"`
 	To    string `mapstructure:"to" yaml:"to"`
 }
 
+// Prompts configures how messages are prepared for playing.
+type Prompts struct {
+	// CacheDir keeps rendered speech and converted audio files, so each is
+	// prepared once.
+	CacheDir string `mapstructure:"cache_dir" yaml:"cache_dir"`
+}
+
 // Action is one step of a flow; exactly one field is set.
 type Action struct {
-	Dial   *DialAction   `mapstructure:"dial" yaml:"dial"`
-	Hangup *HangupAction `mapstructure:"hangup" yaml:"hangup"`
+	Answer       *AnswerAction       `mapstructure:"answer" yaml:"answer"`
+	EarlyMedia   *AnswerAction       `mapstructure:"early_media" yaml:"early_media"`
+	Play         *PlayAction         `mapstructure:"play" yaml:"play"`
+	Say          *SayAction          `mapstructure:"say" yaml:"say"`
+	WorkingHours *WorkingHoursAction `mapstructure:"working_hours" yaml:"working_hours"`
+	Goto         *GotoAction         `mapstructure:"goto" yaml:"goto"`
+	Dial         *DialAction         `mapstructure:"dial" yaml:"dial"`
+	Hangup       *HangupAction       `mapstructure:"hangup" yaml:"hangup"`
+}
+
+// AnswerAction answers the call (200 OK) with the switch's own media, or,
+// as early_media, sends 183 with SDP so that prompts play before an answer.
+type AnswerAction struct {
+	// Ring, when set, sends 180 Ringing and waits this long first.
+	Ring time.Duration `mapstructure:"ring" yaml:"ring"`
+}
+
+// PlayAction plays an audio file to the caller.
+type PlayAction struct {
+	// File is a .wav .mp3 .mp2 .ircam .m4a .m4r .voc or .vox file, at most
+	// 4 MB; relative paths are relative to the configuration file.
+	File string `mapstructure:"file" yaml:"file"`
+	// Duration stops (or loops the file until) this long; 0 plays it once.
+	Duration time.Duration `mapstructure:"duration" yaml:"duration"`
+}
+
+// SayAction speaks text with espeak-ng.
+type SayAction struct {
+	Text     string `mapstructure:"text" yaml:"text"`
+	Language string `mapstructure:"language" yaml:"language"` // espeak-ng voice language, default en
+	Voice    string `mapstructure:"voice" yaml:"voice"`       // variant, e.g. f3; optional
+	Rate     int    `mapstructure:"rate" yaml:"rate"`         // words per minute, default 160
+}
+
+// WorkingHoursAction checks a schedule: when closed, the call goes to the
+// closed flow; when open, to the open flow, or on with the next action.
+type WorkingHoursAction struct {
+	Schedule string `mapstructure:"schedule" yaml:"schedule"`
+	Open     string `mapstructure:"open" yaml:"open"`
+	Closed   string `mapstructure:"closed" yaml:"closed"`
+}
+
+// GotoAction continues with another flow.
+type GotoAction struct {
+	Flow string `mapstructure:"flow" yaml:"flow"`
 }
 
 // DialAction bridges the caller to a trunk.

@@ -29,6 +29,7 @@ const (
 	DefaultMediaTimeout    = 30 * time.Second
 	DefaultRTCPInterval    = 5 * time.Second
 	DefaultOpusComplexity  = 5
+	DefaultPromptCache     = "data/prompts"
 	// DefaultNodeName is used when the host name cannot be read.
 	DefaultNodeName = "switchboard"
 )
@@ -90,6 +91,7 @@ func (c *Config) applyRTPDefaults() {
 	if lo, hi, err := parsePorts(c.RTP.Ports); err == nil {
 		c.RTP.PortMin, c.RTP.PortMax = lo, hi
 	}
+	setString(&c.Prompts.CacheDir, DefaultPromptCache)
 	if c.RTP.MediaTimeout == 0 {
 		c.RTP.MediaTimeout = DefaultMediaTimeout
 	}

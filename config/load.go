@@ -33,6 +33,16 @@ const EnvPrefix = "SWITCHBOARD"
 // Problems, each with its file, line and key. Other failures (an unreadable
 // file) are returned as wrapped errors.
 func Load(path string) (*Config, error) {
+	return LoadWith(path, nil)
+}
+
+// Checker adds checks that need more than the configuration itself (audio
+// files, external tools); its problems name a key, and are placed at that
+// key's line like Validate's.
+type Checker func(*Config) Problems
+
+// LoadWith is Load with an extra check run on the loaded configuration.
+func LoadWith(path string, check Checker) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -45,7 +55,7 @@ func Load(path string) (*Config, error) {
 		sortProblems(problems)
 		return nil, problems
 	}
-	c, more, err := build(path, doc)
+	c, more, err := build(path, doc, check)
 	if err != nil {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
@@ -59,7 +69,7 @@ func Load(path string) (*Config, error) {
 // build checks doc against the Config type, decodes it with defaults and
 // environment overrides, and validates the result. It returns the config
 // and every problem found, placed at its line or variable.
-func build(path string, doc *yaml.Node) (*Config, Problems, error) {
+func build(path string, doc *yaml.Node, check Checker) (*Config, Problems, error) {
 	schema := &schemaChecker{file: path}
 	if doc != nil {
 		schema.check(doc, reflect.TypeFor[Config](), "")
@@ -77,7 +87,14 @@ func build(path string, doc *yaml.Node) (*Config, Problems, error) {
 	c.File = path
 	applyAbsentDefaults(c, loc)
 	c.ApplyDefaults()
-	for _, p := range c.problems() {
+	found := c.problems()
+	if check != nil && len(found) == 0 {
+		found = check(c)
+	}
+	for _, p := range found {
+		if p.File == "" {
+			p.File = path
+		}
 		loc.place(&p)
 		problems = append(problems, p)
 	}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+
 	"bytes"
 	"os"
 	"path/filepath"
@@ -104,6 +106,9 @@ flows:
         trunk: carrier-a
         number: ""
         timeout: 0s
+schedules: []
+prompts:
+  cache_dir: data/prompts
 `
 	if got := buf.String(); got != want {
 		t.Errorf("Print wrote:\n%s\nwant:\n%s", got, want)
@@ -159,6 +164,7 @@ flows:
 	want.File = printed
 	want.Trunks = maskSecrets(c).Trunks
 	want.Trunks[0].Outbound.NumberFormat.Strip = []string{} // printed as "strip: []"
+	want.Schedules = []schedule.Schedule{}                  // printed as "schedules: []"
 	if !reflect.DeepEqual(*again, want) {
 		t.Errorf("printed config loads back as\n%+v\nwant\n%+v", *again, want)
 	}

@@ -48,8 +48,10 @@ func (c *Config) problems() Problems {
 		v.add("shutdown_timeout", "must not be negative")
 	}
 	trunks := c.validateTrunks(v)
+	schedules := c.validateSchedules(v)
 	c.validateRoutes(v, trunks)
-	c.validateFlows(v, trunks)
+	c.validateFlows(v, trunks, schedules)
+	c.flowLoops(v)
 	return v.list
 }
 
@@ -328,7 +330,7 @@ func routePatternProblem(p string) string {
 	return patternProblem(p)
 }
 
-func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk) {
+func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk, schedules map[string]bool) {
 	names := make([]string, 0, len(c.Flows))
 	for name := range c.Flows {
 		names = append(names, name)
@@ -344,23 +346,153 @@ func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk) {
 			v.add(key, "has no actions")
 		}
 		for i, a := range actions {
-			a.validate(v, fmt.Sprintf("%s[%d]", key, i), trunks)
+			a.validate(v, fmt.Sprintf("%s[%d]", key, i), c, trunks, schedules)
 		}
 	}
 }
 
-func (a *Action) validate(v *collector, key string, trunks map[string]*Trunk) {
+// actionNames lists the actions in the order the reference documents them.
+var actionNames = "answer, early_media, play, say, working_hours, goto, dial, hangup"
+
+func (a *Action) validate(v *collector, key string, c *Config, trunks map[string]*Trunk, schedules map[string]bool) {
+	set := 0
+	for _, p := range []bool{a.Answer != nil, a.EarlyMedia != nil, a.Play != nil, a.Say != nil,
+		a.WorkingHours != nil, a.Goto != nil, a.Dial != nil, a.Hangup != nil} {
+		if p {
+			set++
+		}
+	}
 	switch {
-	case a.Dial == nil && a.Hangup == nil:
-		v.add(key, "needs one of dial, hangup")
-	case a.Dial != nil && a.Hangup != nil:
-		v.add(key, "must have only one of dial, hangup")
+	case set == 0:
+		v.add(key, "needs one of %s", actionNames)
+	case set > 1:
+		v.add(key, "must have only one of %s", actionNames)
+	}
+	flowRef := func(k, name string, required bool) {
+		if name == "" {
+			if required {
+				v.add(k, "is required")
+			}
+			return
+		}
+		if _, ok := c.Flows[name]; !ok {
+			v.add(k, "unknown flow %q", name)
+		}
+	}
+	for _, ans := range []struct {
+		name string
+		a    *AnswerAction
+	}{{"answer", a.Answer}, {"early_media", a.EarlyMedia}} {
+		if ans.a != nil && ans.a.Ring < 0 {
+			v.add(key+"."+ans.name+".ring", "must not be negative")
+		}
+	}
+	if p := a.Play; p != nil {
+		if p.File == "" {
+			v.add(key+".play.file", "is required")
+		}
+		if p.Duration < 0 {
+			v.add(key+".play.duration", "must not be negative")
+		}
+	}
+	if sy := a.Say; sy != nil {
+		if strings.TrimSpace(sy.Text) == "" {
+			v.add(key+".say.text", "is required")
+		}
+		if sy.Rate != 0 && (sy.Rate < 80 || sy.Rate > 450) {
+			v.add(key+".say.rate", "must be 0 (160) or between 80 and 450 words per minute, not %d", sy.Rate)
+		}
+	}
+	if w := a.WorkingHours; w != nil {
+		if w.Schedule == "" {
+			v.add(key+".working_hours.schedule", "is required")
+		} else if !schedules[w.Schedule] {
+			v.add(key+".working_hours.schedule", "unknown schedule %q", w.Schedule)
+		}
+		flowRef(key+".working_hours.open", w.Open, false)
+		flowRef(key+".working_hours.closed", w.Closed, true)
+	}
+	if g := a.Goto; g != nil {
+		flowRef(key+".goto.flow", g.Flow, true)
 	}
 	if a.Dial != nil {
 		a.Dial.validate(v, key+".dial", trunks)
 	}
 	if a.Hangup != nil && (a.Hangup.Code < minErrorCode || a.Hangup.Code > maxErrorCode) {
 		v.add(key+".hangup.code", "must be a SIP status from %d to %d, not %d", minErrorCode, maxErrorCode, a.Hangup.Code)
+	}
+}
+
+// validateSchedules checks each working-hours schedule and returns the
+// names defined.
+func (c *Config) validateSchedules(v *collector) map[string]bool {
+	names := map[string]bool{}
+	for i, sc := range c.Schedules {
+		key := fmt.Sprintf("schedules[%d]", i)
+		if sc.Name == "" {
+			v.add(key+".name", "is required")
+		} else if msg := nameProblem(sc.Name); msg != "" {
+			v.add(key+".name", "%s", msg)
+		} else if names[sc.Name] {
+			v.add(key+".name", "schedule %q is defined twice", sc.Name)
+		}
+		names[sc.Name] = true
+		for _, p := range sc.Validate() {
+			v.add(key+"."+p.Key, "%s", p.Msg)
+		}
+	}
+	return names
+}
+
+// flowLoops reports flows that reach themselves through goto and
+// working_hours branches: such a flow never ends.
+func (c *Config) flowLoops(v *collector) {
+	next := func(name string) []string {
+		var out []string
+		for _, a := range c.Flows[name] {
+			switch {
+			case a.Goto != nil:
+				out = append(out, a.Goto.Flow)
+			case a.WorkingHours != nil:
+				out = append(out, a.WorkingHours.Open, a.WorkingHours.Closed)
+			}
+		}
+		return out
+	}
+	names := make([]string, 0, len(c.Flows))
+	for name := range c.Flows {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, start := range names {
+		// Depth-first from start; a path back to start is a loop.
+		var path []string
+		seen := map[string]bool{}
+		var walk func(n string) bool
+		walk = func(n string) bool {
+			for _, m := range next(n) {
+				if m == "" {
+					continue
+				}
+				if m == start {
+					path = append(path, m)
+					return true
+				}
+				if seen[m] {
+					continue
+				}
+				seen[m] = true
+				path = append(path, m)
+				if walk(m) {
+					return true
+				}
+				path = path[:len(path)-1]
+			}
+			return false
+		}
+		if walk(start) {
+			v.add(joinKey("flows", start), "never ends: %s → %s", start, strings.Join(path, " → "))
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+
 	"errors"
 	"fmt"
 	"testing"
@@ -99,6 +101,43 @@ func TestValidateRules(t *testing.T) {
 		{"route regex", func(c *Config) { c.Routes[0].Match.To = "/^+44(/" }, []string{
 			"routes[0].match.to: invalid regular expression /^+44(/: error parsing regexp: missing closing ): `^+44(`",
 		}},
+		{"flow references", func(c *Config) {
+			c.Flows["support"] = []Action{
+				{Goto: &GotoAction{Flow: "nowhere"}},
+				{WorkingHours: &WorkingHoursAction{Schedule: "office", Open: "nope"}},
+				{Play: &PlayAction{Duration: -time.Second}},
+				{Say: &SayAction{Text: " ", Rate: 20}},
+				{Answer: &AnswerAction{Ring: -time.Second}},
+			}
+		}, []string{
+			`flows.support[0].goto.flow: unknown flow "nowhere"`,
+			`flows.support[1].working_hours.schedule: unknown schedule "office"`,
+			`flows.support[1].working_hours.open: unknown flow "nope"`,
+			"flows.support[1].working_hours.closed: is required",
+			"flows.support[2].play.file: is required",
+			"flows.support[2].play.duration: must not be negative",
+			"flows.support[3].say.text: is required",
+			"flows.support[3].say.rate: must be 0 (160) or between 80 and 450 words per minute, not 20",
+			"flows.support[4].answer.ring: must not be negative",
+		}},
+		{"flow that never ends", func(c *Config) {
+			c.Schedules = []schedule.Schedule{{Name: "office", Weekly: map[string][]string{"mon-fri": {"09:00-17:00"}}}}
+			c.Flows["support"] = []Action{{Answer: &AnswerAction{}}, {Goto: &GotoAction{Flow: "menu"}}}
+			c.Flows["menu"] = []Action{{WorkingHours: &WorkingHoursAction{Schedule: "office", Closed: "support"}}}
+		}, []string{
+			"flows.menu: never ends: menu → support → menu",
+			"flows.support: never ends: support → menu → support",
+		}},
+		{"schedules", func(c *Config) {
+			c.Schedules = []schedule.Schedule{
+				{Name: "office", TimeZone: "Mars/Olympus", Weekly: map[string][]string{"mon": {"9-17"}}},
+				{Name: "office"},
+			}
+		}, []string{
+			`schedules[0].time_zone: unknown time zone "Mars/Olympus"`,
+			`schedules[0].weekly.mon[0]: bad range "9-17": want HH:MM-HH:MM (00:00 to 24:00) or 24h`,
+			`schedules[1].name: schedule "office" is defined twice`,
+		}},
 		{"rtp media timers", func(c *Config) { c.RTP.MediaTimeout, c.RTP.RTCPInterval = 500*time.Millisecond, 2*time.Minute }, []string{
 			"rtp.media_timeout: must be at least 1s",
 			"rtp.rtcp_interval: must be between 100ms and 1m",
@@ -157,7 +196,7 @@ func TestValidateRules(t *testing.T) {
 			`routes[1].match.from: invalid number pattern "anonymous": use digits, '+', '*' and '?'`,
 			`routes[1].match.to: invalid number pattern "1-2": use digits, '+', '*' and '?'`,
 		}},
-		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of dial, hangup"}},
+		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of answer, early_media, play, say, working_hours, goto, dial, hangup"}},
 		{"dial without trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "" }, []string{"flows.to-carrier[0].dial.trunk: is required"}},
 		{"dial inbound-only trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "pbx_2" },
 			[]string{`flows.to-carrier[0].dial.trunk: trunk "pbx_2" has no outbound section`}},

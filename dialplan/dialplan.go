@@ -1,11 +1,12 @@
 // Package dialplan runs calls: routes match an incoming call (trunk, caller,
-// called number) and name a flow; a flow is a list of actions run in order.
-// This first engine knows the dial and hangup actions; answer, play, gather,
-// working hours and queues join the same Run loop.
+// called number) and name a flow; a flow is a list of actions run in order:
+// answer, early_media, play, say, working_hours, goto, dial and hangup.
+// Gather, set and queues with waiting strategies join the same Run loop.
 package dialplan
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -15,16 +16,33 @@ import (
 
 	"github.com/switchboard-voice/switchboard/call"
 	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan/prompt"
+	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+	"github.com/switchboard-voice/switchboard/media/audio"
 )
 
 // Engine routes and runs calls with one configuration. Build a new Engine to
 // apply a new configuration; calls in progress keep the one they started with.
 type Engine struct {
-	routes []route
-	flows  map[string][]config.Action
-	cfg    *config.Config
-	dialer call.Dialer
-	log    *slog.Logger
+	routes    []route
+	flows     map[string][]config.Action
+	cfg       *config.Config
+	dialer    call.Dialer
+	log       *slog.Logger
+	schedules map[string]*schedule.Compiled
+	prompts   *prompt.Library
+	now       func() time.Time
+}
+
+// Options are an engine's dependencies beyond its configuration.
+type Options struct {
+	Dialer call.Dialer
+	Log    *slog.Logger
+	// Prompts prepares speech and audio files; nil makes a library caching
+	// under the configuration's prompts.cache_dir.
+	Prompts *prompt.Library
+	// Now is the engine's clock (working hours); nil is time.Now.
+	Now func() time.Time
 }
 
 // route is a config route with its patterns compiled.
@@ -37,12 +55,29 @@ type route struct {
 // New makes an engine for cfg (already validated); dialer places the legs
 // dial actions ask for.
 func New(cfg *config.Config, dialer call.Dialer, log *slog.Logger) *Engine {
-	if log == nil {
-		log = slog.Default()
+	return NewWithOptions(cfg, Options{Dialer: dialer, Log: log})
+}
+
+// NewWithOptions makes an engine for cfg (already validated) with o.
+func NewWithOptions(cfg *config.Config, o Options) *Engine {
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
-	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: dialer, log: log}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Prompts == nil {
+		o.Prompts = prompt.New(prompt.Options{CacheDir: cfg.Prompts.CacheDir})
+	}
+	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now,
+		schedules: map[string]*schedule.Compiled{}}
 	for i, r := range cfg.Routes {
 		e.routes = append(e.routes, route{Route: r, index: i, from: matcher(r.Match.From), to: matcher(r.Match.To)})
+	}
+	for _, sc := range cfg.Schedules {
+		if c, err := schedule.Compile(sc); err == nil {
+			e.schedules[sc.Name] = c
+		}
 	}
 	return e
 }
@@ -98,10 +133,14 @@ var notFound = call.Cause{Code: 404, Reason: "Not Found"}
 // flowEnded ends a call whose flow ran out of actions.
 var flowEnded = call.Cause{Code: 480, Reason: "Flow ended"}
 
+// maxSteps bounds the actions one call runs (validation refuses flows that
+// loop through goto; this is a second guard).
+const maxSteps = 1000
+
 // Run routes c and runs its flow until the call ends.
 func (e *Engine) Run(ctx context.Context, c *call.Call) {
 	in := c.Inbound()
-	req := Request{Trunk: in.Trunk(), From: in.From().Number, To: in.To().Number, At: time.Now()}
+	req := Request{Trunk: in.Trunk(), From: in.From().Number, To: in.To().Number, At: e.now()}
 	rt, idx, ok := e.Match(req)
 	if !ok {
 		c.Log().Info("no route", "to", req.To, "from", req.From)
@@ -109,23 +148,128 @@ func (e *Engine) Run(ctx context.Context, c *call.Call) {
 		return
 	}
 	c.Log().Info("routed", "route", routeName(rt, idx), "flow", rt.Flow, "to", req.To)
-	for _, a := range e.flows[rt.Flow] {
+	flow, actions := rt.Flow, e.flows[rt.Flow]
+	for step, i := 0, 0; step < maxSteps; step++ {
+		if i >= len(actions) {
+			c.End(ctx, flowEnded)
+			return
+		}
+		a := actions[i]
+		i++
+		next, err := e.run(ctx, c, req, a)
 		switch {
-		case a.Dial != nil:
-			_ = c.Dial(ctx, e.dialer, call.DialRequest{
-				Trunk:       a.Dial.Trunk,
-				To:          dialNumber(a.Dial, req.To),
-				From:        in.From(),
-				MaxForwards: in.MaxForwards(),
-				Timeout:     a.Dial.Timeout,
-			})
+		case errors.Is(err, call.ErrEnded) || ctx.Err() != nil:
 			return
-		case a.Hangup != nil:
-			c.End(ctx, hangupCause(a.Hangup))
+		case errors.Is(err, errDone):
 			return
+		case err != nil:
+			c.Log().Warn("flow action failed", "flow", flow, "action", i, "error", err)
+			c.End(ctx, call.ServerError)
+			return
+		}
+		if next != "" {
+			c.Log().Info("flow", "from", flow, "to", next)
+			flow, actions, i = next, e.flows[next], 0
 		}
 	}
 	c.End(ctx, flowEnded)
+}
+
+// errDone: the action finished the call (dial, hangup).
+var errDone = errors.New("dialplan: call done")
+
+// run performs one action; next names a flow to continue with.
+func (e *Engine) run(ctx context.Context, c *call.Call, req Request, a config.Action) (next string, err error) {
+	switch {
+	case a.Answer != nil:
+		return "", e.answer(ctx, c, a.Answer, false)
+	case a.EarlyMedia != nil:
+		return "", e.answer(ctx, c, a.EarlyMedia, true)
+	case a.Play != nil:
+		clip, err := e.prompts.File(ctx, e.path(a.Play.File))
+		if err != nil {
+			return "", err
+		}
+		return "", e.play(ctx, c, clip, a.Play.Duration)
+	case a.Say != nil:
+		clip, err := e.prompts.Say(ctx, speech(a.Say))
+		if err != nil {
+			return "", err
+		}
+		return "", e.play(ctx, c, clip, 0)
+	case a.WorkingHours != nil:
+		w := a.WorkingHours
+		sc := e.schedules[w.Schedule]
+		at := e.now()
+		if sc != nil && sc.Open(at) {
+			c.Log().Info("working hours: open", "schedule", w.Schedule, "why", sc.Explain(at))
+			return w.Open, nil
+		}
+		if sc != nil {
+			c.Log().Info("working hours: closed", "schedule", w.Schedule, "why", sc.Explain(at))
+		}
+		return w.Closed, nil
+	case a.Goto != nil:
+		return a.Goto.Flow, nil
+	case a.Dial != nil:
+		in := c.Inbound()
+		_ = c.Dial(ctx, e.dialer, call.DialRequest{
+			Trunk:       a.Dial.Trunk,
+			To:          dialNumber(a.Dial, req.To),
+			From:        in.From(),
+			MaxForwards: in.MaxForwards(),
+			Timeout:     a.Dial.Timeout,
+		})
+		return "", errDone
+	case a.Hangup != nil:
+		c.End(ctx, hangupCause(a.Hangup))
+		return "", errDone
+	}
+	return "", nil
+}
+
+// answer answers (or, early, sends 183 for) the call, ringing first when asked.
+func (e *Engine) answer(ctx context.Context, c *call.Call, a *config.AnswerAction, early bool) error {
+	if a.Ring > 0 {
+		if err := c.Ring(ctx); err != nil {
+			return err
+		}
+		if err := c.Sleep(ctx, a.Ring); err != nil {
+			return err
+		}
+	}
+	if early {
+		return c.EarlyMedia(ctx)
+	}
+	return c.Answer(ctx)
+}
+
+// play plays clip to the caller, answering first if nothing has; with a
+// duration it loops the clip (or cuts it) to that length.
+func (e *Engine) play(ctx context.Context, c *call.Call, clip *audio.Clip, d time.Duration) error {
+	if c.PlayRate() == 0 {
+		if err := c.Answer(ctx); err != nil {
+			return err
+		}
+	}
+	src := audio.NewPlayer(clip, c.PlayRate(), d > 0)
+	if d <= 0 {
+		return c.Play(ctx, src)
+	}
+	pctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	err := c.Play(pctx, src)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil
+	}
+	return err
+}
+
+// path resolves a prompt file relative to the configuration file.
+func (e *Engine) path(p string) string { return resolve(e.cfg, p) }
+
+func speech(s *config.SayAction) prompt.Speech {
+	return prompt.Speech{Text: s.Text, Language: s.Language, Voice: s.Voice, Rate: s.Rate}
 }
 
 // dialNumber is the number a dial action calls: its own, or the called number.
@@ -171,8 +315,47 @@ func (e *Engine) Explain(r Request) Plan {
 		return p
 	}
 	p.Matched, p.Route, p.Index = true, rt, idx
-	for _, a := range e.flows[rt.Flow] {
+	flow, actions := rt.Flow, e.flows[rt.Flow]
+	for step, i := 0, 0; step < maxSteps; step++ {
+		if i >= len(actions) {
+			p.Outcome = fmt.Sprintf("ended: %d %s (flow %s has no more actions)", flowEnded.Code, flowEnded.Reason, flow)
+			return p
+		}
+		a := actions[i]
+		i++
+		next := ""
 		switch {
+		case a.Answer != nil:
+			p.Steps = append(p.Steps, ring(a.Answer)+"answer (200 OK)")
+		case a.EarlyMedia != nil:
+			p.Steps = append(p.Steps, ring(a.EarlyMedia)+"early media (183 with SDP)")
+		case a.Play != nil:
+			how := "once"
+			if a.Play.Duration > 0 {
+				how = "for " + a.Play.Duration.String() + ", looped"
+			}
+			p.Steps = append(p.Steps, fmt.Sprintf("play %s %s", a.Play.File, how))
+		case a.Say != nil:
+			sp := speech(a.Say)
+			p.Steps = append(p.Steps, fmt.Sprintf("say %q (espeak-ng, language %s)", sp.Text, orDefault(sp.Language, "en")))
+		case a.WorkingHours != nil:
+			w := a.WorkingHours
+			open, why := false, "unknown schedule"
+			if sc := e.schedules[w.Schedule]; sc != nil {
+				open, why = sc.Open(r.At), sc.Explain(r.At)
+			}
+			next = w.Closed
+			if open {
+				next = w.Open
+			}
+			where := "the next action"
+			if next != "" {
+				where = "flow " + next
+			}
+			p.Steps = append(p.Steps, fmt.Sprintf("working hours %s: %s → %s", w.Schedule, why, where))
+		case a.Goto != nil:
+			next = a.Goto.Flow
+			p.Steps = append(p.Steps, "go to flow "+next)
 		case a.Dial != nil:
 			timeout := a.Dial.Timeout
 			src := "dial.timeout"
@@ -189,9 +372,26 @@ func (e *Engine) Explain(r Request) Plan {
 			p.Outcome = fmt.Sprintf("refused: %d %s", c.Code, c.Reason)
 			return p
 		}
+		if next != "" {
+			flow, actions, i = next, e.flows[next], 0
+		}
 	}
-	p.Outcome = fmt.Sprintf("ended: %d %s (the flow has no more actions)", flowEnded.Code, flowEnded.Reason)
+	p.Outcome = "stopped after too many steps"
 	return p
+}
+
+func ring(a *config.AnswerAction) string {
+	if a.Ring > 0 {
+		return "ring (180) for " + a.Ring.String() + ", then "
+	}
+	return ""
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // String renders the plan for people, one fact per line.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,49 @@ func TestVersion(t *testing.T) {
 	stdout, _, err := runCLI(t, "version")
 	if err != nil || !strings.HasPrefix(stdout, "switchboard ") {
 		t.Fatalf("version: %q %v", stdout, err)
+	}
+}
+
+// TestValidateChecksPrompts: validate refuses audio files of a format the
+// switch does not play, over 4 MB, or missing, naming file, line and key.
+func TestValidateChecksPrompts(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"prompt.ogg": 100, "big.wav": 5 << 20} {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "switchboard.yaml")
+	if err := os.WriteFile(cfg, []byte(`node: {name: t}
+sip: {listen: ["udp://127.0.0.1:5060"]}
+trunks:
+  - {name: carrier, inbound: {allow: [127.0.0.1]}}
+routes:
+  - {match: {to: "*"}, flow: ivr}
+flows:
+  ivr:
+    - answer: {}
+    - play: {file: prompt.ogg}
+    - play: {file: big.wav}
+    - play: {file: missing.wav}
+    - hangup: {code: 480}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCLI(t, "validate", "--config", cfg)
+	if err == nil {
+		t.Fatal("validate accepted unplayable prompts")
+	}
+	for _, want := range []string{
+		cfg + `:10: flows.ivr[1].play.file: ` + filepath.Join(dir, "prompt.ogg") + `: unsupported audio format ".ogg"`,
+		cfg + `:11: flows.ivr[2].play.file: ` + filepath.Join(dir, "big.wav") + `: `,
+		cfg + `:12: flows.ivr[3].play.file: ` + filepath.Join(dir, "missing.wav") + `: `,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "4 MB") && !strings.Contains(stderr, "4194304") {
+		t.Errorf("the size limit is not named:\n%s", stderr)
 	}
 }

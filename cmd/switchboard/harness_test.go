@@ -104,6 +104,7 @@ func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
 	}
 	t.Cleanup(func() { h.far.Close() })
 	h.cfg = baseConfig(h.far.Addr())
+	h.cfg.Prompts.CacheDir = t.TempDir()
 	if mutate != nil {
 		mutate(h.cfg)
 		h.cfg.ApplyDefaults()

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -42,7 +43,7 @@ func serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the switch",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(file)
+			cfg, err := config.LoadWith(file, dialplan.Check)
 			if err != nil {
 				printConfigError(cmd, err)
 				return err
@@ -79,7 +80,7 @@ func validateCmd() *cobra.Command {
 		Use:   "validate",
 		Short: "Check a configuration file and list every problem as FILE:LINE: KEY: problem",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(file)
+			cfg, err := config.LoadWith(file, dialplan.Check)
 			if err != nil {
 				printConfigError(cmd, err)
 				return err

@@ -30,7 +30,7 @@ func routeTestCmd() *cobra.Command {
 		Example: "  switchboard route test --config switchboard.yaml --trunk carrier --from +447700900123 --to +442071234567\n" +
 			"  switchboard route test -c switchboard.yaml --trunk carrier --to +15550100 --at 2026-12-25T10:00:00Z",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(file)
+			cfg, err := config.LoadWith(file, dialplan.Check)
 			if err != nil {
 				printConfigError(cmd, err)
 				return err

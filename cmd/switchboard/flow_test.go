@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
+)
+
+const audioDir = "../../testdata/audio/"
+
+// ivrConfig: answer, a greeting, working hours, then music (open) or the
+// away message (closed), then hang up.
+func ivrConfig(open bool) func(c *config.Config) {
+	return func(c *config.Config) {
+		weekly := map[string][]string{}
+		if open {
+			weekly["mon-sun"] = []string{"24h"}
+		}
+		c.Schedules = []schedule.Schedule{{Name: "office", TimeZone: "Europe/London", Weekly: weekly}}
+		c.Flows = map[string][]config.Action{
+			"out": {
+				{Answer: &config.AnswerAction{}},
+				{Play: &config.PlayAction{File: audioDir + "tone-500.wav"}},
+				{WorkingHours: &config.WorkingHoursAction{Schedule: "office", Closed: "closed"}},
+				{Play: &config.PlayAction{File: audioDir + "tone-700.wav", Duration: 3 * time.Second}},
+				{Hangup: &config.HangupAction{Code: 480, Reason: "Flow done"}},
+			},
+			"closed": {
+				{Play: &config.PlayAction{File: audioDir + "tone-900.wav"}},
+				{Hangup: &config.HangupAction{Code: 480, Reason: "Closed"}},
+			},
+		}
+	}
+}
+
+// waitToneBy waits up to d for c to hear hz and returns how long it took.
+func waitToneBy(t *testing.T, c *siptest.Call, hz float64, d time.Duration, what string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := c.WaitTone(ctx, hz); err != nil {
+		t.Fatalf("%s (%.0f Hz) not heard within %v: %v", what, hz, d, err)
+	}
+	return time.Since(start)
+}
+
+// TestFlowPromptsAndWorkingHours: the switch answers, plays the greeting,
+// checks working hours, then plays music (open) or the away message
+// (closed) and hangs up with the configured cause.
+func TestFlowPromptsAndWorkingHours(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		open   bool
+		nextHz float64
+		reason string
+	}{
+		{"open", true, 700, "Flow done"},
+		{"closed", false, 900, "Closed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, ivrConfig(tc.open))
+			c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000})
+			if err != nil || c.Status() != 200 {
+				t.Fatalf("invite: %v (status %d)", err, c.Status())
+			}
+			waitToneBy(t, c, 500, 2*time.Second, "greeting")
+			c.ResetAudio()
+			// The greeting lasts 2 s; the next prompt follows it.
+			waitToneBy(t, c, tc.nextHz, 4*time.Second, "prompt after working hours")
+			c.ResetAudio()
+			time.Sleep(400 * time.Millisecond)
+			if c.Hears(500) || !c.Hears(tc.nextHz) {
+				t.Errorf("after the greeting: hears 500 Hz %v, %.0f Hz %v; want only the second", c.Hears(500), tc.nextHz, c.Hears(tc.nextHz))
+			}
+			waitEnded(t, c, "caller")
+			bye := c.Bye()
+			if bye == nil || !strings.Contains(bye.String(), tc.reason) {
+				t.Errorf("BYE without reason %q:\n%v", tc.reason, bye)
+			}
+			select {
+			case in := <-h.far.Incoming():
+				t.Errorf("the far end was called: %v", in.Request().Recipient)
+			default:
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package dialplan
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan/prompt"
+)
+
+// Check is a config.Checker for what the dialplan needs beyond the
+// configuration: every file a play action names exists, has an allowed
+// format and is at most 4 MB, and the tools its prompts need (espeak-ng for
+// say, ffmpeg for formats Go does not decode) are installed. A switch
+// without them starts; a configuration that needs them is refused with
+// what to install.
+func Check(cfg *config.Config) config.Problems {
+	lib := prompt.New(prompt.Options{CacheDir: cfg.Prompts.CacheDir})
+	var ps config.Problems
+	names := make([]string, 0, len(cfg.Flows))
+	for name := range cfg.Flows {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	speechChecked := false
+	for _, name := range names {
+		for i, a := range cfg.Flows[name] {
+			key := fmt.Sprintf("flows.%s[%d]", name, i)
+			switch {
+			case a.Play != nil:
+				if err := lib.CheckFile(resolve(cfg, a.Play.File)); err != nil {
+					ps = append(ps, config.Problem{Key: key + ".play.file", Msg: err.Error()})
+				}
+			case a.Say != nil && !speechChecked:
+				speechChecked = true
+				if err := lib.CheckSpeech(); err != nil {
+					ps = append(ps, config.Problem{Key: key + ".say", Msg: err.Error()})
+				}
+			}
+		}
+	}
+	return ps
+}
+
+// resolve makes a prompt path relative to the configuration file.
+func resolve(cfg *config.Config, p string) string {
+	if filepath.IsAbs(p) || cfg.File == "" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(cfg.File), p)
+}
