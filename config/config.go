@@ -205,6 +205,7 @@ type Action struct {
 	Say          *SayAction          `mapstructure:"say" yaml:"say"`
 	WorkingHours *WorkingHoursAction `mapstructure:"working_hours" yaml:"working_hours"`
 	Goto         *GotoAction         `mapstructure:"goto" yaml:"goto"`
+	Gather       *GatherAction       `mapstructure:"gather" yaml:"gather"`
 	Dial         *DialAction         `mapstructure:"dial" yaml:"dial"`
 	Hangup       *HangupAction       `mapstructure:"hangup" yaml:"hangup"`
 }
@@ -239,6 +240,28 @@ type WorkingHoursAction struct {
 	Schedule string `mapstructure:"schedule" yaml:"schedule"`
 	Open     string `mapstructure:"open" yaml:"open"`
 	Closed   string `mapstructure:"closed" yaml:"closed"`
+}
+
+// GatherAction collects keys from the caller (a menu), optionally over a
+// prompt that stops at the first key, and branches on the result.
+type GatherAction struct {
+	// Prompt is an audio file played while waiting (see PlayAction.File).
+	Prompt string `mapstructure:"prompt" yaml:"prompt"`
+	// MaxDigits ends the input when reached; default 1.
+	MaxDigits int `mapstructure:"max_digits" yaml:"max_digits"`
+	// Terminator ends the input early (not part of it); default "#".
+	Terminator string `mapstructure:"terminator" yaml:"terminator"`
+	// Timeout is how long to wait for the first key after the prompt; default 5s.
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
+	// InterDigitTimeout is how long to wait for each next key; default 3s.
+	InterDigitTimeout time.Duration `mapstructure:"inter_digit_timeout" yaml:"inter_digit_timeout"`
+	// Branches maps what was keyed to the flow to run.
+	Branches map[string]string `mapstructure:"branches" yaml:"branches"`
+	// Default is the flow for input no branch matches; "" goes on with the
+	// next action.
+	Default string `mapstructure:"default" yaml:"default"`
+	// NoInput is the flow when nothing was keyed; "" goes on with the next action.
+	NoInput string `mapstructure:"no_input" yaml:"no_input"`
 }
 
 // GotoAction continues with another flow.

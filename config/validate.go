@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -352,12 +353,12 @@ func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk, schedules
 }
 
 // actionNames lists the actions in the order the reference documents them.
-var actionNames = "answer, early_media, play, say, working_hours, goto, dial, hangup"
+var actionNames = "answer, early_media, play, say, working_hours, goto, gather, dial, hangup"
 
 func (a *Action) validate(v *collector, key string, c *Config, trunks map[string]*Trunk, schedules map[string]bool) {
 	set := 0
 	for _, p := range []bool{a.Answer != nil, a.EarlyMedia != nil, a.Play != nil, a.Say != nil,
-		a.WorkingHours != nil, a.Goto != nil, a.Dial != nil, a.Hangup != nil} {
+		a.WorkingHours != nil, a.Goto != nil, a.Gather != nil, a.Dial != nil, a.Hangup != nil} {
 		if p {
 			set++
 		}
@@ -415,6 +416,28 @@ func (a *Action) validate(v *collector, key string, c *Config, trunks map[string
 	if g := a.Goto; g != nil {
 		flowRef(key+".goto.flow", g.Flow, true)
 	}
+	if g := a.Gather; g != nil {
+		if g.MaxDigits < 0 || g.MaxDigits > 32 {
+			v.add(key+".gather.max_digits", "must be 0 (1) to 32, not %d", g.MaxDigits)
+		}
+		if len(g.Terminator) > 1 || (g.Terminator != "" && !strings.ContainsAny(g.Terminator, "0123456789*#ABCD")) {
+			v.add(key+".gather.terminator", "must be one key (0-9, *, #, A-D), not %q", g.Terminator)
+		}
+		if g.Timeout < 0 {
+			v.add(key+".gather.timeout", "must not be negative")
+		}
+		if g.InterDigitTimeout < 0 {
+			v.add(key+".gather.inter_digit_timeout", "must not be negative")
+		}
+		for _, digits := range slices.Sorted(maps.Keys(g.Branches)) {
+			if digits == "" || strings.Trim(digits, "0123456789*#ABCD") != "" {
+				v.add(joinKey(key+".gather.branches", digits), "%q is not a key sequence (0-9, *, #, A-D)", digits)
+			}
+			flowRef(joinKey(key+".gather.branches", digits), g.Branches[digits], true)
+		}
+		flowRef(key+".gather.default", g.Default, false)
+		flowRef(key+".gather.no_input", g.NoInput, false)
+	}
 	if a.Dial != nil {
 		a.Dial.validate(v, key+".dial", trunks)
 	}
@@ -445,7 +468,9 @@ func (c *Config) validateSchedules(v *collector) map[string]bool {
 }
 
 // flowLoops reports flows that reach themselves through goto and
-// working_hours branches: such a flow never ends.
+// working_hours branches: such a flow never ends. Branches taken on the
+// caller's keys (gather) may loop back (a menu repeated): the caller ends
+// those.
 func (c *Config) flowLoops(v *collector) {
 	next := func(name string) []string {
 		var out []string

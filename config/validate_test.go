@@ -120,6 +120,17 @@ func TestValidateRules(t *testing.T) {
 			"flows.support[3].say.rate: must be 0 (160) or between 80 and 450 words per minute, not 20",
 			"flows.support[4].answer.ring: must not be negative",
 		}},
+		{"gather", func(c *Config) {
+			c.Flows["support"] = []Action{{Gather: &GatherAction{MaxDigits: 40, Terminator: "##", Timeout: -1,
+				Branches: map[string]string{"1": "support", "x": "to-carrier", "2": "nowhere"}, NoInput: "gone"}}}
+		}, []string{
+			"flows.support[0].gather.max_digits: must be 0 (1) to 32, not 40",
+			`flows.support[0].gather.terminator: must be one key (0-9, *, #, A-D), not "##"`,
+			"flows.support[0].gather.timeout: must not be negative",
+			`flows.support[0].gather.branches.2: unknown flow "nowhere"`,
+			`flows.support[0].gather.branches.x: "x" is not a key sequence (0-9, *, #, A-D)`,
+			`flows.support[0].gather.no_input: unknown flow "gone"`,
+		}},
 		{"flow that never ends", func(c *Config) {
 			c.Schedules = []schedule.Schedule{{Name: "office", Weekly: map[string][]string{"mon-fri": {"09:00-17:00"}}}}
 			c.Flows["support"] = []Action{{Answer: &AnswerAction{}}, {Goto: &GotoAction{Flow: "menu"}}}
@@ -196,7 +207,7 @@ func TestValidateRules(t *testing.T) {
 			`routes[1].match.from: invalid number pattern "anonymous": use digits, '+', '*' and '?'`,
 			`routes[1].match.to: invalid number pattern "1-2": use digits, '+', '*' and '?'`,
 		}},
-		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of answer, early_media, play, say, working_hours, goto, dial, hangup"}},
+		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, dial, hangup"}},
 		{"dial without trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "" }, []string{"flows.to-carrier[0].dial.trunk: is required"}},
 		{"dial inbound-only trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "pbx_2" },
 			[]string{`flows.to-carrier[0].dial.trunk: trunk "pbx_2" has no outbound section`}},

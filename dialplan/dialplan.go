@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,6 +212,8 @@ func (e *Engine) run(ctx context.Context, c *call.Call, req Request, a config.Ac
 		return w.Closed, nil
 	case a.Goto != nil:
 		return a.Goto.Flow, nil
+	case a.Gather != nil:
+		return e.gather(ctx, c, a.Gather)
 	case a.Dial != nil:
 		in := c.Inbound()
 		_ = c.Dial(ctx, e.dialer, call.DialRequest{
@@ -263,6 +266,100 @@ func (e *Engine) play(ctx context.Context, c *call.Call, clip *audio.Clip, d tim
 		return nil
 	}
 	return err
+}
+
+// Gather defaults.
+const (
+	defaultGatherTimeout     = 5 * time.Second
+	defaultInterDigitTimeout = 3 * time.Second
+)
+
+// gather collects keys over an optional prompt (stopped by the first key)
+// and returns the flow its branches name for them.
+func (e *Engine) gather(ctx context.Context, c *call.Call, g *config.GatherAction) (string, error) {
+	if c.PlayRate() == 0 {
+		if err := c.Answer(ctx); err != nil {
+			return "", err
+		}
+	}
+	maxDigits := max(g.MaxDigits, 1)
+	term := g.Terminator
+	if term == "" {
+		term = "#"
+	}
+	first, inter := g.Timeout, g.InterDigitTimeout
+	if first <= 0 {
+		first = defaultGatherTimeout
+	}
+	if inter <= 0 {
+		inter = defaultInterDigitTimeout
+	}
+	c.ClearDigits()
+	pctx, stopPrompt := context.WithCancel(ctx)
+	promptDone := make(chan error, 1)
+	finished := make(chan struct{})
+	// The prompt stops before gather returns: the next action may play.
+	defer func() {
+		stopPrompt()
+		<-finished
+	}()
+	if g.Prompt != "" {
+		clip, err := e.prompts.File(ctx, e.path(g.Prompt))
+		if err != nil {
+			close(finished)
+			return "", err
+		}
+		go func() {
+			defer close(finished)
+			promptDone <- c.Play(pctx, audio.NewPlayer(clip, c.PlayRate(), false))
+		}()
+	} else {
+		promptDone <- nil
+		close(finished)
+	}
+	var keyed []rune
+	var timer <-chan time.Time // starts when the prompt ends, or with the first key
+	for {
+		select {
+		case err := <-promptDone:
+			promptDone = nil
+			if errors.Is(err, call.ErrEnded) {
+				return "", err
+			}
+			if len(keyed) == 0 {
+				timer = time.After(first)
+			}
+		case d := <-c.Digits():
+			stopPrompt()
+			if string(d.Digit) == term {
+				return e.branch(c, g, string(keyed)), nil
+			}
+			keyed = append(keyed, d.Digit)
+			if len(keyed) >= maxDigits {
+				return e.branch(c, g, string(keyed)), nil
+			}
+			timer = time.After(inter)
+		case <-timer:
+			return e.branch(c, g, string(keyed)), nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-c.Done():
+			return "", call.ErrEnded
+		}
+	}
+}
+
+// branch picks the flow for what was keyed.
+func (e *Engine) branch(c *call.Call, g *config.GatherAction, keyed string) string {
+	next, how := g.Branches[keyed], "branch"
+	switch {
+	case keyed == "":
+		next, how = g.NoInput, "no input"
+	case next == "":
+		next, how = g.Default, "default"
+	}
+	c.Log().Info("gathered", "digits", keyed, "outcome", how, "flow", next)
+	return next
 }
 
 // path resolves a prompt file relative to the configuration file.
@@ -356,6 +453,8 @@ func (e *Engine) Explain(r Request) Plan {
 		case a.Goto != nil:
 			next = a.Goto.Flow
 			p.Steps = append(p.Steps, "go to flow "+next)
+		case a.Gather != nil:
+			p.Steps = append(p.Steps, describeGather(a.Gather))
 		case a.Dial != nil:
 			timeout := a.Dial.Timeout
 			src := "dial.timeout"
@@ -378,6 +477,30 @@ func (e *Engine) Explain(r Request) Plan {
 	}
 	p.Outcome = "stopped after too many steps"
 	return p
+}
+
+func describeGather(g *config.GatherAction) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gather up to %d key(s)", max(g.MaxDigits, 1))
+	if g.Prompt != "" {
+		fmt.Fprintf(&b, " over %s", g.Prompt)
+	}
+	keys := make([]string, 0, len(g.Branches))
+	for k := range g.Branches {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "; %s → flow %s", k, g.Branches[k])
+	}
+	for _, o := range []struct{ what, flow string }{{"other keys", g.Default}, {"no input", g.NoInput}} {
+		where := "the next action"
+		if o.flow != "" {
+			where = "flow " + o.flow
+		}
+		fmt.Fprintf(&b, "; %s → %s", o.what, where)
+	}
+	return b.String()
 }
 
 func ring(a *config.AnswerAction) string {

@@ -91,3 +91,62 @@ func TestFlowPromptsAndWorkingHours(t *testing.T) {
 		})
 	}
 }
+
+// TestFlowGather: a menu over a prompt; a key during the prompt stops it
+// and takes its branch; no key takes the no-input branch after the
+// time-out.
+func TestFlowGather(t *testing.T) {
+	menu := func(c *config.Config) {
+		c.Flows = map[string][]config.Action{
+			"out": {
+				{Answer: &config.AnswerAction{}},
+				{Gather: &config.GatherAction{Prompt: audioDir + "tone-500.wav", Timeout: time.Second,
+					Branches: map[string]string{"1": "one", "2": "two"}, Default: "other", NoInput: "silent"}},
+				{Hangup: &config.HangupAction{Code: 480, Reason: "unreachable"}},
+			},
+			"one":    {{Hangup: &config.HangupAction{Code: 480, Reason: "pressed one"}}},
+			"two":    {{Play: &config.PlayAction{File: audioDir + "tone-900.wav"}}, {Hangup: &config.HangupAction{Code: 480, Reason: "pressed two"}}},
+			"other":  {{Hangup: &config.HangupAction{Code: 480, Reason: "other key"}}},
+			"silent": {{Hangup: &config.HangupAction{Code: 480, Reason: "no input"}}},
+		}
+	}
+	h := newHarness(t, menu)
+	for _, tc := range []struct {
+		key    rune
+		reason string
+	}{{'2', "pressed two"}, {'7', "other key"}, {0, "no input"}} {
+		c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000})
+		if err != nil || c.Status() != 200 {
+			t.Fatalf("invite: %v", err)
+		}
+		waitToneBy(t, c, 500, 2*time.Second, "menu prompt")
+		start := time.Now()
+		if tc.key != 0 {
+			// The branch may hang up before the last end packets are out.
+			if err := c.SendDTMF(h.ctx, tc.key, 100*time.Millisecond); err != nil && !endsSoon(c.Ended()) {
+				t.Fatal(err)
+			}
+		}
+		if tc.key == '2' {
+			c.ResetAudio()
+			waitToneBy(t, c, 900, 2*time.Second, "branch two's prompt")
+			if time.Since(start) > 1500*time.Millisecond {
+				t.Errorf("branch two began %v after the key: the menu prompt was not cut", time.Since(start))
+			}
+		}
+		waitEnded(t, c, "caller")
+		if bye := c.Bye(); bye == nil || !strings.Contains(bye.String(), tc.reason) {
+			t.Errorf("key %q: BYE without %q:\n%v", tc.key, tc.reason, bye)
+		}
+	}
+}
+
+// endsSoon reports whether ch closes within 2 s.
+func endsSoon(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(2 * time.Second):
+		return false
+	}
+}
