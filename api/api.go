@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,9 +53,11 @@ type Options struct {
 	Health   Health
 	Trunks   Trunks
 	Pprof    bool // serve /debug/pprof/
-	Node     string
-	Version  string
-	Logger   *slog.Logger
+	// Reload re-reads the configuration (POST /reload); nil disables it.
+	Reload  func() error
+	Node    string
+	Version string
+	Logger  *slog.Logger
 }
 
 // Server serves the HTTP endpoints.
@@ -74,6 +77,9 @@ func New(o Options) *Server {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /trunks", s.trunks)
+	if o.Reload != nil {
+		mux.HandleFunc("POST /reload", s.reload)
+	}
 	if o.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -133,9 +139,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 			h.Status, code = "draining", http.StatusServiceUnavailable
 		}
 	}
+	writeJSON(w, code, h)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(h)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // trunks answers GET /trunks: every trunk's keep-alive, channel and
@@ -197,4 +207,21 @@ func (c RTPCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.Ports != nil {
 		ch <- prometheus.MustNewConstMetric(descPorts, prometheus.GaugeValue, float64(c.Ports.InUse()))
 	}
+}
+
+// reload applies a new configuration: 200 {"status":"reloaded"}, or 422
+// with every problem when the new one is refused (the old one stays).
+func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
+	err := s.o.Reload()
+	if err == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded"})
+		return
+	}
+	var problems []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			problems = append(problems, line)
+		}
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"status": "refused", "problems": problems})
 }

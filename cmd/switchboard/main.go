@@ -33,7 +33,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), routeCmd())
+	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), routeCmd(), reloadCmd())
 	return root
 }
 
@@ -61,10 +61,16 @@ func serveCmd() *cobra.Command {
 			}
 			log.Info("switchboard started", "node", cfg.Node.Name, "version", version, "config", file)
 			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-			s := <-sig
-			log.Info("signal received", "signal", s.String())
-			signal.Reset(syscall.SIGTERM, syscall.SIGINT)
+			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+			for s := range sig {
+				log.Info("signal received", "signal", s.String())
+				if s == syscall.SIGHUP {
+					_ = n.reload() // logged; the running configuration stays on failure
+					continue
+				}
+				break
+			}
+			signal.Reset(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 			n.shutdown(ctx)
 			return nil
 		},

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
+	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,12 +25,14 @@ import (
 
 // node is one running switch: the only place concrete packages meet.
 type node struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	ports   *media.PortAllocator
-	sip     *sip.Server
-	http    *api.Server
-	engine  *dialplan.Engine
+	cfg   *config.Config
+	log   *slog.Logger
+	ports *media.PortAllocator
+	sip   *sip.Server
+	http  *api.Server
+	// engine runs new calls; reload swaps it, calls in progress keep theirs.
+	engine  atomic.Pointer[dialplan.Engine]
+	reloads sync.Mutex // one reload at a time
 	metrics *sip.Metrics
 	reg     *prometheus.Registry
 }
@@ -68,17 +74,17 @@ func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node
 			n.metrics.CallFinished(r.Result)
 			callMetrics.CallEnded(r)
 		})
-		n.engine.Run(ctx, c)
+		n.engine.Load().Run(ctx, c)
 	})
 	n.sip, err = sip.NewServer(sip.Options{Config: cfg, Ports: n.ports, Handler: handler, Metrics: n.metrics, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	n.engine = dialplan.New(cfg, n.sip, log)
+	n.engine.Store(dialplan.New(cfg, n.sip, log))
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err
 	}
-	n.http = api.New(api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip}, Pprof: cfg.HTTP.Pprof,
+	n.http = api.New(api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip}, Pprof: cfg.HTTP.Pprof, Reload: n.reload,
 		Node: cfg.Node.Name, Version: version, Logger: log})
 	if err := n.http.Start(); err != nil {
 		_ = n.sip.Close()
@@ -141,6 +147,52 @@ func (t trunkStatuses) TrunkStatuses() []api.TrunkStatus {
 			}
 		}
 		out = append(out, st)
+	}
+	return out
+}
+
+// reload re-reads the configuration file and, when it is valid, makes new
+// calls use its routes, flows, schedules and prompts; calls in progress keep
+// the configuration they started with. A file with problems is refused with
+// every problem (config.Problems) and the running configuration stays.
+// Sections the running node cannot change (SIP listeners, RTP, HTTP,
+// trunks) need a restart: a change there is refused too, naming them.
+func (n *node) reload() error {
+	n.reloads.Lock()
+	defer n.reloads.Unlock()
+	if n.cfg.File == "" {
+		return errors.New("reload: the configuration was not loaded from a file")
+	}
+	cfg, err := config.LoadWith(n.cfg.File, dialplan.Check)
+	if err != nil {
+		n.log.Warn("reload refused: the running configuration stays", "config", n.cfg.File, "error", err)
+		return err
+	}
+	if changed := restartSections(n.cfg, cfg); len(changed) > 0 {
+		err := fmt.Errorf("reload: %s changed: restart the switch to apply them", strings.Join(changed, ", "))
+		n.log.Warn("reload refused: the running configuration stays", "error", err)
+		return err
+	}
+	n.engine.Store(dialplan.New(cfg, n.sip, n.log))
+	n.log.Info("configuration reloaded", "config", cfg.File, "routes", len(cfg.Routes), "flows", len(cfg.Flows))
+	return nil
+}
+
+// restartSections lists the sections that differ between a and b and that
+// only a restart applies.
+func restartSections(a, b *config.Config) []string {
+	var out []string
+	for _, s := range []struct {
+		name string
+		x, y any
+	}{
+		{"node", a.Node, b.Node}, {"sip", a.SIP, b.SIP}, {"rtp", a.RTP, b.RTP}, {"http", a.HTTP, b.HTTP},
+		{"storage", a.Storage, b.Storage}, {"log", a.Log, b.Log}, {"trunks", a.Trunks, b.Trunks},
+		{"shutdown_timeout", a.ShutdownTimeout, b.ShutdownTimeout},
+	} {
+		if !reflect.DeepEqual(s.x, s.y) {
+			out = append(out, s.name)
+		}
 	}
 	return out
 }

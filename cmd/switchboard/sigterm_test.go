@@ -168,6 +168,27 @@ flows:
 	fc := <-answered
 	waitTone(t, fc, callerHz, "far end")
 
+	// SIGHUP re-reads the file: a refused one (unknown flow) is logged with
+	// its problem and changes nothing; a valid one is applied.
+	if err := os.WriteFile(cfgFile, []byte(strings.Replace(cfg, "flow: out}", "flow: nowhere}", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, &logs, "reload refused")
+	if !strings.Contains(logs.String(), `unknown flow \"nowhere\"`) {
+		t.Errorf("the refused reload does not name its problem:\n%s", logs.String())
+	}
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, &logs, "configuration reloaded")
+	waitTone(t, fc, callerHz, "far end after the reloads")
+
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -195,5 +216,17 @@ flows:
 	}
 	if !strings.Contains(logs.String(), `"msg":"drain deadline reached, ending calls"`) {
 		t.Errorf("no drain log line:\n%s", logs.String())
+	}
+}
+
+// waitLog waits (bounded) until the switch's log holds text.
+func waitLog(t *testing.T, logs *logBuffer, text string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log:\n%s", text, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -97,8 +97,12 @@ func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {
 // CallID returns the Call-ID of the call's dialog.
 func (c *Call) CallID() string { return c.callID }
 
-// Status returns the final status code of the initial INVITE (0 while none).
+// Status returns the final status code of the initial INVITE (0 while
+// none, and for a nil Call, so that a failed Invite can be reported).
 func (c *Call) Status() int {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.status
