@@ -454,7 +454,9 @@ func (e *Engine) Explain(r Request) Plan {
 			next = a.Goto.Flow
 			p.Steps = append(p.Steps, "go to flow "+next)
 		case a.Gather != nil:
-			p.Steps = append(p.Steps, describeGather(a.Gather))
+			// The keys decide; the plan follows the no-input path.
+			p.Steps = append(p.Steps, describeGather(a.Gather)+" (following: no input)")
+			next = a.Gather.NoInput
 		case a.Dial != nil:
 			timeout := a.Dial.Timeout
 			src := "dial.timeout"

@@ -24,11 +24,13 @@ func TestRouteTestGolden(t *testing.T) {
 		{"routes-support", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--from", "+447700900123", "--to", "+15550100"}},
 		{"routes-regex", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--to", "+442071234567"}},
 		{"routes-regex-no-match", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--to", "+4420712345678"}},
+		{"ivr-open", []string{"-c", "../../testdata/config/ivr.yaml", "--trunk", "carrier", "--to", "+15550100"}},
+		{"ivr-holiday", []string{"-c", "../../testdata/config/ivr.yaml", "--trunk", "carrier", "--to", "+15550100", "--at", "2026-12-25T10:00:00Z"}},
 		{"routes-by-trunk", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "pbx", "--from", "2001", "--to", "+33123456789"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"route", "test", "--at", "2026-11-23T10:00:00Z"}, tc.args...)
+			args := append([]string{"route", "test", "--at", "2026-11-23T10:00:00Z"}, tc.args...) // a later --at wins
 			stdout, stderr, err := runCLI(t, args...)
 			if err != nil {
 				t.Fatalf("route test: %v\n%s", err, stderr)
