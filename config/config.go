@@ -23,7 +23,9 @@ type Config struct {
 	Routes          []Route             `mapstructure:"routes" yaml:"routes"`
 	Flows           map[string][]Action `mapstructure:"flows" yaml:"flows"`
 	Schedules       []schedule.Schedule `mapstructure:"schedules" yaml:"schedules"`
-	Prompts         Prompts             `mapstructure:"prompts" yaml:"prompts"`
+	// WaitingStrategies are what callers hear while they wait in a queue, by name.
+	WaitingStrategies map[string]WaitingStrategy `mapstructure:"waiting_strategies" yaml:"waiting_strategies"`
+	Prompts           Prompts                    `mapstructure:"prompts" yaml:"prompts"`
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `mapstructure:"-" yaml:"-"`
@@ -206,6 +208,7 @@ type Action struct {
 	WorkingHours *WorkingHoursAction `mapstructure:"working_hours" yaml:"working_hours"`
 	Goto         *GotoAction         `mapstructure:"goto" yaml:"goto"`
 	Gather       *GatherAction       `mapstructure:"gather" yaml:"gather"`
+	Queue        *QueueAction        `mapstructure:"queue" yaml:"queue"`
 	Dial         *DialAction         `mapstructure:"dial" yaml:"dial"`
 	Hangup       *HangupAction       `mapstructure:"hangup" yaml:"hangup"`
 }
@@ -262,6 +265,45 @@ type GatherAction struct {
 	Default string `mapstructure:"default" yaml:"default"`
 	// NoInput is the flow when nothing was keyed; "" goes on with the next action.
 	NoInput string `mapstructure:"no_input" yaml:"no_input"`
+}
+
+// QueueAction puts the caller in a queue under a waiting strategy until an
+// agent is found (the call is then connected), the caller leaves with a
+// response code, or the maximum wait is reached.
+type QueueAction struct {
+	Name            string `mapstructure:"name" yaml:"name"`
+	WaitingStrategy string `mapstructure:"waiting_strategy" yaml:"waiting_strategy"`
+}
+
+// WaitingStrategy is what a caller hears while waiting. Each part is on
+// when set.
+type WaitingStrategy struct {
+	// Greeting plays once, first.
+	Greeting string `mapstructure:"greeting" yaml:"greeting"`
+	// Music loops after the greeting.
+	Music string `mapstructure:"music" yaml:"music"`
+	// Announcement repeats over the music (the music ducked).
+	Announcement Announcement `mapstructure:"announcement" yaml:"announcement"`
+	// MaxWait drops the caller (or sends them to MaxWaitFlow) after this
+	// long in the queue; 0 = no limit.
+	MaxWait time.Duration `mapstructure:"max_wait" yaml:"max_wait"`
+	// MaxWaitMessage plays just before.
+	MaxWaitMessage string `mapstructure:"max_wait_message" yaml:"max_wait_message"`
+	// MaxWaitFlow runs after the message; "" hangs up with 480.
+	MaxWaitFlow string `mapstructure:"max_wait_flow" yaml:"max_wait_flow"`
+}
+
+// Announcement is a message repeated while the caller waits, with keys the
+// caller may press while it plays and shortly after.
+type Announcement struct {
+	File  string        `mapstructure:"file" yaml:"file"`
+	Every time.Duration `mapstructure:"every" yaml:"every"`
+	// ResponseCodes maps a key to the flow it leads to (callback request,
+	// another flow, leaving the queue).
+	ResponseCodes map[string]string `mapstructure:"response_codes" yaml:"response_codes"`
+	// WaitForResponse keeps the keys live this long after the
+	// announcement ends; default 5s.
+	WaitForResponse time.Duration `mapstructure:"wait_for_response" yaml:"wait_for_response"`
 }
 
 // GotoAction continues with another flow.

@@ -132,7 +132,7 @@ shutdown_timeout: -1s
 		`FILE:30: flows.empty: has no actions`,
 		`FILE:32: flows.bad[0].dial.trunk: unknown trunk "carrier-a"`,
 		`FILE:33: flows.bad[1].hangup.code: must be a SIP status from 400 to 699, not 200`,
-		`FILE:34: flows.bad[2]: must have only one of answer, early_media, play, say, working_hours, goto, gather, dial, hangup`,
+		`FILE:34: flows.bad[2]: must have only one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup`,
 		`FILE:36: shutdown_timeout: must not be negative`,
 	})
 }
@@ -152,7 +152,7 @@ trunks:
     outbound: {uri: "sip:a.example", register: maybe}
 flows:
   f:
-    - queue: {name: support}
+    - transfer: {to: support}
 `)
 	checkStrings(t, loadProblems(t, path), []string{
 		`FILE:2: sip.listn: unknown key (did you mean "listen"?)`,
@@ -164,8 +164,8 @@ flows:
 		`FILE:11: trunks[0].inbound.allow: must be a list, not a single value`,
 		`FILE:11: trunks[0].inbound: needs allow or auth, or the trunk would take calls from anyone`,
 		`FILE:12: trunks[0].outbound.register: must be true or false, not "maybe"`,
-		`FILE:15: flows.f[0].queue: unknown key (known keys: answer, dial, early_media, gather, goto, hangup, play, say, working_hours)`,
-		`FILE:15: flows.f[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, dial, hangup`,
+		`FILE:15: flows.f[0].transfer: unknown key (known keys: answer, dial, early_media, gather, goto, hangup, play, queue, say, working_hours)`,
+		`FILE:15: flows.f[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup`,
 	})
 }
 
@@ -399,7 +399,7 @@ func TestLoadMergeKeys(t *testing.T) {
 	// An anchor must sit under a known key: unknown keys are problems.
 	path := writeConfig(t, "carrier: &carrier\n  codecs: [PCMA]\ntrunks:\n  - <<: *carrier\n    name: a\n    inbound: {allow: [192.0.2.1]}\n")
 	checkStrings(t, loadProblems(t, path), []string{
-		"FILE:1: carrier: unknown key (known keys: flows, http, log, node, prompts, routes, rtp, schedules, shutdown_timeout, sip, storage, trunks)",
+		"FILE:1: carrier: unknown key (known keys: flows, http, log, node, prompts, routes, rtp, schedules, shutdown_timeout, sip, storage, trunks, waiting_strategies)",
 	})
 }
 

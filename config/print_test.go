@@ -107,6 +107,7 @@ flows:
         number: ""
         timeout: 0s
 schedules: []
+waiting_strategies: {}
 prompts:
   cache_dir: data/prompts
 `

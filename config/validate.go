@@ -52,6 +52,7 @@ func (c *Config) problems() Problems {
 	schedules := c.validateSchedules(v)
 	c.validateRoutes(v, trunks)
 	c.validateFlows(v, trunks, schedules)
+	c.validateWaitingStrategies(v)
 	c.flowLoops(v)
 	return v.list
 }
@@ -353,12 +354,12 @@ func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk, schedules
 }
 
 // actionNames lists the actions in the order the reference documents them.
-var actionNames = "answer, early_media, play, say, working_hours, goto, gather, dial, hangup"
+var actionNames = "answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup"
 
 func (a *Action) validate(v *collector, key string, c *Config, trunks map[string]*Trunk, schedules map[string]bool) {
 	set := 0
 	for _, p := range []bool{a.Answer != nil, a.EarlyMedia != nil, a.Play != nil, a.Say != nil,
-		a.WorkingHours != nil, a.Goto != nil, a.Gather != nil, a.Dial != nil, a.Hangup != nil} {
+		a.WorkingHours != nil, a.Goto != nil, a.Gather != nil, a.Queue != nil, a.Dial != nil, a.Hangup != nil} {
 		if p {
 			set++
 		}
@@ -438,11 +439,64 @@ func (a *Action) validate(v *collector, key string, c *Config, trunks map[string
 		flowRef(key+".gather.default", g.Default, false)
 		flowRef(key+".gather.no_input", g.NoInput, false)
 	}
+	if q := a.Queue; q != nil {
+		if q.Name == "" {
+			v.add(key+".queue.name", "is required")
+		} else if msg := nameProblem(q.Name); msg != "" {
+			v.add(key+".queue.name", "%s", msg)
+		}
+		if q.WaitingStrategy != "" {
+			if _, ok := c.WaitingStrategies[q.WaitingStrategy]; !ok {
+				v.add(key+".queue.waiting_strategy", "unknown waiting strategy %q", q.WaitingStrategy)
+			}
+		}
+	}
 	if a.Dial != nil {
 		a.Dial.validate(v, key+".dial", trunks)
 	}
 	if a.Hangup != nil && (a.Hangup.Code < minErrorCode || a.Hangup.Code > maxErrorCode) {
 		v.add(key+".hangup.code", "must be a SIP status from %d to %d, not %d", minErrorCode, maxErrorCode, a.Hangup.Code)
+	}
+}
+
+// validateWaitingStrategies checks each strategy's parts.
+func (c *Config) validateWaitingStrategies(v *collector) {
+	for _, name := range slices.Sorted(maps.Keys(c.WaitingStrategies)) {
+		w := c.WaitingStrategies[name]
+		key := joinKey("waiting_strategies", name)
+		if msg := nameProblem(name); msg != "" {
+			v.add(key, "%s", msg)
+		}
+		a := w.Announcement
+		if a.File != "" && a.Every <= 0 {
+			v.add(key+".announcement.every", "is required with an announcement file (e.g. 30s)")
+		}
+		if a.File == "" && (a.Every != 0 || len(a.ResponseCodes) > 0) {
+			v.add(key+".announcement.file", "is required with every or response_codes")
+		}
+		if a.WaitForResponse < 0 {
+			v.add(key+".announcement.wait_for_response", "must not be negative")
+		}
+		for _, k := range slices.Sorted(maps.Keys(a.ResponseCodes)) {
+			ck := joinKey(key+".announcement.response_codes", k)
+			if len(k) != 1 || !strings.ContainsAny(k, "0123456789*#ABCD") {
+				v.add(ck, "%q is not one key (0-9, *, #, A-D)", k)
+			}
+			if _, ok := c.Flows[a.ResponseCodes[k]]; !ok {
+				v.add(ck, "unknown flow %q", a.ResponseCodes[k])
+			}
+		}
+		if w.MaxWait < 0 {
+			v.add(key+".max_wait", "must not be negative")
+		}
+		if w.MaxWait == 0 && (w.MaxWaitMessage != "" || w.MaxWaitFlow != "") {
+			v.add(key+".max_wait", "is required with max_wait_message or max_wait_flow")
+		}
+		if w.MaxWaitFlow != "" {
+			if _, ok := c.Flows[w.MaxWaitFlow]; !ok {
+				v.add(key+".max_wait_flow", "unknown flow %q", w.MaxWaitFlow)
+			}
+		}
 	}
 }
 

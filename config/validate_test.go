@@ -131,6 +131,21 @@ func TestValidateRules(t *testing.T) {
 			`flows.support[0].gather.branches.x: "x" is not a key sequence (0-9, *, #, A-D)`,
 			`flows.support[0].gather.no_input: unknown flow "gone"`,
 		}},
+		{"waiting strategy", func(c *Config) {
+			c.WaitingStrategies = map[string]WaitingStrategy{"default": {
+				Announcement:   Announcement{File: "a.wav", ResponseCodes: map[string]string{"12": "support", "3": "gone"}, WaitForResponse: -1},
+				MaxWaitMessage: "m.wav",
+			}}
+			c.Flows["support"] = []Action{{Queue: &QueueAction{WaitingStrategy: "other"}}}
+		}, []string{
+			"flows.support[0].queue.name: is required",
+			`flows.support[0].queue.waiting_strategy: unknown waiting strategy "other"`,
+			"waiting_strategies.default.announcement.every: is required with an announcement file (e.g. 30s)",
+			"waiting_strategies.default.announcement.wait_for_response: must not be negative",
+			`waiting_strategies.default.announcement.response_codes.12: "12" is not one key (0-9, *, #, A-D)`,
+			`waiting_strategies.default.announcement.response_codes.3: unknown flow "gone"`,
+			"waiting_strategies.default.max_wait: is required with max_wait_message or max_wait_flow",
+		}},
 		{"flow that never ends", func(c *Config) {
 			c.Schedules = []schedule.Schedule{{Name: "office", Weekly: map[string][]string{"mon-fri": {"09:00-17:00"}}}}
 			c.Flows["support"] = []Action{{Answer: &AnswerAction{}}, {Goto: &GotoAction{Flow: "menu"}}}
@@ -207,7 +222,7 @@ func TestValidateRules(t *testing.T) {
 			`routes[1].match.from: invalid number pattern "anonymous": use digits, '+', '*' and '?'`,
 			`routes[1].match.to: invalid number pattern "1-2": use digits, '+', '*' and '?'`,
 		}},
-		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, dial, hangup"}},
+		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup"}},
 		{"dial without trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "" }, []string{"flows.to-carrier[0].dial.trunk: is required"}},
 		{"dial inbound-only trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "pbx_2" },
 			[]string{`flows.to-carrier[0].dial.trunk: trunk "pbx_2" has no outbound section`}},

@@ -2,6 +2,7 @@ package dialplan
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 
@@ -37,6 +38,21 @@ func Check(cfg *config.Config) config.Problems {
 				if err := lib.CheckSpeech(); err != nil {
 					ps = append(ps, config.Problem{Key: key + ".say", Msg: err.Error()})
 				}
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.WaitingStrategies)) {
+		w := cfg.WaitingStrategies[name]
+		key := "waiting_strategies." + name
+		for _, f := range []struct{ key, path string }{
+			{"greeting", w.Greeting}, {"music", w.Music}, {"announcement.file", w.Announcement.File},
+			{"max_wait_message", w.MaxWaitMessage},
+		} {
+			if f.path == "" {
+				continue
+			}
+			if err := lib.CheckFile(resolve(cfg, f.path)); err != nil {
+				ps = append(ps, config.Problem{Key: key + "." + f.key, Msg: err.Error()})
 			}
 		}
 	}

@@ -32,6 +32,7 @@ type Engine struct {
 	log       *slog.Logger
 	schedules map[string]*schedule.Compiled
 	prompts   *prompt.Library
+	queues    Queues
 	now       func() time.Time
 }
 
@@ -44,6 +45,9 @@ type Options struct {
 	Prompts *prompt.Library
 	// Now is the engine's clock (working hours); nil is time.Now.
 	Now func() time.Time
+	// Queues finds agents for queue actions; nil holds callers under their
+	// waiting strategy (HoldQueues).
+	Queues Queues
 }
 
 // route is a config route with its patterns compiled.
@@ -70,7 +74,10 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 	if o.Prompts == nil {
 		o.Prompts = prompt.New(prompt.Options{CacheDir: cfg.Prompts.CacheDir})
 	}
-	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now,
+	if o.Queues == nil {
+		o.Queues = HoldQueues{}
+	}
+	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now, queues: o.Queues,
 		schedules: map[string]*schedule.Compiled{}}
 	for i, r := range cfg.Routes {
 		e.routes = append(e.routes, route{Route: r, index: i, from: matcher(r.Match.From), to: matcher(r.Match.To)})
@@ -214,6 +221,8 @@ func (e *Engine) run(ctx context.Context, c *call.Call, req Request, a config.Ac
 		return a.Goto.Flow, nil
 	case a.Gather != nil:
 		return e.gather(ctx, c, a.Gather)
+	case a.Queue != nil:
+		return e.queue(ctx, c, a.Queue)
 	case a.Dial != nil:
 		in := c.Inbound()
 		_ = c.Dial(ctx, e.dialer, call.DialRequest{
@@ -413,6 +422,7 @@ func (e *Engine) Explain(r Request) Plan {
 	}
 	p.Matched, p.Route, p.Index = true, rt, idx
 	flow, actions := rt.Flow, e.flows[rt.Flow]
+	answered := false // answer, play, say, gather and queue answer the call
 	for step, i := 0, 0; step < maxSteps; step++ {
 		if i >= len(actions) {
 			p.Outcome = fmt.Sprintf("ended: %d %s (flow %s has no more actions)", flowEnded.Code, flowEnded.Reason, flow)
@@ -423,16 +433,19 @@ func (e *Engine) Explain(r Request) Plan {
 		next := ""
 		switch {
 		case a.Answer != nil:
+			answered = true
 			p.Steps = append(p.Steps, ring(a.Answer)+"answer (200 OK)")
 		case a.EarlyMedia != nil:
 			p.Steps = append(p.Steps, ring(a.EarlyMedia)+"early media (183 with SDP)")
 		case a.Play != nil:
+			answered = true
 			how := "once"
 			if a.Play.Duration > 0 {
 				how = "for " + a.Play.Duration.String() + ", looped"
 			}
 			p.Steps = append(p.Steps, fmt.Sprintf("play %s %s", a.Play.File, how))
 		case a.Say != nil:
+			answered = true
 			sp := speech(a.Say)
 			p.Steps = append(p.Steps, fmt.Sprintf("say %q (espeak-ng, language %s)", sp.Text, orDefault(sp.Language, "en")))
 		case a.WorkingHours != nil:
@@ -453,7 +466,23 @@ func (e *Engine) Explain(r Request) Plan {
 		case a.Goto != nil:
 			next = a.Goto.Flow
 			p.Steps = append(p.Steps, "go to flow "+next)
+		case a.Queue != nil:
+			ws := e.cfg.WaitingStrategies[a.Queue.WaitingStrategy]
+			step := "queue " + a.Queue.Name + " (waiting strategy " + orDefault(a.Queue.WaitingStrategy, "none") + ")"
+			if ws.MaxWait > 0 {
+				step += ", at most " + ws.MaxWait.String()
+			}
+			p.Steps = append(p.Steps, step)
+			p.Outcome = "waits for an agent in queue " + a.Queue.Name
+			if ws.MaxWait > 0 && ws.MaxWaitFlow == "" {
+				p.Outcome += fmt.Sprintf("; after the maximum wait: %d %s", maxWaitCause.Code, maxWaitCause.Reason)
+			}
+			if ws.MaxWait > 0 && ws.MaxWaitFlow != "" {
+				p.Outcome += "; after the maximum wait: flow " + ws.MaxWaitFlow
+			}
+			return p
 		case a.Gather != nil:
+			answered = true
 			// The keys decide; the plan follows the no-input path.
 			p.Steps = append(p.Steps, describeGather(a.Gather)+" (following: no input)")
 			next = a.Gather.NoInput
@@ -471,6 +500,9 @@ func (e *Engine) Explain(r Request) Plan {
 			c := hangupCause(a.Hangup)
 			p.Steps = append(p.Steps, fmt.Sprintf("hang up with %d %s", c.Code, c.Reason))
 			p.Outcome = fmt.Sprintf("refused: %d %s", c.Code, c.Reason)
+			if answered {
+				p.Outcome = fmt.Sprintf("ended with BYE (Reason: %d %s)", c.Code, c.Reason)
+			}
 			return p
 		}
 		if next != "" {

@@ -38,7 +38,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 }
 
 func TestValidateReferenceConfigs(t *testing.T) {
-	for _, f := range []string{"b2bua.yaml", "loadtest.yaml", "transcode.yaml", "routes.yaml", "ivr.yaml"} {
+	for _, f := range []string{"b2bua.yaml", "loadtest.yaml", "transcode.yaml", "routes.yaml", "ivr.yaml", "waiting.yaml"} {
 		stdout, stderr, err := runCLI(t, "validate", "--config", "../../testdata/config/"+f)
 		if err != nil || !strings.HasSuffix(strings.TrimSpace(stdout), "OK") {
 			t.Errorf("%s: %v\n%s%s", f, err, stdout, stderr)

@@ -195,7 +195,8 @@ func TestChannelLimit(t *testing.T) {
 		t.Errorf("channels in use = %s", got)
 	}
 	h.hangup(c1, fc)
-	// The channel is free again.
+	// The channel is free again (released as the caller's leg is cleaned up).
+	h.waitMetric(`switchboard_trunk_channels_in_use{trunk="carrier"}`, "0")
 	farCall = h.answerNext(farHz)
 	c3, err := h.caller.Invite(h.ctx, h.target("+15550102"), siptest.InviteOptions{})
 	if err != nil || c3.Status() != 200 {

@@ -15,6 +15,7 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
@@ -32,6 +33,7 @@ type harness struct {
 	far    *siptest.UA
 	sip    string // switch's UDP address
 	logs   *logBuffer
+	queues dialplan.Queues // set by a mutate that needs agents found
 }
 
 // testLogger keeps the switch's logs in buf (for assertions) and writes
@@ -94,9 +96,15 @@ func baseConfig(far string) *config.Config {
 
 func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
 	t.Helper()
+	return newHarnessWith(t, mutate, nil)
+}
+
+// newHarnessWith is newHarness with the queues the dialplan hands callers to.
+func newHarnessWith(t *testing.T, mutate func(c *config.Config), queues dialplan.Queues) *harness {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	h := &harness{t: t, ctx: ctx, logs: &logBuffer{}}
+	h := &harness{t: t, ctx: ctx, logs: &logBuffer{}, queues: queues}
 	var err error
 	h.far, err = siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "far"})
 	if err != nil {
@@ -112,7 +120,7 @@ func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
 	if err := h.cfg.Validate(); err != nil {
 		t.Fatalf("test config invalid: %v", err)
 	}
-	h.node, err = startNode(ctx, h.cfg, testLogger(t, h.logs))
+	h.node, err = startNodeWith(ctx, h.cfg, testLogger(t, h.logs), h.queues)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +158,11 @@ func (h *harness) answerNext(hz float64) <-chan *siptest.Call {
 	out := make(chan *siptest.Call, 1)
 	go func() {
 		select {
-		case in := <-h.far.Incoming():
+		case in, ok := <-h.far.Incoming():
+			if !ok || in == nil { // the test is over
+				close(out)
+				return
+			}
 			_ = in.Ring(false)
 			c, err := in.Answer(siptest.AnswerOptions{ToneHz: hz})
 			if err != nil {

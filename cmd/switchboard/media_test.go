@@ -16,7 +16,11 @@ func (h *harness) answerNextWith(o siptest.AnswerOptions) <-chan *siptest.Call {
 	out := make(chan *siptest.Call, 1)
 	go func() {
 		select {
-		case in := <-h.far.Incoming():
+		case in, ok := <-h.far.Incoming():
+			if !ok || in == nil { // the test is over
+				close(out)
+				return
+			}
 			_ = in.Ring(false)
 			c, err := in.Answer(o)
 			if err != nil {

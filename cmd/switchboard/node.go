@@ -33,6 +33,7 @@ type node struct {
 	// engine runs new calls; reload swaps it, calls in progress keep theirs.
 	engine  atomic.Pointer[dialplan.Engine]
 	reloads sync.Mutex // one reload at a time
+	queues  dialplan.Queues
 	metrics *sip.Metrics
 	reg     *prometheus.Registry
 }
@@ -50,7 +51,13 @@ func newLogger(c config.Log, w *os.File) *slog.Logger {
 
 // startNode wires and starts every part of the switch for cfg.
 func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node, error) {
-	n := &node{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	return startNodeWith(ctx, cfg, log, nil)
+}
+
+// startNodeWith is startNode with the queues the dialplan hands callers to
+// (nil: HoldQueues, until the ACD exists).
+func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, queues dialplan.Queues) (*node, error) {
+	n := &node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), queues: queues}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	bind, err := rtpBindAddr(cfg)
@@ -80,7 +87,7 @@ func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node
 	if err != nil {
 		return nil, err
 	}
-	n.engine.Store(dialplan.New(cfg, n.sip, log))
+	n.engine.Store(n.newEngine(cfg))
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -173,7 +180,7 @@ func (n *node) reload() error {
 		n.log.Warn("reload refused: the running configuration stays", "error", err)
 		return err
 	}
-	n.engine.Store(dialplan.New(cfg, n.sip, n.log))
+	n.engine.Store(n.newEngine(cfg))
 	n.log.Info("configuration reloaded", "config", cfg.File, "routes", len(cfg.Routes), "flows", len(cfg.Flows))
 	return nil
 }
@@ -195,4 +202,9 @@ func restartSections(a, b *config.Config) []string {
 		}
 	}
 	return out
+}
+
+// newEngine builds the dialplan engine for cfg with the node's parts.
+func (n *node) newEngine(cfg *config.Config) *dialplan.Engine {
+	return dialplan.NewWithOptions(cfg, dialplan.Options{Dialer: n.sip, Log: n.log, Queues: n.queues})
 }

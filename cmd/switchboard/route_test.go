@@ -26,6 +26,8 @@ func TestRouteTestGolden(t *testing.T) {
 		{"routes-regex-no-match", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--to", "+4420712345678"}},
 		{"ivr-open", []string{"-c", "../../testdata/config/ivr.yaml", "--trunk", "carrier", "--to", "+15550100"}},
 		{"ivr-holiday", []string{"-c", "../../testdata/config/ivr.yaml", "--trunk", "carrier", "--to", "+15550100", "--at", "2026-12-25T10:00:00Z"}},
+		{"waiting-support", []string{"-c", "../../testdata/config/waiting.yaml", "--trunk", "carrier", "--to", "+15550100"}},
+		{"waiting-closed", []string{"-c", "../../testdata/config/waiting.yaml", "--trunk", "carrier", "--to", "+15550199"}},
 		{"routes-by-trunk", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "pbx", "--from", "2001", "--to", "+33123456789"}},
 	}
 	for _, tc := range cases {

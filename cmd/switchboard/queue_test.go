@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
+)
+
+// waitingConfig: the caller is queued under a waiting strategy: greeting
+// 500 Hz (2 s), music 700 Hz looped, announcement 1100 Hz (2 s) every 3 s
+// with response code 1 → a flow playing 1500 Hz, maximum wait maxWait
+// with a 300 Hz message.
+func waitingConfig(maxWait time.Duration) func(c *config.Config) {
+	return func(c *config.Config) {
+		c.WaitingStrategies = map[string]config.WaitingStrategy{
+			"default": {
+				Greeting: audioDir + "tone-500.wav",
+				Music:    audioDir + "tone-700.wav",
+				Announcement: config.Announcement{File: audioDir + "tone-1100.wav", Every: 3 * time.Second,
+					ResponseCodes: map[string]string{"1": "callback"}, WaitForResponse: time.Second},
+				MaxWait: maxWait,
+			},
+		}
+		if maxWait > 0 {
+			ws := c.WaitingStrategies["default"]
+			ws.MaxWaitMessage = audioDir + "tone-300.wav"
+			c.WaitingStrategies["default"] = ws
+		}
+		c.Flows = map[string][]config.Action{
+			"out": {
+				{Answer: &config.AnswerAction{}},
+				{Queue: &config.QueueAction{Name: "support", WaitingStrategy: "default"}},
+			},
+			"callback": {
+				{Play: &config.PlayAction{File: audioDir + "tone-1500.wav"}},
+				{Hangup: &config.HangupAction{Code: 480, Reason: "Callback requested"}},
+			},
+		}
+	}
+}
+
+// heardAlone waits for hz and then checks, on fresh audio, that it is what
+// plays (not notHz).
+func heardAlone(t *testing.T, c *siptest.Call, hz, notHz float64, within time.Duration, what string) {
+	t.Helper()
+	c.ResetAudio()
+	waitToneBy(t, c, hz, within, what)
+	c.ResetAudio()
+	time.Sleep(300 * time.Millisecond)
+	if !c.Hears(hz) || c.Hears(notHz) {
+		t.Errorf("%s: %.0f Hz heard %v, %.0f Hz heard %v; want only the first", what, hz, c.Hears(hz), notHz, c.Hears(notHz))
+	}
+}
+
+// TestQueueWaitingStrategy: greeting, then music, then the announcement
+// over the music, then music again; a key outside the announcement's
+// window does nothing; a response code during it leads to its flow.
+func TestQueueWaitingStrategy(t *testing.T) {
+	h := newHarness(t, waitingConfig(0))
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	start := time.Now()
+	heardAlone(t, c, 500, 700, 2*time.Second, "greeting")
+	time.Sleep(1500 * time.Millisecond)
+	heardAlone(t, c, 700, 500, 2*time.Second, "music after the greeting")
+	// A key while only music plays (outside any response window) is ignored.
+	if err := c.SendDTMF(h.ctx, '1', 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	c.ResetAudio()
+	waitToneBy(t, c, 1100, 4*time.Second, "announcement")
+	if at := time.Since(start); at < 4*time.Second {
+		t.Errorf("announcement after %v, want about 5 s (greeting 2 s + every 3 s)", at)
+	}
+	if err := c.SendDTMF(h.ctx, '1', 100*time.Millisecond); err != nil && !endsSoon(c.Ended()) {
+		t.Fatal(err)
+	}
+	heardAlone(t, c, 1500, 700, 3*time.Second, "the response code's flow")
+	waitEnded(t, c, "caller")
+	if bye := c.Bye(); bye == nil || !strings.Contains(bye.String(), "Callback requested") {
+		t.Errorf("BYE:\n%v", bye)
+	}
+	if !strings.Contains(h.logs.String(), "key outside the response window ignored") {
+		t.Error("the key pressed during the music was not ignored")
+	}
+}
+
+// TestQueueMaxWait: the max-wait message plays just before the caller is
+// dropped with the configured cause.
+func TestQueueMaxWait(t *testing.T) {
+	h := newHarness(t, waitingConfig(4*time.Second))
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	start := time.Now()
+	c.ResetAudio()
+	waitToneBy(t, c, 300, 6*time.Second, "max-wait message")
+	if at := time.Since(start); at < 3500*time.Millisecond {
+		t.Errorf("max-wait message after %v, want about 4 s", at)
+	}
+	waitEnded(t, c, "caller")
+	if bye := c.Bye(); bye == nil || !strings.Contains(bye.String(), "Maximum wait time reached") {
+		t.Errorf("BYE:\n%v", bye)
+	}
+}
+
+// testQueues finds an agent (the far-end trunk) after a delay.
+type testQueues struct {
+	after time.Duration
+	mu    sync.Mutex
+	left  int
+}
+
+func (q *testQueues) Enqueue(ctx context.Context, name string, c *call.Call) (dialplan.Ticket, error) {
+	t := &testTicket{q: q, found: make(chan call.DialRequest, 1), done: make(chan struct{})}
+	go func() {
+		select {
+		case <-time.After(q.after):
+			t.found <- call.DialRequest{Trunk: "far-end", To: "agent-7"}
+		case <-t.done:
+		}
+	}()
+	return t, nil
+}
+
+type testTicket struct {
+	q     *testQueues
+	found chan call.DialRequest
+	once  sync.Once
+	done  chan struct{}
+}
+
+func (t *testTicket) Found() <-chan call.DialRequest { return t.found }
+func (t *testTicket) Leave() {
+	t.once.Do(func() {
+		close(t.done)
+		t.q.mu.Lock()
+		t.q.left++
+		t.q.mu.Unlock()
+	})
+}
+
+// TestQueueAgentFound: the queue finds an agent while the caller hears the
+// waiting strategy; the music stops and the caller talks to the agent's leg
+// (already answered by the switch, so only the media is connected).
+func TestQueueAgentFound(t *testing.T) {
+	q := &testQueues{after: 3 * time.Second}
+	h := newHarnessWith(t, waitingConfig(0), q)
+	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: farHz})
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	waitToneBy(t, c, 500, 2*time.Second, "greeting")
+	fc := h.waitCall(farCall)
+	if got := fc.Request().Recipient.User; got != "agent-7" {
+		t.Errorf("agent leg to %q, want agent-7", got)
+	}
+	heardAlone(t, c, farHz, 700, 3*time.Second, "the agent, music stopped")
+	waitTone(t, fc, callerHz, "agent")
+	h.hangup(c, fc)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.left != 1 {
+		t.Errorf("ticket left %d times, want 1", q.left)
+	}
+}
