@@ -112,7 +112,7 @@ func (c *Call) ClearDigits() {
 	}
 }
 
-// errNoOffer: the switch itself offers to a late-offer caller.
+// errLateOffer: the caller sent no offer; the switch offers in its 200.
 var errLateOffer = errors.New("call: late offer")
 
 // localAnswer is the switch's answer to the caller's offer when the switch

@@ -44,7 +44,4 @@ func g711Pair(a, b Codec) bool {
 }
 
 // Transcodable reports whether the switch can decode and encode c.
-func Transcodable(c Codec) bool {
-	_, err := codec.NewDecoder(c.Name, 8000)
-	return err == nil
-}
+func Transcodable(c Codec) bool { return codec.Supported(c.Name) }

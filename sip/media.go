@@ -96,9 +96,6 @@ func sessionFromAnswer(policy string, sec Security, rm RemoteMedia) (*sdes.Sessi
 	return nil, nil
 }
 
-// Payload types the switch uses for codecs it adds to an offer, when free.
-var defaultPT = map[string]uint8{"PCMU": 0, "PCMA": 8, "opus": 111}
-
 // opusFmtp is what the switch asks of Opus peers: in-band FEC, 20 ms.
 const opusFmtp = "minptime=10;useinbandfec=1"
 

@@ -114,6 +114,12 @@ const (
 	Opus = "opus"
 )
 
+// Supported reports whether NewDecoder and NewEncoder know the codec name
+// (case-insensitive), without building either.
+func Supported(name string) bool {
+	return strings.EqualFold(name, PCMU) || strings.EqualFold(name, PCMA) || strings.EqualFold(name, Opus)
+}
+
 // NewDecoder returns a decoder for the codec name ("PCMU", "PCMA" or "opus",
 // case-insensitive) producing mono PCM at rate. G.711 requires rate 8000;
 // Opus takes 8000, 12000, 16000, 24000 or 48000.

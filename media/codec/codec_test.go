@@ -503,3 +503,15 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("PCMUToPCMA/PCMAToPCMU: %v allocs, want 0", a)
 	}
 }
+
+// TestSupportedMatchesConstructors: Supported agrees with NewDecoder and
+// NewEncoder for every name they know and some they do not.
+func TestSupportedMatchesConstructors(t *testing.T) {
+	for _, name := range []string{"PCMU", "pcma", "OPUS", "opus", "G729", "telephone-event", ""} {
+		_, derr := NewDecoder(name, 8000)
+		_, eerr := NewEncoder(name, 8000, Options{})
+		if got, want := Supported(name), derr == nil && eerr == nil; got != want {
+			t.Errorf("Supported(%q) = %v, constructors say %v", name, got, want)
+		}
+	}
+}
