@@ -30,7 +30,7 @@ type InboundLeg struct {
 
 var _ call.Inbound = (*InboundLeg)(nil)
 
-func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Trunk, sock *media.Socket, offer *RemoteMedia, maxFwd int, log *slog.Logger) *InboundLeg {
+func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Trunk, sock *media.Socket, offer *RemoteMedia, srtp srtpState, maxFwd int, log *slog.Logger) *InboundLeg {
 	l := &InboundLeg{req: req, tx: tx, offer: offer, maxFwd: maxFwd - 1}
 	l.init(s, t, sock, log, l)
 	l.dlg = uasDialog(req, sip.GenerateTagN(16))
@@ -41,14 +41,11 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 		to = req.To().Address.User
 	}
 	l.to = call.Party{Number: to}
+	l.srtp = srtp // decided by the edge against the trunk's SRTP policy
 	if offer != nil {
 		l.applyRemote(*offer)
-		// The edge checked the offer against the trunk's SRTP policy.
-		if _, err := l.answerSRTP(*offer, true); err != nil {
-			log.Warn("SRTP", "error", err)
-		}
 	} else if sec, err := offerSecurity(t.Config.SRTP); err == nil {
-		l.sec = sec // late offer: the switch offers in its 200
+		l.srtp.sec = sec // late offer: the switch offers in its 200
 	}
 	s.addDialog(l.dlg.key(), l)
 	s.trackLeg(l)

@@ -101,6 +101,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer release()
 
 	var offer *RemoteMedia
+	var srtp srtpState // for the offer; decided here, once
 	if len(req.Body()) > 0 {
 		if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(strings.Split(ct.Value(), ";")[0]), "application/sdp") {
 			s.reject(tx, req, log, 415, "Unsupported Media Type", "body is "+ct.Value(), sip.NewHeader("Accept", "application/sdp"))
@@ -116,7 +117,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			s.reject(tx, req, log, 488, "Not Acceptable Here", "no codec in common with trunk")
 			return
 		}
-		if _, _, err := answerSecurity(trunk.Config.SRTP, rm); err != nil {
+		if srtp, err = answerSecurity(trunk.Config.SRTP, rm); err != nil {
 			s.reject(tx, req, log, 488, "Not Acceptable Here - "+err.Error(), err.Error())
 			return
 		}
@@ -129,7 +130,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reject(tx, req, log, 503, "Service Unavailable", "no RTP ports: "+err.Error(), s.retryAfter())
 		return
 	}
-	leg := newInboundLeg(s, req, tx, trunk, sock, offer, maxFwd, log)
+	leg := newInboundLeg(s, req, tx, trunk, sock, offer, srtp, maxFwd, log)
 	released = true // the leg releases the channel when it ends
 	s.calls.Add(1)
 	defer s.calls.Done()

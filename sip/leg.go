@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,9 +47,7 @@ type legBase struct {
 	mu        sync.Mutex
 	dlg       dialog
 	origin    SDPOrigin
-	sec       Security      // what our SDP says about SRTP (our keys)
-	srtp      *sdes.Session // current SRTP session, nil for plain RTP
-	remoteKey []byte        // the party's key srtp was made with
+	srtp      srtpState // what our SDP says about SRTP, and the session
 	lastBody  string
 	confirmed bool
 	ended     bool
@@ -98,10 +95,10 @@ func (l *legBase) emit(ev call.Event) bool {
 // grows only when the content changes (RFC 3264 §8).
 func (l *legBase) renderLocked(d media.Description) []byte {
 	addr := l.s.mediaAddr(l.sock)
-	body := RenderSDP(d, addr, l.origin, l.sec)
+	body := RenderSDP(d, addr, l.origin, l.srtp.sec)
 	if l.lastBody != "" && string(body) != l.lastBody {
 		l.origin.Version++
-		body = RenderSDP(d, addr, l.origin, l.sec)
+		body = RenderSDP(d, addr, l.origin, l.srtp.sec)
 	}
 	l.lastBody = string(body)
 	return body
@@ -168,6 +165,7 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	var offer *media.Description
 	var rm RemoteMedia
+	var srtp srtpState // decided once, applied when the offer is answered
 	if len(req.Body()) > 0 {
 		var err error
 		rm, err = ParseSDP(req.Body())
@@ -181,7 +179,7 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 			l.s.respond(tx, req, 488, "Not Acceptable Here")
 			return
 		}
-		if _, err := l.answerSRTP(rm, false); err != nil {
+		if srtp, err = l.answerSRTP(rm); err != nil {
 			l.log.Warn("re-offer refused", "error", err)
 			l.s.respond(tx, req, 488, "Not Acceptable Here - "+err.Error())
 			return
@@ -206,8 +204,10 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if offer != nil {
 		l.applyRemote(rm)
-		sess, _ := l.answerSRTP(rm, true)
-		if err := l.configure(r.Answer, rm.Desc, sess); err != nil {
+		l.mu.Lock()
+		l.srtp = srtp
+		l.mu.Unlock()
+		if err := l.configure(r.Answer, rm.Desc, srtp.sess); err != nil {
 			l.log.Warn("configure media", "error", err)
 		}
 	}
@@ -307,67 +307,35 @@ func (l *legBase) Update(ctx context.Context, offer media.Description) (media.De
 func (l *legBase) srtpSession() *sdes.Session {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.srtp
+	return l.srtp.sess
 }
 
 // answerSRTP decides SRTP for an offer from the party under the trunk's
-// policy. The session in use is kept when the party's key has not changed
-// (its rollover counter and replay window go on). With apply, the leg's
-// SRTP state becomes the answer's.
-func (l *legBase) answerSRTP(rm RemoteMedia, apply bool) (*sdes.Session, error) {
+// policy, keeping the session in use when the party's key has not changed.
+// The caller applies the result once the offer is answered.
+func (l *legBase) answerSRTP(rm RemoteMedia) (srtpState, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.srtp != nil {
-		for _, c := range rm.Crypto {
-			if bytes.Equal(c.Key, l.remoteKey) {
-				return l.srtp, nil
-			}
-		}
+	cur := l.srtp
+	l.mu.Unlock()
+	if cur.keeps(rm) {
+		return cur, nil
 	}
-	sec, sess, err := answerSecurity(l.trunk.Config.SRTP, rm)
-	if err != nil {
-		return nil, err
-	}
-	if apply {
-		l.sec, l.srtp, l.remoteKey = sec, sess, nil
-		if sess != nil {
-			remote, _, _ := sdes.Select(rm.Crypto)
-			l.remoteKey = remote.Key
-		}
-	}
-	return sess, nil
+	return answerSecurity(l.trunk.Config.SRTP, rm)
 }
 
-// completeSRTP reads the party's answer to an offer made with l.sec.
+// completeSRTP reads the party's answer to an offer made with our keys.
 func (l *legBase) completeSRTP(rm RemoteMedia) (*sdes.Session, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.srtp != nil {
-		for _, c := range rm.Crypto {
-			if bytes.Equal(c.Key, l.remoteKey) {
-				return l.srtp, nil
-			}
-		}
+	if l.srtp.keeps(rm) {
+		return l.srtp.sess, nil
 	}
-	sess, err := sessionFromAnswer(l.trunk.Config.SRTP, l.sec, rm)
+	st, err := sessionFromAnswer(l.trunk.Config.SRTP, l.srtp.sec, rm)
 	if err != nil {
 		return nil, err
 	}
-	l.srtp = sess
-	l.remoteKey = nil
-	if sess != nil {
-		for _, theirs := range rm.Crypto {
-			for _, ours := range l.sec.Crypto {
-				if ours.Tag == theirs.Tag && ours.Suite == theirs.Suite {
-					l.sec.Crypto = []sdes.Crypto{ours}
-					l.remoteKey = theirs.Key
-				}
-			}
-		}
-	} else {
-		l.sec = Security{}
-	}
-	return sess, nil
+	l.srtp = st
+	return st.sess, nil
 }
 
 // onInfo takes DTMF sent as SIP INFO (application/dtmf-relay or

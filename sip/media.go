@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,29 +32,52 @@ type errSRTPRefused struct{ reason string }
 
 func (e errSRTPRefused) Error() string { return "SRTP: " + e.reason }
 
+// srtpState is a leg's SRTP: what its SDP says (our keys) and the session
+// made with the party's key (nil: plain RTP).
+type srtpState struct {
+	sec       Security
+	sess      *sdes.Session
+	remoteKey []byte // the party's key sess was made with
+}
+
+// keeps reports whether an SDP from the party (rm) still uses the key st's
+// session was made with: the session, its rollover counter and replay
+// window, go on.
+func (st srtpState) keeps(rm RemoteMedia) bool {
+	if st.sess == nil {
+		return false
+	}
+	for _, c := range rm.Crypto {
+		if bytes.Equal(c.Key, st.remoteKey) {
+			return true
+		}
+	}
+	return false
+}
+
 // answerSecurity decides, for an offer received on a trunk with policy, how
 // the switch answers and which SRTP session (nil: plain RTP) protects media.
-func answerSecurity(policy string, rm RemoteMedia) (Security, *sdes.Session, error) {
+func answerSecurity(policy string, rm RemoteMedia) (srtpState, error) {
 	switch {
 	case rm.Secure && policy == srtpOff:
-		return Security{}, nil, errSRTPRefused{"RTP/SAVP offered, trunk has srtp: off"}
+		return srtpState{}, errSRTPRefused{"RTP/SAVP offered, trunk has srtp: off"}
 	case !rm.Secure && policy == srtpRequired && len(rm.Crypto) == 0:
-		return Security{}, nil, errSRTPRefused{"plain RTP offered, trunk has srtp: required"}
+		return srtpState{}, errSRTPRefused{"plain RTP offered, trunk has srtp: required"}
 	case policy == srtpOff || len(rm.Crypto) == 0:
 		if rm.Secure {
-			return Security{}, nil, errSRTPRefused{"RTP/SAVP offered without a=crypto"}
+			return srtpState{}, errSRTPRefused{"RTP/SAVP offered without a=crypto"}
 		}
-		return Security{}, nil, nil
+		return srtpState{}, nil
 	}
 	remote, local, err := sdes.Select(rm.Crypto)
 	if err != nil {
-		return Security{}, nil, errSRTPRefused{"no supported crypto suite offered"}
+		return srtpState{}, errSRTPRefused{"no supported crypto suite offered"}
 	}
 	sess, err := sdes.NewSession(local, remote)
 	if err != nil {
-		return Security{}, nil, errSRTPRefused{err.Error()}
+		return srtpState{}, errSRTPRefused{err.Error()}
 	}
-	return Security{SAVP: rm.Secure, Crypto: []sdes.Crypto{local}}, sess, nil
+	return srtpState{sec: Security{SAVP: rm.Secure, Crypto: []sdes.Crypto{local}}, sess: sess, remoteKey: remote.Key}, nil
 }
 
 // offerSecurity is what the switch offers on a trunk with policy: nothing
@@ -75,25 +99,31 @@ func offerSecurity(policy string) (Security, error) {
 }
 
 // sessionFromAnswer completes an offer the switch made with sec: the answer
-// picks one of our crypto tags and gives its own key.
-func sessionFromAnswer(policy string, sec Security, rm RemoteMedia) (*sdes.Session, error) {
+// picks one of our crypto tags and gives its own key. The state's sec keeps
+// only the line chosen (what later offers repeat).
+func sessionFromAnswer(policy string, sec Security, rm RemoteMedia) (srtpState, error) {
 	if len(sec.Crypto) == 0 {
 		if rm.Secure || len(rm.Crypto) > 0 {
-			return nil, errSRTPRefused{"answer has SRTP the switch did not offer"}
+			return srtpState{}, errSRTPRefused{"answer has SRTP the switch did not offer"}
 		}
-		return nil, nil
+		return srtpState{}, nil
 	}
 	for _, theirs := range rm.Crypto {
 		for _, ours := range sec.Crypto {
 			if ours.Tag == theirs.Tag && ours.Suite == theirs.Suite {
-				return sdes.NewSession(ours, theirs)
+				sess, err := sdes.NewSession(ours, theirs)
+				if err != nil {
+					return srtpState{}, err
+				}
+				chosen := Security{SAVP: sec.SAVP, Crypto: []sdes.Crypto{ours}}
+				return srtpState{sec: chosen, sess: sess, remoteKey: theirs.Key}, nil
 			}
 		}
 	}
 	if policy == srtpRequired {
-		return nil, errSRTPRefused{"answer has no usable a=crypto, trunk has srtp: required"}
+		return srtpState{}, errSRTPRefused{"answer has no usable a=crypto, trunk has srtp: required"}
 	}
-	return nil, nil
+	return srtpState{}, nil
 }
 
 // opusFmtp is what the switch asks of Opus peers: in-band FEC, 20 ms.

@@ -88,7 +88,8 @@ func TestAnswerSecurity(t *testing.T) {
 		{"required", RemoteMedia{Secure: true}, true, false, false}, // SAVP without a key
 	}
 	for _, tc := range cases {
-		sec, sess, err := answerSecurity(tc.policy, tc.rm)
+		st, err := answerSecurity(tc.policy, tc.rm)
+		sec, sess := st.sec, st.sess
 		var refused errSRTPRefused
 		if tc.refuse != errors.As(err, &refused) {
 			t.Errorf("%s %+v: err %v, want refused=%v", tc.policy, tc.rm.Secure, err, tc.refuse)
@@ -103,6 +104,9 @@ func TestAnswerSecurity(t *testing.T) {
 		if tc.srtp && (len(sec.Crypto) != 1 || sec.Crypto[0].Tag != key.Tag || string(sec.Crypto[0].Key) == string(key.Key)) {
 			t.Errorf("%s: answer crypto %v: want one line, same tag, our own key", tc.policy, sec.Crypto)
 		}
+		if tc.srtp && (string(st.remoteKey) != string(key.Key) || !st.keeps(tc.rm)) {
+			t.Errorf("%s: session not tied to the party's key", tc.policy)
+		}
 	}
 }
 
@@ -113,15 +117,18 @@ func TestOfferSecurityAndAnswer(t *testing.T) {
 	}
 	// The peer picks our second suite.
 	theirs, _ := sdes.Generate(sec.Crypto[1].Tag, sec.Crypto[1].Suite)
-	sess, err := sessionFromAnswer("required", sec, RemoteMedia{Secure: true, Crypto: []sdes.Crypto{theirs}})
-	if err != nil || sess == nil {
+	st, err := sessionFromAnswer("required", sec, RemoteMedia{Secure: true, Crypto: []sdes.Crypto{theirs}})
+	if err != nil || st.sess == nil {
 		t.Fatalf("answer with a key: %v", err)
+	}
+	if len(st.sec.Crypto) != 1 || st.sec.Crypto[0].Tag != theirs.Tag || string(st.remoteKey) != string(theirs.Key) {
+		t.Errorf("answered state keeps %v (remote key match %v), want only our line with tag %d", st.sec.Crypto, string(st.remoteKey) == string(theirs.Key), theirs.Tag)
 	}
 	if _, err := sessionFromAnswer("required", sec, RemoteMedia{}); err == nil {
 		t.Error("a plain answer to a required offer was accepted")
 	}
-	if sess, err := sessionFromAnswer("optional", sec, RemoteMedia{}); err != nil || sess != nil {
-		t.Errorf("a plain answer to an optional offer: %v %v, want plain RTP", sess, err)
+	if st, err := sessionFromAnswer("optional", sec, RemoteMedia{}); err != nil || st.sess != nil || len(st.sec.Crypto) != 0 {
+		t.Errorf("a plain answer to an optional offer: %v %v, want plain RTP", st.sess, err)
 	}
 	if sec, _ := offerSecurity("off"); sec.SAVP || len(sec.Crypto) != 0 {
 		t.Errorf("off offers %+v", sec)

@@ -62,7 +62,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 	l := &OutboundLeg{offer: offer, cancelCh: make(chan call.Cause, 1)}
 	callID := uuid.NewString()
 	l.init(s, t, sock, log.With("leg", callID), l)
-	l.sec = sec
+	l.srtp.sec = sec
 
 	target := t.target
 	transport := "UDP"
