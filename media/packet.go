@@ -1,6 +1,9 @@
 package media
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/rand/v2"
+)
 
 // bufSize is the receive buffer of each UDP socket: more than any Ethernet MTU.
 const bufSize = 2048
@@ -91,4 +94,51 @@ func rtpPayload(b []byte) []byte {
 		return nil
 	}
 	return b[n:end]
+}
+
+// putRTPHeader writes a 12-byte RTP header (version 2, no CSRC or
+// extension) into p.
+func putRTPHeader(p []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {
+	p[0] = rtpVersion << 6
+	p[1] = pt & 0x7f
+	if marker {
+		p[1] |= 0x80
+	}
+	binary.BigEndian.PutUint16(p[2:], seq)
+	binary.BigEndian.PutUint32(p[4:], ts)
+	binary.BigEndian.PutUint32(p[8:], ssrc)
+}
+
+// frameStream numbers the packets of audio the switch makes itself (a
+// transcoder direction, a player): one SSRC, consecutive sequence numbers,
+// timestamps one frame apart, the marker on the first packet of each
+// talkspurt. Socket.WriteRTP then renumbers it into the leg's own stream.
+type frameStream struct {
+	pt     uint8
+	step   uint32 // timestamp units per frame
+	ssrc   uint32
+	seq    uint16
+	ts     uint32
+	marker bool
+}
+
+func newFrameStream(pt uint8, step uint32) frameStream {
+	return frameStream{pt: pt, step: step, ssrc: rand.Uint32(), seq: uint16(rand.Uint32()), ts: rand.Uint32(), marker: true}
+}
+
+// packet writes the header of the next packet into p, whose payload of n
+// bytes follows the header, and returns the packet.
+func (f *frameStream) packet(p []byte, n int) []byte {
+	putRTPHeader(p, f.pt, f.marker, f.seq, f.ts, f.ssrc)
+	f.marker = false
+	f.seq++
+	f.ts += f.step
+	return p[:rtpHeaderLen+n]
+}
+
+// skip lets a frame's time pass with nothing sent; the next packet starts a
+// new talkspurt.
+func (f *frameStream) skip() {
+	f.ts += f.step
+	f.marker = true
 }

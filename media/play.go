@@ -2,10 +2,8 @@ package media
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"time"
 
@@ -38,15 +36,9 @@ func Play(ctx context.Context, s *Socket, src audio.Source) error {
 	if err != nil {
 		return fmt.Errorf("media: play: %w", err)
 	}
-	var (
-		frame = make([]int16, codec.FrameSamples(rate))
-		pkt   [bufSize]byte
-		seq   = uint16(rand.Uint32())
-		ts    = rand.Uint32()
-		ssrc  = rand.Uint32()
-		step  = cfg.Audio.ClockRate / 50
-		first = true
-	)
+	frame := make([]int16, codec.FrameSamples(rate))
+	var pkt [bufSize]byte
+	out := newFrameStream(cfg.Audio.PayloadType, cfg.Audio.ClockRate/50)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	next := time.Now()
@@ -67,19 +59,7 @@ func Play(ctx context.Context, s *Socket, src audio.Source) error {
 		if err != nil {
 			return fmt.Errorf("media: play: %w", err)
 		}
-		p := pkt[:rtpHeaderLen+m]
-		p[0] = rtpVersion << 6
-		p[1] = cfg.Audio.PayloadType & 0x7f
-		if first {
-			p[1] |= 0x80
-			first = false
-		}
-		binary.BigEndian.PutUint16(p[2:], seq)
-		binary.BigEndian.PutUint32(p[4:], ts)
-		binary.BigEndian.PutUint32(p[8:], ssrc)
-		seq++
-		ts += step
-		if err := s.WriteRTP(p); err != nil && !errors.Is(err, ErrNoRemote) {
+		if err := s.WriteRTP(out.packet(pkt[:], m)); err != nil && !errors.Is(err, ErrNoRemote) {
 			return err
 		}
 		// Paced by the clock: a late tick is caught up, not lost.

@@ -338,12 +338,8 @@ func (s *Socket) SendDTMF(ctx context.Context, digit rune, d time.Duration) erro
 	defer t.Stop()
 	for {
 		payload, marker, ts, done := g.Next(pkt[rtpHeaderLen:])
-		pkt[0] = rtpVersion << 6
-		pkt[1] = cfg.Event.PayloadType & 0x7f
-		if marker {
-			pkt[1] |= 0x80
-		}
-		binary.BigEndian.PutUint32(pkt[4:], ts)
+		// Sequence number and SSRC are the stream's (writeRTP injects).
+		putRTPHeader(pkt[:], cfg.Event.PayloadType, marker, 0, ts, 0)
 		if err := s.writeRTP(pkt[:rtpHeaderLen+len(payload)], true); err != nil && !errors.Is(err, ErrNoRemote) {
 			return err
 		}

@@ -3,7 +3,6 @@ package media
 import (
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -46,16 +45,11 @@ type transcodeDir struct {
 	jb       *jitter.Buffer
 	dec      codec.Decoder
 	enc      codec.Encoder
-	outPT    uint8
-	step     uint32 // RTP timestamp units per 20 ms frame on the out leg
 	frame    int    // PCM samples per 20 ms frame
 	popEvery int    // the in leg's packet time in frames: pop once per popEvery ticks
 	tick     int
 
-	ssrc   uint32
-	seq    uint16
-	ts     uint32
-	marker bool
+	out frameStream // the packets sent towards the out leg
 
 	pcm  []int16 // one decode
 	fifo []int16 // decoded PCM not yet encoded
@@ -114,16 +108,11 @@ func newTranscodeDir(from, to *Socket, in, out StreamConfig, rate int) (*transco
 		from:     from,
 		to:       to,
 		inPT:     in.Audio.PayloadType,
-		outPT:    out.Audio.PayloadType,
 		dec:      dec,
 		enc:      enc,
 		frame:    codec.FrameSamples(rate),
-		step:     out.Audio.ClockRate / 50,
 		popEvery: int(ptime / frameInterval),
-		ssrc:     rand.Uint32(),
-		seq:      uint16(rand.Uint32()),
-		ts:       rand.Uint32(),
-		marker:   true,
+		out:      newFrameStream(out.Audio.PayloadType, out.Audio.ClockRate/50),
 		pcm:      make([]int16, codec.MaxFrameSamples(rate)),
 	}
 	d.fifo = make([]int16, 0, codec.MaxFrameSamples(rate)+d.frame)
@@ -210,32 +199,18 @@ func (d *transcodeDir) process(now time.Time) {
 	}
 	if len(d.fifo) < d.frame {
 		// Nothing to play (not started, or the party stopped sending):
-		// time goes on for the out stream, and the next packet starts a
-		// new talkspurt.
-		d.ts += d.step
-		d.marker = true
+		// time goes on for the out stream.
+		d.out.skip()
 		return
 	}
 	n, err := d.enc.Encode(d.fifo[:d.frame], d.pkt[rtpHeaderLen:])
 	copy(d.fifo, d.fifo[d.frame:])
 	d.fifo = d.fifo[:len(d.fifo)-d.frame]
 	if err != nil || n == 0 {
-		d.ts += d.step
+		d.out.skip()
 		return
 	}
-	p := d.pkt[:rtpHeaderLen+n]
-	p[0] = rtpVersion << 6
-	p[1] = d.outPT & 0x7f
-	if d.marker {
-		p[1] |= 0x80
-		d.marker = false
-	}
-	binary.BigEndian.PutUint16(p[2:], d.seq)
-	binary.BigEndian.PutUint32(p[4:], d.ts)
-	binary.BigEndian.PutUint32(p[8:], d.ssrc)
-	d.seq++
-	d.ts += d.step
-	if d.to.WriteRTP(p) == nil {
+	if d.to.WriteRTP(d.out.packet(d.pkt[:], n)) == nil {
 		d.to.stats.PacketsTranscoded.Add(1)
 	}
 }
