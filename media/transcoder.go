@@ -45,8 +45,8 @@ type transcodeDir struct {
 	jb       *jitter.Buffer
 	dec      codec.Decoder
 	enc      codec.Encoder
-	frame    int    // PCM samples per 20 ms frame
-	popEvery int    // the in leg's packet time in frames: pop once per popEvery ticks
+	frame    int // PCM samples per 20 ms frame
+	popEvery int // the in leg's packet time in frames: pop once per popEvery ticks
 	tick     int
 
 	out frameStream // the packets sent towards the out leg
