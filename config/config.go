@@ -7,7 +7,7 @@ package config
 import (
 	"time"
 
-	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+	"github.com/switchboard-voice/switchboard/config/schedule"
 )
 
 // Config is one node's whole configuration.

@@ -1,7 +1,7 @@
 package config
 
 import (
-	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+	"github.com/switchboard-voice/switchboard/config/schedule"
 
 	"errors"
 	"fmt"

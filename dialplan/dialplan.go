@@ -17,8 +17,8 @@ import (
 
 	"github.com/switchboard-voice/switchboard/call"
 	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/config/schedule"
 	"github.com/switchboard-voice/switchboard/dialplan/prompt"
-	"github.com/switchboard-voice/switchboard/dialplan/schedule"
 	"github.com/switchboard-voice/switchboard/media/audio"
 )
 

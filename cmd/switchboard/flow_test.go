@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/config"
-	"github.com/switchboard-voice/switchboard/dialplan/schedule"
+	"github.com/switchboard-voice/switchboard/config/schedule"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
