@@ -107,18 +107,9 @@ func TestEarlyMedia(t *testing.T) {
 		}
 		done <- c
 	}()
-	heardEarly := make(chan bool, 1)
+	onProvisional, heardEarly := hearsEarly(700)
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
-		OnProvisional: func(c *siptest.Call, res *siptestResponse) {
-			if res.StatusCode != 183 {
-				return
-			}
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				defer cancel()
-				heardEarly <- c.WaitTone(ctx, 700) == nil
-			}()
-		}})
+		OnProvisional: onProvisional})
 	if err != nil || c.Status() != 200 {
 		t.Fatalf("invite: %v", err)
 	}

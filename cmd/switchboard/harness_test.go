@@ -155,6 +155,11 @@ func (h *harness) nextIncoming() *siptest.Incoming {
 
 // answerNext makes the far end ring then answer its next call with a tone.
 func (h *harness) answerNext(hz float64) <-chan *siptest.Call {
+	return h.answerNextWith(siptest.AnswerOptions{ToneHz: hz})
+}
+
+// answerNextWith makes the far end ring then answer its next call with o.
+func (h *harness) answerNextWith(o siptest.AnswerOptions) <-chan *siptest.Call {
 	out := make(chan *siptest.Call, 1)
 	go func() {
 		select {
@@ -164,7 +169,7 @@ func (h *harness) answerNext(hz float64) <-chan *siptest.Call {
 				return
 			}
 			_ = in.Ring(false)
-			c, err := in.Answer(siptest.AnswerOptions{ToneHz: hz})
+			c, err := in.Answer(o)
 			if err != nil {
 				h.t.Errorf("far answer: %v", err)
 				close(out)
@@ -176,6 +181,22 @@ func (h *harness) answerNext(hz float64) <-chan *siptest.Call {
 		}
 	}()
 	return out
+}
+
+// hearsEarly returns InviteOptions.OnProvisional that reports, on the
+// returned channel, whether the caller hears hz within a second of a 183.
+func hearsEarly(hz float64) (func(*siptest.Call, *siptestResponse), <-chan bool) {
+	heard := make(chan bool, 1)
+	return func(c *siptest.Call, res *siptestResponse) {
+		if res.StatusCode != 183 {
+			return
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			heard <- c.WaitTone(ctx, hz) == nil
+		}()
+	}, heard
 }
 
 func (h *harness) waitCall(ch <-chan *siptest.Call) *siptest.Call {

@@ -11,31 +11,6 @@ import (
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
-// answerNextWith makes the far end ring then answer its next call with o.
-func (h *harness) answerNextWith(o siptest.AnswerOptions) <-chan *siptest.Call {
-	out := make(chan *siptest.Call, 1)
-	go func() {
-		select {
-		case in, ok := <-h.far.Incoming():
-			if !ok || in == nil { // the test is over
-				close(out)
-				return
-			}
-			_ = in.Ring(false)
-			c, err := in.Answer(o)
-			if err != nil {
-				h.t.Errorf("far answer: %v", err)
-				close(out)
-				return
-			}
-			out <- c
-		case <-h.ctx.Done():
-			close(out)
-		}
-	}()
-	return out
-}
-
 // transcodeConfig is testdata/config/transcode.yaml with the harness's
 // addresses: the far end speaks Opus only.
 func transcodeConfig(t *testing.T) func(c *config.Config) {
@@ -442,18 +417,9 @@ func TestTranscodedEarlyMedia(t *testing.T) {
 		}
 		done <- c
 	}()
-	heardEarly := make(chan bool, 1)
+	onProvisional, heardEarly := hearsEarly(700)
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000, Codecs: []string{"PCMU"},
-		OnProvisional: func(c *siptest.Call, res *siptestResponse) {
-			if res.StatusCode != 183 {
-				return
-			}
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-				defer cancel()
-				heardEarly <- c.WaitTone(ctx, 700) == nil
-			}()
-		}})
+		OnProvisional: onProvisional})
 	if err != nil || c.Status() != 200 {
 		t.Fatalf("invite: %v", err)
 	}
