@@ -79,7 +79,7 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 				}
 				var early *media.Description
 				if e.Early != nil {
-					d := c.answerTo(offer, *e.Early, true)
+					d := answerTo(offer, *e.Early)
 					early = &d
 					c.setState(StateEarlyMedia)
 				} else {
@@ -102,7 +102,7 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 					go c.supervise(ctx, out)
 					continue
 				}
-				d := c.answerTo(offer, e.Answer, true)
+				d := answerTo(offer, e.Answer)
 				if _, err := c.in.Answer(ctx, d); err != nil {
 					c.log.Warn("answer caller", "error", err)
 					c.End(ctx, CauseOf(err))
@@ -162,7 +162,7 @@ func (c *Call) relayReoffer(ctx context.Context, from, to Leg, r Reoffer) {
 		r.Reply <- OfferReply{Err: &cause}
 		return
 	}
-	r.Reply <- OfferReply{Answer: c.answerTo(r.Offer, ans, from == Leg(c.in))}
+	r.Reply <- OfferReply{Answer: answerTo(r.Offer, ans)}
 }
 
 // answerTo fits ans, produced by the far leg, as an answer to offer from the
@@ -174,7 +174,7 @@ func (c *Call) relayReoffer(ctx context.Context, from, to Leg, r Reoffer) {
 // transcoded. Telephone-event follows at the chosen codec's clock rate when
 // the offer has it. With no offer (late offer) ans is used as it is and the
 // near leg completes it with its own codecs.
-func (c *Call) answerTo(offer *media.Description, ans media.Description, _ bool) media.Description {
+func answerTo(offer *media.Description, ans media.Description) media.Description {
 	out := ans.Clone()
 	if offer == nil {
 		return out

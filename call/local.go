@@ -86,7 +86,7 @@ func (c *Call) handleLocal(ev Event) {
 			e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
 			return
 		}
-		ans := c.answerTo(e.Offer, local.Clone(), true)
+		ans := answerTo(e.Offer, local.Clone())
 		if len(ans.Audio()) == 0 {
 			e.Reply <- OfferReply{Err: &NotAcceptable}
 			return
@@ -123,7 +123,7 @@ func (c *Call) localAnswer() (media.Description, error) {
 	if offer == nil {
 		return media.Description{}, errLateOffer
 	}
-	d := c.answerTo(offer, media.Description{Direction: media.SendRecv, Ptime: 20}, true)
+	d := answerTo(offer, media.Description{Direction: media.SendRecv, Ptime: 20})
 	if len(d.Audio()) == 0 {
 		return d, NotAcceptable
 	}
