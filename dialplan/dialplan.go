@@ -156,31 +156,61 @@ func (e *Engine) Run(ctx context.Context, c *call.Call) {
 		return
 	}
 	c.Log().Info("routed", "route", routeName(rt, idx), "flow", rt.Flow, "to", req.To)
-	flow, actions := rt.Flow, e.flows[rt.Flow]
-	for step, i := 0, 0; step < maxSteps; step++ {
-		if i >= len(actions) {
-			c.End(ctx, flowEnded)
-			return
-		}
-		a := actions[i]
-		i++
+	_, stopped := e.walk(rt.Flow, func(flow string, i int, a config.Action) (string, bool) {
 		next, err := e.run(ctx, c, req, a)
 		switch {
-		case errors.Is(err, call.ErrEnded) || ctx.Err() != nil:
-			return
-		case errors.Is(err, errDone):
-			return
+		case errors.Is(err, call.ErrEnded), errors.Is(err, errDone), ctx.Err() != nil:
+			return "", true
 		case err != nil:
 			c.Log().Warn("flow action failed", "flow", flow, "action", i, "error", err)
 			c.End(ctx, call.ServerError)
-			return
+			return "", true
 		}
 		if next != "" {
 			c.Log().Info("flow", "from", flow, "to", next)
+		}
+		return next, false
+	})
+	if !stopped {
+		c.End(ctx, flowEnded)
+	}
+}
+
+// walk goes through the flows from start the way a call does: step gets each
+// action (with its flow and 1-based position) and returns the flow to go on
+// with ("" = the next action) and whether the walk stops there. Without a
+// stop the walk ends when a flow runs out of actions (ranOut names it), or
+// after maxSteps actions (ranOut is "").
+func (e *Engine) walk(start string, step func(flow string, i int, a config.Action) (next string, stop bool)) (ranOut string, stopped bool) {
+	flow, actions := start, e.flows[start]
+	for n, i := 0, 0; n < maxSteps; n++ {
+		if i >= len(actions) {
+			return flow, false
+		}
+		a := actions[i]
+		i++
+		next, stop := step(flow, i, a)
+		if stop {
+			return "", true
+		}
+		if next != "" {
 			flow, actions, i = next, e.flows[next], 0
 		}
 	}
-	c.End(ctx, flowEnded)
+	return "", false
+}
+
+// workingHours decides a working_hours action at: the flow to go on with
+// ("" = the next action) and why.
+func (e *Engine) workingHours(w *config.WorkingHoursAction, at time.Time) (next, why string) {
+	sc := e.schedules[w.Schedule]
+	if sc == nil {
+		return w.Closed, "unknown schedule"
+	}
+	if sc.Open(at) {
+		return w.Open, sc.Explain(at)
+	}
+	return w.Closed, sc.Explain(at)
 }
 
 // errDone: the action finished the call (dial, hangup).
@@ -206,17 +236,9 @@ func (e *Engine) run(ctx context.Context, c *call.Call, req Request, a config.Ac
 		}
 		return "", e.play(ctx, c, clip, 0)
 	case a.WorkingHours != nil:
-		w := a.WorkingHours
-		sc := e.schedules[w.Schedule]
-		at := e.now()
-		if sc != nil && sc.Open(at) {
-			c.Log().Info("working hours: open", "schedule", w.Schedule, "why", sc.Explain(at))
-			return w.Open, nil
-		}
-		if sc != nil {
-			c.Log().Info("working hours: closed", "schedule", w.Schedule, "why", sc.Explain(at))
-		}
-		return w.Closed, nil
+		next, why := e.workingHours(a.WorkingHours, e.now())
+		c.Log().Info("working hours", "schedule", a.WorkingHours.Schedule, "decision", why, "next_flow", next)
+		return next, nil
 	case a.Goto != nil:
 		return a.Goto.Flow, nil
 	case a.Gather != nil:
@@ -421,16 +443,8 @@ func (e *Engine) Explain(r Request) Plan {
 		return p
 	}
 	p.Matched, p.Route, p.Index = true, rt, idx
-	flow, actions := rt.Flow, e.flows[rt.Flow]
 	answered := false // answer, play, say, gather and queue answer the call
-	for step, i := 0, 0; step < maxSteps; step++ {
-		if i >= len(actions) {
-			p.Outcome = fmt.Sprintf("ended: %d %s (flow %s has no more actions)", flowEnded.Code, flowEnded.Reason, flow)
-			return p
-		}
-		a := actions[i]
-		i++
-		next := ""
+	ranOut, stopped := e.walk(rt.Flow, func(_ string, _ int, a config.Action) (next string, stop bool) {
 		switch {
 		case a.Answer != nil:
 			answered = true
@@ -450,14 +464,8 @@ func (e *Engine) Explain(r Request) Plan {
 			p.Steps = append(p.Steps, fmt.Sprintf("say %q (espeak-ng, language %s)", sp.Text, orDefault(sp.Language, "en")))
 		case a.WorkingHours != nil:
 			w := a.WorkingHours
-			open, why := false, "unknown schedule"
-			if sc := e.schedules[w.Schedule]; sc != nil {
-				open, why = sc.Open(r.At), sc.Explain(r.At)
-			}
-			next = w.Closed
-			if open {
-				next = w.Open
-			}
+			var why string
+			next, why = e.workingHours(w, r.At)
 			where := "the next action"
 			if next != "" {
 				where = "flow " + next
@@ -480,7 +488,7 @@ func (e *Engine) Explain(r Request) Plan {
 			if ws.MaxWait > 0 && ws.MaxWaitFlow != "" {
 				p.Outcome += "; after the maximum wait: flow " + ws.MaxWaitFlow
 			}
-			return p
+			return "", true
 		case a.Gather != nil:
 			answered = true
 			// The keys decide; the plan follows the no-input path.
@@ -495,7 +503,7 @@ func (e *Engine) Explain(r Request) Plan {
 			p.Steps = append(p.Steps, fmt.Sprintf("dial %s on trunk %s, ringing up to %s (%s)",
 				dialNumber(a.Dial, r.To), a.Dial.Trunk, timeout, src))
 			p.Outcome = "bridged to trunk " + a.Dial.Trunk + " when it answers; its failure is the caller's"
-			return p
+			return "", true
 		case a.Hangup != nil:
 			c := hangupCause(a.Hangup)
 			p.Steps = append(p.Steps, fmt.Sprintf("hang up with %d %s", c.Code, c.Reason))
@@ -503,13 +511,17 @@ func (e *Engine) Explain(r Request) Plan {
 			if answered {
 				p.Outcome = fmt.Sprintf("ended with BYE (Reason: %d %s)", c.Code, c.Reason)
 			}
-			return p
+			return "", true
 		}
-		if next != "" {
-			flow, actions, i = next, e.flows[next], 0
-		}
+		return next, false
+	})
+	switch {
+	case stopped:
+	case ranOut != "":
+		p.Outcome = fmt.Sprintf("ended: %d %s (flow %s has no more actions)", flowEnded.Code, flowEnded.Reason, ranOut)
+	default:
+		p.Outcome = "stopped after too many steps"
 	}
-	p.Outcome = "stopped after too many steps"
 	return p
 }
 
