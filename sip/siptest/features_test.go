@@ -422,8 +422,11 @@ func TestRTCPReceived(t *testing.T) {
 	ctx, ua1, ua2 := newPair(t, "udp")
 	c1, c2 := call(t, ctx, ua1, ua2, InviteOptions{ToneHz: 1000}, AnswerOptions{ToneHz: 1500})
 	checkTones(t, ctx, c1, c2, 1000, 1500)
-	if c1.media.rtcpConn == nil {
-		t.Skip("no RTCP port pair could be bound")
+	// Muxed RTCP is always tested; RTCP on port+1 when the UA got the pair
+	// (it falls back to one socket when port+1 is taken).
+	targets, want := 1, 1
+	if c1.media.rtcpConn != nil {
+		targets, want = 3, 3
 	}
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -434,17 +437,17 @@ func TestRTCPReceived(t *testing.T) {
 	rtcpAddr := &net.UDPAddr{IP: rtpAddr.IP, Port: rtpAddr.Port + 1}
 	rr := []byte{0x80, 201, 0, 1, 1, 2, 3, 4} // empty receiver report
 	_, recv0 := c1.RTPStats()
-	for _, a := range []*net.UDPAddr{rtpAddr, rtcpAddr, rtcpAddr} {
+	for _, a := range []*net.UDPAddr{rtpAddr, rtcpAddr, rtcpAddr}[:targets] {
 		if _, err := conn.WriteToUDP(rr, a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for c1.RTCPReceived() < 3 && time.Now().Before(deadline) {
+	for c1.RTCPReceived() < want && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := c1.RTCPReceived(); n != 3 {
-		t.Errorf("RTCPReceived %d, want 3 (1 muxed, 2 on port+1)", n)
+	if n := c1.RTCPReceived(); n != want {
+		t.Errorf("RTCPReceived %d, want %d (1 muxed, the rest on port+1)", n, want)
 	}
 	// Muxed RTCP is not counted as RTP: about 50 packets a second arrive.
 	if _, recv1 := c1.RTPStats(); recv1-recv0 > 120 {
