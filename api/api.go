@@ -155,8 +155,7 @@ func (s *Server) trunks(w http.ResponseWriter, r *http.Request) {
 	if s.o.Trunks != nil {
 		list = s.o.Trunks.TrunkStatuses()
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(list)
+	writeJSON(w, http.StatusOK, list)
 }
 
 // RTPCollector exports the media relay's counters.
