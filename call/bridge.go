@@ -99,7 +99,7 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 				if answered {
 					c.connect(out)
 					c.log.Info("far end answered (caller already answered)")
-					go c.supervise(ctx, out)
+					c.startSupervision(ctx)
 					continue
 				}
 				d := answerTo(offer, e.Answer)
@@ -112,7 +112,7 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 				c.setState(StateAnswered)
 				c.connect(out)
 				c.log.Info("call answered")
-				go c.supervise(ctx, out)
+				c.startSupervision(ctx)
 			case Reoffer:
 				c.relayReoffer(ctx, out, c.in, e)
 				c.connect(out)

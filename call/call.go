@@ -112,6 +112,8 @@ type Call struct {
 	dtmf   map[Leg]chan DTMF  // per receiving leg, drained by one sender goroutine
 	local  *media.Description // the switch's own answer to the caller (prompts), if any
 
+	superviseOnce sync.Once // supervise starts when the caller is first answered
+
 	// The pump (local.go) reads the caller's events when no bridge does.
 	pumpPause, pumpResume, pumpDone chan struct{}
 	digits                          chan DTMF

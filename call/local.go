@@ -154,6 +154,7 @@ func (c *Call) Answer(ctx context.Context) error {
 	c.local = &agreed
 	c.mu.Unlock()
 	c.setState(StateAnswered)
+	c.startSupervision(ctx)
 	c.log.Info("call answered by the switch", "codec", c.in.Socket().Config().Audio.Name)
 	return nil
 }

@@ -77,54 +77,73 @@ func (c *Call) sendDigits(to Leg, q chan DTMF) {
 	}
 }
 
-// supervise watches an answered call's legs until it ends: a leg that
-// should send media and has sent no RTP for the media timeout ends the
-// call; a leg whose MOS falls below 4 (or recovers) is notified.
-func (c *Call) supervise(ctx context.Context, out Leg) {
-	legs := []Leg{c.in, out}
-	answered := time.Now()
-	weak := make([]quality.Weak, len(legs))
+// startSupervision starts supervise once, when the caller is first
+// answered: by the far end's answer, or by the switch itself (prompts, a
+// queue), so a caller who goes silent while waiting is timed out too.
+func (c *Call) startSupervision(ctx context.Context) {
+	c.superviseOnce.Do(func() { go c.supervise(context.WithoutCancel(ctx)) })
+}
+
+// supervise watches the call's legs until it ends: a leg that should send
+// media (not on hold) and has sent no RTP for the media timeout ends the
+// call; a leg whose MOS falls below 4 (or recovers) is notified. A leg is
+// watched from the first check after its media is agreed (legs join as the
+// call dials them).
+func (c *Call) supervise(ctx context.Context) {
+	type watched struct {
+		since time.Time // when the media time-out starts counting
+		weak  quality.Weak
+	}
+	seen := map[Leg]*watched{}
 	check := time.Second
 	if t := c.opts.MediaTimeout; t > 0 && t < 4*check {
 		check = t / 4
 	}
 	tick := time.NewTicker(check)
 	defer tick.Stop()
-	lastQuality := answered
+	lastQuality := time.Now()
 	for {
 		select {
 		case <-c.done:
 			return
-		case <-ctx.Done():
-			return
 		case now := <-tick.C:
-			if t := c.opts.MediaTimeout; t > 0 {
-				for _, l := range legs {
-					s := l.Socket()
-					if !s.Config().Sending {
-						continue
-					}
+			c.mu.Lock()
+			legs := append([]Leg(nil), c.legs...)
+			c.mu.Unlock()
+			qualityDue := now.Sub(lastQuality) >= c.opts.QualityInterval
+			if qualityDue {
+				lastQuality = now
+			}
+			for _, l := range legs {
+				s := l.Socket()
+				cfg := s.Config()
+				if cfg.Audio.Name == "" {
+					continue // media not agreed yet (still ringing)
+				}
+				w := seen[l]
+				if w == nil {
+					w = &watched{since: now}
+					seen[l] = w
+				}
+				if t := c.opts.MediaTimeout; t > 0 && cfg.Sending {
 					last := s.LastReceived()
-					if last.Before(answered) {
-						last = answered
+					if last.Before(w.since) {
+						last = w.since
 					}
 					if now.Sub(last) >= t {
 						c.log.Warn("media timeout: no RTP", "leg", l.ID(), "silent_for", now.Sub(last).Round(time.Millisecond))
-						c.End(context.WithoutCancel(ctx), mediaTimeout)
+						c.End(ctx, mediaTimeout)
 						return
 					}
 				}
-			}
-			if now.Sub(lastQuality) < c.opts.QualityInterval {
-				continue
-			}
-			lastQuality = now
-			for i, l := range legs {
-				snap := l.Socket().Quality().Snapshot(now)
+				if !qualityDue {
+					continue
+				}
+				snap := s.Quality().Snapshot(now)
 				if snap.PacketsReceived == 0 {
 					continue
 				}
-				if isWeak, changed := weak[i].Update(snap.MOS); changed {
+				if isWeak, changed := w.weak.Update(snap.MOS); changed {
 					c.log.Info("leg quality", "leg", l.ID(), "weak", isWeak, "mos", snap.MOS,
 						"loss_percent", snap.IntervalLossPercent, "jitter", snap.Jitter, "rtt", snap.RTT)
 					c.emit(Notice{Kind: NoticeQuality, Leg: l.ID(), Inbound: l == Leg(c.in), Weak: isWeak, MOS: snap.MOS})

@@ -175,3 +175,24 @@ func TestQueueAgentFound(t *testing.T) {
 		t.Errorf("ticket left %d times, want 1", q.left)
 	}
 }
+
+// TestQueueMediaTimeout: a caller the switch answered itself (waiting in a
+// queue) who stops sending RTP is hung up after rtp.media_timeout, as a
+// bridged call would be.
+func TestQueueMediaTimeout(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		waitingConfig(0)(c)
+		c.RTP.MediaTimeout = time.Second
+	})
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	waitToneBy(t, c, 500, 2*time.Second, "greeting")
+	c.SetImpairment(siptest.Impairment{Loss: 1})
+	waitEnded(t, c, "caller")
+	if bye := c.Bye(); bye == nil || !strings.Contains(bye.String(), "Media timeout") {
+		t.Errorf("BYE:\n%v", bye)
+	}
+	h.waitMetric("switchboard_media_timeouts_total", "1")
+}
