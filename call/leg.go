@@ -149,6 +149,16 @@ type DialRequest struct {
 	Timeout time.Duration
 }
 
+// Assignment is the agent a queue found for a caller: the leg to bridge
+// the caller to, placed by Dialer (nil: the dialplan's own dialer, i.e. a SIP
+// trunk) with Request. A WebRTC agent's Dialer hands back the leg the agent
+// already answered.
+type Assignment struct {
+	Agent   string
+	Dialer  Dialer
+	Request DialRequest
+}
+
 // Dialer creates outgoing legs. Dial returns as soon as the leg's request is
 // sent; its Events report progress, answer or failure (Ended).
 type Dialer interface {

@@ -22,8 +22,8 @@ type Queues interface {
 
 // Ticket is a caller's place in a queue.
 type Ticket interface {
-	// Found delivers the agent's leg request once one takes the call.
-	Found() <-chan call.DialRequest
+	// Found delivers the agent once one takes the call.
+	Found() <-chan call.Assignment
 	// Leave takes the caller out of the queue; it is idempotent.
 	Leave()
 }
@@ -40,8 +40,8 @@ func (HoldQueues) Enqueue(context.Context, string, *call.Call) (Ticket, error) {
 
 type holdTicket struct{}
 
-func (holdTicket) Found() <-chan call.DialRequest { return nil }
-func (holdTicket) Leave()                         {}
+func (holdTicket) Found() <-chan call.Assignment { return nil }
+func (holdTicket) Leave()                        {}
 
 // defaultWaitForResponse keeps response codes live after an announcement.
 const defaultWaitForResponse = 5 * time.Second
@@ -151,10 +151,14 @@ func (e *Engine) queue(ctx context.Context, c *call.Call, q *config.QueueAction)
 					"waited", time.Since(entered).Round(time.Millisecond))
 				return flow, nil
 			}
-		case r := <-ticket.Found():
+		case a := <-ticket.Found():
 			stopPlaying()
 			ticket.Leave() // no longer waiting
-			c.Log().Info("agent found", "queue", q.Name, "waited", time.Since(entered).Round(time.Millisecond))
+			c.Log().Info("agent found", "queue", q.Name, "agent", a.Agent, "waited", time.Since(entered).Round(time.Millisecond))
+			r, dialer := a.Request, a.Dialer
+			if dialer == nil {
+				dialer = e.dialer
+			}
 			in := c.Inbound()
 			if r.From.Number == "" {
 				r.From = in.From()
@@ -162,7 +166,7 @@ func (e *Engine) queue(ctx context.Context, c *call.Call, q *config.QueueAction)
 			if r.MaxForwards == 0 {
 				r.MaxForwards = in.MaxForwards()
 			}
-			_ = c.Dial(ctx, e.dialer, r)
+			_ = c.Dial(ctx, dialer, r)
 			return "", errDone
 		case <-maxWait:
 			stopPlaying()

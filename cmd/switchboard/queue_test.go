@@ -122,11 +122,11 @@ type testQueues struct {
 }
 
 func (q *testQueues) Enqueue(ctx context.Context, name string, c *call.Call) (dialplan.Ticket, error) {
-	t := &testTicket{q: q, found: make(chan call.DialRequest, 1), done: make(chan struct{})}
+	t := &testTicket{q: q, found: make(chan call.Assignment, 1), done: make(chan struct{})}
 	go func() {
 		select {
 		case <-time.After(q.after):
-			t.found <- call.DialRequest{Trunk: "far-end", To: "agent-7"}
+			t.found <- call.Assignment{Agent: "agent-7", Request: call.DialRequest{Trunk: "far-end", To: "agent-7"}}
 		case <-t.done:
 		}
 	}()
@@ -135,12 +135,12 @@ func (q *testQueues) Enqueue(ctx context.Context, name string, c *call.Call) (di
 
 type testTicket struct {
 	q     *testQueues
-	found chan call.DialRequest
+	found chan call.Assignment
 	once  sync.Once
 	done  chan struct{}
 }
 
-func (t *testTicket) Found() <-chan call.DialRequest { return t.found }
+func (t *testTicket) Found() <-chan call.Assignment { return t.found }
 func (t *testTicket) Leave() {
 	t.once.Do(func() {
 		close(t.done)
