@@ -111,6 +111,7 @@ type Call struct {
 	opts   Options
 	dtmf   map[Leg]chan DTMF  // per receiving leg, drained by one sender goroutine
 	local  *media.Description // the switch's own answer to the caller (prompts), if any
+	vars   map[string]string  // the dialplan's variables (set action), read by the ACD too
 
 	superviseOnce sync.Once // supervise starts when the caller is first answered
 
@@ -258,4 +259,23 @@ func resultOf(cause Cause, answered bool) string {
 		return "rejected"
 	}
 	return "failed"
+}
+
+// Set sets one of the call's variables (the dialplan's set action); other
+// parts of the switch read well-known ones, such as a queue's caller
+// priority.
+func (c *Call) Set(name, value string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.vars == nil {
+		c.vars = map[string]string{}
+	}
+	c.vars[name] = value
+}
+
+// Var is the value of one of the call's variables, "" when unset.
+func (c *Call) Var(name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.vars[name]
 }

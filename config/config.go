@@ -190,6 +190,9 @@ type RouteMatch struct {
 	Trunk string `mapstructure:"trunk" yaml:"trunk"`
 	From  string `mapstructure:"from" yaml:"from"`
 	To    string `mapstructure:"to" yaml:"to"`
+	// Schedule, when set, matches only while that schedule is open at the
+	// time of the call.
+	Schedule string `mapstructure:"schedule" yaml:"schedule"`
 }
 
 // Prompts configures how messages are prepared for playing.
@@ -211,6 +214,8 @@ type Action struct {
 	Queue        *QueueAction        `mapstructure:"queue" yaml:"queue"`
 	Dial         *DialAction         `mapstructure:"dial" yaml:"dial"`
 	Hangup       *HangupAction       `mapstructure:"hangup" yaml:"hangup"`
+	// Set gives the call variables (name → value; values may use {{name}}).
+	Set map[string]string `mapstructure:"set" yaml:"set"`
 }
 
 // AnswerAction answers the call (200 OK) with the switch's own media, or,

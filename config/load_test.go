@@ -132,7 +132,7 @@ shutdown_timeout: -1s
 		`FILE:30: flows.empty: has no actions`,
 		`FILE:32: flows.bad[0].dial.trunk: unknown trunk "carrier-a"`,
 		`FILE:33: flows.bad[1].hangup.code: must be a SIP status from 400 to 699, not 200`,
-		`FILE:34: flows.bad[2]: must have only one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup`,
+		`FILE:34: flows.bad[2]: must have only one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, set, hangup`,
 		`FILE:36: shutdown_timeout: must not be negative`,
 	})
 }
@@ -164,8 +164,8 @@ flows:
 		`FILE:11: trunks[0].inbound.allow: must be a list, not a single value`,
 		`FILE:11: trunks[0].inbound: needs allow or auth, or the trunk would take calls from anyone`,
 		`FILE:12: trunks[0].outbound.register: must be true or false, not "maybe"`,
-		`FILE:15: flows.f[0].transfer: unknown key (known keys: answer, dial, early_media, gather, goto, hangup, play, queue, say, working_hours)`,
-		`FILE:15: flows.f[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup`,
+		`FILE:15: flows.f[0].transfer: unknown key (known keys: answer, dial, early_media, gather, goto, hangup, play, queue, say, set, working_hours)`,
+		`FILE:15: flows.f[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, set, hangup`,
 	})
 }
 

@@ -96,12 +96,16 @@ func encodeValue(v reflect.Value) *yaml.Node {
 	}
 }
 
+var actionType = reflect.TypeFor[Action]()
+
 func encodeStruct(v reflect.Value) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	for i := range v.NumField() {
 		name := yamlName(v.Type().Field(i))
 		fv := v.Field(i)
-		if name == "" || fv.Kind() == reflect.Pointer && fv.IsNil() {
+		// Nil pointers (and, in an action, a nil set) are absent choices.
+		absent := fv.Kind() == reflect.Pointer || fv.Kind() == reflect.Map && v.Type() == actionType
+		if name == "" || absent && fv.IsNil() {
 			continue
 		}
 		n.Content = append(n.Content, scalar("!!str", name), encodeValue(fv))

@@ -50,7 +50,7 @@ func (c *Config) problems() Problems {
 	}
 	trunks := c.validateTrunks(v)
 	schedules := c.validateSchedules(v)
-	c.validateRoutes(v, trunks)
+	c.validateRoutes(v, trunks, schedules)
 	c.validateFlows(v, trunks, schedules)
 	c.validateWaitingStrategies(v)
 	c.flowLoops(v)
@@ -288,9 +288,12 @@ func validateCodecs(v *collector, key string, codecs []string) {
 	}
 }
 
-func (c *Config) validateRoutes(v *collector, trunks map[string]*Trunk) {
+func (c *Config) validateRoutes(v *collector, trunks map[string]*Trunk, schedules map[string]bool) {
 	for i, r := range c.Routes {
 		key := fmt.Sprintf("routes[%d]", i)
+		if r.Match.Schedule != "" && !schedules[r.Match.Schedule] {
+			v.add(key+".match.schedule", "unknown schedule %q", r.Match.Schedule)
+		}
 		if r.Flow == "" {
 			v.add(key+".flow", "is required")
 		} else if _, ok := c.Flows[r.Flow]; !ok {
@@ -333,6 +336,7 @@ func routePatternProblem(p string) string {
 }
 
 func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk, schedules map[string]bool) {
+	vars := c.setVars()
 	names := make([]string, 0, len(c.Flows))
 	for name := range c.Flows {
 		names = append(names, name)
@@ -348,18 +352,18 @@ func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk, schedules
 			v.add(key, "has no actions")
 		}
 		for i, a := range actions {
-			a.validate(v, fmt.Sprintf("%s[%d]", key, i), c, trunks, schedules)
+			a.validate(v, fmt.Sprintf("%s[%d]", key, i), c, trunks, schedules, vars)
 		}
 	}
 }
 
 // actionNames lists the actions in the order the reference documents them.
-var actionNames = "answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup"
+var actionNames = "answer, early_media, play, say, working_hours, goto, gather, queue, dial, set, hangup"
 
-func (a *Action) validate(v *collector, key string, c *Config, trunks map[string]*Trunk, schedules map[string]bool) {
+func (a *Action) validate(v *collector, key string, c *Config, trunks map[string]*Trunk, schedules map[string]bool, vars map[string]bool) {
 	set := 0
 	for _, p := range []bool{a.Answer != nil, a.EarlyMedia != nil, a.Play != nil, a.Say != nil,
-		a.WorkingHours != nil, a.Goto != nil, a.Gather != nil, a.Queue != nil, a.Dial != nil, a.Hangup != nil} {
+		a.WorkingHours != nil, a.Goto != nil, a.Gather != nil, a.Queue != nil, a.Dial != nil, a.Hangup != nil, a.Set != nil} {
 		if p {
 			set++
 		}
@@ -401,6 +405,7 @@ func (a *Action) validate(v *collector, key string, c *Config, trunks map[string
 		if strings.TrimSpace(sy.Text) == "" {
 			v.add(key+".say.text", "is required")
 		}
+		checkVarRefs(v, key+".say.text", sy.Text, vars)
 		if sy.Rate != 0 && (sy.Rate < 80 || sy.Rate > 450) {
 			v.add(key+".say.rate", "must be 0 (160) or between 80 and 450 words per minute, not %d", sy.Rate)
 		}
@@ -453,9 +458,16 @@ func (a *Action) validate(v *collector, key string, c *Config, trunks map[string
 	}
 	if a.Dial != nil {
 		a.Dial.validate(v, key+".dial", trunks)
+		checkVarRefs(v, key+".dial.number", a.Dial.Number, vars)
 	}
-	if a.Hangup != nil && (a.Hangup.Code < minErrorCode || a.Hangup.Code > maxErrorCode) {
-		v.add(key+".hangup.code", "must be a SIP status from %d to %d, not %d", minErrorCode, maxErrorCode, a.Hangup.Code)
+	if a.Hangup != nil {
+		if a.Hangup.Code < minErrorCode || a.Hangup.Code > maxErrorCode {
+			v.add(key+".hangup.code", "must be a SIP status from %d to %d, not %d", minErrorCode, maxErrorCode, a.Hangup.Code)
+		}
+		checkVarRefs(v, key+".hangup.reason", a.Hangup.Reason, vars)
+	}
+	if a.Set != nil {
+		validateSet(v, key+".set", a.Set, vars)
 	}
 }
 
@@ -583,7 +595,7 @@ func (d *DialAction) validate(v *collector, key string, trunks map[string]*Trunk
 	} else if t.Outbound == nil {
 		v.add(key+".trunk", "trunk %q has no outbound section", d.Trunk)
 	}
-	if d.Number != "" && !isNumber(d.Number) {
+	if d.Number != "" && !strings.Contains(d.Number, "{{") && !isNumber(d.Number) {
 		v.add(key+".number", "%q is not a number (digits with an optional leading '+')", d.Number)
 	}
 	if d.Timeout < 0 {

@@ -222,7 +222,25 @@ func TestValidateRules(t *testing.T) {
 			`routes[1].match.from: invalid number pattern "anonymous": use digits, '+', '*' and '?'`,
 			`routes[1].match.to: invalid number pattern "1-2": use digits, '+', '*' and '?'`,
 		}},
-		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, hangup"}},
+		{"empty action", func(c *Config) { c.Flows["support"] = []Action{{}} }, []string{"flows.support[0]: needs one of answer, early_media, play, say, working_hours, goto, gather, queue, dial, set, hangup"}},
+		{"set variables", func(c *Config) {
+			c.Flows["support"] = []Action{
+				{Set: map[string]string{"priority": "high", "caller": "x", "Tier": "1", "tier": "gold {{custmer}}"}},
+				{Set: map[string]string{}},
+				{Say: &SayAction{Text: "Hello {{tier}}, you called {{called}} from {{caller"}},
+				{Hangup: &HangupAction{Code: 480, Reason: "{{nope}}"}},
+			}
+		}, []string{
+			`flows.support[0].set.Tier: invalid variable name "Tier": use lowercase letters, digits and '_', starting with a letter`,
+			`flows.support[0].set.caller: "caller" is set by the switch and cannot be set`,
+			`flows.support[0].set.priority: must be an integer from -1000 to 1000, not "high"`,
+			`flows.support[0].set.tier: unknown variable {{custmer}}: use one of call_id, called, caller, caller_name, digits, trunk, or give it a value with a set action`,
+			`flows.support[1].set: needs at least one variable, e.g. set: {priority: "5"}`,
+			`flows.support[2].say.text: unterminated {{ in "Hello {{tier}}, you called {{called}} from {{caller"`,
+			`flows.support[3].hangup.reason: unknown variable {{nope}}: use one of call_id, called, caller, caller_name, digits, trunk, or give it a value with a set action`,
+		}},
+		{"route schedule", func(c *Config) { c.Routes[0].Match.Schedule = "office-hours" },
+			[]string{`routes[0].match.schedule: unknown schedule "office-hours"`}},
 		{"dial without trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "" }, []string{"flows.to-carrier[0].dial.trunk: is required"}},
 		{"dial inbound-only trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "pbx_2" },
 			[]string{`flows.to-carrier[0].dial.trunk: trunk "pbx_2" has no outbound section`}},

@@ -1,7 +1,7 @@
 // Package dialplan runs calls: routes match an incoming call (trunk, caller,
 // called number) and name a flow; a flow is a list of actions run in order:
-// answer, early_media, play, say, working_hours, goto, dial and hangup.
-// Gather, set and queues with waiting strategies join the same Run loop.
+// answer, early_media, play, say, working_hours, goto, gather, queue (with
+// a waiting strategy), dial, set and hangup.
 package dialplan
 
 import (
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -130,6 +131,11 @@ func (e *Engine) Match(r Request) (config.Route, int, bool) {
 		if rt.to != nil && !rt.to(r.To) {
 			continue
 		}
+		if m.Schedule != "" {
+			if sc := e.schedules[m.Schedule]; sc == nil || !sc.Open(r.At) {
+				continue
+			}
+		}
 		return rt.Route, rt.index, true
 	}
 	return config.Route{}, -1, false
@@ -230,7 +236,9 @@ func (e *Engine) run(ctx context.Context, c *call.Call, req Request, a config.Ac
 		}
 		return "", e.play(ctx, c, clip, a.Play.Duration)
 	case a.Say != nil:
-		clip, err := e.prompts.Say(ctx, speech(a.Say))
+		sp := speech(a.Say)
+		sp.Text = config.ExpandVars(sp.Text, vars(c, req))
+		clip, err := e.prompts.Say(ctx, sp)
 		if err != nil {
 			return "", err
 		}
@@ -245,21 +253,52 @@ func (e *Engine) run(ctx context.Context, c *call.Call, req Request, a config.Ac
 		return e.gather(ctx, c, a.Gather)
 	case a.Queue != nil:
 		return e.queue(ctx, c, a.Queue)
+	case a.Set != nil:
+		lookup := vars(c, req)
+		for _, name := range slices.Sorted(maps.Keys(a.Set)) {
+			v := config.ExpandVars(a.Set[name], lookup)
+			c.Set(name, v)
+			c.Log().Info("set", "variable", name, "value", v)
+		}
+		return "", nil
 	case a.Dial != nil:
 		in := c.Inbound()
 		_ = c.Dial(ctx, e.dialer, call.DialRequest{
 			Trunk:       a.Dial.Trunk,
-			To:          dialNumber(a.Dial, req.To),
+			To:          config.ExpandVars(dialNumber(a.Dial, req.To), vars(c, req)),
 			From:        in.From(),
 			MaxForwards: in.MaxForwards(),
 			Timeout:     a.Dial.Timeout,
 		})
 		return "", errDone
 	case a.Hangup != nil:
-		c.End(ctx, hangupCause(a.Hangup))
+		cause := hangupCause(a.Hangup)
+		cause.Reason = config.ExpandVars(cause.Reason, vars(c, req))
+		c.End(ctx, cause)
 		return "", errDone
 	}
 	return "", nil
+}
+
+// vars looks up a call's variables for {{name}}: the built-in ones, then
+// those its set actions gave it.
+func vars(c *call.Call, req Request) func(string) string {
+	return func(name string) string {
+		in := c.Inbound()
+		switch name {
+		case "caller":
+			return req.From
+		case "caller_name":
+			return in.From().Name
+		case "called":
+			return req.To
+		case "trunk":
+			return req.Trunk
+		case "call_id":
+			return c.ID()
+		}
+		return c.Var(name)
+	}
 }
 
 // answer answers (or, early, sends 183 for) the call, ringing first when asked.
@@ -389,6 +428,7 @@ func (e *Engine) branch(c *call.Call, g *config.GatherAction, keyed string) stri
 	case next == "":
 		next, how = g.Default, "default"
 	}
+	c.Set("digits", keyed)
 	c.Log().Info("gathered", "digits", keyed, "outcome", how, "flow", next)
 	return next
 }
@@ -444,6 +484,16 @@ func (e *Engine) Explain(r Request) Plan {
 	}
 	p.Matched, p.Route, p.Index = true, rt, idx
 	answered := false // answer, play, say, gather and queue answer the call
+	// Variables as far as the plan knows them; the rest stay {{name}}.
+	known := map[string]string{"caller": r.From, "called": r.To, "trunk": r.Trunk}
+	expand := func(s string) string {
+		return config.ExpandVars(s, func(n string) string {
+			if v, ok := known[n]; ok {
+				return v
+			}
+			return "{{" + n + "}}"
+		})
+	}
 	ranOut, stopped := e.walk(rt.Flow, func(_ string, _ int, a config.Action) (next string, stop bool) {
 		switch {
 		case a.Answer != nil:
@@ -461,7 +511,7 @@ func (e *Engine) Explain(r Request) Plan {
 		case a.Say != nil:
 			answered = true
 			sp := speech(a.Say)
-			p.Steps = append(p.Steps, fmt.Sprintf("say %q (espeak-ng, language %s)", sp.Text, orDefault(sp.Language, "en")))
+			p.Steps = append(p.Steps, fmt.Sprintf("say %q (espeak-ng, language %s)", expand(sp.Text), orDefault(sp.Language, "en")))
 		case a.WorkingHours != nil:
 			w := a.WorkingHours
 			var why string
@@ -501,11 +551,17 @@ func (e *Engine) Explain(r Request) Plan {
 				timeout, src = e.cfg.SIP.RingTimeout, "sip.ring_timeout"
 			}
 			p.Steps = append(p.Steps, fmt.Sprintf("dial %s on trunk %s, ringing up to %s (%s)",
-				dialNumber(a.Dial, r.To), a.Dial.Trunk, timeout, src))
+				expand(dialNumber(a.Dial, r.To)), a.Dial.Trunk, timeout, src))
 			p.Outcome = "bridged to trunk " + a.Dial.Trunk + " when it answers; its failure is the caller's"
 			return "", true
+		case a.Set != nil:
+			for _, name := range slices.Sorted(maps.Keys(a.Set)) {
+				known[name] = expand(a.Set[name])
+				p.Steps = append(p.Steps, fmt.Sprintf("set %s = %q", name, known[name]))
+			}
 		case a.Hangup != nil:
 			c := hangupCause(a.Hangup)
+			c.Reason = expand(c.Reason)
 			p.Steps = append(p.Steps, fmt.Sprintf("hang up with %d %s", c.Code, c.Reason))
 			p.Outcome = fmt.Sprintf("refused: %d %s", c.Code, c.Reason)
 			if answered {
@@ -573,7 +629,7 @@ func (p Plan) String() string {
 	} else {
 		m := p.Route.Match
 		var conds []string
-		for _, c := range []struct{ k, v string }{{"trunk", m.Trunk}, {"from", m.From}, {"to", m.To}} {
+		for _, c := range []struct{ k, v string }{{"trunk", m.Trunk}, {"from", m.From}, {"to", m.To}, {"schedule", m.Schedule}} {
 			if c.v != "" {
 				conds = append(conds, fmt.Sprintf("%s=%q", c.k, c.v))
 			}

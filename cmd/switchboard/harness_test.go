@@ -15,7 +15,6 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-voice/switchboard/config"
-	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
@@ -33,7 +32,7 @@ type harness struct {
 	far    *siptest.UA
 	sip    string // switch's UDP address
 	logs   *logBuffer
-	queues dialplan.Queues // set by a mutate that needs agents found
+	opts   nodeOptions // parts of the node a test replaces
 }
 
 // testLogger keeps the switch's logs in buf (for assertions) and writes
@@ -96,15 +95,15 @@ func baseConfig(far string) *config.Config {
 
 func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
 	t.Helper()
-	return newHarnessWith(t, mutate, nil)
+	return newHarnessWith(t, mutate, nodeOptions{})
 }
 
-// newHarnessWith is newHarness with the queues the dialplan hands callers to.
-func newHarnessWith(t *testing.T, mutate func(c *config.Config), queues dialplan.Queues) *harness {
+// newHarnessWith is newHarness with parts of the node replaced.
+func newHarnessWith(t *testing.T, mutate func(c *config.Config), o nodeOptions) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	h := &harness{t: t, ctx: ctx, logs: &logBuffer{}, queues: queues}
+	h := &harness{t: t, ctx: ctx, logs: &logBuffer{}, opts: o}
 	var err error
 	h.far, err = siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "far"})
 	if err != nil {
@@ -120,7 +119,7 @@ func newHarnessWith(t *testing.T, mutate func(c *config.Config), queues dialplan
 	if err := h.cfg.Validate(); err != nil {
 		t.Fatalf("test config invalid: %v", err)
 	}
-	h.node, err = startNodeWith(ctx, h.cfg, testLogger(t, h.logs), h.queues)
+	h.node, err = startNodeWith(ctx, h.cfg, testLogger(t, h.logs), h.opts)
 	if err != nil {
 		t.Fatal(err)
 	}

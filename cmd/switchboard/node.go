@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,6 +35,7 @@ type node struct {
 	engine  atomic.Pointer[dialplan.Engine]
 	reloads sync.Mutex // one reload at a time
 	queues  dialplan.Queues
+	now     func() time.Time
 	metrics *sip.Metrics
 	reg     *prometheus.Registry
 }
@@ -49,15 +51,23 @@ func newLogger(c config.Log, w *os.File) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// startNode wires and starts every part of the switch for cfg.
-func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node, error) {
-	return startNodeWith(ctx, cfg, log, nil)
+// nodeOptions replace parts of a node (tests).
+type nodeOptions struct {
+	// Queues the dialplan hands callers to; nil: HoldQueues.
+	Queues dialplan.Queues
+	// Now is the dialplan's clock (routes' schedules, working hours); nil:
+	// time.Now.
+	Now func() time.Time
 }
 
-// startNodeWith is startNode with the queues the dialplan hands callers to
-// (nil: HoldQueues, until the ACD exists).
-func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, queues dialplan.Queues) (*node, error) {
-	n := &node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), queues: queues}
+// startNode wires and starts every part of the switch for cfg.
+func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node, error) {
+	return startNodeWith(ctx, cfg, log, nodeOptions{})
+}
+
+// startNodeWith is startNode with parts replaced.
+func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o nodeOptions) (*node, error) {
+	n := &node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), queues: o.Queues, now: o.Now}
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	bind, err := rtpBindAddr(cfg)
@@ -206,5 +216,5 @@ func restartSections(a, b *config.Config) []string {
 
 // newEngine builds the dialplan engine for cfg with the node's parts.
 func (n *node) newEngine(cfg *config.Config) *dialplan.Engine {
-	return dialplan.NewWithOptions(cfg, dialplan.Options{Dialer: n.sip, Log: n.log, Queues: n.queues})
+	return dialplan.NewWithOptions(cfg, dialplan.Options{Dialer: n.sip, Log: n.log, Queues: n.queues, Now: n.now})
 }

@@ -59,61 +59,6 @@ func heardAlone(t *testing.T, c *siptest.Call, hz, notHz float64, within time.Du
 	}
 }
 
-// TestQueueWaitingStrategy: greeting, then music, then the announcement
-// over the music, then music again; a key outside the announcement's
-// window does nothing; a response code during it leads to its flow.
-func TestQueueWaitingStrategy(t *testing.T) {
-	h := newHarness(t, waitingConfig(0))
-	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000})
-	if err != nil || c.Status() != 200 {
-		t.Fatalf("invite: %v (status %d)", err, c.Status())
-	}
-	start := time.Now()
-	heardAlone(t, c, 500, 700, 2*time.Second, "greeting")
-	time.Sleep(1500 * time.Millisecond)
-	heardAlone(t, c, 700, 500, 2*time.Second, "music after the greeting")
-	// A key while only music plays (outside any response window) is ignored.
-	if err := c.SendDTMF(h.ctx, '1', 100*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	c.ResetAudio()
-	waitToneBy(t, c, 1100, 4*time.Second, "announcement")
-	if at := time.Since(start); at < 4*time.Second {
-		t.Errorf("announcement after %v, want about 5 s (greeting 2 s + every 3 s)", at)
-	}
-	if err := c.SendDTMF(h.ctx, '1', 100*time.Millisecond); err != nil && !endsSoon(c.Ended()) {
-		t.Fatal(err)
-	}
-	heardAlone(t, c, 1500, 700, 3*time.Second, "the response code's flow")
-	waitEnded(t, c, "caller")
-	if bye := c.Bye(); bye == nil || !strings.Contains(bye.String(), "Callback requested") {
-		t.Errorf("BYE:\n%v", bye)
-	}
-	if !strings.Contains(h.logs.String(), "key outside the response window ignored") {
-		t.Error("the key pressed during the music was not ignored")
-	}
-}
-
-// TestQueueMaxWait: the max-wait message plays just before the caller is
-// dropped with the configured cause.
-func TestQueueMaxWait(t *testing.T) {
-	h := newHarness(t, waitingConfig(4*time.Second))
-	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: 1000})
-	if err != nil || c.Status() != 200 {
-		t.Fatalf("invite: %v (status %d)", err, c.Status())
-	}
-	start := time.Now()
-	c.ResetAudio()
-	waitToneBy(t, c, 300, 6*time.Second, "max-wait message")
-	if at := time.Since(start); at < 3500*time.Millisecond {
-		t.Errorf("max-wait message after %v, want about 4 s", at)
-	}
-	waitEnded(t, c, "caller")
-	if bye := c.Bye(); bye == nil || !strings.Contains(bye.String(), "Maximum wait time reached") {
-		t.Errorf("BYE:\n%v", bye)
-	}
-}
-
 // testQueues finds an agent (the far-end trunk) after a delay.
 type testQueues struct {
 	after time.Duration
@@ -155,7 +100,7 @@ func (t *testTicket) Leave() {
 // (already answered by the switch, so only the media is connected).
 func TestQueueAgentFound(t *testing.T) {
 	q := &testQueues{after: 3 * time.Second}
-	h := newHarnessWith(t, waitingConfig(0), q)
+	h := newHarnessWith(t, waitingConfig(0), nodeOptions{Queues: q})
 	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: farHz})
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
 	if err != nil || c.Status() != 200 {

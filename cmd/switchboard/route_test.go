@@ -28,6 +28,8 @@ func TestRouteTestGolden(t *testing.T) {
 		{"ivr-holiday", []string{"-c", "../../testdata/config/ivr.yaml", "--trunk", "carrier", "--to", "+15550100", "--at", "2026-12-25T10:00:00Z"}},
 		{"waiting-support", []string{"-c", "../../testdata/config/waiting.yaml", "--trunk", "carrier", "--to", "+15550100"}},
 		{"waiting-closed", []string{"-c", "../../testdata/config/waiting.yaml", "--trunk", "carrier", "--to", "+15550199"}},
+		{"routes-sales-open", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--from", "+447700900123", "--to", "+15550200"}},
+		{"routes-sales-closed", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--to", "+15550200", "--at", "2026-11-22T10:00:00Z"}},
 		{"routes-by-trunk", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "pbx", "--from", "2001", "--to", "+33123456789"}},
 	}
 	for _, tc := range cases {
