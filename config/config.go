@@ -26,6 +26,12 @@ type Config struct {
 	// WaitingStrategies are what callers hear while they wait in a queue, by name.
 	WaitingStrategies map[string]WaitingStrategy `mapstructure:"waiting_strategies" yaml:"waiting_strategies"`
 	Prompts           Prompts                    `mapstructure:"prompts" yaml:"prompts"`
+	// Contact center: queues, agents, the ACD, API keys, the WebRTC gateway.
+	Queues  []Queue `mapstructure:"queues" yaml:"queues"`
+	Agents  []Agent `mapstructure:"agents" yaml:"agents"`
+	ACD     ACD     `mapstructure:"acd" yaml:"acd"`
+	API     API     `mapstructure:"api" yaml:"api"`
+	Gateway Gateway `mapstructure:"gateway" yaml:"gateway"`
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `mapstructure:"-" yaml:"-"`

@@ -57,6 +57,7 @@ func Default() *Config {
 // defaults itself, because only the YAML tells an absent key from a zero one.
 func (c *Config) ApplyDefaults() {
 	c.applyGlobalDefaults()
+	c.applyContactDefaults()
 	for i := range c.Trunks {
 		c.Trunks[i].applyDefaults(c.Node.Name)
 	}

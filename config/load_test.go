@@ -305,6 +305,7 @@ func wantDefaults(t *testing.T) Config {
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: 30 * time.Second,
 		Prompts:         Prompts{CacheDir: "data/prompts"},
+		ACD:             ACD{HeartbeatTimeout: 30 * time.Second},
 	}
 }
 
@@ -399,7 +400,7 @@ func TestLoadMergeKeys(t *testing.T) {
 	// An anchor must sit under a known key: unknown keys are problems.
 	path := writeConfig(t, "carrier: &carrier\n  codecs: [PCMA]\ntrunks:\n  - <<: *carrier\n    name: a\n    inbound: {allow: [192.0.2.1]}\n")
 	checkStrings(t, loadProblems(t, path), []string{
-		"FILE:1: carrier: unknown key (known keys: flows, http, log, node, prompts, routes, rtp, schedules, shutdown_timeout, sip, storage, trunks, waiting_strategies)",
+		"FILE:1: carrier: unknown key (known keys: acd, agents, api, flows, gateway, http, log, node, prompts, queues, routes, rtp, schedules, shutdown_timeout, sip, storage, trunks, waiting_strategies)",
 	})
 }
 

@@ -53,6 +53,14 @@ func maskSecrets(c *Config) *Config {
 		}
 		out.Trunks[i] = t
 	}
+	out.Agents = slices.Clone(c.Agents)
+	for i := range out.Agents {
+		out.Agents[i].Token = mask(out.Agents[i].Token)
+	}
+	out.API.Keys = slices.Clone(c.API.Keys)
+	for i := range out.API.Keys {
+		out.API.Keys[i].Key = mask(out.API.Keys[i].Key)
+	}
 	return &out
 }
 
@@ -155,4 +163,12 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// mask hides a secret that is set.
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return SecretMask
 }

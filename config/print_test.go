@@ -110,6 +110,16 @@ schedules: []
 waiting_strategies: {}
 prompts:
   cache_dir: data/prompts
+queues: []
+agents: []
+acd:
+  heartbeat_timeout: 30s
+api:
+  keys: []
+gateway:
+  ips: []
+  ports: ""
+  loopback_only: false
 `
 	if got := buf.String(); got != want {
 		t.Errorf("Print wrote:\n%s\nwant:\n%s", got, want)
@@ -166,6 +176,7 @@ flows:
 	want.Trunks = maskSecrets(c).Trunks
 	want.Trunks[0].Outbound.NumberFormat.Strip = []string{} // printed as "strip: []"
 	want.Schedules = []schedule.Schedule{}                  // printed as "schedules: []"
+	want.Queues, want.Agents, want.API.Keys, want.Gateway.IPs = []Queue{}, []Agent{}, []APIKey{}, []string{}
 	if !reflect.DeepEqual(*again, want) {
 		t.Errorf("printed config loads back as\n%+v\nwant\n%+v", *again, want)
 	}

@@ -53,6 +53,7 @@ func (c *Config) problems() Problems {
 	c.validateRoutes(v, trunks, schedules)
 	c.validateFlows(v, trunks, schedules)
 	c.validateWaitingStrategies(v)
+	c.validateContact(v)
 	c.flowLoops(v)
 	return v.list
 }
@@ -449,6 +450,8 @@ func (a *Action) validate(v *collector, key string, c *Config, trunks map[string
 			v.add(key+".queue.name", "is required")
 		} else if msg := nameProblem(q.Name); msg != "" {
 			v.add(key+".queue.name", "%s", msg)
+		} else if !c.queueNames()[q.Name] {
+			v.add(key+".queue.name", "unknown queue %q: declare it under queues (or use %s)", q.Name, DefaultQueue)
 		}
 		if q.WaitingStrategy != "" {
 			if _, ok := c.WaitingStrategies[q.WaitingStrategy]; !ok {

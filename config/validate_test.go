@@ -239,6 +239,36 @@ func TestValidateRules(t *testing.T) {
 			`flows.support[2].say.text: unterminated {{ in "Hello {{tier}}, you called {{called}} from {{caller"`,
 			`flows.support[3].hangup.reason: unknown variable {{nope}}: use one of call_id, called, caller, caller_name, digits, trunk, or give it a value with a set action`,
 		}},
+		{"contact center", func(c *Config) {
+			c.Queues = []Queue{
+				{Name: "sales", Strategy: "fastest", RingTimeout: 2 * time.Second, WrapUp: -1, WaitingStrategy: "none"},
+				{Name: "sales", Strategy: "random", RingTimeout: 61 * time.Second},
+			}
+			c.Agents = []Agent{
+				{ID: "a1", Token: "agent-one-token", Queues: []string{"sales", "default", "billing"}, Capacity: 1},
+				{ID: "a1", Token: "short", Capacity: 0},
+				{ID: "a2", Token: "agent-one-token", Capacity: 1},
+			}
+			c.API.Keys = []APIKey{{Name: "ops", Key: "agent-one-token"}}
+			c.Gateway.IPs, c.Gateway.Ports = []string{"host.example"}, "5-6"
+			c.Flows["support"] = []Action{{Queue: &QueueAction{Name: "billing"}}}
+		}, []string{
+			`flows.support[0].queue.name: unknown queue "billing": declare it under queues (or use default)`,
+			`queues[0].strategy: unknown strategy "fastest": use one of longest_idle, round_robin, fewest_calls, least_talk_time, random`,
+			`queues[0].ring_timeout: must be from 3s to 1m0s, not 2s`,
+			`queues[0].wrap_up: must not be negative`,
+			`queues[0].waiting_strategy: unknown waiting strategy "none"`,
+			`queues[1].name: queue "sales" is declared twice`,
+			`queues[1].ring_timeout: must be from 3s to 1m0s, not 1m1s`,
+			`agents[0].queues[2]: unknown queue "billing"`,
+			`agents[1].id: agent "a1" is declared twice`,
+			`agents[1].token: is too short: use at least 8 characters`,
+			`agents[1].capacity: must be from 1 to 100, not 0`,
+			`agents[2].token: is already the token of agent "a1"`,
+			`api.keys[0].key: is also the token of agent "a1"`,
+			`gateway.ips[0]: "host.example" is not an IP address`,
+			`gateway.ports: "5-6" must lie within 1024-65535`,
+		}},
 		{"route schedule", func(c *Config) { c.Routes[0].Match.Schedule = "office-hours" },
 			[]string{`routes[0].match.schedule: unknown schedule "office-hours"`}},
 		{"dial without trunk", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunk = "" }, []string{"flows.to-carrier[0].dial.trunk: is required"}},

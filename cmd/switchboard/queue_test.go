@@ -33,6 +33,7 @@ func waitingConfig(maxWait time.Duration) func(c *config.Config) {
 			ws.MaxWaitMessage = audioDir + "tone-300.wav"
 			c.WaitingStrategies["default"] = ws
 		}
+		c.Queues = []config.Queue{{Name: "support"}}
 		c.Flows = map[string][]config.Action{
 			"out": {
 				{Answer: &config.AnswerAction{}},
