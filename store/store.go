@@ -1,0 +1,239 @@
+// Package store persists the contact center's objects: agents, queues and
+// their members, conversations and their events, call records, waiting
+// strategies and settings. SQLite (modernc.org/sqlite, pure Go) is the
+// default; the interfaces below are small so that PostgreSQL can follow.
+//
+// Objects declared in the YAML configuration are written with Managed set
+// (applied at start and on reload); the API refuses to change them.
+//
+// Put methods create or replace an object by its id. For agents, queues,
+// conversations and waiting strategies the store keeps CreatedAt from the
+// first Put (the given value, or now when zero) and sets UpdatedAt to now.
+// Times are kept to the millisecond and read back in UTC; a zero time is
+// read back as the zero time. List methods return an empty slice, not nil,
+// when there is nothing.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// ErrNotFound: no object has that id.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict: an object with that unique name or id exists already.
+var ErrConflict = errors.New("store: already exists")
+
+// Agent statuses an agent chooses. The system states (ringing, on call, on
+// hold, wrap-up) are the ACD's and are kept apart in AgentState.
+const (
+	StatusAvailable = "available"
+	StatusBusy      = "busy"
+	StatusAway      = "away"
+	StatusOffline   = "offline"
+)
+
+// Agent is a person who answers calls.
+type Agent struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// TokenHash is the SHA-256 of the agent's bearer token (hex); the token
+	// itself is never stored.
+	TokenHash string `json:"-"`
+	// Status is the status the agent chose (Status* constants).
+	Status string `json:"status"`
+	// Capacity is how many conversations not Closed the agent may hold.
+	Capacity int `json:"capacity"`
+	// WrapUp overrides the queue's wrap-up time when non-zero.
+	WrapUp  time.Duration `json:"wrap_up"`
+	Managed bool          `json:"managed"`
+	// Queues the agent is a member of (queue ids), sorted when read back;
+	// each must be an existing queue.
+	Queues    []string  `json:"queues"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AgentState is what the ACD's decisions read: stored timestamps, not a
+// timer per agent. Zero times mean "never".
+type AgentState struct {
+	AgentID string `json:"agent_id"`
+	// System is "" (idle), "ringing", "on_call", "on_hold" or "wrap_up".
+	System      string    `json:"system"`
+	StatusSince time.Time `json:"status_since"`
+	// LastHeartbeat is when the agent last proved it is there.
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	// RingingUntil ends the current offer (ring time-out).
+	RingingUntil time.Time `json:"ringing_until"`
+	// WrapUpUntil ends the current wrap-up.
+	WrapUpUntil time.Time `json:"wrap_up_until"`
+	// LastCallEnded is when the agent's last call ended (longest idle).
+	LastCallEnded time.Time     `json:"last_call_ended"`
+	LastOffered   time.Time     `json:"last_offered"` // round robin
+	CallsTaken    int           `json:"calls_taken"`  // fewest calls
+	TalkTime      time.Duration `json:"talk_time"`    // least talk time
+	CallID        string        `json:"call_id"`      // the call offered or on
+}
+
+// Queue is where callers wait for agents.
+type Queue struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// AutoAssign turns automatic agent assignment on (off by default).
+	AutoAssign bool `json:"auto_assign"`
+	// Strategy: longest_idle (default), round_robin, fewest_calls,
+	// least_talk_time, random.
+	Strategy        string        `json:"strategy"`
+	RingTimeout     time.Duration `json:"ring_timeout"` // 3–60 s, default 30 s
+	WrapUp          time.Duration `json:"wrap_up"`      // default 30 s
+	WaitingStrategy string        `json:"waiting_strategy"`
+	Priority        int           `json:"priority"` // higher is served first
+	// ServiceLevel is the answer time the service level counts against.
+	ServiceLevel time.Duration `json:"service_level"`
+	Managed      bool          `json:"managed"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+}
+
+// Conversation statuses.
+const (
+	ConversationOpen    = "open"
+	ConversationWaiting = "waiting"
+	ConversationSolved  = "solved"
+	ConversationClosed  = "closed"
+)
+
+// Conversation is a customer's thread of contacts; a customer's next call
+// joins their conversation until it is Closed.
+type Conversation struct {
+	ID             string    `json:"id"`
+	CustomerNumber string    `json:"customer_number"`
+	CustomerName   string    `json:"customer_name"`
+	Queue          string    `json:"queue"`
+	AgentID        string    `json:"agent_id"`
+	Status         string    `json:"status"`
+	Notes          string    `json:"notes"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Event is one thing that happened in a conversation (queued, offered,
+// answered, hold, ended, status changed, ...).
+type Event struct {
+	ID             int64           `json:"id"`
+	ConversationID string          `json:"conversation_id"`
+	At             time.Time       `json:"at"`
+	Type           string          `json:"type"`
+	Data           json.RawMessage `json:"data,omitempty"`
+}
+
+// CallRecord is a call's detail record as the contact center sees it.
+type CallRecord struct {
+	ID             string `json:"id"` // the switch's call id
+	ConversationID string `json:"conversation_id"`
+	Queue          string `json:"queue"`
+	AgentID        string `json:"agent_id"`
+	Trunk          string `json:"trunk"`
+	From           string `json:"from"`
+	To             string `json:"to"`
+	Priority       int    `json:"priority"`
+	// Enqueued is when the call started waiting (for a call that never
+	// queues, when it started).
+	Enqueued time.Time `json:"enqueued"`
+	Answered time.Time `json:"answered"` // zero: not answered
+	Ended    time.Time `json:"ended"`    // zero: waiting or in progress
+	// Result: "" while live, then answered, abandoned, timeout, ...
+	Result string `json:"result"`
+}
+
+// WaitingStrategy is a strategy created through the API; Spec is its JSON
+// (the same fields as the configuration's waiting_strategies entries).
+type WaitingStrategy struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Spec      json.RawMessage `json:"spec"`
+	Managed   bool            `json:"managed"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// Agents keeps agents and their ACD state.
+type Agents interface {
+	ListAgents(ctx context.Context) ([]Agent, error)
+	GetAgent(ctx context.Context, id string) (Agent, error)
+	// AgentByTokenHash finds the agent a bearer token belongs to.
+	AgentByTokenHash(ctx context.Context, hash string) (Agent, error)
+	// PutAgent creates or replaces an agent, its queue membership included,
+	// in one transaction. A token hash another agent has is ErrConflict; a
+	// queue that does not exist is ErrNotFound.
+	PutAgent(ctx context.Context, a Agent) error
+	// DeleteAgent deletes an agent with its state and queue membership.
+	DeleteAgent(ctx context.Context, id string) error
+	ListAgentStates(ctx context.Context) ([]AgentState, error)
+	// PutAgentState creates or replaces an agent's state; ErrNotFound when
+	// the agent does not exist.
+	PutAgentState(ctx context.Context, s AgentState) error
+}
+
+// Queues keeps queues.
+type Queues interface {
+	ListQueues(ctx context.Context) ([]Queue, error)
+	GetQueue(ctx context.Context, id string) (Queue, error)
+	// PutQueue creates or replaces a queue; a name another queue has is
+	// ErrConflict.
+	PutQueue(ctx context.Context, q Queue) error
+	// DeleteQueue deletes a queue and its agents' membership of it.
+	DeleteQueue(ctx context.Context, id string) error
+}
+
+// Conversations keeps conversations, their events and call records.
+type Conversations interface {
+	GetConversation(ctx context.Context, id string) (Conversation, error)
+	// OpenConversation is the customer's latest (by CreatedAt) conversation
+	// not Closed; ErrNotFound when there is none.
+	OpenConversation(ctx context.Context, customerNumber string) (Conversation, error)
+	// ListConversations returns the newest conversations first, at most
+	// limit of them (all when limit <= 0).
+	ListConversations(ctx context.Context, limit int) ([]Conversation, error)
+	PutConversation(ctx context.Context, c Conversation) error
+	// AddEvent appends an event and returns its id (e.ID is ignored; a zero
+	// At means now); ErrNotFound when the conversation does not exist.
+	AddEvent(ctx context.Context, e Event) (int64, error)
+	// ListEvents returns a conversation's events in the order added.
+	ListEvents(ctx context.Context, conversationID string) ([]Event, error)
+	PutCallRecord(ctx context.Context, r CallRecord) error
+	GetCallRecord(ctx context.Context, id string) (CallRecord, error)
+	// ListCallRecords returns the records of calls started (Enqueued) at or
+	// after since, oldest first; only live ones (no Ended) when live is set.
+	ListCallRecords(ctx context.Context, since time.Time, live bool) ([]CallRecord, error)
+}
+
+// WaitingStrategies keeps waiting strategies created through the API.
+type WaitingStrategies interface {
+	ListWaitingStrategies(ctx context.Context) ([]WaitingStrategy, error)
+	GetWaitingStrategy(ctx context.Context, id string) (WaitingStrategy, error)
+	// PutWaitingStrategy creates or replaces a strategy; a name another
+	// strategy has is ErrConflict.
+	PutWaitingStrategy(ctx context.Context, w WaitingStrategy) error
+	DeleteWaitingStrategy(ctx context.Context, id string) error
+}
+
+// Settings keeps system settings as key/value pairs.
+type Settings interface {
+	// GetSetting returns a setting's value; ErrNotFound when it was never set.
+	GetSetting(ctx context.Context, key string) (string, error)
+	PutSetting(ctx context.Context, key, value string) error
+}
+
+// Store is everything, as one database provides it.
+type Store interface {
+	Agents
+	Queues
+	Conversations
+	WaitingStrategies
+	Settings
+	Close() error
+}
