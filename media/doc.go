@@ -11,6 +11,11 @@
 // [Socket.SetSink], which is how a relay, a transcoder, a recorder tap or a
 // player takes over a leg's media.
 //
+// A Socket usually runs over two UDP sockets from a [PortAllocator], but
+// any [PacketConn] will do: [NewSocket] makes one over other transports
+// (the WebRTC gateway runs its legs' sockets over a PeerConnection's
+// tracks), and relays, transcoders and DTMF work the same on it.
+//
 // Sockets follow symmetric RTP: they send to the address from SDP until the
 // first packet arrives, then latch onto that packet's source address (the
 // peer may sit behind NAT) and drop packets from any other source until the

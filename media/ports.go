@@ -109,7 +109,8 @@ func (a *PortAllocator) Open() (*Socket, error) {
 		a.mu.Lock()
 		a.inUse++
 		a.mu.Unlock()
-		return newSocket(rtp, rtcp, netip.AddrPortFrom(a.ip, uint16(port)), a, slot), nil
+		o := SocketOptions{RTP: rtp, RTCP: rtcp, Local: netip.AddrPortFrom(a.ip, uint16(port)), Stats: a.stats, RTCPInterval: a.rtcpInterval}
+		return newSocket(o, a, slot, &a.clock), nil
 	}
 	a.stats.PortsExhausted.Add(1)
 	return nil, fmt.Errorf("media: %s ports %d-%d: %w", a.ip, a.min, a.min+2*a.pairs-1, ErrNoPorts)

@@ -20,21 +20,76 @@ import (
 // and no packet has latched a peer yet.
 var ErrNoRemote = errors.New("media: no remote address")
 
+// PacketConn is the packet transport a [Socket] reads and writes: a UDP
+// socket (*net.UDPConn satisfies it) or anything that carries datagrams
+// between the switch and one party, such as the tracks of a WebRTC
+// PeerConnection.
+//
+// ReadFromUDPAddrPort blocks until a packet arrives and returns its source;
+// after Close it must return an error wrapping [net.ErrClosed]. Other read
+// errors are taken as transient and reading goes on. A socket's reader
+// goroutine is the only caller of ReadFromUDPAddrPort, with the socket's own
+// buffer; WriteToUDPAddrPort may be called from any goroutine and must not
+// keep b after it returns. Neither should allocate: they are on the hot path.
+type PacketConn interface {
+	ReadFromUDPAddrPort(b []byte) (n int, addr netip.AddrPort, err error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	Close() error
+}
+
+var _ PacketConn = (*net.UDPConn)(nil)
+
+// SocketOptions describe a [Socket] made with [NewSocket] over transports
+// that did not come from a [PortAllocator].
+type SocketOptions struct {
+	// RTP and RTCP carry the two halves of the stream; both are required,
+	// and the socket owns them (Close closes them).
+	RTP, RTCP PacketConn
+	// Local is the address the socket reports as its own (LocalAddr; RTCP
+	// is said to be on the next port). It is informational: nothing binds it.
+	Local netip.AddrPort
+	// Stats receives the socket's counters; nil gives it counters of its own.
+	Stats *Stats
+	// RTCPInterval is how often the socket sends an RTCP report of its
+	// own to its peer; 0 sends none.
+	RTCPInterval time.Duration
+}
+
+// ErrSocketOptions is returned (wrapped) by NewSocket for incomplete options.
+var ErrSocketOptions = errors.New("media: bad socket options")
+
+// NewSocket starts a socket over o.RTP and o.RTCP, with its reader
+// goroutines. It behaves as one from [PortAllocator.Open], except that Close
+// gives no port back, and that a [Transcoder] between it and a socket of an
+// allocator is paced by the allocator's media clock (between two sockets of
+// NewSocket, by a clock of the first one's own).
+func NewSocket(o SocketOptions) (*Socket, error) {
+	if o.RTP == nil || o.RTCP == nil {
+		return nil, fmt.Errorf("%w: RTP and RTCP transports are required", ErrSocketOptions)
+	}
+	if o.Stats == nil {
+		o.Stats = new(Stats)
+	}
+	return newSocket(o, nil, 0, new(mediaClock)), nil
+}
+
 // Socket is one leg's media endpoint at the switch: an RTP UDP socket on an
 // even port and an RTCP UDP socket on the next (odd) port, with one reader
-// goroutine each. Get one from [PortAllocator.Open].
+// goroutine each. Get one from [PortAllocator.Open], or make one over other
+// transports with [NewSocket].
 //
 // Received packets go to the socket's [Sink]; packets are sent with WriteRTP
 // and WriteRTCP to the current peer (see [Socket.SetRemote] for latching).
 // All methods are safe for concurrent use.
 type Socket struct {
-	rtpConn  *net.UDPConn
-	rtcpConn *net.UDPConn
+	rtpConn  PacketConn
+	rtcpConn PacketConn
 	local    netip.AddrPort
 	stats    *Stats
-	alloc    *PortAllocator
+	alloc    *PortAllocator // nil for a socket of NewSocket
 	slot     int
-	epoch    time.Time // monotonic origin of lastRTP
+	clock    *mediaClock // paces transcoders (see transcoderClock)
+	epoch    time.Time   // monotonic origin of lastRTP
 
 	sink     atomic.Pointer[sinkRef]
 	rtpPeer  atomic.Pointer[peer]
@@ -70,28 +125,30 @@ type Socket struct {
 	rtcpOut [bufSize + 64]byte // owned by the report goroutine
 }
 
-// newSocket wraps a bound RTP/RTCP pair and starts its readers.
-func newSocket(rtpConn, rtcpConn *net.UDPConn, local netip.AddrPort, alloc *PortAllocator, slot int) *Socket {
+// newSocket wraps an RTP/RTCP transport pair and starts its readers. alloc
+// (nil for NewSocket) gets slot back on Close.
+func newSocket(o SocketOptions, alloc *PortAllocator, slot int, clock *mediaClock) *Socket {
 	s := &Socket{
-		rtpConn:  rtpConn,
-		rtcpConn: rtcpConn,
-		local:    local,
-		stats:    alloc.stats,
+		rtpConn:  o.RTP,
+		rtcpConn: o.RTCP,
+		local:    o.Local,
+		stats:    o.Stats,
 		alloc:    alloc,
 		slot:     slot,
+		clock:    clock,
 		epoch:    time.Now(),
 		closed:   make(chan struct{}),
 		out:      newOutStream(),
 	}
-	s.monitor = quality.NewMonitor(quality.Options{ClockRate: 8000, SSRC: s.out.ssrc, CNAME: "switchboard@" + local.String()})
+	s.monitor = quality.NewMonitor(quality.Options{ClockRate: 8000, SSRC: s.out.ssrc, CNAME: "switchboard@" + o.Local.String()})
 	s.rtpPeer.Store(&peer{})
 	s.rtcpPeer.Store(&peer{})
 	s.readers.Add(2)
 	go s.read(s.rtpConn, s.rtpBuf[:], &s.rtpPeer, classify)
 	go s.read(s.rtcpConn, s.rtcpBuf[:], &s.rtcpPeer, classifyRTCP)
-	if alloc.rtcpInterval > 0 {
+	if o.RTCPInterval > 0 {
 		s.readers.Add(1)
-		go s.report(alloc.rtcpInterval)
+		go s.report(o.RTCPInterval)
 	}
 	return s
 }
@@ -374,17 +431,19 @@ func (s *Socket) LastReceived() time.Time {
 	return s.epoch.Add(time.Duration(n - 1))
 }
 
-// Close closes both UDP sockets, waits for the reader goroutines to return
-// and gives the port pair back to the allocator. It is idempotent. It must
-// not be called from this socket's own Sink callbacks (it would wait for
-// itself).
+// Close closes both transports (UDP sockets), waits for the reader
+// goroutines to return and gives the port pair back to the allocator, if
+// the socket came from one. It is idempotent. It must not be called from
+// this socket's own Sink callbacks (it would wait for itself).
 func (s *Socket) Close() error {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
 		close(s.closed)
 		err := errors.Join(s.rtpConn.Close(), s.rtcpConn.Close())
 		s.readers.Wait()
-		s.alloc.release(s.slot)
+		if s.alloc != nil {
+			s.alloc.release(s.slot)
+		}
 		if err != nil {
 			s.closeErr = fmt.Errorf("media: close socket %s: %w", s.local, err)
 		}
@@ -395,7 +454,7 @@ func (s *Socket) Close() error {
 // read is a reader goroutine: it owns buf, checks each packet, latches or
 // checks its source against p and hands it to the sink. Nothing here
 // allocates or logs per packet.
-func (s *Socket) read(conn *net.UDPConn, buf []byte, p *atomic.Pointer[peer], kindOf func([]byte) packetKind) {
+func (s *Socket) read(conn PacketConn, buf []byte, p *atomic.Pointer[peer], kindOf func([]byte) packetKind) {
 	defer s.readers.Done()
 	st := s.stats
 	for {

@@ -87,8 +87,18 @@ func NewTranscoder(a, b *Socket) (*Transcoder, error) {
 	}
 	a.SetSink(t)
 	b.SetSink(t)
-	t.clk = a.alloc.clock.register(t.tick)
+	t.clk = transcoderClock(a, b).register(t.tick)
 	return t, nil
+}
+
+// transcoderClock is the media clock that paces a transcoder between a and
+// b: the node's (the clock of the PortAllocator either socket came from,
+// a's first), else a's own (two sockets of NewSocket).
+func transcoderClock(a, b *Socket) *mediaClock {
+	if a.alloc == nil && b.alloc != nil {
+		return b.clock
+	}
+	return a.clock
 }
 
 func newTranscodeDir(from, to *Socket, in, out StreamConfig, rate int) (*transcodeDir, error) {

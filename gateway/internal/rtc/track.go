@@ -1,0 +1,185 @@
+package rtc
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Track is a local audio track that sends RTP packets as they are given,
+// with their payload type, so that Opus and telephone-events share one
+// stream (webrtc.TrackLocalStaticRTP rewrites every packet to the track's
+// one payload type).
+//
+// What a Track sends is one RTP stream for the remote peer whatever feeds
+// it: the SSRC is the one the PeerConnection negotiated, and sequence
+// numbers and timestamps continue across changes of source (a new SSRC in
+// the packets given to WriteRTP), the way media.Socket renumbers a leg's
+// stream: a new source carries on one sequence number after the last packet
+// sent, its timestamp advanced by the time that has passed, with the marker
+// bit set. Within one source, gaps and reordering pass through.
+//
+// It is safe for concurrent use; WriteRTP does not allocate.
+type Track struct {
+	id, streamID string
+
+	mu      sync.Mutex
+	binding *binding
+	hdr     rtp.Header // reused by WriteRTP
+
+	// stream continuity (see outStream in package media)
+	started  bool
+	inSSRC   uint32
+	seqDelta uint16
+	tsDelta  uint32
+	lastSeq  uint16
+	lastTS   uint32
+	lastAt   time.Time
+}
+
+type binding struct {
+	id     string
+	ssrc   uint32
+	writer webrtc.TrackLocalWriter
+	codecs []webrtc.RTPCodecParameters
+}
+
+var _ webrtc.TrackLocal = (*Track)(nil)
+
+// NewTrack returns an unbound track; id and streamID become its msid.
+func NewTrack(id, streamID string) *Track {
+	return &Track{id: id, streamID: streamID}
+}
+
+// Bind is called by the PeerConnection once negotiation is done; it keeps
+// the negotiated SSRC and writer and answers with Opus.
+func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	opus, _, err := Negotiated(ctx.CodecParameters())
+	if err != nil {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	t.mu.Lock()
+	t.binding = &binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), writer: ctx.WriteStream(), codecs: ctx.CodecParameters()}
+	t.mu.Unlock()
+	return opus, nil
+}
+
+// Unbind forgets the binding: packets written after it go nowhere.
+func (t *Track) Unbind(ctx webrtc.TrackLocalContext) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.binding == nil || t.binding.id != ctx.ID() {
+		return webrtc.ErrUnbindFailed
+	}
+	t.binding = nil
+	return nil
+}
+
+// ID is the track's id.
+func (t *Track) ID() string { return t.id }
+
+// RID is empty: no simulcast.
+func (t *Track) RID() string { return "" }
+
+// StreamID is the track's stream (msid) id.
+func (t *Track) StreamID() string { return t.streamID }
+
+// Kind is audio.
+func (t *Track) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeAudio }
+
+// SSRC is the negotiated SSRC of what the track sends; ok is false until
+// the track is bound (ICE and DTLS connected).
+func (t *Track) SSRC() (ssrc uint32, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.binding == nil {
+		return 0, false
+	}
+	return t.binding.ssrc, true
+}
+
+// ErrShortPacket is returned by WriteRTP for a packet that is not RTP.
+var ErrShortPacket = errors.New("rtc: not an RTP packet")
+
+// WriteRTP sends one RTP packet (header and payload, as on the wire) to the
+// peer, renumbered into the track's stream. Its CSRCs, header extension and
+// padding are dropped. Before the track is bound (and after it is unbound)
+// the packet is dropped without error: the stream's numbering still
+// advances, so the peer sees a continuous stream once media flows.
+func (t *Track) WriteRTP(pkt []byte) error {
+	payload, ok := Payload(pkt)
+	if !ok {
+		return ErrShortPacket
+	}
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seq, ts, fresh := t.rewrite(binary.BigEndian.Uint32(pkt[8:]), binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]), now)
+	b := t.binding
+	if b == nil {
+		return nil
+	}
+	t.hdr = rtp.Header{
+		Version:        2,
+		Marker:         pkt[1]&0x80 != 0 || fresh,
+		PayloadType:    pkt[1] & 0x7f,
+		SequenceNumber: seq,
+		Timestamp:      ts,
+		SSRC:           b.ssrc,
+	}
+	_, err := b.writer.WriteRTP(&t.hdr, payload)
+	return err
+}
+
+// rewrite maps a packet of source ssrc into the track's stream; fresh
+// reports a change of source after the first (the marker bit is set: a new
+// talkspurt).
+func (t *Track) rewrite(ssrc uint32, seq uint16, ts uint32, now time.Time) (outSeq uint16, outTS uint32, fresh bool) {
+	if !t.started || ssrc != t.inSSRC {
+		if t.started {
+			t.seqDelta = t.lastSeq + 1 - seq
+			t.tsDelta = t.timestampAt(now) - ts
+			fresh = true
+		}
+		t.started, t.inSSRC = true, ssrc
+	}
+	outSeq, outTS = seq+t.seqDelta, ts+t.tsDelta
+	if int16(outSeq-t.lastSeq) > 0 || t.lastAt.IsZero() {
+		t.lastSeq, t.lastTS, t.lastAt = outSeq, outTS, now
+	}
+	return outSeq, outTS, fresh
+}
+
+// timestampAt is the stream's timestamp for the instant now: the last one
+// sent advanced by the time since, at least one unit on.
+func (t *Track) timestampAt(now time.Time) uint32 {
+	d := max(now.Sub(t.lastAt), 0)
+	return t.lastTS + 1 + uint32(d.Seconds()*ClockRate)
+}
+
+// Payload returns the payload of an RTP packet (after CSRCs and header
+// extension, before padding); ok is false when b is not a whole RTP packet.
+func Payload(b []byte) (payload []byte, ok bool) {
+	if len(b) < 12 || b[0]>>6 != 2 {
+		return nil, false
+	}
+	n := 12 + 4*int(b[0]&0x0f)
+	if b[0]&0x10 != 0 {
+		if len(b) < n+4 {
+			return nil, false
+		}
+		n += 4 + 4*int(binary.BigEndian.Uint16(b[n+2:]))
+	}
+	end := len(b)
+	if b[0]&0x20 != 0 {
+		end -= int(b[len(b)-1])
+	}
+	if n > end {
+		return nil, false
+	}
+	return b[n:end], true
+}
