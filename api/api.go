@@ -1,6 +1,7 @@
-// Package api is Switchboard's HTTP surface: health, Prometheus metrics, and
-// (in later issues) the REST API, agent events, WHIP endpoints and the agent
-// panel's static files.
+// Package api is Switchboard's HTTP surface: health, Prometheus metrics,
+// the contact center's REST API under /api/v1 (with its OpenAPI document and
+// the agents' event sockets), the WHIP endpoints of agents' media, and (in a
+// later issue) the agent panel's static files.
 package api
 
 import (
@@ -54,7 +55,9 @@ type Options struct {
 	Trunks   Trunks
 	Pprof    bool // serve /debug/pprof/
 	// Reload re-reads the configuration (POST /reload); nil disables it.
-	Reload  func() error
+	Reload func() error
+	// Contact serves /api/v1 and /whip; nil leaves them out.
+	Contact *Contact
 	Node    string
 	Version string
 	Logger  *slog.Logger
@@ -79,6 +82,9 @@ func New(o Options) *Server {
 	mux.HandleFunc("GET /trunks", s.trunks)
 	if o.Reload != nil {
 		mux.HandleFunc("POST /reload", s.reload)
+	}
+	if o.Contact != nil {
+		newV1(o.Contact).register(mux)
 	}
 	if o.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -35,6 +35,7 @@ type Engine struct {
 	prompts   *prompt.Library
 	queues    Queues
 	now       func() time.Time
+	strategy  func(queue, named string) (config.WaitingStrategy, bool)
 }
 
 // Options are an engine's dependencies beyond its configuration.
@@ -49,6 +50,11 @@ type Options struct {
 	// Queues finds agents for queue actions; nil holds callers under their
 	// waiting strategy (HoldQueues).
 	Queues Queues
+	// WaitingStrategy finds the strategy a queue action plays: the one it
+	// names, or (named == "") the queue's own; strategies created through
+	// the API live outside the configuration. nil: the configuration's
+	// waiting_strategies only.
+	WaitingStrategy func(queue, named string) (config.WaitingStrategy, bool)
 }
 
 // route is a config route with its patterns compiled.
@@ -79,7 +85,13 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 		o.Queues = HoldQueues{}
 	}
 	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now, queues: o.Queues,
-		schedules: map[string]*schedule.Compiled{}}
+		strategy: o.WaitingStrategy, schedules: map[string]*schedule.Compiled{}}
+	if e.strategy == nil {
+		e.strategy = func(_, named string) (config.WaitingStrategy, bool) {
+			ws, ok := cfg.WaitingStrategies[named]
+			return ws, ok
+		}
+	}
 	for i, r := range cfg.Routes {
 		e.routes = append(e.routes, route{Route: r, index: i, from: matcher(r.Match.From), to: matcher(r.Match.To)})
 	}
@@ -525,7 +537,7 @@ func (e *Engine) Explain(r Request) Plan {
 			next = a.Goto.Flow
 			p.Steps = append(p.Steps, "go to flow "+next)
 		case a.Queue != nil:
-			ws := e.cfg.WaitingStrategies[a.Queue.WaitingStrategy]
+			ws, _ := e.strategy(a.Queue.Name, a.Queue.WaitingStrategy)
 			step := "queue " + a.Queue.Name + " (waiting strategy " + orDefault(a.Queue.WaitingStrategy, "none") + ")"
 			if ws.MaxWait > 0 {
 				step += ", at most " + ws.MaxWait.String()

@@ -60,9 +60,9 @@ func (e *Engine) queue(ctx context.Context, c *call.Call, q *config.QueueAction)
 		return "", err
 	}
 	defer ticket.Leave()
-	ws := e.cfg.WaitingStrategies[q.WaitingStrategy]
+	ws, found := e.strategy(q.Name, q.WaitingStrategy)
 	entered := time.Now()
-	c.Log().Info("queued", "queue", q.Name, "waiting_strategy", q.WaitingStrategy)
+	c.Log().Info("queued", "queue", q.Name, "waiting_strategy", q.WaitingStrategy, "strategy_found", found)
 
 	rate := c.PlayRate()
 	mixer := audio.NewMixer(rate, audio.MixerOptions{})

@@ -79,6 +79,7 @@ func baseConfig(far string) *config.Config {
 	c.RTP.Ports = "41000-41999"
 	c.RTP.PortMin, c.RTP.PortMax = 0, 0
 	c.HTTP.Listen = "127.0.0.1:0"
+	c.Storage.Database = "sqlite://:memory:"
 	c.ShutdownTimeout = 2 * time.Second
 	c.Trunks = []config.Trunk{
 		{Name: "carrier", Inbound: &config.Inbound{Allow: []string{"127.0.0.0/8"}}, Codecs: []string{"PCMU", "PCMA"}},

@@ -35,6 +35,8 @@ type node struct {
 	engine  atomic.Pointer[dialplan.Engine]
 	reloads sync.Mutex // one reload at a time
 	queues  dialplan.Queues
+	contact *contactCenter                // nil when a test supplies its own queues
+	running atomic.Pointer[config.Config] // the configuration new calls use
 	now     func() time.Time
 	metrics *sip.Metrics
 	reg     *prometheus.Registry
@@ -68,6 +70,20 @@ func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node
 // startNodeWith is startNode with parts replaced.
 func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o nodeOptions) (*node, error) {
 	n := &node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), queues: o.Queues, now: o.Now}
+	n.running.Store(cfg)
+	if n.queues == nil {
+		cc, err := startContact(ctx, cfg, log, o.Now, n.running.Load)
+		if err != nil {
+			return nil, err
+		}
+		n.contact, n.queues = cc, cc
+	}
+	ok := false
+	defer func() {
+		if !ok && n.contact != nil {
+			n.contact.close()
+		}
+	}()
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	bind, err := rtpBindAddr(cfg)
@@ -87,6 +103,9 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	handler := sip.HandlerFunc(func(ctx context.Context, leg *sip.InboundLeg) {
 		c := call.New(leg, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval})
 		c.OnNotice(callMetrics.Notice)
+		if n.contact != nil {
+			c.OnNotice(n.contact.notice(c.ID()))
+		}
 		c.OnEnd(func(r call.Record) {
 			n.metrics.CallFinished(r.Result)
 			callMetrics.CallEnded(r)
@@ -101,12 +120,17 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err
 	}
-	n.http = api.New(api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip}, Pprof: cfg.HTTP.Pprof, Reload: n.reload,
-		Node: cfg.Node.Name, Version: version, Logger: log})
+	ao := api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip}, Pprof: cfg.HTTP.Pprof, Reload: n.reload,
+		Node: cfg.Node.Name, Version: version, Logger: log}
+	if n.contact != nil {
+		ao.Contact = n.contact.api()
+	}
+	n.http = api.New(ao)
 	if err := n.http.Start(); err != nil {
 		_ = n.sip.Close()
 		return nil, fmt.Errorf("http: %w", err)
 	}
+	ok = true
 	return n, nil
 }
 
@@ -140,6 +164,9 @@ func (n *node) shutdown(ctx context.Context) {
 	_ = n.sip.Shutdown(dctx)
 	_ = n.http.Shutdown(context.Background())
 	_ = n.sip.Close()
+	if n.contact != nil {
+		n.contact.close()
+	}
 	n.log.Info("stopped")
 }
 
@@ -190,6 +217,13 @@ func (n *node) reload() error {
 		n.log.Warn("reload refused: the running configuration stays", "error", err)
 		return err
 	}
+	if n.contact != nil {
+		if err := n.contact.apply(context.Background(), cfg); err != nil {
+			n.log.Warn("reload refused: the running configuration stays", "error", err)
+			return err
+		}
+	}
+	n.running.Store(cfg)
 	n.engine.Store(n.newEngine(cfg))
 	n.log.Info("configuration reloaded", "config", cfg.File, "routes", len(cfg.Routes), "flows", len(cfg.Flows))
 	return nil
@@ -216,5 +250,9 @@ func restartSections(a, b *config.Config) []string {
 
 // newEngine builds the dialplan engine for cfg with the node's parts.
 func (n *node) newEngine(cfg *config.Config) *dialplan.Engine {
-	return dialplan.NewWithOptions(cfg, dialplan.Options{Dialer: n.sip, Log: n.log, Queues: n.queues, Now: n.now})
+	o := dialplan.Options{Dialer: n.sip, Log: n.log, Queues: n.queues, Now: n.now}
+	if n.contact != nil {
+		o.WaitingStrategy = n.contact.strategyFor(cfg)
+	}
+	return dialplan.NewWithOptions(cfg, o)
 }

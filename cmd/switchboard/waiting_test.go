@@ -11,9 +11,9 @@ import (
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
-// fromFile makes the harness's switch run the routes, flows, schedules and
-// waiting strategies of a configuration file (its listeners and trunks stay
-// the harness's), with prompt paths relative to that file; change, when
+// fromFile makes the harness's switch run the routes, flows, schedules,
+// waiting strategies and contact center of a configuration file (its
+// listeners, trunks and database stay the harness's), with prompt paths relative to that file; change, when
 // set, adjusts the file's values.
 func fromFile(t *testing.T, path string, change func(c *config.Config)) func(c *config.Config) {
 	t.Helper()
@@ -27,6 +27,7 @@ func fromFile(t *testing.T, path string, change func(c *config.Config)) func(c *
 	return func(c *config.Config) {
 		c.File = f.File
 		c.Routes, c.Flows, c.Schedules, c.WaitingStrategies = f.Routes, f.Flows, f.Schedules, f.WaitingStrategies
+		c.Queues, c.Agents, c.ACD, c.API, c.Gateway = f.Queues, f.Agents, f.ACD, f.API, f.Gateway
 	}
 }
 

@@ -234,7 +234,7 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("agent: WHIP server answered %d %s: %s", e.Code, http.StatusText(e.Code), e.Body)
+	return fmt.Sprintf("agent: the switch answered %d %s: %s", e.Code, http.StatusText(e.Code), e.Body)
 }
 
 // SessionURL is the session's resource (the WHIP Location, absolute).

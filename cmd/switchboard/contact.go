@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/acd"
+	"github.com/switchboard-voice/switchboard/api"
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan"
+	"github.com/switchboard-voice/switchboard/gateway"
+	"github.com/switchboard-voice/switchboard/store"
+)
+
+// contactCenter wires the contact center: the database, the ACD that
+// assigns callers to agents, and the gateway that carries agents' media.
+type contactCenter struct {
+	store *store.SQLite
+	acd   *acd.ACD
+	gw    *gateway.Server
+	log   *slog.Logger
+	cfg   func() *config.Config // the running configuration (reload swaps it)
+}
+
+// startContact opens the database, loads the ACD and applies the
+// configuration's queues and agents.
+func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now func() time.Time, running func() *config.Config) (*contactCenter, error) {
+	st, err := store.Open(ctx, cfg.Storage.Database)
+	if err != nil {
+		return nil, fmt.Errorf("storage.database: %w", err)
+	}
+	cc := &contactCenter{store: st, log: log, cfg: running}
+	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Log: log.With("component", "acd"), Now: now,
+		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := cc.apply(ctx, cfg); err != nil {
+		cc.close()
+		return nil, err
+	}
+	o := gateway.Options{
+		Authenticate: func(ctx context.Context, token string) (string, error) {
+			a, err := cc.acd.AgentByToken(ctx, token)
+			return a.ID, err
+		},
+		Logger:       log.With("component", "gateway"),
+		LoopbackOnly: cfg.Gateway.LoopbackOnly,
+		NAT1To1IPs:   cfg.Gateway.IPs,
+	}
+	if cfg.Gateway.Ports != "" {
+		lo, hi, _ := strings.Cut(cfg.Gateway.Ports, "-")
+		a, _ := strconv.Atoi(strings.TrimSpace(lo))
+		b, _ := strconv.Atoi(strings.TrimSpace(hi))
+		o.PortMin, o.PortMax = uint16(a), uint16(b)
+	}
+	cc.gw, err = gateway.NewServer(o)
+	if err != nil {
+		cc.close()
+		return nil, err
+	}
+	return cc, nil
+}
+
+// apply makes cfg's queues and agents the managed ones.
+func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
+	var queues []store.Queue
+	for _, q := range cfg.Queues {
+		name := q.Name
+		if q.Name == config.DefaultQueue {
+			name = acd.DefaultQueueName
+		}
+		queues = append(queues, store.Queue{ID: q.Name, Name: name, AutoAssign: q.AutoAssign, Strategy: q.Strategy,
+			RingTimeout: q.RingTimeout, WrapUp: q.WrapUp, WaitingStrategy: q.WaitingStrategy, Priority: q.Priority,
+			ServiceLevel: q.ServiceLevel})
+	}
+	var agents []acd.AgentSpec
+	for _, a := range cfg.Agents {
+		agents = append(agents, acd.AgentSpec{Token: a.Token, Agent: store.Agent{ID: a.ID, Name: orID(a.Name, a.ID),
+			Queues: a.Queues, Capacity: a.Capacity, WrapUp: a.WrapUp, Status: store.StatusOffline}})
+	}
+	if err := cc.acd.ApplyConfig(ctx, queues, agents); err != nil {
+		return fmt.Errorf("contact center: %w", err)
+	}
+	return nil
+}
+
+func orID(name, id string) string {
+	if name == "" {
+		return id
+	}
+	return name
+}
+
+// Attach implements acd.Media: the agent's WebRTC session takes the call.
+func (cc *contactCenter) Attach(ctx context.Context, agentID, callID string) (call.Leg, error) {
+	s, ok := cc.gw.Session(agentID)
+	if !ok {
+		return nil, errors.New("the agent has no media session (POST /whip)")
+	}
+	return s.Attach(ctx, callID)
+}
+
+// Enqueue implements dialplan.Queues with the ACD; the call's variables
+// give the caller's priority.
+func (cc *contactCenter) Enqueue(ctx context.Context, queue string, c *call.Call) (dialplan.Ticket, error) {
+	prio, _ := strconv.Atoi(c.Var(config.VarPriority))
+	t, err := cc.acd.EnqueueWith(ctx, queue, c, acd.EnqueueOptions{Priority: prio, CustomerName: c.Var(config.VarCustomerName)})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// notice passes a call's quality notices to the agent's panel.
+func (cc *contactCenter) notice(callID string) func(call.Notice) {
+	return func(n call.Notice) {
+		if n.Kind == call.NoticeQuality && n.Weak {
+			side := "agent"
+			if n.Inbound {
+				side = "customer"
+			}
+			cc.acd.QualityWarning(callID, side)
+		}
+	}
+}
+
+// api is the contact center as the HTTP API serves it.
+func (cc *contactCenter) api() *api.Contact {
+	return &api.Contact{
+		ACD:        cc.acd,
+		Strategies: cc.store,
+		WHIP:       cc.gw,
+		Keys: func() map[string]string {
+			out := map[string]string{}
+			for _, k := range cc.cfg().API.Keys {
+				out[k.Key] = k.Name
+			}
+			return out
+		},
+		ManagedStrategies: func() map[string]api.WaitingStrategy {
+			out := map[string]api.WaitingStrategy{}
+			for name, w := range cc.cfg().WaitingStrategies {
+				out[name] = strategyView(name, w)
+			}
+			return out
+		},
+		CheckStrategy: func(w api.WaitingStrategy) []api.FieldProblem { return checkStrategy(cc.cfg(), w) },
+	}
+}
+
+// strategyView is a configured waiting strategy as the API shows it.
+func strategyView(name string, w config.WaitingStrategy) api.WaitingStrategy {
+	v := api.WaitingStrategy{ID: name, Name: name, Greeting: w.Greeting, Music: w.Music, MaxWait: w.MaxWait.Seconds(),
+		MaxWaitMessage: w.MaxWaitMessage, MaxWaitFlow: w.MaxWaitFlow, Managed: true}
+	if a := w.Announcement; a.File != "" {
+		v.Announcement = &api.Announcement{File: a.File, Every: a.Every.Seconds(), ResponseCodes: a.ResponseCodes,
+			WaitForResponse: a.WaitForResponse.Seconds()}
+	}
+	return v
+}
+
+// strategyConfig is an API waiting strategy as the dialplan plays it.
+func strategyConfig(w api.WaitingStrategy) config.WaitingStrategy {
+	s := func(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
+	c := config.WaitingStrategy{Greeting: w.Greeting, Music: w.Music, MaxWait: s(w.MaxWait),
+		MaxWaitMessage: w.MaxWaitMessage, MaxWaitFlow: w.MaxWaitFlow}
+	if a := w.Announcement; a != nil {
+		c.Announcement = config.Announcement{File: a.File, Every: s(a.Every), ResponseCodes: a.ResponseCodes,
+			WaitForResponse: s(a.WaitForResponse)}
+	}
+	return c
+}
+
+// checkStrategy validates a strategy from the API the way the
+// configuration's are (timings, flows, prompt files and tools), against the
+// running configuration.
+func checkStrategy(running *config.Config, w api.WaitingStrategy) []api.FieldProblem {
+	if w.Name == "" {
+		return []api.FieldProblem{{Field: "name", Problem: "is required"}}
+	}
+	c := *running
+	c.WaitingStrategies = map[string]config.WaitingStrategy{w.Name: strategyConfig(w)}
+	prefix := "waiting_strategies." + w.Name
+	var out []api.FieldProblem
+	var ps config.Problems
+	if err := c.Validate(); err != nil && !errors.As(err, &ps) {
+		return []api.FieldProblem{{Field: "name", Problem: err.Error()}}
+	}
+	for _, p := range ps {
+		if key, ok := strings.CutPrefix(p.Key, prefix); ok {
+			out = append(out, api.FieldProblem{Field: strings.TrimPrefix(key, "."), Problem: p.Msg})
+		} else if p.Key == "waiting_strategies" || strings.HasPrefix(p.Key, "waiting_strategies[") {
+			out = append(out, api.FieldProblem{Field: "name", Problem: p.Msg})
+		}
+	}
+	for _, p := range dialplan.Check(&c) {
+		if key, ok := strings.CutPrefix(p.Key, prefix); ok {
+			out = append(out, api.FieldProblem{Field: strings.TrimPrefix(key, "."), Problem: p.Msg})
+		}
+	}
+	return out
+}
+
+// close stops the gateway and the ACD and closes the database.
+func (cc *contactCenter) close() {
+	if cc.gw != nil {
+		cc.gw.Close()
+	}
+	if cc.acd != nil {
+		cc.acd.Close()
+	}
+	cc.store.Close()
+}
+
+// strategyFor finds waiting strategies for an engine of cfg: the one a
+// queue action names, else the queue's own; in the configuration first, then
+// among those created through the API.
+func (cc *contactCenter) strategyFor(cfg *config.Config) func(queue, named string) (config.WaitingStrategy, bool) {
+	return func(queue, named string) (config.WaitingStrategy, bool) {
+		if named == "" {
+			q, err := cc.acd.GetQueue(queue)
+			if err != nil || q.WaitingStrategy == "" {
+				return config.WaitingStrategy{}, false
+			}
+			named = q.WaitingStrategy
+		}
+		if ws, ok := cfg.WaitingStrategies[named]; ok {
+			return ws, true
+		}
+		list, err := cc.store.ListWaitingStrategies(context.Background())
+		if err != nil {
+			cc.log.Warn("waiting strategies", "error", err)
+			return config.WaitingStrategy{}, false
+		}
+		for _, s := range list {
+			if s.Name != named {
+				continue
+			}
+			var w api.WaitingStrategy
+			if err := json.Unmarshal(s.Spec, &w); err != nil {
+				cc.log.Warn("waiting strategy", "name", named, "error", err)
+				return config.WaitingStrategy{}, false
+			}
+			return strategyConfig(w), true
+		}
+		return config.WaitingStrategy{}, false
+	}
+}
