@@ -26,6 +26,7 @@ func reloadConfig(t *testing.T, cache, tone, flowRef, allow string) string {
 sip: {listen: ["udp://127.0.0.1:0"]}
 rtp: {ports: "41000-41999"}
 http: {listen: "127.0.0.1:0"}
+storage: {database: "sqlite://:memory:"}
 prompts: {cache_dir: %q}
 shutdown_timeout: 2s
 trunks:
@@ -102,7 +103,7 @@ func TestReloadUnderRunningCall(t *testing.T) {
 	// Invalid: every problem listed, the running configuration stays.
 	write(reloadConfig(t, dir, "tone-500.wav", "nowhere", "127.0.0.0/8"))
 	stderr, err := reload()
-	if err == nil || !strings.Contains(stderr, file+`:10: routes[0].flow: unknown flow "nowhere"`) {
+	if err == nil || !strings.Contains(stderr, file+`:11: routes[0].flow: unknown flow "nowhere"`) {
 		t.Errorf("invalid reload: err %v, problems:\n%s", err, stderr)
 	}
 	// Trunks change: a restart applies those.

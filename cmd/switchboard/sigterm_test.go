@@ -125,6 +125,7 @@ flows:
 	}
 	var logs logBuffer
 	cmd := exec.CommandContext(ctx, bin, "serve", "--config", cfgFile)
+	cmd.Dir = dir // its database (data/switchboard.db) goes there
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
