@@ -33,7 +33,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), routeCmd(), reloadCmd())
+	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), routeCmd(), reloadCmd(), agentsimCmd())
 	return root
 }
 

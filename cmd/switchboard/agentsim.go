@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-voice/switchboard/gateway/agent"
+)
+
+// agentsimCmd runs simulated agents against a switch: each logs in through
+// WHIP and the events socket, goes Available, answers its calls, talks (a
+// tone), hangs up and wraps up — for demos and load tests.
+func agentsimCmd() *cobra.Command {
+	var (
+		base, key, queue string
+		logins           []string
+		n, complexity    int
+		answerAfter      time.Duration
+		talk, runFor     time.Duration
+		toneHz           float64
+		loopback, clear  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "agentsim",
+		Short: "Run simulated WebRTC agents that answer calls (demos, load tests)",
+		Long: `Runs simulated agents against a running switch. Agents are either existing ones
+(--agent ID:TOKEN, repeated) or, with a supervisor API key (--key), N agents created in
+--queue for the run and deleted afterwards. Each agent sends a tone while on a call.
+On exit it prints the calls handled and the answer-to-audio delay (answer request to
+the caller's first audio at the agent).`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if runFor > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, runFor)
+				defer cancel()
+			}
+			base = strings.TrimRight(base, "/")
+			sup := &supervisor{base: base, key: key, hc: &http.Client{Timeout: 10 * time.Second}}
+			type login struct{ id, token string }
+			var agents []login
+			for _, l := range logins {
+				id, token, ok := strings.Cut(l, ":")
+				if !ok || id == "" || token == "" {
+					return fmt.Errorf("agentsim: --agent %q: use ID:TOKEN", l)
+				}
+				agents = append(agents, login{id, token})
+			}
+			if n > 0 {
+				if key == "" {
+					return fmt.Errorf("agentsim: --agents %d needs a supervisor --key to create them (or give --agent ID:TOKEN)", n)
+				}
+				tag := randomHex(3)
+				for i := range n {
+					l := login{fmt.Sprintf("sim-%s-%03d", tag, i+1), randomHex(16)}
+					if err := sup.createAgent(context.Background(), l.id, l.token, queue); err != nil {
+						return err
+					}
+					defer sup.deleteAgent(context.Background(), l.id)
+					agents = append(agents, l)
+				}
+			}
+			if len(agents) == 0 {
+				return fmt.Errorf("agentsim: no agents: give --agents N with --key, or --agent ID:TOKEN")
+			}
+			st := &agent.SimStats{}
+			b := agent.Behaviour{AnswerAfter: answerAfter, Talk: talk, ClearWrapUp: clear}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(agents))
+			for _, l := range agents {
+				p := agent.NewPanel(base, l.id, l.token)
+				m, err := agent.Connect(ctx, p.WHIP(), l.token, agent.Options{ToneHz: toneHz, LoopbackOnly: loopback, Complexity: complexity})
+				if err != nil {
+					return fmt.Errorf("agentsim: agent %s: %w", l.id, err)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer m.Close()
+					if err := agent.Simulate(ctx, p, m, b, st); err != nil {
+						errs <- fmt.Errorf("agent %s: %w", l.id, err)
+					}
+					sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					_ = p.SetStatus(sctx, "offline")
+				}()
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "agentsim: %d agents available at %s\n", len(agents), base)
+			wg.Wait()
+			close(errs)
+			offered, answered, completed, failed := st.Counts()
+			p50, p99, measured := st.AnswerToAudio()
+			fmt.Fprintf(cmd.OutOrStdout(), "agentsim: offered %d answered %d completed %d failed %d; answer-to-audio p50 %v p99 %v (%d measured)\n",
+				offered, answered, completed, failed, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), measured)
+			var first error
+			for err := range errs {
+				fmt.Fprintln(cmd.ErrOrStderr(), "agentsim:", err)
+				if first == nil {
+					first = err
+				}
+			}
+			return first
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&base, "api", "http://127.0.0.1:8080", "the switch's HTTP address")
+	f.StringVar(&key, "key", "", "supervisor API key, to create --agents")
+	f.StringVar(&queue, "queue", "support", "queue the created agents join")
+	f.StringArrayVar(&logins, "agent", nil, "an existing agent as ID:TOKEN (repeatable)")
+	f.IntVar(&n, "agents", 0, "number of agents to create (needs --key)")
+	f.DurationVar(&answerAfter, "answer-after", time.Second, "ring time before answering")
+	f.DurationVar(&talk, "talk", 10*time.Second, "talk time before the agent hangs up (0: wait for the caller)")
+	f.DurationVar(&runFor, "duration", 0, "stop after this long (0: until interrupted)")
+	f.Float64Var(&toneHz, "tone", 1300, "frequency of the agents' tone (Hz)")
+	f.BoolVar(&loopback, "loopback", true, "keep WebRTC on 127.0.0.1 (the switch must have gateway.loopback_only)")
+	f.BoolVar(&clear, "clear-wrapup", false, "end each wrap-up at once instead of waiting it out")
+	f.IntVar(&complexity, "complexity", 0, "Opus encoder complexity of the agents (0: default; load tests use 1)")
+	return cmd
+}
+
+// supervisor calls the REST API with an API key.
+type supervisor struct {
+	base, key string
+	hc        *http.Client
+}
+
+func (s *supervisor) do(ctx context.Context, method, path string, body any) error {
+	var b []byte
+	if body != nil {
+		b, _ = json.Marshal(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := s.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&e)
+		return fmt.Errorf("agentsim: %s %s: %s: %s", method, path, res.Status, e.Error)
+	}
+	return nil
+}
+
+func (s *supervisor) createAgent(ctx context.Context, id, token, queue string) error {
+	return s.do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{
+		"id": id, "name": "Simulated " + id, "token": token, "queues": []string{queue}, "capacity": 100})
+}
+
+func (s *supervisor) deleteAgent(ctx context.Context, id string) {
+	_ = s.do(ctx, http.MethodDelete, "/api/v1/agents/"+id, nil)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
