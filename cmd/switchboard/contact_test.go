@@ -16,7 +16,7 @@ const agentHz = 1300.0
 // simAgent is an agent as a browser would be: its panel (REST API and
 // events socket) and its WebRTC media session (WHIP).
 type simAgent struct {
-	t      *testing.T
+	t      testing.TB
 	id     string
 	panel  *agent.Panel
 	media  *agent.Client

@@ -43,7 +43,7 @@ func ivrConfig(open bool) func(c *config.Config) {
 }
 
 // waitToneBy waits up to d for c to hear hz and returns how long it took.
-func waitToneBy(t *testing.T, c *siptest.Call, hz float64, d time.Duration, what string) time.Duration {
+func waitToneBy(t testing.TB, c *siptest.Call, hz float64, d time.Duration, what string) time.Duration {
 	t.Helper()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), d)

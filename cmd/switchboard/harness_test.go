@@ -24,7 +24,7 @@ type siptestResponse = sipmsg.Response
 // harness is a running switch between a carrier UA and a far-end UA, all on
 // loopback: caller → switch (trunk "carrier") → far (trunk "far-end").
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	cfg    *config.Config
 	node   *node
@@ -37,7 +37,7 @@ type harness struct {
 
 // testLogger keeps the switch's logs in buf (for assertions) and writes
 // them to the test log too when SWITCHBOARD_TEST_LOG is set.
-func testLogger(t *testing.T, buf *logBuffer) *slog.Logger {
+func testLogger(t testing.TB, buf *logBuffer) *slog.Logger {
 	var w io.Writer = buf
 	if os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
 		w = io.MultiWriter(buf, testWriter{t})
@@ -63,7 +63,7 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -94,13 +94,13 @@ func baseConfig(far string) *config.Config {
 	return c
 }
 
-func newHarness(t *testing.T, mutate func(c *config.Config)) *harness {
+func newHarness(t testing.TB, mutate func(c *config.Config)) *harness {
 	t.Helper()
 	return newHarnessWith(t, mutate, nodeOptions{})
 }
 
 // newHarnessWith is newHarness with parts of the node replaced.
-func newHarnessWith(t *testing.T, mutate func(c *config.Config), o nodeOptions) *harness {
+func newHarnessWith(t testing.TB, mutate func(c *config.Config), o nodeOptions) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -214,7 +214,7 @@ func (h *harness) waitCall(ch <-chan *siptest.Call) *siptest.Call {
 }
 
 // waitTone fails the test unless c hears hz within a few seconds.
-func waitTone(t *testing.T, c *siptest.Call, hz float64, who string) {
+func waitTone(t testing.TB, c *siptest.Call, hz float64, who string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -224,7 +224,7 @@ func waitTone(t *testing.T, c *siptest.Call, hz float64, who string) {
 	}
 }
 
-func waitEnded(t *testing.T, c *siptest.Call, who string) {
+func waitEnded(t testing.TB, c *siptest.Call, who string) {
 	t.Helper()
 	select {
 	case <-c.Ended():

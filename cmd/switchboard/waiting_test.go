@@ -15,7 +15,7 @@ import (
 // waiting strategies and contact center of a configuration file (its
 // listeners, trunks and database stay the harness's), with prompt paths relative to that file; change, when
 // set, adjusts the file's values.
-func fromFile(t *testing.T, path string, change func(c *config.Config)) func(c *config.Config) {
+func fromFile(t testing.TB, path string, change func(c *config.Config)) func(c *config.Config) {
 	t.Helper()
 	f, err := config.LoadWith(path, dialplan.Check)
 	if err != nil {
