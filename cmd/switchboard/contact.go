@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/acd"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/gateway"
+	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/store"
 )
 
@@ -27,6 +29,9 @@ type contactCenter struct {
 	gw    *gateway.Server
 	log   *slog.Logger
 	cfg   func() *config.Config // the running configuration (reload swaps it)
+
+	mu   sync.Mutex
+	legs map[string]*gateway.Leg // agents' legs by call id, while attached
 }
 
 // startContact opens the database, loads the ACD and applies the
@@ -36,8 +41,8 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 	if err != nil {
 		return nil, fmt.Errorf("storage.database: %w", err)
 	}
-	cc := &contactCenter{store: st, log: log, cfg: running}
-	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Log: log.With("component", "acd"), Now: now,
+	cc := &contactCenter{store: st, log: log, cfg: running, legs: map[string]*gateway.Leg{}}
+	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Hold: cc.hold, Log: log.With("component", "acd"), Now: now,
 		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout})
 	if err != nil {
 		st.Close()
@@ -106,7 +111,40 @@ func (cc *contactCenter) Attach(ctx context.Context, agentID, callID string) (ca
 	if !ok {
 		return nil, errors.New("the agent has no media session (POST /whip)")
 	}
-	return s.Attach(ctx, callID)
+	leg, err := s.Attach(ctx, callID)
+	if err != nil {
+		return nil, err
+	}
+	cc.mu.Lock()
+	cc.legs[callID] = leg
+	cc.mu.Unlock()
+	go func() {
+		<-leg.Done()
+		cc.mu.Lock()
+		if cc.legs[callID] == leg {
+			delete(cc.legs, callID)
+		}
+		cc.mu.Unlock()
+	}()
+	return leg, nil
+}
+
+// hold puts the agent's side of a call on hold (on) or takes it off: the
+// agent's leg stops carrying audio both ways, without renegotiating with
+// the browser. (Music on hold for the customer comes with transfers.)
+func (cc *contactCenter) hold(callID string, on bool) error {
+	cc.mu.Lock()
+	leg := cc.legs[callID]
+	cc.mu.Unlock()
+	if leg == nil {
+		return fmt.Errorf("call %s has no agent leg", callID)
+	}
+	dir := media.SendRecv
+	if on {
+		dir = media.Inactive
+	}
+	_, err := leg.Update(context.Background(), media.Description{Direction: dir})
+	return err
 }
 
 // Enqueue implements dialplan.Queues with the ACD; the call's variables

@@ -107,6 +107,33 @@ func TestContactCenterCall(t *testing.T) {
 	a1.hears(callerHz, "the caller")
 	heardAlone(t, c, agentHz, 700, 5*time.Second, "the agent, the waiting strategy stopped")
 
+	// The agent's keys reach the caller (RFC 4733 on the caller's leg).
+	if err := a1.panel.SendDTMF(h.ctx, callID, "12#"); err != nil {
+		t.Fatal(err)
+	}
+	dctx, dcancel := context.WithTimeout(h.ctx, 5*time.Second)
+	digits, err := c.WaitDigits(dctx, 3)
+	dcancel()
+	if err != nil || len(digits) != 3 || digits[0].Digit != '1' || digits[1].Digit != '2' || digits[2].Digit != '#' {
+		t.Errorf("caller got digits %v (%v), want 1 2 #", digits, err)
+	}
+	// Hold: no audio either way; resume: both again.
+	if err := a1.panel.Hold(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	c.ResetAudio()
+	a1.media.ResetAudio()
+	time.Sleep(600 * time.Millisecond)
+	if c.Hears(agentHz) || a1.media.Hears(callerHz) {
+		t.Errorf("on hold: caller hears the agent %v, agent hears the caller %v; want neither", c.Hears(agentHz), a1.media.Hears(callerHz))
+	}
+	if err := a1.panel.Resume(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a1.hears(callerHz, "the caller after resume")
+	waitToneBy(t, c, agentHz, 3*time.Second, "the agent after resume")
+
 	if err := c.Hangup(h.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -165,3 +165,18 @@ func (p *Panel) SetConversation(ctx context.Context, id, status, notes string) (
 	err := p.do(ctx, http.MethodPatch, "/api/v1/conversations/"+id, map[string]string{"status": status, "notes": notes}, &out)
 	return out, err
 }
+
+// Hold puts the agent's call on hold.
+func (p *Panel) Hold(ctx context.Context, callID string) error {
+	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/hold", nil, nil)
+}
+
+// Resume takes the agent's call off hold.
+func (p *Panel) Resume(ctx context.Context, callID string) error {
+	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/resume", nil, nil)
+}
+
+// SendDTMF sends keys (0-9, *, #, A-D) to the caller.
+func (p *Panel) SendDTMF(ctx context.Context, callID, digits string) error {
+	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/dtmf", map[string]string{"digits": digits}, nil)
+}
