@@ -44,7 +44,8 @@ unit:
 test: deps fmt-check vet build unit
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./media/... ./sip/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./media/... ./sip/... ./acd/... ./store/... ./gateway/...
+	$(GO) test -run '^$$' -bench AnswerToAudio -benchtime 50x ./cmd/switchboard
 
 loadtest: deps build
 	bash scripts/loadtest.sh
