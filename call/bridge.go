@@ -67,6 +67,12 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 			c.End(context.WithoutCancel(ctx), Shutdown)
 			return ctx.Err()
 
+		case <-c.done:
+			// Ended outside the loop (the ACD for an agent's hang-up,
+			// media supervision): End hung up the legs it had; out too.
+			_ = out.Hangup(context.WithoutCancel(ctx), Normal)
+			return nil
+
 		case ev, ok := <-outEv:
 			if !ok {
 				outEv = nil

@@ -33,6 +33,8 @@ func (c *Call) pump() {
 		select {
 		case <-c.pumpPause:
 			<-c.pumpResume
+		case <-c.done: // the leg's events channel is never closed
+			return
 		case ev, ok := <-events:
 			if !ok {
 				return
