@@ -159,6 +159,10 @@ var notFound = call.Cause{Code: 404, Reason: "Not Found"}
 // flowEnded ends a call whose flow ran out of actions.
 var flowEnded = call.Cause{Code: 480, Reason: "Flow ended"}
 
+// endGrace is how long a failed action waits for the call's own end before
+// ending it as a server error.
+const endGrace = 200 * time.Millisecond
+
 // maxSteps bounds the actions one call runs (validation refuses flows that
 // loop through goto; this is a second guard).
 const maxSteps = 1000
@@ -180,6 +184,14 @@ func (e *Engine) Run(ctx context.Context, c *call.Call) {
 		case errors.Is(err, call.ErrEnded), errors.Is(err, errDone), ctx.Err() != nil:
 			return "", true
 		case err != nil:
+			// An action fails when its leg goes away under it (the caller's
+			// BYE, the switch draining); the leg's end, reported by the pump
+			// just after, is then the call's cause, not an error.
+			select {
+			case <-c.Done():
+				return "", true
+			case <-time.After(endGrace):
+			}
 			c.Log().Warn("flow action failed", "flow", flow, "action", i, "error", err)
 			c.End(ctx, call.ServerError)
 			return "", true
