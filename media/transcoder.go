@@ -101,6 +101,13 @@ func transcoderClock(a, b *Socket) *mediaClock {
 	return a.clock
 }
 
+// A stream is steady when its socket received this many packets with less
+// interarrival jitter than this.
+const (
+	steadyPackets = 50
+	steadyJitter  = 5 * time.Millisecond
+)
+
 func newTranscodeDir(from, to *Socket, in, out StreamConfig, rate int) (*transcodeDir, error) {
 	dec, err := codec.NewDecoder(in.Audio.Name, rate)
 	if err != nil {
@@ -126,7 +133,14 @@ func newTranscodeDir(from, to *Socket, in, out StreamConfig, rate int) (*transco
 		pcm:      make([]int16, codec.MaxFrameSamples(rate)),
 	}
 	d.fifo = make([]int16, 0, codec.MaxFrameSamples(rate)+d.frame)
-	d.jb = jitter.New(jitter.Options{ClockRate: int(in.Audio.ClockRate), Frame: ptime})
+	jo := jitter.Options{ClockRate: int(in.Audio.ClockRate), Frame: ptime}
+	// A stream the socket has measured steady for a second starts playing
+	// half a frame sooner (a caller answered by the switch, now bridged to
+	// an agent: the agent hears them sooner).
+	if n, j := from.Quality().Received(); n >= steadyPackets && j < steadyJitter {
+		jo.FirstHold = ptime / 2
+	}
+	d.jb = jitter.New(jo)
 	return d, nil
 }
 

@@ -127,6 +127,12 @@ type Options struct {
 	MaxDelay time.Duration
 	// MaxPayload is the largest payload accepted, in bytes. Default 1500.
 	MaxPayload int
+	// FirstHold, when set below the target delay, is how long the very
+	// first packet waits before playout starts. Pops come every Frame, so a
+	// packet held for the target waits half a frame more on average; a
+	// caller that knows the stream is steady (its measured jitter) can start
+	// sooner with FirstHold = Frame/2. Later restarts wait the target.
+	FirstHold time.Duration
 }
 
 // Stats is a snapshot of a [Buffer]'s state and counters.
@@ -179,7 +185,8 @@ type slot struct {
 
 // Buffer is an adaptive jitter buffer. Create it with [New].
 type Buffer struct {
-	mu sync.Mutex
+	firstHold time.Duration // Options.FirstHold, until the first stream starts
+	mu        sync.Mutex
 
 	// configuration
 	rate      int
@@ -253,15 +260,16 @@ func New(o Options) *Buffer {
 		o.MaxPayload = 1500
 	}
 	b := &Buffer{
-		rate:     o.ClockRate,
-		frame:    o.Frame,
-		minDelay: o.MinDelay,
-		maxDelay: o.MaxDelay,
-		maxPay:   o.MaxPayload,
-		fs:       uint32(int64(o.ClockRate) * int64(o.Frame) / int64(time.Second)),
-		limit:    max(int64(o.MaxDelay/o.Frame), 1),
-		out:      make([]byte, o.MaxPayload),
-		next:     make([]byte, o.MaxPayload),
+		rate:      o.ClockRate,
+		frame:     o.Frame,
+		minDelay:  o.MinDelay,
+		firstHold: o.FirstHold,
+		maxDelay:  o.MaxDelay,
+		maxPay:    o.MaxPayload,
+		fs:        uint32(int64(o.ClockRate) * int64(o.Frame) / int64(time.Second)),
+		limit:     max(int64(o.MaxDelay/o.Frame), 1),
+		out:       make([]byte, o.MaxPayload),
+		next:      make([]byte, o.MaxPayload),
 	}
 	b.maxDelayS = int64(o.ClockRate) * int64(o.MaxDelay) / int64(time.Second)
 	n := int64(1)
@@ -404,7 +412,12 @@ func (b *Buffer) first(seq uint16, ts uint32, ssrc uint32, payload []byte, arriv
 	b.recv = 1
 	b.nextSeq = ext
 	b.waits = 0
-	b.holdUntil = arrival.Add(b.target)
+	hold := b.target
+	if b.firstHold > 0 && b.firstHold < hold {
+		hold = b.firstHold
+	}
+	b.firstHold = 0
+	b.holdUntil = arrival.Add(hold)
 	b.lastArr = arrival
 	b.baseArr, b.baseTS = arrival, ts
 	b.nTransit, b.iTransit = 0, 0

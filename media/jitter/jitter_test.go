@@ -578,3 +578,44 @@ func BenchmarkPushPop(b *testing.B) {
 		buf.Pop(at.Add(5 * time.Millisecond))
 	}
 }
+
+// TestFirstHold: a steady stream with FirstHold = Frame/2 starts playing a
+// frame sooner than with the target hold, plays every packet without
+// concealment, and a restart after a stall waits the full target again.
+func TestFirstHold(t *testing.T) {
+	start := func(o Options, ps []pkt) (first time.Duration, played int, st Stats) {
+		b := New(o)
+		r := run(t, b, ps, time.Duration(len(ps)+20)*frame)
+		first = -1
+		for _, f := range r.frames {
+			if f.status == Ready && first < 0 {
+				first = f.at
+			}
+		}
+		return first, len(r.ready(t)), b.Stats()
+	}
+	// The first packet arrives at 5 ms: held for the 20 ms target it plays
+	// at the Pop at 40 ms, held 10 ms at the Pop at 20 ms.
+	ps := stream(100, 7, 0, 1, 5*time.Millisecond, nil)
+	full, n1, st1 := start(Options{}, ps)
+	half, n2, st2 := start(Options{FirstHold: frame / 2}, stream(100, 7, 0, 1, 5*time.Millisecond, nil))
+	if full != 40*time.Millisecond || half != 20*time.Millisecond {
+		t.Errorf("first playout at %v (target hold) and %v (FirstHold), want 40ms and 20ms", full, half)
+	}
+	if n1 != 100 || n2 != 100 || st1.Lost != 0 || st2.Lost != 0 {
+		t.Errorf("played %d and %d of 100, lost %d and %d", n1, n2, st1.Lost, st2.Lost)
+	}
+	// A second stream (new SSRC) after the first stops: the target again.
+	two := append(stream(20, 7, 0, 1, 5*time.Millisecond, nil), stream(20, 500, 0, 2, 5*time.Millisecond+time.Second, nil)...)
+	b := New(Options{FirstHold: frame / 2})
+	r := run(t, b, two, 2*time.Second)
+	var second time.Duration = -1
+	for _, f := range r.frames {
+		if f.status == Ready && f.seq == 500 {
+			second = f.at
+		}
+	}
+	if second != time.Second+40*time.Millisecond {
+		t.Errorf("second stream first played at %v, want 1.04s (the target hold)", second)
+	}
+}

@@ -307,6 +307,18 @@ func (m *Monitor) Sent(ts uint32, payloadLen int, now time.Time) {
 	m.txMu.Unlock()
 }
 
+// Received returns, without closing an interval, the RTP packets received
+// from the current source and its interarrival jitter so far.
+func (m *Monitor) Received() (packets uint64, jitter time.Duration) {
+	m.rxMu.Lock()
+	defer m.rxMu.Unlock()
+	r := &m.rx
+	if !r.active {
+		return 0, 0
+	}
+	return uint64(max(r.src.received, 0)), duration(r.src.jitter, r.clockRate)
+}
+
 // Snapshot is a point-in-time view of a leg's quality.
 type Snapshot struct {
 	// PacketsReceived counts distinct RTP packets received over the whole
