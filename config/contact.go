@@ -19,7 +19,7 @@ const (
 	MaxQueueRingTimeout     = 60 * time.Second
 	DefaultWrapUp           = 30 * time.Second
 	DefaultServiceLevel     = 20 * time.Second
-	DefaultAgentCapacity    = 1
+	DefaultAgentCapacity    = 10
 	DefaultHeartbeatTimeout = 30 * time.Second
 	// DefaultQueue always exists; flows may name it without declaring it.
 	DefaultQueue = "default"

@@ -142,7 +142,7 @@ func TestContactCenterCall(t *testing.T) {
 	}
 	wrap := a1.next("wrapup.started", 5*time.Second)
 	// In the wrap-up the agent closes the conversation (a conversation not
-	// Closed counts against the agent's capacity, 1 here).
+	// Closed counts against the agent's capacity).
 	conv, err := a1.panel.SetConversation(h.ctx, offer.Field("conversation_id"), "closed", "caller asked about billing")
 	if err != nil || conv["status"] != "closed" || conv["notes"] != "caller asked about billing" {
 		t.Errorf("close conversation: %v %v", err, conv)
