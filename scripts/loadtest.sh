@@ -11,7 +11,11 @@
 #   e. transcode: PCMU callers -> switch -> Opus far end (uas_opus_echo.xml -rtp_echo),
 #      testdata/config/loadtest-transcode.yaml, a ladder of concurrent transcoded calls
 #      per Opus complexity: RTP loss, CPU, CPU us per transcoded packet, RSS per call,
-#      against raw libopus encode+decode at the same settings (cmd/opusbaseline).
+#      against raw libopus encode+decode at the same settings (cmd/opusbaseline);
+#   f. queue: PCMU callers -> the switch's queue -> `switchboard agentsim` WebRTC agents
+#      (Opus), testdata/config/loadtest-queue.yaml, a ladder of concurrent queued-and-
+#      answered calls: losses both ways, CPU, answer-to-audio (scripts/loadtest-queue.sh,
+#      which lists its LOADTEST_QUEUE_* settings).
 # Prints a Markdown table (also written to $LOADTEST_OUT/results.md).
 #
 # Environment (defaults; LOADTEST_QUICK=1 switches to the ~2 minute smoke values in []):
@@ -26,7 +30,7 @@
 #   LOADTEST_CALLS=1000      [200] concurrent calls with RTP (c, d)
 #   LOADTEST_RTP_CPS=100     call rate while ramping up the RTP calls
 #   LOADTEST_UACS=4          SIPp UAC processes sharing the RTP calls (max 8, see docs)
-#   LOADTEST_PHASES=baseline,switch,rtp,relay,transcode   which parts to run
+#   LOADTEST_PHASES=baseline,switch,rtp,relay,transcode,queue   which parts to run
 #   LOADTEST_TRANSCODE_CALLS="100 200 300 400"  [50 100]  transcoded-call ladder (e)
 #   LOADTEST_TRANSCODE_COMPLEXITY="5 1"   Opus complexities, one ladder each
 #   LOADTEST_TRANSCODE_WINDOW=30  [8]  seconds of each level's measurement window
@@ -67,7 +71,7 @@ P99_MAX=${LOADTEST_P99_MAX_MS:-500}
 CALLS=${LOADTEST_CALLS:-$d_calls}
 RTP_CPS=${LOADTEST_RTP_CPS:-100}
 UACS=${LOADTEST_UACS:-4}
-PHASES=${LOADTEST_PHASES:-baseline,switch,rtp,relay,transcode}
+PHASES=${LOADTEST_PHASES:-baseline,switch,rtp,relay,transcode,queue}
 TC_CALLS=${LOADTEST_TRANSCODE_CALLS:-$d_tc_calls}
 TC_COMPLEXITY=${LOADTEST_TRANSCODE_COMPLEXITY:-5 1}
 TC_WINDOW=${LOADTEST_TRANSCODE_WINDOW:-$d_tc_window}
@@ -785,6 +789,12 @@ transcode_phase() {
 }
 
 # ---------------------------------------------------------------------------------------
+# f. queue: SIPp callers -> queue -> agentsim WebRTC agents (scripts/loadtest-queue.sh)
+
+# shellcheck source=scripts/loadtest-queue.sh
+source "$ROOT/scripts/loadtest-queue.sh"
+
+# ---------------------------------------------------------------------------------------
 # results
 
 print_results() {
@@ -846,6 +856,7 @@ print_results() {
 					echo "| raw libopus encode+decode, complexity $c (cmd/opusbaseline, ${TC_RAW_N[$c]} paced calls) | – | – | – | – | – | $(fmt %.2f "${TC_RAW_FRAME[$c]}") | $(fmt %.0f "${TC_RAW_CPU[$c]}") | 1 (CPU baseline) | – |"
 			done
 		fi
+		[ -n "$Q_RAN" ] && queue_main_row
 		echo
 		[ -n "${BASE_NOTE:-}" ] && echo "- baseline: $BASE_NOTE"
 		[ -n "${SW_NOTE:-}" ] && echo "- switch: $SW_NOTE"
@@ -874,6 +885,7 @@ print_results() {
 					"$(kv "$OUT/opusbaseline.txt" loop "$c" decode_us) µs per 20 ms frame = $(fmt %.0f "${TC_LOOP_CS[$c]}") µs per call-second$([ -n "${TC_STOPPED[$c]:-}" ] && echo "; ladder stopped at ${TC_STOPPED[$c]} calls (not held)")."
 			done
 		fi
+		[ -n "$Q_RAN" ] && queue_notes
 		echo "- p99 INVITE→200 comes from SIPp's -trace_rtt, whose clock is CLOCK_MONOTONIC_COARSE: values are multiples of the kernel tick (4 ms at HZ=250)."
 		echo
 		if [ -s "$OUT/cps-runs.md" ]; then
@@ -892,12 +904,15 @@ print_results() {
 			cat "$OUT/transcode-rows.md"
 			echo
 		fi
+		[ -n "$Q_RAN" ] && queue_section
 		[ -s "$OUT/rtp-details.md" ] && cat "$OUT/rtp-details.md"
 	} >"$f"
 	cat "$f"
 	RESULTS_PRINTED=1
 	MISSED=0
-	for m in "$met_cps" "$met_rtp" "$met_cpu" "$met_tc"; do [[ "$m" == "NOT met"* ]] && MISSED=1; done
+	local met_q=-
+	[ -n "$Q_RAN" ] && met_q=$(queue_met)
+	for m in "$met_cps" "$met_rtp" "$met_cpu" "$met_tc" "$met_q"; do [[ "$m" == "NOT met"* ]] && MISSED=1; done
 	return 0
 }
 
@@ -939,6 +954,9 @@ if has_phase relay; then
 fi
 if has_phase transcode; then
 	transcode_phase
+fi
+if has_phase queue; then
+	queue_phase
 fi
 
 print_results

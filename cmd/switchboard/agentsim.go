@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -30,6 +31,7 @@ func agentsimCmd() *cobra.Command {
 		n, complexity    int
 		answerAfter      time.Duration
 		talk, runFor     time.Duration
+		statsEvery       time.Duration
 		toneHz           float64
 		loopback, clear  bool
 	)
@@ -39,8 +41,12 @@ func agentsimCmd() *cobra.Command {
 		Long: `Runs simulated agents against a running switch. Agents are either existing ones
 (--agent ID:TOKEN, repeated) or, with a supervisor API key (--key), N agents created in
 --queue for the run and deleted afterwards. Each agent sends a tone while on a call.
-On exit it prints the calls handled and the answer-to-audio delay (answer request to
-the caller's first audio at the agent).`,
+On exit it prints the calls handled, the answer-to-audio delay (answer request to
+the caller's first audio at the agent) and the switch's RTP the agents received and
+lost (gaps in its sequence numbers, over the whole run). With --stats-every D it also
+prints the running counts every D, with the time (Unix seconds), for load tests that
+measure over a window:
+  agentsim: stats at 1767225600.123 offered O answered A completed C failed F received N lost M`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -100,12 +106,23 @@ the caller's first audio at the agent).`,
 				}()
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "agentsim: %d agents available at %s\n", len(agents), base)
+			statsCtx, stopStats := context.WithCancel(ctx)
+			statsDone := make(chan struct{})
+			if statsEvery > 0 {
+				go printStats(statsCtx, cmd.OutOrStdout(), st, statsEvery, statsDone)
+			} else {
+				close(statsDone)
+			}
 			wg.Wait()
+			stopStats()
+			<-statsDone
 			close(errs)
 			offered, answered, completed, failed := st.Counts()
 			p50, p99, measured := st.AnswerToAudio()
-			fmt.Fprintf(cmd.OutOrStdout(), "agentsim: offered %d answered %d completed %d failed %d; answer-to-audio p50 %v p99 %v (%d measured)\n",
-				offered, answered, completed, failed, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), measured)
+			received, lost := st.RTP()
+			fmt.Fprintf(cmd.OutOrStdout(), "agentsim: offered %d answered %d completed %d failed %d; answer-to-audio p50 %v p99 %v (%d measured); received %d lost %d (%.3f %%)\n",
+				offered, answered, completed, failed, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), measured,
+				received, lost, lossPercent(received, lost))
 			var first error
 			for err := range errs {
 				fmt.Fprintln(cmd.ErrOrStderr(), "agentsim:", err)
@@ -129,7 +146,35 @@ the caller's first audio at the agent).`,
 	f.BoolVar(&loopback, "loopback", true, "keep WebRTC on 127.0.0.1 (the switch must have gateway.loopback_only)")
 	f.BoolVar(&clear, "clear-wrapup", false, "end each wrap-up at once instead of waiting it out")
 	f.IntVar(&complexity, "complexity", 0, "Opus encoder complexity of the agents (0: default; load tests use 1)")
+	f.DurationVar(&statsEvery, "stats-every", 0, "also print the running counts this often (0: only at the end)")
 	return cmd
+}
+
+// printStats prints st's running counts every d until ctx ends, then
+// closes done.
+func printStats(ctx context.Context, w io.Writer, st *agent.SimStats, d time.Duration, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			offered, answered, completed, failed := st.Counts()
+			received, lost := st.RTP()
+			fmt.Fprintf(w, "agentsim: stats at %.3f offered %d answered %d completed %d failed %d received %d lost %d\n",
+				float64(now.UnixNano())/1e9, offered, answered, completed, failed, received, lost)
+		}
+	}
+}
+
+// lossPercent is lost as a share of what was sent (received + lost).
+func lossPercent(received, lost uint64) float64 {
+	if received+lost == 0 {
+		return 0
+	}
+	return 100 * float64(lost) / float64(received+lost)
 }
 
 // supervisor calls the REST API with an API key.

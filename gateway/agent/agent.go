@@ -86,6 +86,10 @@ type Client struct {
 	first    time.Time
 	received uint64 // Opus packets received and decoded
 	ended    bool   // shutting down: no new receivers
+	// What arrived of the switch's RTP stream (Opus and telephone-events
+	// share its sequence numbers): packets read, and packets expected from
+	// the sequence numbers (RFC 3550 A.3: highest - first + 1, per track).
+	rtpReceived, rtpExpected uint64
 
 	dtmfReq chan dtmfRequest
 	digits  chan rune
@@ -366,6 +370,7 @@ func (c *Client) receive(tr *webrtc.TrackRemote) {
 	events := dtmf.NewDetector(rtc.ClockRate)
 	buf := make([]byte, 1500)
 	pcm := make([]int16, codec.MaxFrameSamples(listenRate))
+	var seqs seqCounter
 	errs := 0
 	for {
 		n, _, err := tr.Read(buf)
@@ -383,6 +388,11 @@ func (c *Client) receive(tr *webrtc.TrackRemote) {
 		if !ok {
 			continue
 		}
+		more := seqs.add(binary.BigEndian.Uint16(buf[2:]))
+		c.mu.Lock()
+		c.rtpReceived++
+		c.rtpExpected += more
+		c.mu.Unlock()
 		switch pt := buf[1] & 0x7f; {
 		case pt == c.opusPT:
 			k, err := dec.Decode(payload, pcm)
@@ -409,6 +419,30 @@ func (c *Client) receive(tr *webrtc.TrackRemote) {
 			}
 		}
 	}
+}
+
+// seqCounter follows the sequence numbers of one RTP stream (RFC 3550
+// A.1/A.3, without its probation and restart rules: the switch keeps the
+// agent's stream continuous across calls and silence, see rtc.Track).
+type seqCounter struct {
+	started bool
+	max     uint64 // highest extended sequence number seen
+}
+
+// add takes the next packet's sequence number and returns by how much the
+// number of packets expected grew: 1 for the next in order, 1+k after a gap
+// of k, 0 for a late (reordered) or duplicated packet.
+func (s *seqCounter) add(seq uint16) uint64 {
+	if !s.started {
+		s.started, s.max = true, uint64(seq)
+		return 1
+	}
+	d := int16(seq - uint16(s.max))
+	if d <= 0 {
+		return 0
+	}
+	s.max += uint64(d)
+	return uint64(d)
 }
 
 func rms(pcm []int16) float64 {
@@ -465,6 +499,20 @@ func (c *Client) PacketsReceived() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.received
+}
+
+// RTPStats counts the switch's RTP stream as the agent received it, from
+// the start of the session: packets read (Opus and telephone-events) and
+// packets lost, the gaps in their sequence numbers (RFC 3550: expected -
+// received, 0 when duplicates outnumber the gaps). A packet that arrives
+// after a later one still counts as received.
+func (c *Client) RTPStats() (received, lost uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rtpExpected > c.rtpReceived {
+		lost = c.rtpExpected - c.rtpReceived
+	}
+	return c.rtpReceived, lost
 }
 
 // Digits delivers the RFC 4733 digits the switch sends to the agent, once

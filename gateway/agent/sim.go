@@ -27,6 +27,7 @@ type SimStats struct {
 	mu                                   sync.Mutex
 	offered, answered, completed, failed int
 	answerToAudio                        []time.Duration
+	clients                              []*Client // whose RTPStats RTP adds up
 }
 
 // Counts returns calls offered, answered, completed (hung up after
@@ -52,6 +53,22 @@ func (s *SimStats) AnswerToAudio() (p50, p99 time.Duration, n int) {
 	return at(0.50), at(0.99), len(d)
 }
 
+// RTP adds up what the simulated agents received of the switch's RTP
+// streams so far (Client.RTPStats): packets received and lost (sequence
+// gaps), over each agent's whole session, calls and the silence between
+// them alike.
+func (s *SimStats) RTP() (received, lost uint64) {
+	s.mu.Lock()
+	clients := slices.Clone(s.clients)
+	s.mu.Unlock()
+	for _, c := range clients {
+		r, l := c.RTPStats()
+		received += r
+		lost += l
+	}
+	return received, lost
+}
+
 func (s *SimStats) add(f func(s *SimStats)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,6 +80,7 @@ func (s *SimStats) add(f func(s *SimStats)) {
 // hangs up, closes the conversation during the wrap-up and (with
 // b.ClearWrapUp) ends the wrap-up. m is the agent's media session.
 func Simulate(ctx context.Context, p *Panel, m *Client, b Behaviour, st *SimStats) error {
+	st.add(func(s *SimStats) { s.clients = append(s.clients, m) })
 	events, err := p.Events(ctx)
 	if err != nil {
 		return err
