@@ -80,10 +80,16 @@ type Gateway struct {
 	Ports string `mapstructure:"ports" yaml:"ports"`
 	// LoopbackOnly keeps ICE on 127.0.0.1 (tests and a single-machine demo).
 	LoopbackOnly bool `mapstructure:"loopback_only" yaml:"loopback_only"`
+	// Opus is how the switch encodes towards agents' browsers.
+	Opus Opus `mapstructure:"opus" yaml:"opus"`
 }
 
 func (c *Config) applyContactDefaults() {
 	setDuration(&c.ACD.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	if c.Gateway.Opus.Complexity == nil {
+		n := DefaultOpusComplexity
+		c.Gateway.Opus.Complexity = &n
+	}
 	for i := range c.Queues {
 		q := &c.Queues[i]
 		q.Strategy = strings.ToLower(q.Strategy)
@@ -191,6 +197,12 @@ func (c *Config) validateContact(v *collector) {
 		if !isIP(ip) {
 			v.add(fmt.Sprintf("gateway.ips[%d]", i), "%q is not an IP address", ip)
 		}
+	}
+	if n := c.Gateway.Opus.Complexity; n != nil && (*n < 0 || *n > 10) {
+		v.add("gateway.opus.complexity", "must be between 0 and 10, not %d", *n)
+	}
+	if b := c.Gateway.Opus.Bitrate; b != 0 && (b < 6000 || b > 510000) {
+		v.add("gateway.opus.bitrate", "must be 0 (automatic) or between 6000 and 510000, not %d", b)
 	}
 	if c.Gateway.Ports != "" {
 		if _, _, err := parsePorts(c.Gateway.Ports); err != nil {

@@ -290,6 +290,7 @@ func wantDefaults(t *testing.T) Config {
 	if err != nil {
 		t.Skip("no host name:", err)
 	}
+	five := DefaultOpusComplexity
 	return Config{
 		Node: Node{Name: host},
 		SIP: SIP{
@@ -306,6 +307,7 @@ func wantDefaults(t *testing.T) Config {
 		ShutdownTimeout: 30 * time.Second,
 		Prompts:         Prompts{CacheDir: "data/prompts"},
 		ACD:             ACD{HeartbeatTimeout: 30 * time.Second},
+		Gateway:         Gateway{Opus: Opus{Complexity: &five}},
 	}
 }
 

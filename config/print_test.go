@@ -120,6 +120,9 @@ gateway:
   ips: []
   ports: ""
   loopback_only: false
+  opus:
+    complexity: 5
+    bitrate: 0
 `
 	if got := buf.String(); got != want {
 		t.Errorf("Print wrote:\n%s\nwant:\n%s", got, want)

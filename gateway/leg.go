@@ -84,7 +84,7 @@ func (s *Session) Attach(ctx context.Context, callID string) (*Leg, error) {
 	}
 	l.sock = sock
 	l.desc = media.Description{Codecs: []media.Codec{s.opus}, Direction: media.SendRecv, Ptime: 20, RTCPMux: true}
-	l.cfg = media.StreamConfig{Audio: s.opus, Ptime: 20, Sending: true, Encoder: encoderOptions(s.opus)}
+	l.cfg = media.StreamConfig{Audio: s.opus, Ptime: 20, Sending: true, Encoder: encoderOptions(s.opus, s.srv.o.Encoder)}
 	if s.event.Name != "" {
 		l.desc.Codecs = append(l.desc.Codecs, s.event)
 		l.cfg.Event = s.event
@@ -104,11 +104,13 @@ func (s *Session) Attach(ctx context.Context, callID string) (*Leg, error) {
 	return l, nil
 }
 
-// encoderOptions is how the switch encodes Opus towards the browser: in-band
-// FEC when it asks for it, within its maxplaybackrate.
-func encoderOptions(c media.Codec) codec.Options {
+// encoderOptions is how the switch encodes Opus towards the browser: base
+// (the server's complexity and bit rate), with in-band FEC when it asks for
+// it, within its maxplaybackrate.
+func encoderOptions(c media.Codec, base codec.Options) codec.Options {
 	f := codec.ParseOpusFmtp(c.Fmtp)
-	o := codec.Options{MaxPlaybackRate: f.MaxPlaybackRate}
+	o := base
+	o.MaxPlaybackRate = f.MaxPlaybackRate
 	if f.UseInbandFEC {
 		o.FEC, o.PacketLossPerc = true, 5
 	}
@@ -155,6 +157,7 @@ func (l *Leg) Update(ctx context.Context, offer media.Description) (media.Descri
 	}
 	dir := media.SendRecv.AnswerTo(offer.Direction)
 	l.dir.Store(uint32(dir))
+	l.s.poke()
 	l.mu.Lock()
 	l.cfg.Sending = dir.Sends()
 	l.sock.Configure(l.cfg)
@@ -199,6 +202,7 @@ func (l *Leg) SendDTMF(ctx context.Context, digit rune, d time.Duration) error {
 func (l *Leg) finish(ended bool, cause call.Cause) {
 	l.finishOnce.Do(func() {
 		l.s.attached.CompareAndSwap(l, nil)
+		l.s.poke()
 		_ = l.sock.Close()
 		if ended {
 			l.emit(call.Ended{Cause: cause, Remote: true})

@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-voice/switchboard/call"
 	"github.com/switchboard-voice/switchboard/gateway/internal/rtc"
 	"github.com/switchboard-voice/switchboard/media"
+	"github.com/switchboard-voice/switchboard/media/codec"
 )
 
 // Options configure a Server.
@@ -68,6 +69,9 @@ type Options struct {
 	// Stats receives the counters of every leg's media socket; nil gives
 	// the server counters of its own.
 	Stats *media.Stats
+	// Encoder sets the Opus encoder towards browsers (complexity, bit
+	// rate); FEC and the bandwidth follow each browser's fmtp.
+	Encoder codec.Options
 }
 
 // Causes with which a session's attached leg ends (call.Ended, Remote).

@@ -47,6 +47,7 @@ type Session struct {
 	ended bool
 	calls int            // legs attached so far, for their IDs
 	stop  chan struct{}  // closed to stop the session's goroutines
+	wake  chan struct{}  // wakes the silence pacer: a leg detached or changed direction
 	wg    sync.WaitGroup // the session's goroutines: silence, pumps
 	endMu sync.Mutex     // serialises end
 	done  chan struct{}
@@ -88,6 +89,7 @@ func (srv *Server) newSession(ctx context.Context, agentID, offer string) (*Sess
 		track:     rtc.NewTrack("audio", "switchboard"),
 		connected: make(chan struct{}),
 		stop:      make(chan struct{}),
+		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
 	s.log = srv.log.With("agent", agentID, "session", s.id)
@@ -286,6 +288,17 @@ func (s *Session) pace() {
 			return
 		case <-timer.C:
 		}
+		if l := s.attached.Load(); l != nil && l.receives() {
+			// The call's audio goes out: sleep until the leg detaches or
+			// goes on hold, then carry on from the clock.
+			talking = false
+			select {
+			case <-s.stop:
+				return
+			case <-s.wake:
+			}
+			n = int64(time.Since(start) / frame)
+		}
 		now := time.Now()
 		due := int64(now.Sub(start) / frame)
 		if due-n > 5 {
@@ -308,6 +321,14 @@ func (s *Session) pace() {
 			_ = s.track.WriteRTP(pkt[:])
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(n) * frame)))
+	}
+}
+
+// poke wakes the silence pacer (a leg detached, or its direction changed).
+func (s *Session) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 

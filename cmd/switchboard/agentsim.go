@@ -89,7 +89,7 @@ measure over a window:
 			errs := make(chan error, len(agents))
 			for _, l := range agents {
 				p := agent.NewPanel(base, l.id, l.token)
-				m, err := agent.Connect(ctx, p.WHIP(), l.token, agent.Options{ToneHz: toneHz, LoopbackOnly: loopback, Complexity: complexity})
+				m, err := agent.Connect(ctx, p.WHIP(), l.token, agent.Options{ToneHz: toneHz, LoopbackOnly: loopback, Complexity: complexity, SkipDecode: true})
 				if err != nil {
 					return fmt.Errorf("agentsim: agent %s: %w", l.id, err)
 				}
