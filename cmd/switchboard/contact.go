@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/gateway"
 	"github.com/switchboard-voice/switchboard/media"
+	"github.com/switchboard-voice/switchboard/media/codec"
 	"github.com/switchboard-voice/switchboard/store"
 )
 
@@ -60,6 +61,13 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 		Logger:       log.With("component", "gateway"),
 		LoopbackOnly: cfg.Gateway.LoopbackOnly,
 		NAT1To1IPs:   cfg.Gateway.IPs,
+		Encoder:      codec.Options{Bitrate: cfg.Gateway.Opus.Bitrate},
+	}
+	if n := cfg.Gateway.Opus.Complexity; n != nil {
+		o.Encoder.Complexity = *n
+		if *n == 0 {
+			o.Encoder.Complexity = -1 // codec.Options: negative selects 0
+		}
 	}
 	if cfg.Gateway.Ports != "" {
 		lo, hi, _ := strings.Cut(cfg.Gateway.Ports, "-")
