@@ -19,10 +19,10 @@ func transcodeConfig(t *testing.T) func(c *config.Config) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		listen, ports, httpListen, far := c.SIP.Listen, c.RTP.Ports, c.HTTP.Listen, c.Trunks[1].Outbound.URI
+		listen, ports, httpListen, far, db := c.SIP.Listen, c.RTP.Ports, c.HTTP.Listen, c.Trunks[1].Outbound.URI, c.Storage.Database
 		*c = *ref
 		c.SIP.Listen, c.RTP.Ports, c.RTP.PortMin, c.RTP.PortMax = listen, ports, 0, 0
-		c.HTTP.Listen = httpListen
+		c.HTTP.Listen, c.Storage.Database = httpListen, db
 		c.Trunks[1].Outbound.URI = far
 		c.ShutdownTimeout = 2 * time.Second
 	}
