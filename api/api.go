@@ -58,6 +58,9 @@ type Options struct {
 	Reload func() error
 	// Contact serves /api/v1 and /whip; nil leaves them out.
 	Contact *Contact
+	// Web serves the agent panel at / (every path no other route takes);
+	// nil leaves it out.
+	Web http.Handler
 	Node    string
 	Version string
 	Logger  *slog.Logger
@@ -85,6 +88,9 @@ func New(o Options) *Server {
 	}
 	if o.Contact != nil {
 		newV1(o.Contact).register(mux)
+	}
+	if o.Web != nil {
+		mux.Handle("GET /", o.Web)
 	}
 	if o.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
