@@ -90,7 +90,7 @@ func New(o Options) *Server {
 		newV1(o.Contact).register(mux)
 	}
 	if o.Web != nil {
-		mux.Handle("GET /", o.Web)
+		mux.Handle("/", o.Web)
 	}
 	if o.Pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -263,3 +263,17 @@ func TestAgentEventsSocket(t *testing.T) {
 		t.Errorf("event %v, want status.changed away", ev)
 	}
 }
+
+// TestWebMountedBesideAPI: the panel at / does not clash with the API's
+// routes: each path reaches its own handler.
+func TestWebMountedBesideAPI(t *testing.T) {
+	web := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "panel") })
+	mux := New(Options{Gatherer: prometheus.NewRegistry(), Contact: &Contact{ACD: nil}, Web: web}).Handler()
+	for path, want := range map[string]string{"/": "panel", "/app.js": "panel", "/api/v1/nothing": "no such API path"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET %s: %d %q, want %q", path, rec.Code, rec.Body.String(), want)
+		}
+	}
+}
