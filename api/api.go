@@ -60,7 +60,7 @@ type Options struct {
 	Contact *Contact
 	// Web serves the agent panel at / (every path no other route takes);
 	// nil leaves it out.
-	Web http.Handler
+	Web     http.Handler
 	Node    string
 	Version string
 	Logger  *slog.Logger
