@@ -1,5 +1,6 @@
 # Switchboard — build, run, test.
 #   make run       install what is missing, build, start the demo switch
+#   make call      place a demo call (SIPp, a spoken sentence) to the running demo
 #   make test      gofmt + vet + race tests + SIPp suites (what CI runs)
 #   make bench     go benchmarks of the hot paths
 #   make loadtest  SIPp load test through the switch, with baselines
@@ -8,11 +9,11 @@ SHELL   := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-CONFIG  ?= testdata/config/b2bua.yaml
+CONFIG  ?= testdata/config/demo.yaml
 # Debian packages the build and the tests need.
 DEBS    := sip-tester libopus-dev libopusfile-dev pkg-config espeak-ng ffmpeg
 
-.PHONY: all deps build run test vet fmt-check unit bench loadtest clean
+.PHONY: all deps build run call test vet fmt-check unit bench loadtest clean
 
 all: build
 
@@ -29,7 +30,26 @@ build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/switchboard ./cmd/switchboard
 
 run: deps build
+	@mkdir -p data
+	@echo
+	@echo "  Switchboard demo ($(CONFIG)), database data/switchboard.db"
+	@echo "  Agent panel:    http://127.0.0.1:8080/"
+	@echo "  Demo agents:    demo1 / $${DEMO1_TOKEN:-demo1-token}    demo2 / $${DEMO2_TOKEN:-demo2-token}"
+	@echo "  Supervisor key: $${DEMO_API_KEY:-demo-key}    (API: http://127.0.0.1:8080/api/v1/openapi.json)"
+	@echo "  Place a call:   make call    (in another terminal; SIP on 127.0.0.1:5060)"
+	@echo
 	./bin/switchboard serve --config $(CONFIG)
+
+# call places a demo call to the running switch: SIPp calls +15550100 and
+# speaks a sentence (espeak-ng, looped) until the agent hangs up.
+call: deps
+	@mkdir -p data/demo
+	@[ -s data/demo/sentence.pcmu ] || { \
+		espeak-ng -s 150 -w data/demo/sentence.wav "Hello, this is a demo call to Switchboard. If you can hear me in the agent panel, the call works." && \
+		ffmpeg -loglevel error -y -i data/demo/sentence.wav -af apad=pad_dur=1 -ar 8000 -ac 1 -f mulaw data/demo/sentence.pcmu; }
+	@echo "Calling +15550100 from +15557770 (answer it in the panel; hang up there to end the call)"
+	cd data/demo && sipp 127.0.0.1:5060 -sf ../../testdata/sipp/uac_demo.xml -s +15550100 -i 127.0.0.1 \
+		-p 5070 -mi 127.0.0.1 -mp 6000 -m 1 -nostdin -trace_err
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -87,8 +87,8 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now, queues: o.Queues,
 		strategy: o.WaitingStrategy, schedules: map[string]*schedule.Compiled{}}
 	if e.strategy == nil {
-		e.strategy = func(_, named string) (config.WaitingStrategy, bool) {
-			ws, ok := cfg.WaitingStrategies[named]
+		e.strategy = func(queue, named string) (config.WaitingStrategy, bool) {
+			ws, ok := cfg.WaitingStrategies[strategyName(cfg, queue, named)]
 			return ws, ok
 		}
 	}
@@ -101,6 +101,20 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 		}
 	}
 	return e
+}
+
+// strategyName is the waiting strategy a queue action plays as the
+// configuration says: the one it names, else its queue's.
+func strategyName(cfg *config.Config, queue, named string) string {
+	if named != "" {
+		return named
+	}
+	for _, q := range cfg.Queues {
+		if q.Name == queue {
+			return q.WaitingStrategy
+		}
+	}
+	return ""
 }
 
 // matcher compiles a route's number pattern: empty matches anything; a
@@ -550,7 +564,7 @@ func (e *Engine) Explain(r Request) Plan {
 			p.Steps = append(p.Steps, "go to flow "+next)
 		case a.Queue != nil:
 			ws, _ := e.strategy(a.Queue.Name, a.Queue.WaitingStrategy)
-			step := "queue " + a.Queue.Name + " (waiting strategy " + orDefault(a.Queue.WaitingStrategy, "none") + ")"
+			step := "queue " + a.Queue.Name + " (waiting strategy " + orDefault(strategyName(e.cfg, a.Queue.Name, a.Queue.WaitingStrategy), "none") + ")"
 			if ws.MaxWait > 0 {
 				step += ", at most " + ws.MaxWait.String()
 			}

@@ -43,7 +43,7 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 		return nil, fmt.Errorf("storage.database: %w", err)
 	}
 	cc := &contactCenter{store: st, log: log, cfg: running, legs: map[string]*gateway.Leg{}}
-	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Hold: cc.hold, Log: log.With("component", "acd"), Now: now,
+	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Hold: cc.hold, Log: log, Now: now,
 		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout})
 	if err != nil {
 		st.Close()

@@ -30,6 +30,7 @@ func TestRouteTestGolden(t *testing.T) {
 		{"waiting-closed", []string{"-c", "../../testdata/config/waiting.yaml", "--trunk", "carrier", "--to", "+15550199"}},
 		{"routes-sales-open", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--from", "+447700900123", "--to", "+15550200"}},
 		{"routes-sales-closed", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--to", "+15550200", "--at", "2026-11-22T10:00:00Z"}},
+		{"demo-support", []string{"-c", "../../testdata/config/demo.yaml", "--trunk", "local", "--from", "+15557770", "--to", "+15550100"}},
 		{"routes-by-trunk", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "pbx", "--from", "2001", "--to", "+33123456789"}},
 	}
 	for _, tc := range cases {
