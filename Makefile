@@ -11,7 +11,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CONFIG  ?= testdata/config/demo.yaml
 # Debian packages the build and the tests need.
-DEBS    := sip-tester libopus-dev libopusfile-dev pkg-config espeak-ng ffmpeg
+DEBS    := sip-tester libopus-dev libopusfile-dev pkg-config espeak-ng ffmpeg chromium
 
 .PHONY: all deps build run call test vet fmt-check unit bench loadtest clean
 

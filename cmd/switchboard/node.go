@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/sip"
+	"github.com/switchboard-voice/switchboard/web"
 )
 
 // node is one running switch: the only place concrete packages meet.
@@ -124,6 +125,7 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 		Node: cfg.Node.Name, Version: version, Logger: log}
 	if n.contact != nil {
 		ao.Contact = n.contact.api()
+		ao.Web = web.Handler()
 	}
 	n.http = api.New(ao)
 	if err := n.http.Start(); err != nil {
