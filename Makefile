@@ -43,10 +43,7 @@ run: deps build
 # call places a demo call to the running switch: SIPp calls +15550100 and
 # speaks a sentence (espeak-ng, looped) until the agent hangs up.
 call: deps
-	@mkdir -p data/demo
-	@[ -s data/demo/sentence.pcmu ] || { \
-		espeak-ng -s 150 -w data/demo/sentence.wav "Hello, this is a demo call to Switchboard. If you can hear me in the agent panel, the call works." && \
-		ffmpeg -loglevel error -y -i data/demo/sentence.wav -af apad=pad_dur=1 -ar 8000 -ac 1 -f mulaw data/demo/sentence.pcmu; }
+	@bash scripts/demo-sentence.sh data/demo
 	@echo "Calling +15550100 from +15557770 (answer it in the panel; hang up there to end the call)"
 	cd data/demo && sipp 127.0.0.1:5060 -sf ../../testdata/sipp/uac_demo.xml -s +15550100 -i 127.0.0.1 \
 		-p 5070 -mi 127.0.0.1 -mp 6000 -m 1 -nostdin -trace_err
