@@ -283,7 +283,7 @@ func (p *rtpPeer) receive() {
 		if err != nil {
 			return
 		}
-		payload, ok := rtc.Payload(buf[:n])
+		payload, ok := media.RTPPayload(buf[:n])
 		if !ok || buf[1]&0x7f != 0 {
 			continue
 		}

@@ -79,11 +79,18 @@ func rtcpLengthOK(b []byte) bool {
 	return (int(binary.BigEndian.Uint16(b[2:]))+1)*4 <= len(b)
 }
 
-// rtpPayload returns the payload of a packet classify accepted as RTP:
-// after the CSRCs and header extension, before any padding.
-func rtpPayload(b []byte) []byte {
+// RTPPayload returns the payload of an RTP packet: after the CSRCs and
+// header extension, before any padding; ok is false when b is not a whole
+// RTP packet.
+func RTPPayload(b []byte) (payload []byte, ok bool) {
+	if len(b) < rtpHeaderLen || b[0]>>6 != rtpVersion {
+		return nil, false
+	}
 	n := rtpHeaderLen + 4*int(b[0]&0x0f)
 	if b[0]&0x10 != 0 {
+		if len(b) < n+4 {
+			return nil, false
+		}
 		n += 4 + 4*int(binary.BigEndian.Uint16(b[n+2:]))
 	}
 	end := len(b)
@@ -91,9 +98,16 @@ func rtpPayload(b []byte) []byte {
 		end -= int(b[len(b)-1])
 	}
 	if n > end {
-		return nil
+		return nil, false
 	}
-	return b[n:end]
+	return b[n:end], true
+}
+
+// rtpPayload is RTPPayload of a packet classify accepted as RTP (nil if
+// its lengths do not add up).
+func rtpPayload(b []byte) []byte {
+	p, _ := RTPPayload(b)
+	return p
 }
 
 // putRTPHeader writes a 12-byte RTP header (version 2, no CSRC or

@@ -161,7 +161,7 @@ func (s *Socket) Configure(c StreamConfig) {
 	if c.Audio.ClockRate > 0 {
 		s.monitor.SetClockRate(int(c.Audio.ClockRate))
 		s.wmu.Lock()
-		s.out.clock = c.Audio.ClockRate
+		s.out.Clock = c.Audio.ClockRate
 		s.wmu.Unlock()
 	}
 }

@@ -40,15 +40,15 @@ func SameAudio(a, b StreamConfig) bool {
 	return a.Audio.Name != "" && a.Audio.Is(b.Audio.Name) && a.Audio.ClockRate == b.Audio.ClockRate
 }
 
-// outStream makes what a socket sends one RTP stream of its own: one SSRC
-// (chosen by the switch), sequence numbers and timestamps that continue
-// across changes of the source (a re-INVITE, a new SSRC from the far end, a
-// switch from relaying to transcoding) and around packets the switch injects
-// (DTMF events). Within one source, gaps and reordering pass through.
-// The socket's write mutex guards it.
-type outStream struct {
-	ssrc     uint32
-	clock    uint32 // Hz, for timestamp continuity; 8000 until configured
+// Continuity maps the packets of a changing source (a re-INVITE, a new
+// SSRC from the far end, a switch from relaying to transcoding, the
+// silence between calls) into one stream whose sequence numbers and
+// timestamps continue: a new source carries on one sequence number after
+// the last packet sent, its timestamp advanced by the time that has passed.
+// Within one source, gaps and reordering pass through. The zero value
+// starts at 0; Clock must be set (Hz). It is not safe for concurrent use.
+type Continuity struct {
+	Clock    uint32 // RTP clock rate in Hz
 	started  bool
 	inSSRC   uint32
 	seqDelta uint16
@@ -58,47 +58,60 @@ type outStream struct {
 	lastAt   time.Time
 }
 
+// Map returns the stream's sequence number and timestamp for a packet of
+// source ssrc sent at now; fresh reports a change of source (the marker bit
+// should be set: a new talkspurt).
+func (c *Continuity) Map(ssrc uint32, seq uint16, ts uint32, now time.Time) (outSeq uint16, outTS uint32, fresh bool) {
+	if !c.started || ssrc != c.inSSRC {
+		if c.started || !c.lastAt.IsZero() { // (not started but sent: injected packets came first)
+			c.seqDelta = c.lastSeq + 1 - seq
+			c.tsDelta = c.timestampAt(now) - ts
+			fresh = true
+		}
+		c.started, c.inSSRC = true, ssrc
+	}
+	outSeq, outTS = seq+c.seqDelta, ts+c.tsDelta
+	if int16(outSeq-c.lastSeq) > 0 || c.lastAt.IsZero() {
+		c.lastSeq, c.lastTS, c.lastAt = outSeq, outTS, now
+	}
+	return outSeq, outTS, fresh
+}
+
+// timestampAt is the stream's timestamp for the instant now: the last one
+// sent advanced by the time since, at least one sample on.
+func (c *Continuity) timestampAt(now time.Time) uint32 {
+	if c.lastAt.IsZero() {
+		return c.lastTS + c.tsDelta
+	}
+	d := max(now.Sub(c.lastAt), 0)
+	return c.lastTS + 1 + uint32(d.Seconds()*float64(c.Clock))
+}
+
+// outStream makes what a socket sends one RTP stream of its own: one SSRC
+// (chosen by the switch), numbered by a Continuity across changes of the
+// source and around packets the switch injects (DTMF events). The socket's
+// write mutex guards it.
+type outStream struct {
+	ssrc uint32
+	Continuity
+}
+
 func newOutStream() outStream {
-	return outStream{ssrc: rand.Uint32(), clock: 8000, seqDelta: uint16(rand.Uint32()), tsDelta: rand.Uint32(),
-		lastSeq: uint16(rand.Uint32())} // where injected packets start if they come first
+	return outStream{ssrc: rand.Uint32(), Continuity: Continuity{Clock: 8000, seqDelta: uint16(rand.Uint32()),
+		tsDelta: rand.Uint32(), lastSeq: uint16(rand.Uint32())}} // where injected packets start if they come first
 }
 
 // rewrite gives pkt (a valid RTP packet) the stream's SSRC, sequence number
 // and timestamp, in place.
 func (o *outStream) rewrite(pkt []byte, now time.Time) {
-	ssrc := binary.BigEndian.Uint32(pkt[8:])
-	seq := binary.BigEndian.Uint16(pkt[2:])
-	ts := binary.BigEndian.Uint32(pkt[4:])
-	if !o.started || ssrc != o.inSSRC {
-		if o.started || !o.lastAt.IsZero() { // (not started but sent: injected packets came first)
-			// A new source: carry on one packet after the last one sent,
-			// its timestamp advanced by the time that has passed.
-			o.seqDelta = o.lastSeq + 1 - seq
-			o.tsDelta = o.timestampAt(now) - ts
-			pkt[1] |= 0x80 // marker: a new talkspurt starts
-		}
-		o.started, o.inSSRC = true, ssrc
+	seq, ts, fresh := o.Map(binary.BigEndian.Uint32(pkt[8:]), binary.BigEndian.Uint16(pkt[2:]),
+		binary.BigEndian.Uint32(pkt[4:]), now)
+	if fresh {
+		pkt[1] |= 0x80 // marker: a new talkspurt starts
 	}
-	outSeq, outTS := seq+o.seqDelta, ts+o.tsDelta
-	binary.BigEndian.PutUint16(pkt[2:], outSeq)
-	binary.BigEndian.PutUint32(pkt[4:], outTS)
+	binary.BigEndian.PutUint16(pkt[2:], seq)
+	binary.BigEndian.PutUint32(pkt[4:], ts)
 	binary.BigEndian.PutUint32(pkt[8:], o.ssrc)
-	if int16(outSeq-o.lastSeq) > 0 || o.lastAt.IsZero() {
-		o.lastSeq, o.lastTS, o.lastAt = outSeq, outTS, now
-	}
-}
-
-// timestampAt is the stream's timestamp for the instant now: the last one
-// sent advanced by the time since, at least one sample on.
-func (o *outStream) timestampAt(now time.Time) uint32 {
-	if o.lastAt.IsZero() {
-		return o.lastTS + o.tsDelta
-	}
-	d := now.Sub(o.lastAt)
-	if d < 0 {
-		d = 0
-	}
-	return o.lastTS + 1 + uint32(d.Seconds()*float64(o.clock))
 }
 
 // inject numbers a packet the switch adds to the stream (it is not from the

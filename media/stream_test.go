@@ -84,7 +84,7 @@ func TestOutStreamRenumbering(t *testing.T) {
 	}
 
 	// The clock follows the configured rate (48 kHz: 20 ms = 960).
-	o.clock = 48000
+	o.Clock = 48000
 	h3 := rw(1, 5, 0xc, 220*time.Millisecond)
 	if d := h3.ts - h2.ts; d < 960 || d > 961 {
 		t.Fatalf("at 48 kHz the timestamp advanced %d over 20 ms, want 960", d)

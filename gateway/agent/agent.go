@@ -27,6 +27,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard-voice/switchboard/gateway/internal/rtc"
+	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/media/codec"
 	"github.com/switchboard-voice/switchboard/media/dtmf"
 	"github.com/switchboard-voice/switchboard/media/tone"
@@ -406,7 +407,7 @@ func (c *Client) receive(tr *webrtc.TrackRemote) {
 			continue
 		}
 		errs = 0
-		payload, ok := rtc.Payload(buf[:n])
+		payload, ok := media.RTPPayload(buf[:n])
 		if !ok {
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-voice/switchboard/media"
 )
 
 // Track is a local audio track that sends RTP packets as they are given,
@@ -31,14 +33,7 @@ type Track struct {
 	binding *binding
 	hdr     rtp.Header // reused by WriteRTP
 
-	// stream continuity (see outStream in package media)
-	started  bool
-	inSSRC   uint32
-	seqDelta uint16
-	tsDelta  uint32
-	lastSeq  uint16
-	lastTS   uint32
-	lastAt   time.Time
+	stream media.Continuity // numbering across changes of source
 }
 
 type binding struct {
@@ -52,7 +47,7 @@ var _ webrtc.TrackLocal = (*Track)(nil)
 
 // NewTrack returns an unbound track; id and streamID become its msid.
 func NewTrack(id, streamID string) *Track {
-	return &Track{id: id, streamID: streamID}
+	return &Track{id: id, streamID: streamID, stream: media.Continuity{Clock: ClockRate}}
 }
 
 // Bind is called by the PeerConnection once negotiation is done; it keeps
@@ -111,14 +106,14 @@ var ErrShortPacket = errors.New("rtc: not an RTP packet")
 // the packet is dropped without error: the stream's numbering still
 // advances, so the peer sees a continuous stream once media flows.
 func (t *Track) WriteRTP(pkt []byte) error {
-	payload, ok := Payload(pkt)
+	payload, ok := media.RTPPayload(pkt)
 	if !ok {
 		return ErrShortPacket
 	}
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	seq, ts, fresh := t.rewrite(binary.BigEndian.Uint32(pkt[8:]), binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]), now)
+	seq, ts, fresh := t.stream.Map(binary.BigEndian.Uint32(pkt[8:]), binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]), now)
 	b := t.binding
 	if b == nil {
 		return nil
@@ -133,53 +128,4 @@ func (t *Track) WriteRTP(pkt []byte) error {
 	}
 	_, err := b.writer.WriteRTP(&t.hdr, payload)
 	return err
-}
-
-// rewrite maps a packet of source ssrc into the track's stream; fresh
-// reports a change of source after the first (the marker bit is set: a new
-// talkspurt).
-func (t *Track) rewrite(ssrc uint32, seq uint16, ts uint32, now time.Time) (outSeq uint16, outTS uint32, fresh bool) {
-	if !t.started || ssrc != t.inSSRC {
-		if t.started {
-			t.seqDelta = t.lastSeq + 1 - seq
-			t.tsDelta = t.timestampAt(now) - ts
-			fresh = true
-		}
-		t.started, t.inSSRC = true, ssrc
-	}
-	outSeq, outTS = seq+t.seqDelta, ts+t.tsDelta
-	if int16(outSeq-t.lastSeq) > 0 || t.lastAt.IsZero() {
-		t.lastSeq, t.lastTS, t.lastAt = outSeq, outTS, now
-	}
-	return outSeq, outTS, fresh
-}
-
-// timestampAt is the stream's timestamp for the instant now: the last one
-// sent advanced by the time since, at least one unit on.
-func (t *Track) timestampAt(now time.Time) uint32 {
-	d := max(now.Sub(t.lastAt), 0)
-	return t.lastTS + 1 + uint32(d.Seconds()*ClockRate)
-}
-
-// Payload returns the payload of an RTP packet (after CSRCs and header
-// extension, before padding); ok is false when b is not a whole RTP packet.
-func Payload(b []byte) (payload []byte, ok bool) {
-	if len(b) < 12 || b[0]>>6 != 2 {
-		return nil, false
-	}
-	n := 12 + 4*int(b[0]&0x0f)
-	if b[0]&0x10 != 0 {
-		if len(b) < n+4 {
-			return nil, false
-		}
-		n += 4 + 4*int(binary.BigEndian.Uint16(b[n+2:]))
-	}
-	end := len(b)
-	if b[0]&0x20 != 0 {
-		end -= int(b[len(b)-1])
-	}
-	if n > end {
-		return nil, false
-	}
-	return b[n:end], true
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-voice/switchboard/media"
 )
 
 // fakeContext binds a Track to a writer that records what it sends.
@@ -156,15 +158,16 @@ func TestTrackDropsExtensionsAndHandlesUnbound(t *testing.T) {
 	}
 }
 
+// TestPayload: the track's packets are parsed by media.RTPPayload.
 func TestPayload(t *testing.T) {
 	b := mk(0, false, 1, 1, 1, []byte{1, 2, 3, 4})
 	b[0] |= 0x20 // padding: the last byte counts it
 	b[len(b)-1] = 2
-	if p, ok := Payload(b); !ok || !bytes.Equal(p, []byte{1, 2}) {
+	if p, ok := media.RTPPayload(b); !ok || !bytes.Equal(p, []byte{1, 2}) {
 		t.Fatalf("padded payload %v %v", p, ok)
 	}
 	binary.BigEndian.PutUint16(b[2:], 0)
-	if _, ok := Payload(b[:11]); ok {
+	if _, ok := media.RTPPayload(b[:11]); ok {
 		t.Fatal("11 bytes taken for RTP")
 	}
 }
