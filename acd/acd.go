@@ -177,9 +177,9 @@ type Options struct {
 	// Media gives agents' legs on answer; nil: answering fails and the offer
 	// moves on.
 	Media Media
-	// Hold puts the caller of callID on hold (on) or takes it off; nil: Hold
-	// and Resume only record the state.
-	Hold func(callID string, on bool) error
+	// Hold puts the agent's leg of a call on hold (on) or takes it off;
+	// nil: Hold and Resume only record the state.
+	Hold func(ctx context.Context, agentLeg call.Leg, on bool) error
 	Log  *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
@@ -196,7 +196,7 @@ type Options struct {
 type ACD struct {
 	st     Store
 	media  Media
-	holdFn func(string, bool) error
+	holdFn func(context.Context, call.Leg, bool) error
 	log    *slog.Logger
 	now    func() time.Time
 	hb     time.Duration
@@ -360,9 +360,6 @@ func (a *ACD) load(ctx context.Context) error {
 		return fmt.Errorf("acd: load live calls: %w", err)
 	}
 	for _, r := range live {
-		if !r.Ended.IsZero() {
-			continue
-		}
 		r.Ended = now
 		r.Result = resultAbandon
 		if !r.Answered.IsZero() {

@@ -34,13 +34,11 @@ type entry struct {
 	state entryState
 	agent *agent
 	// tried are the agents that declined or missed this call.
-	tried map[string]bool
-	conv  string
-	rec   store.CallRecord
-	found chan call.Assignment
-	stop  chan struct{}
-	// stopped: stop is closed.
-	stopped  bool
+	tried    map[string]bool
+	conv     string
+	rec      store.CallRecord
+	found    chan call.Assignment
+	stop     chan struct{} // closed when the entry is done
 	leg      call.Leg
 	answered time.Time
 	onHold   bool
@@ -51,9 +49,8 @@ type entry struct {
 }
 
 func (e *entry) finish() {
-	e.state = stDone
-	if !e.stopped {
-		e.stopped = true
+	if e.state != stDone {
+		e.state = stDone
 		close(e.stop)
 	}
 }
@@ -512,15 +509,15 @@ func (a *ACD) SendDTMF(ctx context.Context, agentID, callID, digits string) erro
 // Hold puts the agent's caller on hold through Options.Hold (music on hold);
 // the agent's state becomes on_hold. With no hook only the state changes.
 func (a *ACD) Hold(ctx context.Context, agentID, callID string) error {
-	return a.setHold(agentID, callID, true)
+	return a.setHold(ctx, agentID, callID, true)
 }
 
 // Resume takes the agent's caller off hold; the agent is on_call again.
 func (a *ACD) Resume(ctx context.Context, agentID, callID string) error {
-	return a.setHold(agentID, callID, false)
+	return a.setHold(ctx, agentID, callID, false)
 }
 
-func (a *ACD) setHold(agentID, callID string, on bool) error {
+func (a *ACD) setHold(ctx context.Context, agentID, callID string, on bool) error {
 	if _, err := a.begin(); err != nil {
 		return err
 	}
@@ -539,11 +536,12 @@ func (a *ACD) setHold(agentID, callID string, on bool) error {
 		return err
 	}
 	e.holdBusy = true
+	leg := e.leg
 	a.end()
 
 	var hookErr error
 	if a.holdFn != nil {
-		hookErr = a.holdFn(callID, on)
+		hookErr = a.holdFn(ctx, leg, on)
 	}
 
 	now, err := a.begin()

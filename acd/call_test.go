@@ -176,8 +176,8 @@ func TestAgentCommands(t *testing.T) {
 	var holds []string
 	var holdErr error
 	e := newEnv(t, func(o *Options) {
-		o.Hold = func(callID string, on bool) error {
-			holds = append(holds, fmt.Sprintf("%s:%v", callID, on))
+		o.Hold = func(_ context.Context, leg call.Leg, on bool) error {
+			holds = append(holds, fmt.Sprintf("%s:%v", leg.ID(), on))
 			return holdErr
 		}
 	})
@@ -213,7 +213,7 @@ func TestAgentCommands(t *testing.T) {
 	holdErr = nil
 	e.must(e.a.Resume(e.ctx, "a", "c1"))
 	e.wantSystem("a", SystemOnCall)
-	if want := []string{"c1:true", "c1:false", "c1:false"}; fmt.Sprint(holds) != fmt.Sprint(want) {
+	if want := []string{"agent-a-c1:true", "agent-a-c1:false", "agent-a-c1:false"}; fmt.Sprint(holds) != fmt.Sprint(want) {
 		t.Fatalf("hold hook calls %v, want %v", holds, want)
 	}
 
@@ -485,8 +485,12 @@ func TestApplyConfigManagesObjects(t *testing.T) {
 	// Statuses survive a reload.
 	e.must(e.a.SetStatus(e.ctx, "ann", "available"))
 
-	// Reload: sales and bob are gone, ann changes queues and token.
+	// Reload: sales and bob are gone, ann changes queues and token. Not
+	// while a caller waits in sales: it would never be offered again.
 	agents = []AgentSpec{{Agent: store.Agent{ID: "ann", Name: "Ann", Queues: []string{"support"}}, Token: "tok-ann-2"}}
+	tk := e.enqueue("sales", newCall("w1", "+15550009", ""))
+	wantErr(t, e.a.ApplyConfig(e.ctx, queues[:1], agents), ErrState)
+	tk.Leave()
 	e.must(e.a.ApplyConfig(e.ctx, queues[:1], agents))
 	wantErr(t, errOnly(e.a.GetQueue("sales")), ErrNotFound)
 	wantErr(t, errOnly(e.a.GetAgent("bob")), ErrNotFound)

@@ -50,6 +50,13 @@ func (a *ACD) ApplyConfig(ctx context.Context, queues []store.Queue, agents []Ag
 		wantQ = append(wantQ, q)
 	}
 	for _, q := range a.queues {
+		removed := q.cfg.Managed && q.cfg.Name != DefaultQueueName && !seenQ["id:"+q.cfg.ID]
+		if removed && len(q.in) > 0 {
+			// Its callers would never be offered again: keep it until they
+			// are gone, as DeleteQueue does.
+			return fmt.Errorf("%w: %d callers wait in queue %q: remove it from the configuration once they are gone",
+				ErrState, len(q.in), q.cfg.Name)
+		}
 		if !q.cfg.Managed || q.cfg.Name == DefaultQueueName {
 			if !seenQ["name:"+q.cfg.Name] && !seenQ["id:"+q.cfg.ID] {
 				ref[q.cfg.ID], ref[q.cfg.Name] = q.cfg.ID, q.cfg.ID

@@ -69,8 +69,7 @@ type StatusData struct {
 }
 
 type subscription struct {
-	ch      chan Event
-	dropped uint64
+	ch chan Event
 }
 
 // Subscribe returns the agent's events and a function that ends the
@@ -132,7 +131,6 @@ func (a *ACD) publishLocked(agentID, typ string, at time.Time, data any) {
 		case s.ch <- ev:
 		default:
 		}
-		s.dropped++
 		a.dropped++
 	}
 }

@@ -264,14 +264,8 @@ func (a *ACD) removeQueueLocked(ctx context.Context, q *queue) error {
 	}
 	delete(a.queues, q.cfg.ID)
 	for _, ag := range q.members {
+		// The store drops the membership with the queue (ON DELETE CASCADE).
 		ag.cfg.Queues = without(ag.cfg.Queues, q.cfg.ID)
-		if err := a.st.PutAgent(ctx, ag.cfg); err != nil {
-			a.log.Error("store agent", "agent", ag.cfg.ID, "error", err)
-		}
-	}
-	if len(q.in) > 0 {
-		a.log.Warn("queue removed with callers in it: they are no longer offered", "queue", q.cfg.Name,
-			"callers", len(q.in))
 	}
 	a.rebuildLocked()
 	a.log.Info("queue deleted", "queue", q.cfg.Name, "queue_id", q.cfg.ID)

@@ -12,12 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/media"
 )
 
@@ -228,10 +228,11 @@ func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded"})
 		return
 	}
-	var problems []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			problems = append(problems, line)
+	problems := []string{err.Error()}
+	if ps := config.Problems(nil); errors.As(err, &ps) {
+		problems = problems[:0]
+		for _, p := range ps {
+			problems = append(problems, p.String())
 		}
 	}
 	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"status": "refused", "problems": problems})

@@ -291,5 +291,3 @@ func jsonKind(goType string) string {
 
 // ctx is the request's context.
 func ctx(r *http.Request) context.Context { return r.Context() }
-
-type contextT = context.Context

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -251,7 +252,7 @@ func (v *v1) patchConversation(w http.ResponseWriter, r *http.Request, p princip
 }
 
 // callAction runs an agent's command on one of its calls.
-func (v *v1) callAction(f func(ctx contextT, agentID, callID string) error) func(http.ResponseWriter, *http.Request, principal) {
+func (v *v1) callAction(f func(ctx context.Context, agentID, callID string) error) func(http.ResponseWriter, *http.Request, principal) {
 	return func(w http.ResponseWriter, r *http.Request, p principal) {
 		if err := f(ctx(r), p.agent, r.PathValue("id")); err != nil {
 			writeErr(w, err)

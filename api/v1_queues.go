@@ -189,21 +189,9 @@ func (v *v1) strategyExists(w http.ResponseWriter, r *http.Request, name string)
 	if name == "" {
 		return true
 	}
-	if _, ok := v.managedStrategies()[name]; ok {
-		return true
+	if _, err := v.findStrategy(r, name); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "waiting_strategy: unknown waiting strategy " + quote(name), Field: "waiting_strategy"})
+		return false
 	}
-	if v.c.Strategies != nil {
-		list, err := v.c.Strategies.ListWaitingStrategies(ctx(r))
-		if err != nil {
-			writeErr(w, err)
-			return false
-		}
-		for _, s := range list {
-			if s.Name == name {
-				return true
-			}
-		}
-	}
-	writeJSON(w, http.StatusBadRequest, apiError{Error: "waiting_strategy: unknown waiting strategy " + quote(name), Field: "waiting_strategy"})
-	return false
+	return true
 }

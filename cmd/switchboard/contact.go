@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/acd"
@@ -30,9 +29,6 @@ type contactCenter struct {
 	gw    *gateway.Server
 	log   *slog.Logger
 	cfg   func() *config.Config // the running configuration (reload swaps it)
-
-	mu   sync.Mutex
-	legs map[string]*gateway.Leg // agents' legs by call id, while attached
 }
 
 // startContact opens the database, loads the ACD and applies the
@@ -42,7 +38,7 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 	if err != nil {
 		return nil, fmt.Errorf("storage.database: %w", err)
 	}
-	cc := &contactCenter{store: st, log: log, cfg: running, legs: map[string]*gateway.Leg{}}
+	cc := &contactCenter{store: st, log: log, cfg: running}
 	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Hold: cc.hold, Log: log, Now: now,
 		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout})
 	if err != nil {
@@ -119,39 +115,18 @@ func (cc *contactCenter) Attach(ctx context.Context, agentID, callID string) (ca
 	if !ok {
 		return nil, errors.New("the agent has no media session (POST /whip)")
 	}
-	leg, err := s.Attach(ctx, callID)
-	if err != nil {
-		return nil, err
-	}
-	cc.mu.Lock()
-	cc.legs[callID] = leg
-	cc.mu.Unlock()
-	go func() {
-		<-leg.Done()
-		cc.mu.Lock()
-		if cc.legs[callID] == leg {
-			delete(cc.legs, callID)
-		}
-		cc.mu.Unlock()
-	}()
-	return leg, nil
+	return s.Attach(ctx, callID)
 }
 
-// hold puts the agent's side of a call on hold (on) or takes it off: the
-// agent's leg stops carrying audio both ways, without renegotiating with
-// the browser. (Music on hold for the customer comes with transfers.)
-func (cc *contactCenter) hold(callID string, on bool) error {
-	cc.mu.Lock()
-	leg := cc.legs[callID]
-	cc.mu.Unlock()
-	if leg == nil {
-		return fmt.Errorf("call %s has no agent leg", callID)
-	}
+// hold puts the agent's leg of a call on hold (on) or takes it off: it
+// stops carrying audio both ways, without renegotiating with the browser.
+// (Music on hold for the customer comes with transfers.)
+func (cc *contactCenter) hold(ctx context.Context, leg call.Leg, on bool) error {
 	dir := media.SendRecv
 	if on {
 		dir = media.Inactive
 	}
-	_, err := leg.Update(context.Background(), media.Description{Direction: dir})
+	_, err := leg.Update(ctx, media.Description{Direction: dir})
 	return err
 }
 
