@@ -88,7 +88,7 @@ func (c *Call) handleLocal(ev Event) {
 			e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
 			return
 		}
-		ans := answerTo(e.Offer, local.Clone())
+		ans := answerTo(e.Offer, *local)
 		if len(ans.Audio()) == 0 {
 			e.Reply <- OfferReply{Err: &NotAcceptable}
 			return

@@ -33,10 +33,22 @@ func Check(cfg *config.Config) config.Problems {
 				if err := lib.CheckFile(resolve(cfg, a.Play.File)); err != nil {
 					ps = append(ps, config.Problem{Key: key + ".play.file", Msg: err.Error()})
 				}
-			case a.Say != nil && !speechChecked:
-				speechChecked = true
-				if err := lib.CheckSpeech(); err != nil {
+			case a.Gather != nil && a.Gather.Prompt != "":
+				if err := lib.CheckFile(resolve(cfg, a.Gather.Prompt)); err != nil {
+					ps = append(ps, config.Problem{Key: key + ".gather.prompt", Msg: err.Error()})
+				}
+			case a.Say != nil:
+				// Variables are known when it plays: check it with stand-ins.
+				sp := speech(a.Say)
+				sp.Text = config.ExpandVars(sp.Text, func(string) string { return "x" })
+				if err := sp.Validate(); err != nil {
 					ps = append(ps, config.Problem{Key: key + ".say", Msg: err.Error()})
+				}
+				if !speechChecked {
+					speechChecked = true
+					if err := lib.CheckSpeech(); err != nil {
+						ps = append(ps, config.Problem{Key: key + ".say", Msg: err.Error()})
+					}
 				}
 			}
 		}

@@ -59,3 +59,28 @@ func TestMatchRegularExpression(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckGatherPromptAndSpeech: Check refuses a gather prompt that is not
+// there and speech espeak-ng would refuse, each at its key; a say with
+// variables is checked with stand-ins for them.
+func TestCheckGatherPromptAndSpeech(t *testing.T) {
+	cfg := &config.Config{Prompts: config.Prompts{CacheDir: t.TempDir()}, Flows: map[string][]config.Action{
+		"menu": {
+			{Gather: &config.GatherAction{Prompt: t.TempDir() + "/missing.wav"}},
+			{Say: &config.SayAction{Text: "Hello", Language: "en us;x"}},
+			{Say: &config.SayAction{Text: "{{caller}}"}},
+		},
+	}}
+	got := map[string]bool{}
+	for _, p := range Check(cfg) {
+		got[p.Key] = true
+	}
+	for _, k := range []string{"flows.menu[0].gather.prompt", "flows.menu[1].say"} {
+		if !got[k] {
+			t.Errorf("no problem at %s (got %v)", k, got)
+		}
+	}
+	if got["flows.menu[2].say"] {
+		t.Error("a say made only of a variable was refused")
+	}
+}

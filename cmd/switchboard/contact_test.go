@@ -27,24 +27,8 @@ type simAgent struct {
 // Available.
 func (h *harness) login(id, token string) *simAgent {
 	h.t.Helper()
-	p := agent.NewPanel("http://"+h.node.http.Addr(), id, token)
-	ev, err := p.Events(h.ctx)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	m, err := agent.Connect(h.ctx, p.WHIP(), token, agent.Options{ToneHz: agentHz, LoopbackOnly: true})
-	if err != nil {
-		h.t.Fatalf("agent %s WHIP: %v", id, err)
-	}
-	h.t.Cleanup(func() { m.Close() })
-	a := &simAgent{t: h.t, id: id, panel: p, media: m, events: ev}
-	a.next("status.changed", 5*time.Second) // the socket's first event: the current status
-	if err := p.SetStatus(h.ctx, "available"); err != nil {
-		h.t.Fatal(err)
-	}
-	if ev := a.next("status.changed", 5*time.Second); ev.Field("status") != "available" {
-		h.t.Fatalf("agent %s: status.changed %s, want available", id, ev.Data)
-	}
+	a, _ := h.connect(id, token)
+	a.setStatus(h.ctx, "available")
 	return a
 }
 

@@ -241,7 +241,7 @@ func restartSections(a, b *config.Config) []string {
 	}{
 		{"node", a.Node, b.Node}, {"sip", a.SIP, b.SIP}, {"rtp", a.RTP, b.RTP}, {"http", a.HTTP, b.HTTP},
 		{"storage", a.Storage, b.Storage}, {"log", a.Log, b.Log}, {"trunks", a.Trunks, b.Trunks},
-		{"shutdown_timeout", a.ShutdownTimeout, b.ShutdownTimeout}, {"gateway", a.Gateway, b.Gateway},
+		{"shutdown_timeout", a.ShutdownTimeout, b.ShutdownTimeout}, {"gateway", a.Gateway, b.Gateway}, {"acd", a.ACD, b.ACD},
 	} {
 		if !reflect.DeepEqual(s.x, s.y) {
 			out = append(out, s.name)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/switchboard-voice/switchboard/media/audio"
 )
@@ -37,19 +38,49 @@ const ffmpegRate = 16000
 // "apt-get install ffmpeg"). Conversion is bounded by ctx and
 // Options.Timeout.
 func (l *Library) File(ctx context.Context, path string) (*audio.Clip, error) {
-	ext, _, err := statFile(path)
+	ext, fi, err := statFile(path)
 	if err != nil {
 		return nil, err
+	}
+	// A file unchanged since it was last read (same size and time) has the
+	// same content: its clip is found without reading and hashing it again
+	// (each queued caller asks for its strategy's files).
+	seen := fileSeen{size: fi.Size(), mod: fi.ModTime()}
+	l.mu.Lock()
+	key, known := l.seen[path]
+	l.mu.Unlock()
+	if known && key.fileSeen == seen {
+		return l.load(ctx, "file:"+ext+":"+key.sum, func(ctx context.Context) (*audio.Clip, error) {
+			data, err := readFile(path)
+			if err != nil {
+				return nil, err
+			}
+			return l.prepareFile(ctx, path, ext, key.sum, data)
+		})
 	}
 	data, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(data)
-	key := hex.EncodeToString(sum[:])
-	return l.load(ctx, "file:"+ext+":"+key, func(ctx context.Context) (*audio.Clip, error) {
-		return l.prepareFile(ctx, path, ext, key, data)
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	l.mu.Lock()
+	l.seen[path] = seenFile{fileSeen: seen, sum: sum}
+	l.mu.Unlock()
+	return l.load(ctx, "file:"+ext+":"+sum, func(ctx context.Context) (*audio.Clip, error) {
+		return l.prepareFile(ctx, path, ext, sum, data)
 	})
+}
+
+// fileSeen is what stat says of a file; seenFile adds its content's hash.
+type fileSeen struct {
+	size int64
+	mod  time.Time
+}
+
+type seenFile struct {
+	fileSeen
+	sum string
 }
 
 func (l *Library) prepareFile(ctx context.Context, path, ext, key string, data []byte) (*audio.Clip, error) {
@@ -128,26 +159,26 @@ func decodeGo(ext string, data []byte) (*audio.Clip, error) {
 
 // statFile checks that path is a regular file of at most MaxFileSize with an
 // allowed extension, and returns the extension in lower case and the size.
-func statFile(path string) (ext string, size int64, err error) {
+func statFile(path string) (ext string, fi os.FileInfo, err error) {
 	ext = strings.ToLower(filepath.Ext(path))
 	if !allowedExtension(ext) {
 		what := fmt.Sprintf("%q", ext)
 		if ext == "" {
 			what = "(no file name extension)"
 		}
-		return "", 0, fmt.Errorf("%s: %w %s, want one of %s", path, ErrFormat, what, strings.Join(allowedExtensions, " "))
+		return "", nil, fmt.Errorf("%s: %w %s, want one of %s", path, ErrFormat, what, strings.Join(allowedExtensions, " "))
 	}
-	fi, err := os.Stat(path)
+	fi, err = os.Stat(path)
 	if err != nil {
-		return "", 0, fileError(path, err)
+		return "", nil, fileError(path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return "", 0, fmt.Errorf("%s: not a regular file", path)
+		return "", nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	if fi.Size() > MaxFileSize {
-		return "", 0, tooLarge(path, fi.Size())
+		return "", nil, tooLarge(path, fi.Size())
 	}
-	return ext, fi.Size(), nil
+	return ext, fi, nil
 }
 
 // readFile reads path, at most MaxFileSize bytes.

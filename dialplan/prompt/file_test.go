@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-voice/switchboard/media/audio"
 	"github.com/switchboard-voice/switchboard/media/tone"
@@ -461,4 +462,43 @@ func TestFileBoundedByContext(t *testing.T) {
 		t.Errorf("File with a cancelled context: %v, want context.Canceled", err)
 	}
 	wantErr(t, err, path)
+}
+
+// TestFileNotReadAgainWhileUnchanged: a file whose size and modification
+// time did not change is not read again (its clip comes from memory, even
+// if its bytes were swapped behind the library's back); touched, it is.
+func TestFileNotReadAgainWhileUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	lib := New(Options{CacheDir: filepath.Join(dir, "cache")})
+	ctx := testCtx(t)
+	path := filepath.Join(dir, "prompt.wav")
+	a, _ := os.ReadFile(toneFile("500"))
+	b, _ := os.ReadFile(toneFile("900")) // same size: same format and length
+	if len(a) != len(b) {
+		t.Fatalf("reference tones differ in size: %d, %d", len(a), len(b))
+	}
+	if err := os.WriteFile(path, a, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, err := lib.File(ctx, path)
+	if err != nil || !hasTone(t, first, 500) {
+		t.Fatalf("first File: %v", err)
+	}
+	fi, _ := os.Stat(path)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := lib.File(ctx, path); err != nil || c != first {
+		t.Errorf("unchanged size and time: %v, same clip %v; want the clip from memory", err, c == first)
+	}
+	later := fi.ModTime().Add(time.Second)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := lib.File(ctx, path); err != nil || !hasTone(t, c, 900) {
+		t.Errorf("touched file: %v, want its new content (900 Hz)", err)
+	}
 }

@@ -133,6 +133,7 @@ type Library struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
+	seen    map[string]seenFile // by path: the content hash of the file as last read
 }
 
 // entry is one prompt, prepared or being prepared; done is closed when clip
@@ -160,7 +161,7 @@ func New(o Options) *Library {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	return &Library{opts: o, entries: make(map[string]*entry)}
+	return &Library{opts: o, entries: make(map[string]*entry), seen: make(map[string]seenFile)}
 }
 
 // CacheDir returns the directory the Library caches prepared prompts in.

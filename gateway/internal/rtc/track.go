@@ -40,7 +40,6 @@ type binding struct {
 	id     string
 	ssrc   uint32
 	writer webrtc.TrackLocalWriter
-	codecs []webrtc.RTPCodecParameters
 }
 
 var _ webrtc.TrackLocal = (*Track)(nil)
@@ -58,7 +57,7 @@ func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, e
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
 	t.mu.Lock()
-	t.binding = &binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), writer: ctx.WriteStream(), codecs: ctx.CodecParameters()}
+	t.binding = &binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), writer: ctx.WriteStream()}
 	t.mu.Unlock()
 	return opus, nil
 }
