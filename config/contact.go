@@ -78,6 +78,9 @@ type Gateway struct {
 	IPs []string `mapstructure:"ips" yaml:"ips"`
 	// Ports is the UDP range for ICE, "MIN-MAX"; "" = any.
 	Ports string `mapstructure:"ports" yaml:"ports"`
+	// PortMin and PortMax are parsed from Ports (0, 0: any).
+	PortMin int `mapstructure:"-" yaml:"-"`
+	PortMax int `mapstructure:"-" yaml:"-"`
 	// LoopbackOnly keeps ICE on 127.0.0.1 (tests and a single-machine demo).
 	LoopbackOnly bool `mapstructure:"loopback_only" yaml:"loopback_only"`
 	// Opus is how the switch encodes towards agents' browsers.
@@ -86,6 +89,9 @@ type Gateway struct {
 
 func (c *Config) applyContactDefaults() {
 	setDuration(&c.ACD.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	if lo, hi, err := parsePorts(c.Gateway.Ports); err == nil {
+		c.Gateway.PortMin, c.Gateway.PortMax = lo, hi
+	}
 	if c.Gateway.Opus.Complexity == nil {
 		n := DefaultOpusComplexity
 		c.Gateway.Opus.Complexity = &n
@@ -198,12 +204,7 @@ func (c *Config) validateContact(v *collector) {
 			v.add(fmt.Sprintf("gateway.ips[%d]", i), "%q is not an IP address", ip)
 		}
 	}
-	if n := c.Gateway.Opus.Complexity; n != nil && (*n < 0 || *n > 10) {
-		v.add("gateway.opus.complexity", "must be between 0 and 10, not %d", *n)
-	}
-	if b := c.Gateway.Opus.Bitrate; b != 0 && (b < 6000 || b > 510000) {
-		v.add("gateway.opus.bitrate", "must be 0 (automatic) or between 6000 and 510000, not %d", b)
-	}
+	c.Gateway.Opus.validate(v, "gateway.opus")
 	if c.Gateway.Ports != "" {
 		if _, _, err := parsePorts(c.Gateway.Ports); err != nil {
 			v.add("gateway.ports", "%v", err)

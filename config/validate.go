@@ -171,6 +171,16 @@ func (c *Config) validateTrunks(v *collector) map[string]*Trunk {
 	return byName
 }
 
+// validate checks Opus encoder settings (a trunk's, the gateway's).
+func (o Opus) validate(v *collector, key string) {
+	if c := o.Complexity; c != nil && (*c < 0 || *c > 10) {
+		v.add(key+".complexity", "must be between 0 and 10, not %d", *c)
+	}
+	if b := o.Bitrate; b != 0 && (b < 6000 || b > 510000) {
+		v.add(key+".bitrate", "must be 0 (automatic) or between 6000 and 510000, not %d", b)
+	}
+}
+
 func (t *Trunk) validate(v *collector, key string) {
 	if msg := nameProblem(t.Name); msg != "" {
 		v.add(key+".name", "%s", msg)
@@ -191,12 +201,7 @@ func (t *Trunk) validate(v *collector, key string) {
 	if !oneOf(t.SRTP, "off", "optional", "required") {
 		v.add(key+".srtp", "must be off, optional or required, not %q", t.SRTP)
 	}
-	if c := t.Opus.Complexity; c != nil && (*c < 0 || *c > 10) {
-		v.add(key+".opus.complexity", "must be between 0 and 10, not %d", *c)
-	}
-	if b := t.Opus.Bitrate; b != 0 && (b < 6000 || b > 510000) {
-		v.add(key+".opus.bitrate", "must be 0 (automatic) or between 6000 and 510000, not %d", b)
-	}
+	t.Opus.validate(v, key+".opus")
 	if t.MaxChannels < 0 {
 		v.add(key+".max_channels", "must not be negative")
 	}

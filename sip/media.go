@@ -266,13 +266,8 @@ func (l *legBase) configure(agreed media.Description, peer media.Description, se
 		}
 	}
 	o := l.trunk.Config.Opus
-	if o.Complexity != nil {
-		cfg.Encoder.Complexity = *o.Complexity
-		if *o.Complexity == 0 {
-			cfg.Encoder.Complexity = -1 // codec.Options: negative selects 0
-		}
-	}
-	cfg.Encoder.Bitrate = o.Bitrate
+	enc := codec.OpusSettings(o.Complexity, o.Bitrate)
+	cfg.Encoder.Complexity, cfg.Encoder.Bitrate = enc.Complexity, enc.Bitrate
 	if cfg.Audio.Is("opus") {
 		// The party's fmtp is in its own SDP (peer); the agreed codec may
 		// carry ours.

@@ -57,19 +57,9 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 		Logger:       log.With("component", "gateway"),
 		LoopbackOnly: cfg.Gateway.LoopbackOnly,
 		NAT1To1IPs:   cfg.Gateway.IPs,
-		Encoder:      codec.Options{Bitrate: cfg.Gateway.Opus.Bitrate},
-	}
-	if n := cfg.Gateway.Opus.Complexity; n != nil {
-		o.Encoder.Complexity = *n
-		if *n == 0 {
-			o.Encoder.Complexity = -1 // codec.Options: negative selects 0
-		}
-	}
-	if cfg.Gateway.Ports != "" {
-		lo, hi, _ := strings.Cut(cfg.Gateway.Ports, "-")
-		a, _ := strconv.Atoi(strings.TrimSpace(lo))
-		b, _ := strconv.Atoi(strings.TrimSpace(hi))
-		o.PortMin, o.PortMax = uint16(a), uint16(b)
+		Encoder:      codec.OpusSettings(cfg.Gateway.Opus.Complexity, cfg.Gateway.Opus.Bitrate),
+		PortMin:      uint16(cfg.Gateway.PortMin),
+		PortMax:      uint16(cfg.Gateway.PortMax),
 	}
 	cc.gw, err = gateway.NewServer(o)
 	if err != nil {

@@ -97,6 +97,19 @@ type Options struct {
 	DTX bool
 }
 
+// OpusSettings are Options for a configured complexity (nil: the default;
+// 0 is the cheapest, not the default) and bit rate (0: per-rate default).
+func OpusSettings(complexity *int, bitrate int) Options {
+	o := Options{Bitrate: bitrate}
+	if complexity != nil {
+		o.Complexity = *complexity
+		if *complexity == 0 {
+			o.Complexity = -1 // negative selects 0
+		}
+	}
+	return o
+}
+
 // DefaultComplexity is the Opus complexity used when Options.Complexity is 0.
 const DefaultComplexity = 5
 

@@ -515,3 +515,17 @@ func TestSupportedMatchesConstructors(t *testing.T) {
 		}
 	}
 }
+
+// TestOpusSettings: a configured complexity 0 is the cheapest (not the
+// default), none is the default, others pass; the bit rate passes.
+func TestOpusSettings(t *testing.T) {
+	zero, five := 0, 5
+	for _, tc := range []struct {
+		c    *int
+		want int
+	}{{nil, 0}, {&zero, -1}, {&five, 5}} {
+		if o := OpusSettings(tc.c, 24000); o.Complexity != tc.want || o.Bitrate != 24000 {
+			t.Errorf("OpusSettings(%v) = %+v, want complexity %d", tc.c, o, tc.want)
+		}
+	}
+}
