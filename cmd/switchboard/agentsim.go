@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,7 +54,7 @@ measure over a window:
 				defer cancel()
 			}
 			base = strings.TrimRight(base, "/")
-			sup := &supervisor{base: base, key: key, hc: &http.Client{Timeout: 10 * time.Second}}
+			sup := agent.NewAPI(base, key)
 			type login struct{ id, token string }
 			var agents []login
 			for _, l := range logins {
@@ -73,10 +71,11 @@ measure over a window:
 				tag := randomHex(3)
 				for i := range n {
 					l := login{fmt.Sprintf("sim-%s-%03d", tag, i+1), randomHex(16)}
-					if err := sup.createAgent(context.Background(), l.id, l.token, queue); err != nil {
-						return err
+					if err := sup.Do(context.Background(), http.MethodPost, "/api/v1/agents", map[string]any{
+						"id": l.id, "name": "Simulated " + l.id, "token": l.token, "queues": []string{queue}, "capacity": 100}, nil); err != nil {
+						return fmt.Errorf("agentsim: create agent %s: %w", l.id, err)
 					}
-					defer sup.deleteAgent(context.Background(), l.id)
+					defer func() { _ = sup.Do(context.Background(), http.MethodDelete, "/api/v1/agents/"+l.id, nil, nil) }()
 					agents = append(agents, l)
 				}
 			}
@@ -175,47 +174,6 @@ func lossPercent(received, lost uint64) float64 {
 		return 0
 	}
 	return 100 * float64(lost) / float64(received+lost)
-}
-
-// supervisor calls the REST API with an API key.
-type supervisor struct {
-	base, key string
-	hc        *http.Client
-}
-
-func (s *supervisor) do(ctx context.Context, method, path string, body any) error {
-	var b []byte
-	if body != nil {
-		b, _ = json.Marshal(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := s.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		_ = json.NewDecoder(res.Body).Decode(&e)
-		return fmt.Errorf("agentsim: %s %s: %s: %s", method, path, res.Status, e.Error)
-	}
-	return nil
-}
-
-func (s *supervisor) createAgent(ctx context.Context, id, token, queue string) error {
-	return s.do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{
-		"id": id, "name": "Simulated " + id, "token": token, "queues": []string{queue}, "capacity": 100})
-}
-
-func (s *supervisor) deleteAgent(ctx context.Context, id string) {
-	_ = s.do(ctx, http.MethodDelete, "/api/v1/agents/"+id, nil)
 }
 
 func randomHex(n int) string {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -91,22 +89,8 @@ func (a *simAgent) quiet(typ string, d time.Duration) []string {
 // key and decodes the JSON answer into out.
 func apiGet(t *testing.T, ctx context.Context, base, path string, out any) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+base+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+supervisorKey)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := agent.NewAPI("http://"+base, supervisorKey).Do(ctx, http.MethodGet, path, nil, out); err != nil {
 		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s", path, res.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		t.Fatalf("GET %s: %v\n%s", path, err, b)
 	}
 }
 

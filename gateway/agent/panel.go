@@ -18,16 +18,27 @@ import (
 // as the agent panel in a browser does: status, heartbeats, answering,
 // declining and hanging up calls, wrap-up.
 type Panel struct {
-	base  string // http://host:port
-	id    string
-	token string
-	hc    *http.Client
+	API
+	id string
 }
 
 // NewPanel makes a panel for agent id at the switch's HTTP address base
 // (http://127.0.0.1:8080), authenticating with the agent's token.
 func NewPanel(base, id, token string) *Panel {
-	return &Panel{base: strings.TrimRight(base, "/"), id: id, token: token, hc: &http.Client{Timeout: 10 * time.Second}}
+	return &Panel{API: NewAPI(base, token), id: id}
+}
+
+// API calls the switch's REST API with a bearer token: an agent's, or a
+// supervisor's API key.
+type API struct {
+	base  string // http://host:port
+	token string
+	hc    *http.Client
+}
+
+// NewAPI makes a client of the API at base (http://127.0.0.1:8080).
+func NewAPI(base, token string) API {
+	return API{base: strings.TrimRight(base, "/"), token: token, hc: &http.Client{Timeout: 10 * time.Second}}
 }
 
 // WHIP is the URL of the switch's WHIP endpoint.
@@ -58,8 +69,9 @@ func (e Event) Field(name string) string {
 	return ""
 }
 
-// do sends one API request and fails on any status but 2xx.
-func (p *Panel) do(ctx context.Context, method, path string, body any, out any) error {
+// Do sends one API request with body (JSON, nil for none), decodes a 2xx
+// answer into out (nil: ignored) and returns a *StatusError for any other.
+func (p API) Do(ctx context.Context, method, path string, body any, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -93,27 +105,27 @@ func (p *Panel) do(ctx context.Context, method, path string, body any, out any) 
 
 // SetStatus sets the agent's status: available, busy, away or offline.
 func (p *Panel) SetStatus(ctx context.Context, status string) error {
-	return p.do(ctx, http.MethodPut, "/api/v1/agents/"+p.id+"/status", map[string]string{"status": status}, nil)
+	return p.Do(ctx, http.MethodPut, "/api/v1/agents/"+p.id+"/status", map[string]string{"status": status}, nil)
 }
 
 // Heartbeat tells the switch the agent is there.
 func (p *Panel) Heartbeat(ctx context.Context) error {
-	return p.do(ctx, http.MethodPost, "/api/v1/agents/"+p.id+"/heartbeat", nil, nil)
+	return p.Do(ctx, http.MethodPost, "/api/v1/agents/"+p.id+"/heartbeat", nil, nil)
 }
 
 // Answer answers the call offered to the agent.
 func (p *Panel) Answer(ctx context.Context, callID string) error {
-	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/answer", nil, nil)
+	return p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/answer", nil, nil)
 }
 
 // Decline declines the call offered to the agent.
 func (p *Panel) Decline(ctx context.Context, callID string) error {
-	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/decline", nil, nil)
+	return p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/decline", nil, nil)
 }
 
 // Hangup ends the agent's call.
 func (p *Panel) Hangup(ctx context.Context, callID string) error {
-	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/hangup", nil, nil)
+	return p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/hangup", nil, nil)
 }
 
 // ExtendWrapUp adds 10 s to the agent's wrap-up and returns its new end.
@@ -121,13 +133,13 @@ func (p *Panel) ExtendWrapUp(ctx context.Context) (time.Time, error) {
 	var out struct {
 		EndsAt time.Time `json:"ends_at"`
 	}
-	err := p.do(ctx, http.MethodPost, "/api/v1/agents/"+p.id+"/wrapup/extend", nil, &out)
+	err := p.Do(ctx, http.MethodPost, "/api/v1/agents/"+p.id+"/wrapup/extend", nil, &out)
 	return out.EndsAt, err
 }
 
 // ClearWrapUp ends the agent's wrap-up.
 func (p *Panel) ClearWrapUp(ctx context.Context) error {
-	return p.do(ctx, http.MethodDelete, "/api/v1/agents/"+p.id+"/wrapup", nil, nil)
+	return p.Do(ctx, http.MethodDelete, "/api/v1/agents/"+p.id+"/wrapup", nil, nil)
 }
 
 // Events opens the agent's events socket; the channel closes when ctx ends
@@ -162,21 +174,21 @@ func (p *Panel) Events(ctx context.Context) (<-chan Event, error) {
 // closed; "" keeps it) and notes, and returns it as the switch stored it.
 func (p *Panel) SetConversation(ctx context.Context, id, status, notes string) (map[string]any, error) {
 	var out map[string]any
-	err := p.do(ctx, http.MethodPatch, "/api/v1/conversations/"+id, map[string]string{"status": status, "notes": notes}, &out)
+	err := p.Do(ctx, http.MethodPatch, "/api/v1/conversations/"+id, map[string]string{"status": status, "notes": notes}, &out)
 	return out, err
 }
 
 // Hold puts the agent's call on hold.
 func (p *Panel) Hold(ctx context.Context, callID string) error {
-	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/hold", nil, nil)
+	return p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/hold", nil, nil)
 }
 
 // Resume takes the agent's call off hold.
 func (p *Panel) Resume(ctx context.Context, callID string) error {
-	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/resume", nil, nil)
+	return p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/resume", nil, nil)
 }
 
 // SendDTMF sends keys (0-9, *, #, A-D) to the caller.
 func (p *Panel) SendDTMF(ctx context.Context, callID, digits string) error {
-	return p.do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/dtmf", map[string]string{"digits": digits}, nil)
+	return p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/dtmf", map[string]string{"digits": digits}, nil)
 }
