@@ -16,44 +16,23 @@ import (
 	"github.com/switchboard-voice/switchboard/media"
 )
 
+// TestTrackConn: writes go to send (none: dropped); a read waits for
+// Close (a Pushed socket never reads); nothing is written after Close.
 func TestTrackConn(t *testing.T) {
 	var sent [][]byte
-	c := newTrackConn(placeholderRemote, func(p []byte) error {
+	c := newTrackConn(func(p []byte) error {
 		sent = append(sent, append([]byte(nil), p...))
 		return nil
 	})
-	if !c.deliver([]byte{1, 2, 3}) {
-		t.Fatal("deliver failed")
-	}
-	buf := make([]byte, 2048)
-	n, from, err := c.ReadFromUDPAddrPort(buf)
-	if err != nil || n != 3 || from != placeholderRemote || buf[2] != 3 {
-		t.Fatalf("read %d %v %v", n, from, err)
-	}
 	if n, err := c.WriteToUDPAddrPort([]byte{4, 5}, placeholderRemote); n != 2 || err != nil || len(sent) != 1 {
 		t.Fatalf("write %d %v", n, err)
 	}
-	// A reader that does not keep up loses packets beyond the queue.
-	for i := range queueSlots {
-		if !c.deliver([]byte{byte(i)}) {
-			t.Fatalf("packet %d dropped", i)
-		}
-	}
-	if c.deliver([]byte{0}) {
-		t.Fatal("a full queue took one more packet")
-	}
-	if c.deliver(make([]byte, slotSize+1)) {
-		t.Fatal("an oversized packet was queued")
-	}
-	if n, _, _ := c.ReadFromUDPAddrPort(buf); n != 1 || buf[0] != 0 {
-		t.Fatal("queue not in order")
+	if n, err := newTrackConn(nil).WriteToUDPAddrPort([]byte{1}, placeholderRemote); n != 1 || err != nil {
+		t.Fatalf("write without send %d %v", n, err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		var err error
-		for err == nil {
-			_, _, err = c.ReadFromUDPAddrPort(buf)
-		}
+		_, _, err := c.ReadFromUDPAddrPort(make([]byte, 16))
 		done <- err
 	}()
 	c.Close()
@@ -66,11 +45,8 @@ func TestTrackConn(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("Close did not end a blocked read")
 	}
-	if _, err := c.WriteToUDPAddrPort([]byte{1}, placeholderRemote); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("write after close: %v", err)
-	}
-	if c.deliver([]byte{1}) {
-		t.Fatal("deliver after close")
+	if _, err := c.WriteToUDPAddrPort([]byte{1}, placeholderRemote); !errors.Is(err, net.ErrClosed) || len(sent) != 1 {
+		t.Fatalf("write after close: %v (%d sent)", err, len(sent))
 	}
 }
 
@@ -107,15 +83,15 @@ func (f *fakeBinding) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 
 // legSocket builds what Attach builds around a session's track, without
 // pion: a bound rtc.Track and a media.Socket over two trackConns.
-func legSocket(tb testing.TB, keep bool) (*media.Socket, *trackConn, *fakeBinding) {
+func legSocket(tb testing.TB, keep bool) (*media.Socket, *fakeBinding) {
 	tb.Helper()
 	track := rtc.NewTrack("audio", "test")
 	fb := &fakeBinding{keep: keep, codes: []webrtc.RTPCodecParameters{rtc.OpusCodec(111), rtc.EventCodec(110)}}
 	if _, err := track.Bind(fb); err != nil {
 		tb.Fatal(err)
 	}
-	in := newTrackConn(placeholderRemote, track.WriteRTP)
-	sock, err := media.NewSocket(media.SocketOptions{RTP: in, RTCP: newTrackConn(placeholderRemote, nil), Local: placeholderLocal})
+	sock, err := media.NewSocket(media.SocketOptions{RTP: newTrackConn(track.WriteRTP), RTCP: newTrackConn(nil),
+		Local: placeholderLocal, Pushed: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -125,7 +101,7 @@ func legSocket(tb testing.TB, keep bool) (*media.Socket, *trackConn, *fakeBindin
 		Event: media.Codec{Name: "telephone-event", PayloadType: 110, ClockRate: 48000},
 	})
 	sock.SetRemote(placeholderRemote)
-	return sock, in, fb
+	return sock, fb
 }
 
 type chanSink chan []byte
@@ -142,10 +118,10 @@ func opusPacket(seq uint16) []byte {
 }
 
 func TestLegSocketOverTrack(t *testing.T) {
-	sock, in, fb := legSocket(t, true)
+	sock, fb := legSocket(t, true)
 	sink := make(chanSink, 4)
 	sock.SetSink(sink)
-	in.deliver(opusPacket(7))
+	sock.ReceiveRTP(opusPacket(7), placeholderRemote)
 	select {
 	case got := <-sink:
 		if binary.BigEndian.Uint16(got[2:]) != 7 || got[1]&0x7f != 111 {
@@ -172,7 +148,7 @@ func TestLegSocketOverTrack(t *testing.T) {
 // into the session's stream, header for pion) and a writer standing for
 // pion's RTP sender (whose SRTP and interceptors are not measured).
 func BenchmarkLegSend(b *testing.B) {
-	sock, _, fb := legSocket(b, false)
+	sock, fb := legSocket(b, false)
 	pkt := opusPacket(0)
 	b.ReportAllocs()
 	i := 0
@@ -191,11 +167,11 @@ func BenchmarkLegSend(b *testing.B) {
 }
 
 // BenchmarkLegReceive is the per-packet path from pion to a sink: the
-// session pump's delivery into the trackConn's queue, the socket's reader
-// goroutine (checks, latching, quality monitor) and the sink; one op is one
-// packet handed over and seen by the sink.
+// session pump hands the packet to the Pushed socket (checks, latching,
+// quality monitor) and the sink, on the pump's goroutine; one op is one
+// packet seen by the sink.
 func BenchmarkLegReceive(b *testing.B) {
-	sock, in, _ := legSocket(b, false)
+	sock, _ := legSocket(b, false)
 	seen := make(countSink, 1)
 	sock.SetSink(seen)
 	pkt := opusPacket(0)
@@ -203,9 +179,7 @@ func BenchmarkLegReceive(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
-		if !in.deliver(pkt) {
-			b.Fatal("queue full")
-		}
+		sock.ReceiveRTP(pkt, placeholderRemote)
 		<-seen
 		i++
 	}

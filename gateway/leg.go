@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,26 +18,23 @@ import (
 // socket runs over the session's PeerConnection. It is answered from the
 // start (the agent accepted the call before the ACD attached it).
 //
-// Its socket's transport is a pair of trackConns: RTP the session's pump
-// reads from the browser's track comes in through one, RTCP pion receives
-// through the other; what the socket sends goes to the session's track,
+// Its socket is Pushed: the session's pumps hand it the RTP they read from
+// the browser's track and the RTCP pion receives, from the fixed address
+// remote (so the socket's latching holds); what it sends goes through a
+// trackConn to the session's track,
 // renumbered into the one stream the browser has been receiving since the
 // session started (see rtc.Track), while the session's silence stops.
 type Leg struct {
-	s      *Session
-	id     string
-	callID string
-	log    *slog.Logger
-	sock   *media.Socket
-	rtp    *trackConn
-	rtcp   *trackConn
-	desc   media.Description // the leg's answer: Opus and telephone-event, sendrecv
-	cfg    media.StreamConfig
-	dir    atomic.Uint32 // media.Direction agreed with the call (Update)
-	events chan call.Event
-	// dropped counts packets from the browser the socket's reader did not
-	// take in time (its queue was full).
-	dropped atomic.Uint64
+	s       *Session
+	id      string
+	callID  string
+	log     *slog.Logger
+	sock    *media.Socket
+	remote  netip.AddrPort    // what the socket is told packets come from
+	desc    media.Description // the leg's answer: Opus and telephone-event, sendrecv
+	cfg     media.StreamConfig
+	dir     atomic.Uint32 // media.Direction agreed with the call (Update)
+	events  chan call.Event
 	ssrcSet atomic.Bool // the quality monitor knows the track's SSRC
 
 	mu       sync.Mutex // guards events against close, and cfg
@@ -76,9 +74,9 @@ func (s *Session) Attach(ctx context.Context, callID string) (*Leg, error) {
 	}
 	l.log = s.log.With("call", callID, "leg", l.id)
 	local, remote := s.addrs()
-	l.rtp = newTrackConn(remote, l.send)
-	l.rtcp = newTrackConn(remote, nil)
-	sock, err := media.NewSocket(media.SocketOptions{RTP: l.rtp, RTCP: l.rtcp, Local: local, Stats: s.srv.stats})
+	l.remote = remote
+	sock, err := media.NewSocket(media.SocketOptions{RTP: newTrackConn(l.send), RTCP: newTrackConn(nil), Local: local,
+		Stats: s.srv.stats, Pushed: true})
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +212,7 @@ func (l *Leg) finish(ended bool, cause call.Cause) {
 		}
 		l.mu.Unlock()
 		close(l.done)
-		l.log.Info("leg detached", "ended", ended, "cause", cause.String(), "queue_drops", l.dropped.Load())
+		l.log.Info("leg detached", "ended", ended, "cause", cause.String())
 	})
 }
 
@@ -251,9 +249,7 @@ func (l *Leg) deliverRTP(pkt []byte) {
 	if !media.Direction(l.dir.Load()).Sends() {
 		return
 	}
-	if !l.rtp.deliver(pkt) {
-		l.dropped.Add(1)
-	}
+	l.sock.ReceiveRTP(pkt, l.remote)
 }
 
 // deliverRTCP hands RTCP pion received to the leg's socket.
@@ -261,7 +257,7 @@ func (l *Leg) deliverRTCP(pkt []byte) {
 	if !l.ssrcSet.Load() {
 		l.monitorSSRC()
 	}
-	l.rtcp.deliver(pkt)
+	l.sock.ReceiveRTCP(pkt, l.remote)
 }
 
 // monitorSSRC points the socket's quality monitor at the SSRC the

@@ -203,7 +203,7 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 // the agent between calls).
 func (s *Session) pumpRTP(tr *webrtc.TrackRemote) {
 	defer s.wg.Done()
-	var buf [slotSize]byte
+	var buf [1500]byte // pion reads at most its receive MTU, 1460 bytes
 	errs := 0
 	for {
 		n, _, err := tr.Read(buf[:])
@@ -229,7 +229,7 @@ func (s *Session) pumpRTP(tr *webrtc.TrackRemote) {
 // socket, whose quality monitor takes RTT and loss from it.
 func (s *Session) pumpRTCP(read func([]byte) (int, interceptor.Attributes, error)) {
 	defer s.wg.Done()
-	var buf [slotSize]byte
+	var buf [1500]byte // pion reads at most its receive MTU, 1460 bytes
 	errs := 0
 	for {
 		n, _, err := read(buf[:])

@@ -53,13 +53,17 @@ type SocketOptions struct {
 	// RTCPInterval is how often the socket sends an RTCP report of its
 	// own to its peer; 0 sends none.
 	RTCPInterval time.Duration
+	// Pushed: the transport has a reader of its own, which hands packets in
+	// with [Socket.ReceiveRTP] and [Socket.ReceiveRTCP] (one goroutine
+	// each); the socket starts no reader and only writes to RTP and RTCP.
+	Pushed bool
 }
 
 // ErrSocketOptions is returned (wrapped) by NewSocket for incomplete options.
 var ErrSocketOptions = errors.New("media: bad socket options")
 
 // NewSocket starts a socket over o.RTP and o.RTCP, with its reader
-// goroutines. It behaves as one from [PortAllocator.Open], except that Close
+// goroutines (none when o.Pushed). It behaves as one from [PortAllocator.Open], except that Close
 // gives no port back, and that a [Transcoder] between it and a socket of an
 // allocator is paced by the allocator's media clock (between two sockets of
 // NewSocket, by a clock of the first one's own).
@@ -103,7 +107,7 @@ type Socket struct {
 	onDTMF  atomic.Pointer[func(digit rune, d time.Duration)]
 	monitor *quality.Monitor
 
-	// Owned by the RTP reader goroutine.
+	// Owned by the RTP reader goroutine (or ReceiveRTP's caller).
 	det      *dtmf.Detector
 	detClock uint32
 	detLast  time.Time // when the last telephone-event packet arrived
@@ -143,9 +147,11 @@ func newSocket(o SocketOptions, alloc *PortAllocator, slot int, clock *mediaCloc
 	s.monitor = quality.NewMonitor(quality.Options{ClockRate: 8000, SSRC: s.out.ssrc, CNAME: "switchboard@" + o.Local.String()})
 	s.rtpPeer.Store(&peer{})
 	s.rtcpPeer.Store(&peer{})
-	s.readers.Add(2)
-	go s.read(s.rtpConn, s.rtpBuf[:], &s.rtpPeer, classify)
-	go s.read(s.rtcpConn, s.rtcpBuf[:], &s.rtcpPeer, classifyRTCP)
+	if !o.Pushed {
+		s.readers.Add(2)
+		go s.read(s.rtpConn, s.rtpBuf[:], &s.rtpPeer, classify)
+		go s.read(s.rtcpConn, s.rtcpBuf[:], &s.rtcpPeer, classifyRTCP)
+	}
 	if o.RTCPInterval > 0 {
 		s.readers.Add(1)
 		go s.report(o.RTCPInterval)
@@ -451,12 +457,9 @@ func (s *Socket) Close() error {
 	return s.closeErr
 }
 
-// read is a reader goroutine: it owns buf, checks each packet, latches or
-// checks its source against p and hands it to the sink. Nothing here
-// allocates or logs per packet.
+// read is a reader goroutine: it owns buf and hands each packet to receive.
 func (s *Socket) read(conn PacketConn, buf []byte, p *atomic.Pointer[peer], kindOf func([]byte) packetKind) {
 	defer s.readers.Done()
-	st := s.stats
 	for {
 		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -465,64 +468,87 @@ func (s *Socket) read(conn PacketConn, buf []byte, p *atomic.Pointer[peer], kind
 			}
 			continue // transient (e.g. a truncated or refused datagram): keep reading
 		}
-		pkt := buf[:n]
-		kind := kindOf(pkt)
-		if kind == kindInvalid {
-			st.drop(&st.DroppedInvalid)
-			continue
-		}
-		ok, latched := latch(p, from)
-		if !ok {
-			st.drop(&st.DroppedForeign)
-			continue
-		}
-		if latched {
-			st.Latches.Add(1)
-		}
-		cfg := s.cfg.Load()
-		if cfg != nil && cfg.SRTP != nil {
-			var err error
-			if kind == kindRTP {
-				pkt, err = cfg.SRTP.DecryptRTP(pkt)
-			} else {
-				pkt, err = cfg.SRTP.DecryptRTCP(pkt)
-			}
-			if err != nil {
-				st.drop(&st.DroppedSRTP)
-				continue
-			}
-		}
-		now := time.Now()
-		if kind == kindRTCP {
-			// RTCP ends here: each leg is its own RTP session, measured
-			// and reported by the switch (see Socket.Quality).
-			st.RTCPReceived.Add(1)
-			_ = s.monitor.HandleRTCP(pkt, now)
-			continue
-		}
-		s.lastRTP.Store(int64(now.Sub(s.epoch)) + 1)
-		st.PacketsReceived.Add(1)
-		st.BytesReceived.Add(uint64(n))
-		payload := rtpPayload(pkt)
-		s.monitor.Observe(binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]),
-			binary.BigEndian.Uint32(pkt[8:]), len(payload), now)
-		if cfg != nil && cfg.HasEvents() && pkt[1]&0x7f == cfg.Event.PayloadType {
-			s.detLast = now
-			s.feedDTMF(pkt, payload, cfg.Event.ClockRate)
-		} else if s.det != nil && s.det.Open() {
-			// A digit whose end packets were all lost ends after the
-			// detector's time-out, checked as audio goes on.
-			if r, ok := s.det.Expire(now.Sub(s.detLast)); ok {
-				s.reportDigit(r)
-			}
-		}
-		ref := s.sink.Load()
-		if ref == nil {
-			st.drop(&st.DroppedNoSink)
-			continue
-		}
-		ref.sink.HandleRTP(pkt, s)
+		s.receive(buf[:n], from, p, kindOf)
 	}
+}
+
+// ReceiveRTP takes an RTP packet from the transport of a Pushed socket, as
+// its reader would have read it from from; pkt may be decrypted in place.
+// One goroutine calls it.
+func (s *Socket) ReceiveRTP(pkt []byte, from netip.AddrPort) {
+	if !s.closing.Load() {
+		s.receive(pkt, from, &s.rtpPeer, classify)
+	}
+}
+
+// ReceiveRTCP is ReceiveRTP for RTCP (another goroutine may call it).
+func (s *Socket) ReceiveRTCP(pkt []byte, from netip.AddrPort) {
+	if !s.closing.Load() {
+		s.receive(pkt, from, &s.rtcpPeer, classifyRTCP)
+	}
+}
+
+// receive checks a packet, latches or checks its source against p and hands
+// it to the sink. Nothing here allocates or logs per packet.
+func (s *Socket) receive(pkt []byte, from netip.AddrPort, p *atomic.Pointer[peer], kindOf func([]byte) packetKind) {
+	st := s.stats
+	n := len(pkt)
+	kind := kindOf(pkt)
+	if kind == kindInvalid {
+		st.drop(&st.DroppedInvalid)
+		return
+	}
+	ok, latched := latch(p, from)
+	if !ok {
+		st.drop(&st.DroppedForeign)
+		return
+	}
+	if latched {
+		st.Latches.Add(1)
+	}
+	cfg := s.cfg.Load()
+	if cfg != nil && cfg.SRTP != nil {
+		var err error
+		if kind == kindRTP {
+			pkt, err = cfg.SRTP.DecryptRTP(pkt)
+		} else {
+			pkt, err = cfg.SRTP.DecryptRTCP(pkt)
+		}
+		if err != nil {
+			st.drop(&st.DroppedSRTP)
+			return
+		}
+	}
+	now := time.Now()
+	if kind == kindRTCP {
+		// RTCP ends here: each leg is its own RTP session, measured
+		// and reported by the switch (see Socket.Quality).
+		st.RTCPReceived.Add(1)
+		_ = s.monitor.HandleRTCP(pkt, now)
+		return
+	}
+	s.lastRTP.Store(int64(now.Sub(s.epoch)) + 1)
+	st.PacketsReceived.Add(1)
+	st.BytesReceived.Add(uint64(n))
+	payload := rtpPayload(pkt)
+	s.monitor.Observe(binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]),
+		binary.BigEndian.Uint32(pkt[8:]), len(payload), now)
+	if cfg != nil && cfg.HasEvents() && pkt[1]&0x7f == cfg.Event.PayloadType {
+		s.detLast = now
+		s.feedDTMF(pkt, payload, cfg.Event.ClockRate)
+	} else if s.det != nil && s.det.Open() {
+		// A digit whose end packets were all lost ends after the
+		// detector's time-out, checked as audio goes on.
+		if r, ok := s.det.Expire(now.Sub(s.detLast)); ok {
+			s.reportDigit(r)
+		}
+	}
+	ref := s.sink.Load()
+	if ref == nil {
+		st.drop(&st.DroppedNoSink)
+		return
+	}
+	ref.sink.HandleRTP(pkt, s)
 }
 
 // feedDTMF passes a telephone-event packet to the stream's detector and
