@@ -34,10 +34,20 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err := tx.Respond(sip.NewResponseFromRequest(req, 100, "Trying", nil)); err != nil {
 		s.log.Debug("100 Trying", "error", err)
 	}
-	if s.metrics != nil {
-		s.metrics.attempt()
-	}
 	log := s.log.With("call_id", req.CallID().Value(), "source", req.Source())
+	// A call attempt is an initial INVITE not answered with a digest
+	// challenge: the challenged INVITE and its authenticated repeat are one
+	// attempt (challenges are counted apart, in challenge). The rejections
+	// before the trunk is known count it as they return; a call counts it
+	// once its trunk is known.
+	counted := false
+	attempt := func() {
+		if !counted && s.metrics != nil {
+			s.metrics.attempt()
+		}
+		counted = true
+	}
+	defer attempt()
 
 	if s.draining.Load() {
 		s.reject(tx, req, log, 503, "Service Unavailable", "draining", s.retryAfter())
@@ -68,10 +78,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	trunk, code, reason := s.identify(req, tx, src, log)
+	if trunk == nil && code == 0 {
+		counted = true // challenged: not a call attempt
+		return
+	}
+	attempt()
 	if trunk == nil {
-		if code != 0 {
-			s.reject(tx, req, log, code, reason, reason)
-		}
+		s.reject(tx, req, log, code, reason, reason)
 		return
 	}
 	log = log.With("trunk", trunk.Name())
@@ -224,7 +237,7 @@ func (s *Server) challenge(tx sip.ServerTransaction, req *sip.Request, t *Trunk,
 	}
 	s.respond(tx, req, code, reason, sip.NewHeader(header, value))
 	if s.metrics != nil {
-		s.metrics.rejected(code)
+		s.metrics.challenged(code)
 	}
 }
 

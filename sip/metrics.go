@@ -14,6 +14,7 @@ type Metrics struct {
 	calls      *prometheus.CounterVec
 	rejections *prometheus.CounterVec
 	attempts   prometheus.Counter
+	challenges *prometheus.CounterVec
 	active     prometheus.Gauge
 
 	cpsMu     sync.Mutex
@@ -38,21 +39,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"code"}),
 		attempts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "switchboard_call_attempts_total",
-			Help: "Initial INVITEs received.",
+			Help: "Call attempts: initial INVITEs received, except those answered with a digest challenge (switchboard_sip_challenges_total).",
 		}),
+		challenges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_challenges_total",
+			Help: "Initial INVITEs answered with a digest challenge (401 or 407), by status code; not call attempts.",
+		}, []string{"code"}),
 		active: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchboard_active_calls",
 			Help: "Calls in progress (set-up or answered).",
 		}),
 		now: time.Now,
 	}
-	reg.MustRegister(m.calls, m.rejections, m.attempts, m.active, m)
+	reg.MustRegister(m.calls, m.rejections, m.attempts, m.challenges, m.active, m)
 	return m
 }
 
 var (
 	descCPS = prometheus.NewDesc("switchboard_cps",
-		"Initial INVITEs received during the last whole second.", nil, nil)
+		"Call attempts (initial INVITEs not challenged) during the last whole second.", nil, nil)
 	descTrunkChannels = prometheus.NewDesc("switchboard_trunk_channels_in_use",
 		"Channels in use per trunk.", []string{"trunk"}, nil)
 	descTrunkMax = prometheus.NewDesc("switchboard_trunk_channels_max",
@@ -130,10 +135,11 @@ func (m *Metrics) lastSecond() int64 {
 
 func (m *Metrics) rejected(code int) {
 	m.rejections.WithLabelValues(strconv.Itoa(code)).Inc()
-	if code != 401 && code != 407 {
-		m.calls.WithLabelValues("rejected").Inc()
-	}
+	m.calls.WithLabelValues("rejected").Inc()
 }
+
+// challenged counts a digest challenge (401 or 407) to an initial INVITE.
+func (m *Metrics) challenged(code int) { m.challenges.WithLabelValues(strconv.Itoa(code)).Inc() }
 
 func (m *Metrics) callStarted() { m.active.Inc() }
 func (m *Metrics) callEnded()   { m.active.Dec() }

@@ -234,6 +234,15 @@ func TestInboundDigestAuth(t *testing.T) {
 	fc := h.waitCall(farCall)
 	waitTone(t, fc, callerHz, "far end")
 	h.hangup(c, fc)
+	// Three calls, each challenged first (the test UA answers a challenge
+	// when it has credentials): two call attempts (the refused password and
+	// the call), and the three challenges counted apart, not as rejections.
+	h.waitMetric("switchboard_call_attempts_total", "2")
+	h.waitMetric(`switchboard_sip_challenges_total{code="401"}`, "3")
+	h.waitMetric(`switchboard_calls_total{result="rejected"}`, "1")
+	if got := h.metric(`switchboard_sip_rejections_total{code="401"}`); got != "<no "+`switchboard_sip_rejections_total{code="401"}`+">" {
+		t.Errorf("a challenge was counted as a rejection: %s", got)
+	}
 }
 
 // TestInboundProxyAuth: with challenge 407 the switch asks for
@@ -258,6 +267,8 @@ func TestInboundProxyAuth(t *testing.T) {
 		t.Errorf("caller did not answer with Proxy-Authorization:\n%s", c.Request())
 	}
 	h.hangup(c, h.waitCall(farCall))
+	h.waitMetric("switchboard_call_attempts_total", "1") // the second call's challenged INVITE is not one
+	h.waitMetric(`switchboard_sip_challenges_total{code="407"}`, "2")
 }
 
 // TestOutboundDigestAuth: the far-end trunk challenges the switch, which

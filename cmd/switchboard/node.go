@@ -47,11 +47,26 @@ type node struct {
 func newLogger(c config.Log, w *os.File) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Level))
-	opts := &slog.HandlerOptions{Level: lvl}
+	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: secondsAttr}
 	if strings.EqualFold(c.Format, "text") {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// secondsAttr writes every duration a log line carries in seconds, under a
+// key that says so: "timeout" 30s becomes "timeout_s": 30 (slog would print
+// nanoseconds, or "30s" as text, neither of which a log query can add up).
+// One rule here covers every package's durations.
+func secondsAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindDuration {
+		return a
+	}
+	key := a.Key
+	if !strings.HasSuffix(key, "_s") {
+		key += "_s"
+	}
+	return slog.Float64(key, a.Value.Duration().Seconds())
 }
 
 // nodeOptions replace parts of a node (tests).
@@ -98,6 +113,9 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 		return nil, fmt.Errorf("rtp: %w", err)
 	}
 	n.reg.MustRegister(api.RTPCollector{Stats: stats, Ports: n.ports})
+	if n.contact != nil {
+		n.reg.MustRegister(api.QueueCollector{Source: n.contact.acd})
+	}
 	n.metrics = sip.NewMetrics(n.reg)
 	callMetrics := api.NewCallMetrics(n.reg)
 
