@@ -10,23 +10,16 @@ export PATH := $(PATH):/usr/local/go/bin
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CONFIG  ?= testdata/config/demo.yaml
-# Debian packages the build and the tests need.
-DEBS    := sip-tester libopus-dev libopusfile-dev pkg-config espeak-ng ffmpeg chromium
 
 .PHONY: all deps build run call test vet fmt-check unit bench loadtest clean
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
-	@command -v $(GO) >/dev/null || { echo "Go is required (https://go.dev/dl), 1.26 or newer"; exit 1; }
+	@GO=$(GO) bash scripts/deps.sh
 
 build:
+	@[ -x bin/switchboard ] || echo "make build: first build of bin/switchboard (cgo with libopus; about 2 minutes on 2 cores with an empty Go cache)"
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/switchboard ./cmd/switchboard
 
 run: deps build
