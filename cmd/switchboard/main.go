@@ -20,20 +20,24 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// versionLine is what `version` and `--version` print.
+func versionLine() string { return "switchboard " + version }
+
 func main() {
-	if err := rootCmd().Execute(); err != nil {
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "switchboard",
 		Short:         "Switchboard: a SIP/RTP softswitch for contact centers",
+		Version:       version, // --version prints what `version` prints
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("switchboard {{.Version}}\n") // as versionLine
 	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), routeCmd(), reloadCmd(), agentsimCmd())
+	strictCommands(root)
 	return root
 }
 
@@ -45,8 +49,7 @@ func serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.LoadWith(file, dialplan.Check)
 			if err != nil {
-				printConfigError(cmd, err)
-				return err
+				return configError(cmd, err)
 			}
 			log := newLogger(cfg.Log, os.Stderr)
 			// sipgo logs through its own package-level logger: point it at ours
@@ -56,7 +59,6 @@ func serveCmd() *cobra.Command {
 			n, err := startNode(ctx, cfg, log)
 			if err != nil {
 				log.Error("start failed", "error", err)
-				fmt.Fprintln(cmd.ErrOrStderr(), "switchboard:", err)
 				return err
 			}
 			log.Info("switchboard started", "node", cfg.Node.Name, "version", version, "config", file)
@@ -88,8 +90,7 @@ func validateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.LoadWith(file, dialplan.Check)
 			if err != nil {
-				printConfigError(cmd, err)
-				return err
+				return configError(cmd, err)
 			}
 			if print {
 				return config.Print(cmd.OutOrStdout(), cfg)
@@ -103,15 +104,18 @@ func validateCmd() *cobra.Command {
 	return cmd
 }
 
-func printConfigError(cmd *cobra.Command, err error) {
+// configError prints a configuration's problems, one FILE:LINE: KEY:
+// problem line each, and returns err marked as reported; any other error (an
+// unreadable file) is returned for run to print.
+func configError(cmd *cobra.Command, err error) error {
 	var ps config.Problems
-	if errors.As(err, &ps) {
-		for _, p := range ps {
-			fmt.Fprintln(cmd.ErrOrStderr(), p.String())
-		}
-		return
+	if !errors.As(err, &ps) {
+		return err
 	}
-	fmt.Fprintln(cmd.ErrOrStderr(), "switchboard:", err)
+	for _, p := range ps {
+		fmt.Fprintln(cmd.ErrOrStderr(), p.String())
+	}
+	return reportedError{err}
 }
 
 func versionCmd() *cobra.Command {
@@ -119,7 +123,7 @@ func versionCmd() *cobra.Command {
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "switchboard", version)
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 		},
 	}
 }
