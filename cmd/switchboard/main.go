@@ -64,6 +64,7 @@ func serveCmd() *cobra.Command {
 			log.Info("switchboard started", "node", cfg.Node.Name, "version", version, "config", file)
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+			defer signal.Stop(sig)
 			for s := range sig {
 				log.Info("signal received", "signal", s.String())
 				if s == syscall.SIGHUP {
@@ -72,8 +73,28 @@ func serveCmd() *cobra.Command {
 				}
 				break
 			}
-			signal.Reset(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-			n.shutdown(ctx)
+			// The first SIGINT or SIGTERM drains; a second one during the
+			// drain ends the calls at once (BYE); a third kills the process.
+			drain, endNow := context.WithCancel(ctx)
+			defer endNow()
+			go func() {
+				for {
+					select {
+					case <-drain.Done():
+						return
+					case s := <-sig:
+						if s == syscall.SIGHUP {
+							log.Info("signal ignored while draining", "signal", s.String())
+							continue
+						}
+						signal.Stop(sig)
+						log.Warn("second signal: ending calls now", "signal", s.String(), "calls", n.activeCalls.Load())
+						endNow()
+						return
+					}
+				}
+			}()
+			n.shutdown(drain)
 			return nil
 		},
 	}
