@@ -29,8 +29,14 @@ func main() {
 
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "switchboard",
-		Short:         "Switchboard: a SIP/RTP softswitch for contact centers",
+		Use:   "switchboard",
+		Short: "Switchboard: a SIP/RTP softswitch for contact centers",
+		Long: `Switchboard: a SIP/RTP softswitch for contact centers.
+
+Exit status: 0 on success, 1 when a command fails (a configuration with
+problems, a switch that cannot start or does not answer), 2 when the command
+line itself is wrong (an unknown command or flag, a missing or malformed
+flag value).`,
 		Version:       version, // --version prints what `version` prints
 		SilenceUsage:  true,
 		SilenceErrors: true,
