@@ -92,8 +92,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to == "" {
 		to = req.To().Address.User
 	}
-	if !trunk.Serves(to) {
-		s.reject(tx, req, log, 404, "Not Found", "number "+to+" not served by trunk")
+	if r := trunk.CheckNumber(to); r != nil {
+		s.reject(tx, req, log, r.Code, r.Status, r.Why)
 		return
 	}
 	if !trunk.AllowCall() {

@@ -380,7 +380,8 @@ func (s *Server) ActiveLegs() int {
 }
 
 // Shutdown drains the node: no new calls, calls in progress continue until
-// ctx is done, then every remaining leg is hung up (BYE or final response).
+// ctx is done (its deadline, or cancelled to cut the drain short), then every
+// remaining leg is hung up (BYE or final response).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.Drain()
 	done := make(chan struct{})
@@ -396,7 +397,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		legs = append(legs, l)
 	}
 	s.mu.Unlock()
-	s.log.Warn("drain deadline reached, ending calls", "legs", len(legs))
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		s.log.Warn("drain deadline reached, ending calls", "legs", len(legs))
+	} else {
+		s.log.Warn("drain cut short, ending calls", "legs", len(legs))
+	}
 	hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup

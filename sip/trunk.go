@@ -129,6 +129,24 @@ func (t *Trunk) Serves(number string) bool {
 	return false
 }
 
+// Refusal is the SIP edge's answer to an INVITE it turns away before the
+// dialplan sees it.
+type Refusal struct {
+	Code   int    // SIP status code
+	Status string // its reason phrase
+	Why    string // what the log (and `switchboard route test`) says
+}
+
+// CheckNumber is the edge's decision on the called number of an INVITE that
+// came in on t: nil when t serves number, else the refusal the edge sends.
+func (t *Trunk) CheckNumber(number string) *Refusal {
+	if t.Serves(number) {
+		return nil
+	}
+	return &Refusal{Code: 404, Status: "Not Found", Why: fmt.Sprintf("number %s is not in trunk %s's inbound.numbers: %s",
+		number, t.Name(), strings.Join(t.Config.Inbound.Numbers, ", "))}
+}
+
 // AcquireChannel takes one of the trunk's channels; false when all are in use.
 func (t *Trunk) AcquireChannel() bool {
 	max := int64(t.Config.MaxChannels)

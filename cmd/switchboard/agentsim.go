@@ -46,6 +46,23 @@ prints the running counts every D, with the time (Unix seconds), for load tests 
 measure over a window:
   agentsim: stats at 1767225600.123 offered O answered A completed C failed F received N lost M`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			type login struct{ id, token string }
+			var agents []login
+			for _, l := range logins {
+				id, token, ok := strings.Cut(l, ":")
+				if !ok || id == "" || token == "" {
+					return usagef("--agent %q: use ID:TOKEN", l)
+				}
+				agents = append(agents, login{id, token})
+			}
+			switch {
+			case n < 0:
+				return usagef("--agents %d: want a number of agents to create, at least 1", n)
+			case n > 0 && key == "":
+				return usagef("--agents %d needs a supervisor --key to create them (or give --agent ID:TOKEN)", n)
+			case n == 0 && len(agents) == 0:
+				return usagef("no agents: give --agents N with --key, or --agent ID:TOKEN")
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if runFor > 0 {
@@ -55,32 +72,17 @@ measure over a window:
 			}
 			base = strings.TrimRight(base, "/")
 			sup := agent.NewAPI(base, key)
-			type login struct{ id, token string }
-			var agents []login
-			for _, l := range logins {
-				id, token, ok := strings.Cut(l, ":")
-				if !ok || id == "" || token == "" {
-					return fmt.Errorf("agentsim: --agent %q: use ID:TOKEN", l)
-				}
-				agents = append(agents, login{id, token})
-			}
 			if n > 0 {
-				if key == "" {
-					return fmt.Errorf("agentsim: --agents %d needs a supervisor --key to create them (or give --agent ID:TOKEN)", n)
-				}
 				tag := randomHex(3)
 				for i := range n {
 					l := login{fmt.Sprintf("sim-%s-%03d", tag, i+1), randomHex(16)}
 					if err := sup.Do(context.Background(), http.MethodPost, "/api/v1/agents", map[string]any{
 						"id": l.id, "name": "Simulated " + l.id, "token": l.token, "queues": []string{queue}, "capacity": 100}, nil); err != nil {
-						return fmt.Errorf("agentsim: create agent %s: %w", l.id, err)
+						return fmt.Errorf("create agent %s: %w", l.id, err)
 					}
 					defer func() { _ = sup.Do(context.Background(), http.MethodDelete, "/api/v1/agents/"+l.id, nil, nil) }()
 					agents = append(agents, l)
 				}
-			}
-			if len(agents) == 0 {
-				return fmt.Errorf("agentsim: no agents: give --agents N with --key, or --agent ID:TOKEN")
 			}
 			st := &agent.SimStats{}
 			b := agent.Behaviour{AnswerAfter: answerAfter, Talk: talk, ClearWrapUp: clear}
@@ -90,7 +92,7 @@ measure over a window:
 				p := agent.NewPanel(base, l.id, l.token)
 				m, err := agent.Connect(ctx, p.WHIP(), l.token, agent.Options{ToneHz: toneHz, LoopbackOnly: loopback, Complexity: complexity, SkipDecode: true})
 				if err != nil {
-					return fmt.Errorf("agentsim: agent %s: %w", l.id, err)
+					return fmt.Errorf("agent %s: %w", l.id, err)
 				}
 				wg.Add(1)
 				go func() {
@@ -124,9 +126,9 @@ measure over a window:
 				received, lost, lossPercent(received, lost))
 			var first error
 			for err := range errs {
-				fmt.Fprintln(cmd.ErrOrStderr(), "agentsim:", err)
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", cmd.CommandPath(), err)
 				if first == nil {
-					first = err
+					first = reportedError{err}
 				}
 			}
 			return first

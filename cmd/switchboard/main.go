@@ -20,20 +20,30 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// versionLine is what `version` and `--version` print.
+func versionLine() string { return "switchboard " + version }
+
 func main() {
-	if err := rootCmd().Execute(); err != nil {
-		os.Exit(1)
-	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "switchboard",
-		Short:         "Switchboard: a SIP/RTP softswitch for contact centers",
+		Use:   "switchboard",
+		Short: "Switchboard: a SIP/RTP softswitch for contact centers",
+		Long: `Switchboard: a SIP/RTP softswitch for contact centers.
+
+Exit status: 0 on success, 1 when a command fails (a configuration with
+problems, a switch that cannot start or does not answer), 2 when the command
+line itself is wrong (an unknown command or flag, a missing or malformed
+flag value).`,
+		Version:       version, // --version prints what `version` prints
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("switchboard {{.Version}}\n") // as versionLine
 	root.AddCommand(serveCmd(), validateCmd(), versionCmd(), routeCmd(), reloadCmd(), agentsimCmd())
+	strictCommands(root)
 	return root
 }
 
@@ -45,8 +55,7 @@ func serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.LoadWith(file, dialplan.Check)
 			if err != nil {
-				printConfigError(cmd, err)
-				return err
+				return configError(cmd, err)
 			}
 			log := newLogger(cfg.Log, os.Stderr)
 			// sipgo logs through its own package-level logger: point it at ours
@@ -56,12 +65,12 @@ func serveCmd() *cobra.Command {
 			n, err := startNode(ctx, cfg, log)
 			if err != nil {
 				log.Error("start failed", "error", err)
-				fmt.Fprintln(cmd.ErrOrStderr(), "switchboard:", err)
 				return err
 			}
 			log.Info("switchboard started", "node", cfg.Node.Name, "version", version, "config", file)
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+			defer signal.Stop(sig)
 			for s := range sig {
 				log.Info("signal received", "signal", s.String())
 				if s == syscall.SIGHUP {
@@ -70,8 +79,28 @@ func serveCmd() *cobra.Command {
 				}
 				break
 			}
-			signal.Reset(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-			n.shutdown(ctx)
+			// The first SIGINT or SIGTERM drains; a second one during the
+			// drain ends the calls at once (BYE); a third kills the process.
+			drain, endNow := context.WithCancel(ctx)
+			defer endNow()
+			go func() {
+				for {
+					select {
+					case <-drain.Done():
+						return
+					case s := <-sig:
+						if s == syscall.SIGHUP {
+							log.Info("signal ignored while draining", "signal", s.String())
+							continue
+						}
+						signal.Stop(sig)
+						log.Warn("second signal: ending calls now", "signal", s.String(), "calls", n.activeCalls.Load())
+						endNow()
+						return
+					}
+				}
+			}()
+			n.shutdown(drain)
 			return nil
 		},
 	}
@@ -88,8 +117,7 @@ func validateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.LoadWith(file, dialplan.Check)
 			if err != nil {
-				printConfigError(cmd, err)
-				return err
+				return configError(cmd, err)
 			}
 			if print {
 				return config.Print(cmd.OutOrStdout(), cfg)
@@ -103,15 +131,18 @@ func validateCmd() *cobra.Command {
 	return cmd
 }
 
-func printConfigError(cmd *cobra.Command, err error) {
+// configError prints a configuration's problems, one FILE:LINE: KEY:
+// problem line each, and returns err marked as reported; any other error (an
+// unreadable file) is returned for run to print.
+func configError(cmd *cobra.Command, err error) error {
 	var ps config.Problems
-	if errors.As(err, &ps) {
-		for _, p := range ps {
-			fmt.Fprintln(cmd.ErrOrStderr(), p.String())
-		}
-		return
+	if !errors.As(err, &ps) {
+		return err
 	}
-	fmt.Fprintln(cmd.ErrOrStderr(), "switchboard:", err)
+	for _, p := range ps {
+		fmt.Fprintln(cmd.ErrOrStderr(), p.String())
+	}
+	return reportedError{err}
 }
 
 func versionCmd() *cobra.Command {
@@ -119,7 +150,7 @@ func versionCmd() *cobra.Command {
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(cmd.OutOrStdout(), "switchboard", version)
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine())
 		},
 	}
 }

@@ -41,6 +41,9 @@ type node struct {
 	now     func() time.Time
 	metrics *sip.Metrics
 	reg     *prometheus.Registry
+	// activeCalls counts the calls in the dialplan (named in the log when a
+	// second signal cuts the drain short).
+	activeCalls atomic.Int64
 }
 
 // newLogger builds the structured logger the config asks for.
@@ -129,6 +132,8 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 			n.metrics.CallFinished(r.Result)
 			callMetrics.CallEnded(r)
 		})
+		n.activeCalls.Add(1)
+		defer n.activeCalls.Add(-1)
 		n.engine.Load().Run(ctx, c)
 	})
 	n.sip, err = sip.NewServer(sip.Options{Config: cfg, Ports: n.ports, Handler: handler, Metrics: n.metrics, Logger: log})
@@ -176,8 +181,10 @@ func rtpBindAddr(cfg *config.Config) (netip.Addr, error) {
 	return a, nil
 }
 
-// shutdown drains calls up to cfg.ShutdownTimeout, then stops everything.
+// shutdown drains calls up to cfg.ShutdownTimeout, or until ctx is done (a
+// second signal), then ends the calls left (BYE) and stops everything.
 func (n *node) shutdown(ctx context.Context) {
+	n.sip.Drain() // new calls get 503 from here on (before the log line says so)
 	n.log.Info("draining", "timeout", n.cfg.ShutdownTimeout, "active_legs", n.sip.ActiveLegs())
 	dctx, cancel := context.WithTimeout(ctx, n.cfg.ShutdownTimeout)
 	defer cancel()

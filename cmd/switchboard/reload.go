@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -22,14 +24,18 @@ func reloadCmd() *cobra.Command {
 			if addr == "" {
 				cfg, err := config.Load(file)
 				if err != nil {
-					return fmt.Errorf("reload: read http.listen from %s: %w", file, err)
+					return fmt.Errorf("read http.listen from %s: %w", file, err)
 				}
 				addr = cfg.HTTP.Listen
 			}
 			client := &http.Client{Timeout: 30 * time.Second}
 			res, err := client.Post("http://"+addr+"/reload", "application/json", nil)
 			if err != nil {
-				return fmt.Errorf("reload: %w", err)
+				var op *net.OpError
+				if errors.As(err, &op) {
+					err = op.Err // the address is named below
+				}
+				return fmt.Errorf("no switch answers at %s: %w (is it running, and is that its http.listen?)", addr, err)
 			}
 			defer res.Body.Close()
 			var body struct {
@@ -37,7 +43,7 @@ func reloadCmd() *cobra.Command {
 				Problems []string `json:"problems"`
 			}
 			if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
-				return fmt.Errorf("reload: %s answered %s", addr, res.Status)
+				return fmt.Errorf("%s answered %s, not a switch's reload answer", addr, res.Status)
 			}
 			if res.StatusCode != http.StatusOK {
 				for _, p := range body.Problems {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/dialplan"
+	"github.com/switchboard-voice/switchboard/sip"
 )
 
 // routeCmd groups routing tools: `switchboard route test`.
@@ -30,22 +32,35 @@ func routeTestCmd() *cobra.Command {
 		Example: "  switchboard route test --config switchboard.yaml --trunk carrier --from +447700900123 --to +442071234567\n" +
 			"  switchboard route test -c switchboard.yaml --trunk carrier --to +15550100 --at 2026-12-25T10:00:00Z",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.LoadWith(file, dialplan.Check)
-			if err != nil {
-				printConfigError(cmd, err)
-				return err
-			}
 			when := time.Now()
 			if at != "" {
+				var err error
 				if when, err = time.Parse(time.RFC3339, at); err != nil {
-					return fmt.Errorf("--at %q: want a time such as 2026-12-25T10:00:00Z or 2026-12-25T10:00:00+01:00", at)
+					return usagef("--at %q: want a time such as 2026-12-25T10:00:00Z or 2026-12-25T10:00:00+01:00", at)
 				}
 			}
-			if !hasInboundTrunk(cfg, trunk) {
-				return fmt.Errorf("--trunk %q: no trunk of that name with an inbound section in %s", trunk, file)
+			cfg, err := config.LoadWith(file, dialplan.Check)
+			if err != nil {
+				return configError(cmd, err)
 			}
-			e := dialplan.New(cfg, nil, nil)
-			fmt.Fprint(cmd.OutOrStdout(), e.Explain(dialplan.Request{Trunk: trunk, From: from, To: to, At: when}))
+			tc, err := inboundTrunk(cfg, trunk)
+			if err != nil {
+				return err
+			}
+			// The SIP edge decides first, as for a real INVITE: a number
+			// the trunk does not serve never reaches the dialplan.
+			t, err := sip.NewTrunk(tc)
+			if err != nil {
+				return err
+			}
+			req := dialplan.Request{Trunk: trunk, From: from, To: to, At: when}
+			plan := dialplan.Plan{Request: req, Index: -1}
+			if r := t.CheckNumber(to); r != nil {
+				plan.Outcome = fmt.Sprintf("refused by the SIP edge: %d %s (%s)", r.Code, r.Status, r.Why)
+			} else {
+				plan = dialplan.New(cfg, nil, nil).Explain(req)
+			}
+			fmt.Fprint(cmd.OutOrStdout(), plan)
 			return nil
 		},
 	}
@@ -60,11 +75,23 @@ func routeTestCmd() *cobra.Command {
 	return cmd
 }
 
-func hasInboundTrunk(cfg *config.Config, name string) bool {
+// inboundTrunk is the configuration of the trunk named name, which must
+// take calls in; a usage error lists the trunks that do.
+func inboundTrunk(cfg *config.Config, name string) (config.Trunk, error) {
+	var names []string
+	what := fmt.Sprintf("no trunk of that name in %s", cfg.File)
 	for _, t := range cfg.Trunks {
-		if t.Name == name && t.Inbound != nil {
-			return true
+		switch {
+		case t.Name == name && t.Inbound != nil:
+			return t, nil
+		case t.Name == name:
+			what = fmt.Sprintf("trunk %s in %s has no inbound section", name, cfg.File)
+		case t.Inbound != nil:
+			names = append(names, t.Name)
 		}
 	}
-	return false
+	if len(names) == 0 {
+		return config.Trunk{}, usagef("--trunk %q: %s, and no trunk there has an inbound section", name, what)
+	}
+	return config.Trunk{}, usagef("--trunk %q: %s; the inbound trunks are %s", name, what, strings.Join(names, ", "))
 }

@@ -32,6 +32,11 @@ func TestRouteTestGolden(t *testing.T) {
 		{"routes-sales-closed", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "carrier", "--to", "+15550200", "--at", "2026-11-22T10:00:00Z"}},
 		{"demo-support", []string{"-c", "../../testdata/config/demo.yaml", "--trunk", "local", "--from", "+15557770", "--to", "+15550100"}},
 		{"routes-by-trunk", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "pbx", "--from", "2001", "--to", "+33123456789"}},
+		// The SIP edge's inbound.numbers check comes first: a number the
+		// trunk serves is routed; one it does not is refused with 404 even
+		// though a route (london) would match it.
+		{"routes-did-served", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "did", "--from", "+447700900123", "--to", "+15550200"}},
+		{"routes-did-not-served", []string{"-c", "../../testdata/config/routes.yaml", "--trunk", "did", "--from", "+447700900123", "--to", "+442071234567"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,29 +85,37 @@ func buildBinary(t *testing.T, dir string) string {
 	return bin
 }
 
-// TestSIGTERMDrain runs the real binary: on SIGTERM it refuses new calls with
-// 503, keeps the call in progress until shutdown_timeout, then sends BYE to
-// both legs and exits 0.
-func TestSIGTERMDrain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+// servedSwitch is the real binary serving a B2BUA config (carrier in,
+// far-end out to a test UA), with one call up through it.
+type servedSwitch struct {
+	cmd     *exec.Cmd
+	logs    *logBuffer
+	cfg     string // the config file's text
+	cfgFile string
+	target  string // the switch's SIP URI for +15550100
+	caller  *siptest.UA
+	c, fc   *siptest.Call // the call: the caller's side and the far end's
+}
+
+// serveWithCall builds and starts the binary with shutdown_timeout and
+// places a call through it, both ways' tones heard.
+func serveWithCall(ctx context.Context, t *testing.T, shutdownTimeout string) *servedSwitch {
+	t.Helper()
 	dir := t.TempDir()
 	bin := buildBinary(t, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	far, err := siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "far"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer far.Close()
+	t.Cleanup(func() { far.Close() })
 	sipPort, httpPort := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`node: {name: sigterm}
+	s := &servedSwitch{logs: &logBuffer{}, cfgFile: filepath.Join(dir, "switchboard.yaml")}
+	s.cfg = fmt.Sprintf(`node: {name: sigterm}
 sip: {listen: ["udp://127.0.0.1:%d"]}
 rtp: {ports: "42000-42099"}
 http: {listen: "127.0.0.1:%d"}
 log: {level: info}
-shutdown_timeout: 2s
+shutdown_timeout: %s
 trunks:
   - name: carrier
     inbound: {allow: ["127.0.0.0/8"]}
@@ -118,19 +126,17 @@ routes:
 flows:
   out:
     - dial: {trunk: far-end}
-`, sipPort, httpPort, far.Addr())
-	cfgFile := filepath.Join(dir, "switchboard.yaml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+`, sipPort, httpPort, shutdownTimeout, far.Addr())
+	if err := os.WriteFile(s.cfgFile, []byte(s.cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
-	cmd := exec.CommandContext(ctx, bin, "serve", "--config", cfgFile)
-	cmd.Dir = dir // its database (data/switchboard.db) goes there
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
+	s.cmd = exec.CommandContext(ctx, bin, "serve", "--config", s.cfgFile)
+	s.cmd.Dir = dir // its database (data/switchboard.db) goes there
+	s.cmd.Stderr = s.logs
+	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { _ = s.cmd.Process.Kill() })
 	health := fmt.Sprintf("http://127.0.0.1:%d/healthz", httpPort)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -142,17 +148,17 @@ flows:
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("switch not healthy:\n%s", logs.String())
+			t.Fatalf("switch not healthy:\n%s", s.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	caller, err := siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "carrier"})
+	s.caller, err = siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0", User: "carrier"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer caller.Close()
-	target := fmt.Sprintf("sip:+15550100@127.0.0.1:%d", sipPort)
+	t.Cleanup(func() { s.caller.Close() })
+	s.target = fmt.Sprintf("sip:+15550100@127.0.0.1:%d", sipPort)
 	answered := make(chan *siptest.Call, 1)
 	go func() {
 		in := <-far.Incoming()
@@ -162,12 +168,27 @@ flows:
 		}
 		answered <- c
 	}()
-	c, err := caller.Invite(ctx, target, siptest.InviteOptions{ToneHz: callerHz})
-	if err != nil || c.Status() != 200 {
+	s.c, err = s.caller.Invite(ctx, s.target, siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || s.c.Status() != 200 {
 		t.Fatalf("call: %v", err)
 	}
-	fc := <-answered
-	waitTone(t, fc, callerHz, "far end")
+	s.fc = <-answered
+	waitTone(t, s.fc, callerHz, "far end")
+	waitTone(t, s.c, farHz, "caller")
+	return s
+}
+
+// TestSIGTERMDrain runs the real binary: on SIGTERM it refuses new calls with
+// 503, keeps the call in progress until shutdown_timeout, then sends BYE to
+// both legs and exits 0.
+func TestSIGTERMDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := serveWithCall(ctx, t, "2s")
+	cmd, logs, cfg, cfgFile, caller, target, c, fc := s.cmd, s.logs, s.cfg, s.cfgFile, s.caller, s.target, s.c, s.fc
 
 	// SIGHUP re-reads the file: a refused one (unknown flow) is logged with
 	// its problem and changes nothing; a valid one is applied.
@@ -177,7 +198,7 @@ flows:
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, "reload refused")
+	waitLog(t, logs, "reload refused")
 	if !strings.Contains(logs.String(), `unknown flow \"nowhere\"`) {
 		t.Errorf("the refused reload does not name its problem:\n%s", logs.String())
 	}
@@ -187,14 +208,14 @@ flows:
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, "configuration reloaded")
+	waitLog(t, logs, "configuration reloaded")
 	waitTone(t, fc, callerHz, "far end after the reloads")
 
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitLog(t, logs, `"msg":"draining"`)
 	c2, err := caller.Invite(ctx, target, siptest.InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +238,61 @@ flows:
 	}
 	if !strings.Contains(logs.String(), `"msg":"drain deadline reached, ending calls"`) {
 		t.Errorf("no drain log line:\n%s", logs.String())
+	}
+}
+
+// TestSecondSignalEndsCalls runs the real binary: a SIGINT during the drain
+// started by SIGTERM ends the call at once (BYE to both peers, long before
+// shutdown_timeout), logs it with the number of calls, and the switch exits 0.
+func TestSecondSignalEndsCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := serveWithCall(ctx, t, "10m")
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, s.logs, `"msg":"draining"`)
+	// Still draining: the call goes on.
+	s.c.ResetAudio()
+	waitTone(t, s.c, farHz, "caller while draining")
+	select {
+	case <-s.c.Ended():
+		t.Fatal("the call ended on the first signal")
+	default:
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitEnded(t, s.c, "caller") // bounded at 10 s, the drain at 10 min
+	waitEnded(t, s.fc, "far end")
+	if !s.c.ByeReceived() || !s.fc.ByeReceived() {
+		t.Errorf("BYE: caller %v far end %v", s.c.ByeReceived(), s.fc.ByeReceived())
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit: %v\n%s", err, s.logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the switch did not exit after the second signal:\n%s", s.logs.String())
+	}
+	logs := s.logs.String()
+	for _, want := range []string{
+		`"msg":"second signal: ending calls now","signal":"interrupt","calls":1`,
+		`"msg":"drain cut short, ending calls","legs":2`,
+		`"msg":"stopped"`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "drain deadline reached") {
+		t.Errorf("the second signal is logged as the drain deadline:\n%s", logs)
 	}
 }
 
