@@ -502,7 +502,7 @@ func (a *ACD) SendDTMF(ctx context.Context, agentID, callID, digits string) erro
 			return fmt.Errorf("acd: send DTMF to call %s: %w", callID, err)
 		}
 	}
-	a.log.Info("agent sent DTMF", "call_id", callID, "agent", agentID, "digits", len(digits))
+	a.log.Info("agent sent DTMF", "call_id", callID, "agent", agentID, "digits", digits, "digit_count", len(digits))
 	return nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-voice/switchboard/config"
@@ -649,4 +651,300 @@ func updateDocScreenshot(t *testing.T, shot string) {
 		return
 	}
 	t.Logf("wrote %s", doc)
+}
+
+// layoutJS lists the page's visible controls that do not lie within
+// 0..width px, and the document's scrollWidth. The skip link sits off
+// screen on purpose until it has the focus.
+const layoutJS = `(() => {
+  const width = %d;
+  const out = [];
+  const sel = 'button, input, select, textarea, a[href], label, meter, [role=button], [tabindex]:not([tabindex="-1"])';
+  for (const el of document.querySelectorAll(sel)) {
+    if (el.matches('.skip:not(:focus)')) continue;
+    if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.left < -0.5 || r.right > width + 0.5) {
+      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || el.value || '').trim().slice(0, 24) + '"';
+      out.push(name + ' at x ' + Math.round(r.left) + '..' + Math.round(r.right));
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, offscreen: out};
+})()`
+
+// dropSocketsJS, run in a page before its own scripts, lets a test cut the
+// page's WebSockets as a network drop does: __network.drop() closes them and
+// makes new ones fail (a path of the page's own origin that is no WebSocket:
+// its handshake fails) until __network.restore().
+const dropSocketsJS = `(() => {
+  const Native = window.WebSocket;
+  const open = new Set();
+  let dropped = false;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(dropped ? 'ws://' + location.host + '/dropped' : url, protocols);
+      open.add(this);
+      this.addEventListener('close', () => open.delete(this));
+    }
+  };
+  window.__network = {
+    drop() { dropped = true; for (const ws of open) ws.close(); },
+    restore() { dropped = false; },
+  };
+})()`
+
+// checkLayout fails the test when a visible control of the page lies
+// outside the width px viewport or the page scrolls sideways, and saves a
+// full-page screenshot as narrow-what.png.
+func (b *tab) checkLayout(what string, width int) {
+	b.t.Helper()
+	var res struct {
+		ScrollWidth int      `json:"scrollWidth"`
+		Offscreen   []string `json:"offscreen"`
+	}
+	if err := b.eval(fmt.Sprintf(layoutJS, width), &res); err != nil {
+		b.t.Fatalf("%s: layout of %s: %v", b.name, what, err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(b.dir, "narrow-"+what+".png"), png, 0o644)
+	}
+	if res.ScrollWidth > width || len(res.Offscreen) > 0 {
+		b.t.Errorf("%s: %s at %d px: the page is %d px wide; controls off screen: %v", b.name, what, width, res.ScrollWidth, res.Offscreen)
+	}
+}
+
+// wantShown waits until the status pill and "Now" say pill and now.
+func (b *tab) wantShown(pill, now string) {
+	b.t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		gotPill, gotNow := b.text("#who-status"), b.text("#system-state")
+		if gotPill == pill && gotNow == now {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Errorf("%s: the status pill says %q and Now says %q; want %q and %q", b.name, gotPill, gotNow, pill, now)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPanelPolish drives the agent panel in a 360 px wide Chromium through
+// what a new user sees first: every page and state (sign-in, idle, the
+// offer, the call, wrap-up, the supervisor's page before and after its API
+// key) keeps its controls on screen; the status pill and "Now" agree for
+// each status; "You hung up." is gone at the next call; notes typed in
+// wrap-up and never saved by hand are stored when the wrap-up runs out, also
+// when the network dropped and the panel learns of the end only when it
+// reconnects; the supervisor's page says what to do before a key and shows
+// "—" for figures no call has made yet, and the figures once calls did.
+func TestPanelPolish(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	chromiumPath(t)
+	const width = 360
+	// An 8 s wrap-up: long enough to type notes, short enough to wait for.
+	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
+		c.Queues[0].WrapUp = 8 * time.Second
+	}))
+	base := panelBase(t, h)
+	dir := artifactDir(t)
+	logs := &browserLog{}
+	bctx := newBrowser(t, logs, true)
+	t.Logf("screenshots in %s", dir)
+
+	// The supervisor's page, before any call.
+	sup := newTab(t, bctx, "supervisor", dir, logs)
+	sup.do("open the supervisor page at 360 px", chromedp.EmulateViewport(width, 780),
+		chromedp.Navigate(base+"/#/supervisor"), chromedp.WaitVisible("#sup-key"))
+	if hint := sup.text("#sup-hint"); !strings.Contains(hint, "API key") || !strings.Contains(hint, "api.keys") {
+		t.Errorf("before a key the supervisor page says %q, want what to do: enter an API key from api.keys", hint)
+	}
+	var tablesShown bool
+	_ = sup.eval(`document.querySelector('#sup-queues').checkVisibility()`, &tablesShown)
+	if tablesShown {
+		t.Error("before a key the supervisor page shows empty tables")
+	}
+	sup.checkLayout("supervisor-no-key", width)
+	sup.do("enter the key", chromedp.SendKeys("#sup-key", "test-key"), chromedp.Click(`#sup-form button[type="submit"]`),
+		chromedp.WaitVisible(`#sup-queues tbody tr[data-id="support"]`))
+	var hintShown bool
+	_ = sup.eval(`document.querySelector('#sup-hint').checkVisibility()`, &hintShown)
+	if hintShown {
+		t.Errorf("with a key the supervisor page still says %q", sup.text("#sup-hint"))
+	}
+	// Offered: 0; service level, ASA, AHT: no call to measure yet.
+	cells := supportRow(sup)
+	if cells[5] != "0" || cells[8] != "—" || cells[9] != "—" || cells[10] != "—" {
+		t.Errorf("with no calls support shows offered %q, service level %q, ASA %q, AHT %q; want 0, —, —, —", cells[5], cells[8], cells[9], cells[10])
+	}
+	sup.checkLayout("supervisor", width)
+
+	p := newTab(t, bctx, "agent1", dir, logs)
+	p.do("open the panel at 360 px", chromedp.EmulateViewport(width, 780),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: dropSocketsJS})
+			return err
+		}),
+		chromedp.Navigate(base+"/"), chromedp.WaitVisible("#login-form"))
+	p.checkLayout("sign-in", width)
+	p.login("agent1", "agent1-token")
+	p.waitState("signed in", 10*time.Second, func(s panelState) bool {
+		return s.View == "agent" && s.Media == "connected" && s.Events == "open"
+	})
+
+	// The pill and "Now" agree for every status.
+	p.do("choose Offline", chromedp.Click(`label[for="status-offline"]`))
+	p.wantShown("Offline", "Offline: no calls are offered")
+	p.do("choose Away", chromedp.Click(`label[for="status-away"]`))
+	p.wantShown("Away", "Away: no calls are offered")
+	p.do("choose Available", chromedp.Click(`label[for="status-available"]`))
+	p.wantShown("Available", "Waiting for calls")
+	p.checkLayout("idle", width)
+
+	// A call: the offer and the call fit; the agent hangs up and finishes
+	// the wrap-up at once.
+	call1 := p.offerCall(h, "+15557770", width)
+	p.do("answer", chromedp.Click("#answer"))
+	p.waitState("in the first call", 5*time.Second, func(s panelState) bool { return s.Phase == "in_call" && s.Call != nil })
+	p.wantShown("Available · on a call", "On a call")
+	p.checkLayout("in-call", width)
+	p.do("hang up", chromedp.Click("#hangup"))
+	waitEnded(t, call1, "the first caller")
+	p.waitState("the first wrap-up", 5*time.Second, func(s panelState) bool { return s.Phase == "wrapup" })
+	p.waitText("#notice", "You hung up.", 2*time.Second)
+	p.wantShown("Available · wrap-up", "Wrap-up")
+	p.do("finish the wrap-up", chromedp.Click("#wrapup-close"))
+	p.wantShown("Available", "Waiting for calls")
+	if n := p.text("#notice"); n != "You hung up." {
+		t.Errorf("after the wrap-up the panel says %q, want still %q", n, "You hung up.")
+	}
+
+	// The next call: "You hung up." is gone with the offer and stays gone.
+	call2 := p.offerCall(h, "+15557771", 0)
+	if n := p.text("#notice"); n != "" {
+		t.Errorf("the second call is offered and the panel still says %q", n)
+	}
+	p.do("answer", chromedp.Click("#answer"))
+	p.waitState("in the second call", 5*time.Second, func(s panelState) bool { return s.Phase == "in_call" && s.Call != nil })
+	if n := p.text("#notice"); n != "" {
+		t.Errorf("in the second call the panel says %q", n)
+	}
+
+	// Notes and a status typed, never saved by hand: stored when the
+	// wrap-up runs out, and the panel says so.
+	p.do("hang up", chromedp.Click("#hangup"))
+	waitEnded(t, call2, "the second caller")
+	w := p.waitState("the second wrap-up", 5*time.Second, func(s panelState) bool {
+		return s.Phase == "wrapup" && s.Wrapup != nil && s.Wrapup.ConversationID != ""
+	})
+	const notes = "Wants a callback about the invoice"
+	p.do("type notes", chromedp.SendKeys("#wrapup-notes", notes), selectValue("#wrapup-status", "waiting"))
+	p.checkLayout("wrap-up", width)
+	if s, _ := p.state(); s.Phase != "wrapup" {
+		t.Fatalf("the wrap-up ended before the notes were typed (phase %q): the test's 8 s were too short", s.Phase)
+	}
+	p.waitState("the wrap-up run out", 15*time.Second, func(s panelState) bool { return s.Phase == "idle" && s.System == "" })
+	p.wantShown("Available", "Waiting for calls")
+	p.wantNotes(h, w.Wrapup.ConversationID, notes, "waiting")
+	p.waitText("#notice", "Wrap-up over: your notes are saved.", 3*time.Second)
+
+	// Notes typed, then the network drops: the panel misses the wrap-up's
+	// end, learns it when it reconnects, and saves the notes then.
+	call3 := p.offerCall(h, "+15557772", 0)
+	p.do("answer", chromedp.Click("#answer"))
+	p.waitState("in the third call", 5*time.Second, func(s panelState) bool { return s.Phase == "in_call" && s.Call != nil })
+	if err := call3.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.waitText("#notice", "The customer hung up.", 5*time.Second)
+	w = p.waitState("the third wrap-up", 5*time.Second, func(s panelState) bool {
+		return s.Phase == "wrapup" && s.Wrapup != nil && s.Wrapup.ConversationID != ""
+	})
+	const notes3 = "Line dropped while we spoke"
+	p.do("type notes", chromedp.SendKeys("#wrapup-notes", notes3))
+	if s, _ := p.state(); s.Phase != "wrapup" {
+		t.Fatalf("the wrap-up ended before the notes were typed (phase %q): the test's 8 s were too short", s.Phase)
+	}
+	p.do("drop the network", chromedp.Evaluate[chromedp.Void](`window.__network.drop()`))
+	p.waitState("events lost", 3*time.Second, func(s panelState) bool { return s.Events == "closed" })
+	deadline := time.Now().Add(15 * time.Second)
+	for agentAsSupervisor(t, h, "agent1")["system"] != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the third wrap-up did not run out")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.do("restore the network", chromedp.Evaluate[chromedp.Void](`window.__network.restore()`))
+	p.waitState("reconnected and idle", 15*time.Second, func(s panelState) bool { return s.Events == "open" && s.Phase == "idle" })
+	p.wantShown("Available", "Waiting for calls")
+	p.wantNotes(h, w.Wrapup.ConversationID, notes3, "solved")
+	p.waitText("#notice", "Wrap-up over: your notes are saved.", 3*time.Second)
+
+	// Three calls answered at once: the supervisor's page (refreshed every
+	// 2 s) now shows the figures.
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		cells = supportRow(sup)
+		if cells[5] == "3" && cells[8] == "100 %" && cells[9] != "—" && cells[10] != "—" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after three answered calls support shows offered %q, service level %q, ASA %q, AHT %q; want 3, 100 %%, figures", cells[5], cells[8], cells[9], cells[10])
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// supportRow is the text of the cells of queue support's row on the
+// supervisor's page.
+func supportRow(sup *tab) []string {
+	sup.t.Helper()
+	var cells []string
+	if err := sup.eval(`[...document.querySelectorAll('#sup-queues tbody tr[data-id="support"] > *')].map(c => c.textContent)`, &cells); err != nil || len(cells) != 11 {
+		sup.t.Fatalf("support's row: %q (%v)", cells, err)
+	}
+	return cells
+}
+
+// offerCall calls the switch's support number from number and waits for
+// the panel's offer showing it; with width, it checks the offer's layout.
+func (b *tab) offerCall(h *harness, number string, width int) *siptest.Call {
+	b.t.Helper()
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{From: number, ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		b.t.Fatalf("invite from %s: %v (status %d)", number, err, c.Status())
+	}
+	b.waitState("the offer from "+number, 5*time.Second, func(s panelState) bool {
+		return s.Phase == "ringing" && s.Offer != nil && s.Offer.Number == number
+	})
+	b.waitText("#offer-number", number, 2*time.Second)
+	b.wantShown("Available · ringing", "Ringing")
+	if width > 0 {
+		b.checkLayout("offer", width)
+	}
+	return c
+}
+
+// wantNotes waits until the store has conversation id with notes and
+// status.
+func (b *tab) wantNotes(h *harness, id, notes, status string) {
+	b.t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		c, err := h.node.contact.store.GetConversation(h.ctx, id)
+		if err == nil && c.Notes == notes && c.Status == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("conversation %s has notes %q, status %q (%v); want %q, %s", id, c.Notes, c.Status, err, notes, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

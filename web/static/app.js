@@ -31,7 +31,6 @@ const END_REASONS = {
   deleted: 'The call ended: your agent account was removed.',
 };
 const SYSTEM_TEXT = {
-  '': 'Waiting for calls',
   ringing: 'Ringing',
   on_call: 'On a call',
   on_hold: 'On a call, on hold',
@@ -136,6 +135,9 @@ function loginError(e) {
 // a call or a wrap-up).
 function recover(info) {
   const sys = info.system || '';
+  if (S.wrapup && (sys !== 'wrap_up' || (info.call_id && info.call_id !== S.wrapup.callId))) {
+    endWrapUp(); // over while the panel was not listening
+  }
   if ((sys === 'on_call' || sys === 'on_hold') && info.call_id && !S.call) {
     S.phase = 'in_call';
     S.call = { id: info.call_id, conversationId: '', name: 'Customer', number: '', queue: '', type: '', since: now(), held: sys === 'on_hold', muted: false };
@@ -161,6 +163,7 @@ async function logout(message) {
   if (agent && !message) {
     try { await agent.setStatus('offline'); } catch { /* signed out anyway */ }
   }
+  endWrapUp(message ? null : agent); // unsaved notes: saved unless the token no longer works
   Object.assign(S, { view: 'login', phase: 'idle', offer: null, call: null, wrapup: null, lastCall: null, status: '', system: '', error: message || '', notice: '', events: 'closed', mediaGaveUp: false });
   mediaFailures = 0;
   render();
@@ -244,6 +247,7 @@ function onEvent(ev) {
         break;
       }
       const last = S.lastCall && S.lastCall.id === d.call_id ? S.lastCall : {};
+      endWrapUp(); // an earlier one whose end the panel missed
       S.phase = 'wrapup';
       S.wrapup = {
         callId: d.call_id, conversationId: d.conversation_id || last.conversationId || '',
@@ -257,8 +261,8 @@ function onEvent(ev) {
       break;
     }
     case 'wrapup.ended':
-      if (S.wrapup && S.wrapup.dirty) saveConversation().catch(() => {});
       if (S.phase === 'wrapup') toIdle();
+      else endWrapUp();
       break;
   }
   render();
@@ -267,13 +271,36 @@ function onEvent(ev) {
 function toIdle() {
   S.phase = 'idle';
   S.call = null;
-  S.wrapup = null;
+  endWrapUp();
   closeOffer();
+}
+
+// endWrapUp closes the panel's wrap-up however it ended: its end event, a
+// status change or a reconnection that shows it over (the end event was
+// missed), the next offer, signing out. Notes or a status the agent changed
+// and did not save are saved now with agent (none: they are dropped).
+function endWrapUp(agent = S.agent) {
+  const w = S.wrapup;
+  S.wrapup = null;
+  if (!w || !w.dirty || !w.conversationId || !agent) return;
+  const status = $('#wrapup-status').value;
+  const notes = $('#wrapup-notes').value;
+  agent.setConversation(w.conversationId, status, notes).then(() => {
+    if (S.phase === 'idle' && S.agent === agent) {
+      S.notice = 'Wrap-up over: your notes are saved.';
+      render();
+    }
+  }, (e) => {
+    if (S.agent !== agent) return;
+    S.notice = 'Your wrap-up notes could not be saved (' + e.message + '). They were: ' + notes;
+    render();
+  });
 }
 
 // ----- the incoming call -----
 
 function offered(d) {
+  endWrapUp(); // a wrap-up whose end the panel missed
   S.offer = { ...d, expiresAt: Date.parse(d.expires_at) || now() + (d.ring_timeout || 30) * 1000 };
   S.phase = 'ringing';
   S.notice = '';
@@ -550,7 +577,7 @@ function render() {
   st.dataset.status = S.status;
 
   for (const r of document.querySelectorAll('input[name=status]')) r.checked = r.value === S.status;
-  setText('#system-state', SYSTEM_TEXT[S.system] ?? S.system);
+  setText('#system-state', nowText());
   setText('#media-state', mediaText(S.media));
   $('#media-state').dataset.state = S.media;
   setText('#events-state', S.events === 'open' ? 'Connected' : 'Reconnecting…');
@@ -584,6 +611,14 @@ function render() {
     $('#wrapup-save').hidden = !S.wrapup.conversationId;
   }
   tick();
+}
+
+// nowText is what the agent is doing. Idle, it follows the status: only an
+// Available agent is offered calls, so only one is "Waiting for calls".
+function nowText() {
+  if (S.system) return SYSTEM_TEXT[S.system] ?? S.system;
+  if (!S.status || S.status === 'available') return 'Waiting for calls';
+  return (STATUS_TEXT[S.status] || S.status) + ': no calls are offered';
 }
 
 // secondLine is the number (unless the name shows it already) and queue.

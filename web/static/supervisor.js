@@ -50,6 +50,13 @@ export class Supervisor {
   clear() {
     $('#sup-queues tbody').replaceChildren();
     $('#sup-agents tbody').replaceChildren();
+    this.show(false);
+  }
+
+  // show shows the figures, or (none yet) what to do to see them.
+  show(data) {
+    $('#sup-hint').hidden = data;
+    $('#sup-data').hidden = !data;
   }
 
   async refresh() {
@@ -65,6 +72,7 @@ export class Supervisor {
       this.renderQueues(queues || []);
       this.renderAgents(agents || []);
       setText('#sup-updated', 'Updated ' + new Date().toLocaleTimeString());
+      this.show(true);
     } catch (e) {
       let msg = e.message;
       if (e instanceof ApiError && e.status === 401) msg = 'Invalid API key';
@@ -79,12 +87,17 @@ export class Supervisor {
     }
   }
 
+  // renderQueues shows each queue's figures; a figure no call has made yet
+  // (service level before a caller left the queue, ASA before an answer,
+  // AHT before a wrap-up ended) is "—", not 0.
   renderQueues(queues) {
     const rows = queues.map((q) => {
       const s = q.stats || {};
+      const left = (s.answered ?? 0) + (s.abandoned ?? 0);
       return row(q.id, [
         q.name, s.waiting ?? 0, s.ringing ?? 0, seconds(s.longest_wait), `${s.available_agents ?? 0} of ${s.agents ?? 0}`,
-        s.offered ?? 0, s.answered ?? 0, s.abandoned ?? 0, percent(s.service_level), seconds(s.asa), seconds(s.aht),
+        s.offered ?? 0, s.answered ?? 0, s.abandoned ?? 0, percent(left > 0 ? s.service_level : null),
+        seconds(s.answered > 0 ? s.asa : null), seconds(s.aht > 0 ? s.aht : null),
       ]);
     });
     $('#sup-queues tbody').replaceChildren(...rows);
