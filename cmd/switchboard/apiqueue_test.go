@@ -155,3 +155,35 @@ flows:
 		t.Errorf("validate stderr:\n%s\nwant:\n%s", stderr, want)
 	}
 }
+
+// TestFlowPlaysAPIStrategy: a flow names a waiting strategy the YAML does
+// not declare; created through the API (id = name), it is what the caller
+// hears: its music (700 Hz), not the YAML's default strategy's greeting.
+func TestFlowPlaysAPIStrategy(t *testing.T) {
+	h := newHarness(t, fromFile(t, ccConfig, func(c *config.Config) {
+		c.Routes = append([]config.Route{{Name: "quiet", Match: config.RouteMatch{To: "+15550400"}, Flow: "quiet"}}, c.Routes...)
+		c.Flows["quiet"] = []config.Action{{Queue: &config.QueueAction{Name: "support", WaitingStrategy: "quiet"}}}
+	}))
+	sup := agent.NewAPI("http://"+h.node.http.Addr(), supervisorKey)
+	var ws struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/waiting-strategies", map[string]any{"name": "quiet", "music": "../audio/tone-700.wav"}, &ws); err != nil {
+		t.Fatalf("create waiting strategy quiet: %v", err)
+	}
+	if ws.ID != "quiet" || ws.Name != "quiet" {
+		t.Fatalf("strategy %+v, want id quiet (its name)", ws)
+	}
+	c, err := h.caller.Invite(h.ctx, h.target("+15550400"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	heardAlone(t, c, 700, 500, 3*time.Second, "the API strategy's music")
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if logs := h.logs.String(); strings.Contains(logs, "waiting strategy does not exist") || !strings.Contains(logs, "strategy_found=true") {
+		t.Error("the flow's waiting strategy was not found")
+	}
+}
