@@ -71,8 +71,10 @@ import (
 
 // Defaults (SPEC §4).
 const (
-	DefaultQueueName        = "Default"
-	DefaultQueueID          = "default"
+	// DefaultQueueName is the queue that always exists; like every queue's,
+	// its id is its name.
+	DefaultQueueName        = "default"
+	DefaultQueueID          = DefaultQueueName
 	DefaultRingTimeout      = 30 * time.Second
 	MinRingTimeout          = 3 * time.Second
 	MaxRingTimeout          = 60 * time.Second
@@ -288,11 +290,8 @@ func (a *ACD) load(ctx context.Context) error {
 		fillQueueDefaults(&q)
 		a.queues[q.ID] = &queue{cfg: q, in: map[*entry]struct{}{}}
 	}
-	if a.queueByName(DefaultQueueName) == nil {
+	if a.lookupQueue(DefaultQueueName) == nil {
 		q := store.Queue{ID: DefaultQueueID, Name: DefaultQueueName, CreatedAt: now, UpdatedAt: now}
-		if _, taken := a.queues[q.ID]; taken {
-			q.ID = newID()
-		}
 		fillQueueDefaults(&q)
 		if err := a.st.PutQueue(ctx, q); err != nil {
 			return fmt.Errorf("acd: create the Default queue: %w", err)

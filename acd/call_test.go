@@ -650,3 +650,30 @@ func TestOfferShowsTheCallType(t *testing.T) {
 		t.Fatalf("offer %+v", o)
 	}
 }
+
+// TestQueueIDIsItsName: a queue's id is its name, the name flows use, for
+// queues created here as for the configuration's and the Default queue.
+func TestQueueIDIsItsName(t *testing.T) {
+	e := newEnv(t)
+	def, err := e.a.GetQueue(DefaultQueueName)
+	e.must(err)
+	if def.ID != "default" || def.Name != "default" {
+		t.Fatalf("Default queue id %q name %q, want default and default", def.ID, def.Name)
+	}
+	q, err := e.a.CreateQueue(e.ctx, store.Queue{Name: "sales"})
+	e.must(err)
+	if q.ID != "sales" {
+		t.Fatalf("queue sales has id %q", q.ID)
+	}
+	var inv *InvalidError
+	if _, err := e.a.CreateQueue(e.ctx, store.Queue{ID: "x1", Name: "billing"}); !errors.As(err, &inv) || inv.Field != "id" {
+		t.Fatalf("an id other than the name: %v, want invalid id", err)
+	}
+	q.Name = "sales-2"
+	if _, err := e.a.UpdateQueue(e.ctx, q); !errors.As(err, &inv) || inv.Field != "name" {
+		t.Fatalf("rename: %v, want invalid name", err)
+	}
+	if got, err := e.a.GetQueue("sales"); err != nil || got.Name != "sales" {
+		t.Fatalf("after a refused rename: %+v %v", got, err)
+	}
+}

@@ -173,19 +173,20 @@ func (a *ACD) GetQueue(ref string) (store.Queue, error) {
 }
 
 // CreateQueue adds a queue (automatic assignment stays off unless
-// q.AutoAssign is set). Zero fields take their defaults; the id is made
-// when empty.
+// q.AutoAssign is set). Zero fields take their defaults. A queue's id is its
+// name (the name flows use): q.ID is empty or q.Name.
 func (a *ACD) CreateQueue(ctx context.Context, q store.Queue) (store.Queue, error) {
 	if err := normalizeQueue(&q); err != nil {
 		return store.Queue{}, err
 	}
+	if q.ID != "" && q.ID != q.Name {
+		return store.Queue{}, invalid("id", "%q differs from the name %q: a queue's id is its name", q.ID, q.Name)
+	}
+	q.ID = q.Name
 	if _, err := a.begin(); err != nil {
 		return store.Queue{}, err
 	}
 	defer a.end()
-	if q.ID == "" {
-		q.ID = newID()
-	}
 	if _, ok := a.queues[q.ID]; ok {
 		return store.Queue{}, fmt.Errorf("%w: queue id %q", ErrConflict, q.ID)
 	}
@@ -203,7 +204,7 @@ func (a *ACD) CreateQueue(ctx context.Context, q store.Queue) (store.Queue, erro
 	return q, nil
 }
 
-// UpdateQueue replaces a queue's settings (q.ID names it).
+// UpdateQueue replaces a queue's settings (q.ID names it); its name stays.
 func (a *ACD) UpdateQueue(ctx context.Context, q store.Queue) (store.Queue, error) {
 	if err := normalizeQueue(&q); err != nil {
 		return store.Queue{}, err
@@ -219,11 +220,8 @@ func (a *ACD) UpdateQueue(ctx context.Context, q store.Queue) (store.Queue, erro
 	if old.cfg.Managed {
 		return store.Queue{}, fmt.Errorf("%w: queue %q", ErrManaged, old.cfg.Name)
 	}
-	if other := a.queueByName(q.Name); other != nil && other != old {
-		return store.Queue{}, fmt.Errorf("%w: queue %q", ErrConflict, q.Name)
-	}
-	if old.cfg.Name == DefaultQueueName && q.Name != DefaultQueueName {
-		return store.Queue{}, invalid("name", "the Default queue cannot be renamed")
+	if q.Name != old.cfg.Name {
+		return store.Queue{}, invalid("name", "cannot be changed: a queue's name is its id (create another queue)")
 	}
 	q.Managed, q.CreatedAt, q.UpdatedAt = false, old.cfg.CreatedAt, a.now()
 	if err := a.st.PutQueue(ctx, q); err != nil {

@@ -3,10 +3,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -23,8 +20,9 @@ type Contact struct {
 	// (read-only through the API) by name, as API objects.
 	ManagedStrategies func() map[string]WaitingStrategy
 	// CheckStrategy validates a strategy created or changed through the API
-	// (files, flows, timings), each problem naming its field.
-	CheckStrategy func(w WaitingStrategy) []FieldProblem
+	// (files, flows, timings) as the configuration's are, each problem
+	// naming its field; its name is checked already.
+	CheckStrategy func(w WaitingStrategyInput) []FieldProblem
 	// Keys are the supervisors' API keys: key → name. Read at each request,
 	// so a reload applies at once.
 	Keys func() map[string]string
@@ -32,7 +30,9 @@ type Contact struct {
 	WHIP http.Handler
 }
 
-// FieldProblem is one thing wrong in a request body.
+// FieldProblem is one thing wrong in a request: Field is the body's field
+// ("capacity", "queues[1]", "announcement.every"), "" for the body as a
+// whole.
 type FieldProblem struct {
 	Field   string `json:"field"`
 	Problem string `json:"problem"`
@@ -49,11 +49,18 @@ type principal struct {
 // same table the mux is.
 type route struct {
 	method, path string
-	summary      string
+	// summary is a line; desc says what the operation does and answers.
+	summary, desc string
 	// who may call it: "supervisor", "agent" (its own objects) or "both".
-	who     string
-	body    string // request schema name, "" for none
-	reply   string // response schema name, "" for none
+	who string
+	// body is the request schema ("" for none), reply the response schema
+	// ("" for none) of the success status code.
+	body, reply string
+	code        int
+	// errs are statuses it may answer besides those every operation may
+	// (401, 403, 500), those of a body (400, 415), of an {id} (404) and of
+	// a change (409).
+	errs    []int
 	handler func(w http.ResponseWriter, r *http.Request, p principal)
 }
 
@@ -66,33 +73,104 @@ type v1 struct {
 func newV1(c *Contact) *v1 {
 	v := &v1{c: c}
 	v.routes = []route{
-		{"GET", "/api/v1/agents", "List agents with their state", "supervisor", "", "AgentList", v.listAgents},
-		{"POST", "/api/v1/agents", "Create an agent", "supervisor", "AgentInput", "Agent", v.createAgent},
-		{"GET", "/api/v1/agents/{id}", "Get an agent", "both", "", "Agent", v.getAgent},
-		{"PATCH", "/api/v1/agents/{id}", "Change an agent", "supervisor", "AgentInput", "Agent", v.patchAgent},
-		{"DELETE", "/api/v1/agents/{id}", "Delete an agent", "supervisor", "", "", v.deleteAgent},
-		{"PUT", "/api/v1/agents/{id}/status", "Set the agent's status", "both", "StatusInput", "Agent", v.setStatus},
-		{"POST", "/api/v1/agents/{id}/heartbeat", "Prove the agent is there", "agent", "", "", v.heartbeat},
-		{"POST", "/api/v1/agents/{id}/wrapup/extend", "Add 10 s to the agent's wrap-up", "agent", "", "WrapUp", v.extendWrapUp},
-		{"DELETE", "/api/v1/agents/{id}/wrapup", "End the agent's wrap-up", "agent", "", "", v.clearWrapUp},
-		{"GET", "/api/v1/agents/{id}/events", "The agent's events (WebSocket)", "both", "", "Event", v.events},
-		{"PATCH", "/api/v1/conversations/{id}", "Set a conversation's status and notes", "agent", "ConversationInput", "Conversation", v.patchConversation},
-		{"GET", "/api/v1/queues", "List queues with live statistics", "both", "", "QueueList", v.listQueues},
-		{"POST", "/api/v1/queues", "Create a queue", "supervisor", "QueueInput", "Queue", v.createQueue},
-		{"GET", "/api/v1/queues/{id}", "Get a queue with live statistics", "both", "", "Queue", v.getQueue},
-		{"PATCH", "/api/v1/queues/{id}", "Change a queue", "supervisor", "QueueInput", "Queue", v.patchQueue},
-		{"DELETE", "/api/v1/queues/{id}", "Delete a queue nobody waits in", "supervisor", "", "", v.deleteQueue},
-		{"GET", "/api/v1/waiting-strategies", "List waiting strategies", "supervisor", "", "WaitingStrategyList", v.listStrategies},
-		{"POST", "/api/v1/waiting-strategies", "Create a waiting strategy", "supervisor", "WaitingStrategy", "WaitingStrategy", v.createStrategy},
-		{"GET", "/api/v1/waiting-strategies/{id}", "Get a waiting strategy", "supervisor", "", "WaitingStrategy", v.getStrategy},
-		{"PUT", "/api/v1/waiting-strategies/{id}", "Replace a waiting strategy", "supervisor", "WaitingStrategy", "WaitingStrategy", v.putStrategy},
-		{"DELETE", "/api/v1/waiting-strategies/{id}", "Delete a waiting strategy", "supervisor", "", "", v.deleteStrategy},
-		{"POST", "/api/v1/calls/{id}/answer", "Answer the call offered to the agent", "agent", "", "", v.callAction(v.c.ACD.Answer)},
-		{"POST", "/api/v1/calls/{id}/decline", "Decline the call offered to the agent", "agent", "", "", v.callAction(v.c.ACD.Decline)},
-		{"POST", "/api/v1/calls/{id}/hangup", "End the agent's call", "agent", "", "", v.callAction(v.c.ACD.Hangup)},
-		{"POST", "/api/v1/calls/{id}/hold", "Put the caller on hold", "agent", "", "", v.callAction(v.c.ACD.Hold)},
-		{"POST", "/api/v1/calls/{id}/resume", "Take the caller off hold", "agent", "", "", v.callAction(v.c.ACD.Resume)},
-		{"POST", "/api/v1/calls/{id}/dtmf", "Send keys to the caller", "agent", "DTMFInput", "", v.dtmf},
+		{method: "GET", path: "/api/v1/agents", summary: "List agents with their state", who: "supervisor",
+			reply: "AgentList", code: 200, handler: v.listAgents,
+			desc: "Every agent, those of the configuration (managed) and those created through the API, ordered by name, " +
+				"with the status it chose and the switch's state of it (ringing, on a call, in wrap-up)."},
+		{method: "POST", path: "/api/v1/agents", summary: "Create an agent", who: "supervisor",
+			body: "AgentInput", reply: "Agent", code: 201, handler: v.createAgent,
+			desc: "Creates an agent, offline. Its id is a name (lowercase letters, digits, '-' and '_'). " +
+				"Without a token, the switch makes one and returns it in this answer's token field, and never again: " +
+				"the agent signs in with it (Authorization: Bearer TOKEN). Every problem of the body is listed in one 400."},
+		{method: "GET", path: "/api/v1/agents/{id}", summary: "Get an agent", who: "both",
+			reply: "Agent", code: 200, handler: v.getAgent,
+			desc: "One agent with its state. An agent may read only itself."},
+		{method: "PATCH", path: "/api/v1/agents/{id}", summary: "Change an agent", who: "supervisor",
+			body: "AgentPatch", reply: "Agent", code: 200, handler: v.patchAgent,
+			desc: "Changes the fields the body has; the others keep their value. The id cannot change. " +
+				"An agent of the configuration is read-only (409 managed by config)."},
+		{method: "DELETE", path: "/api/v1/agents/{id}", summary: "Delete an agent", who: "supervisor",
+			code: 204, handler: v.deleteAgent,
+			desc: "Deletes an agent created through the API; a call ringing for it moves on. " +
+				"An agent of the configuration is read-only (409 managed by config)."},
+		{method: "PUT", path: "/api/v1/agents/{id}/status", summary: "Set the agent's status", who: "both",
+			body: "StatusInput", reply: "Agent", code: 200, handler: v.setStatus,
+			desc: "Sets the status the agent chose: available (offered calls), busy, away or offline. " +
+				"An agent that becomes available is offered the longest-waiting caller of its queues at once."},
+		{method: "POST", path: "/api/v1/agents/{id}/heartbeat", summary: "Prove the agent is there", who: "agent",
+			code: 204, handler: v.heartbeat,
+			desc: "An agent that sends no heartbeat for acd.heartbeat_timeout (30 s by default) goes offline, " +
+				"and a call ringing for it moves on."},
+		{method: "POST", path: "/api/v1/agents/{id}/wrapup/extend", summary: "Add 10 s to the agent's wrap-up", who: "agent",
+			reply: "WrapUp", code: 200, handler: v.extendWrapUp,
+			desc: "Adds 10 seconds to the wrap-up running and answers when it now ends; 409 when the agent is not in wrap-up."},
+		{method: "DELETE", path: "/api/v1/agents/{id}/wrapup", summary: "End the agent's wrap-up", who: "agent",
+			code: 204, handler: v.clearWrapUp,
+			desc: "Ends the wrap-up running: the agent may be offered the next call at once."},
+		{method: "GET", path: "/api/v1/agents/{id}/events", summary: "The agent's events (WebSocket)", who: "both",
+			reply: "Event", code: 101, errs: []int{426}, handler: v.events,
+			desc: "Upgrades to a WebSocket (browsers give the token as ?access_token=TOKEN) on which the switch sends the " +
+				"agent's events as JSON text messages, each an Event; the first is status.changed with the current status. " +
+				"A request that is not a WebSocket handshake is answered 426."},
+		{method: "PATCH", path: "/api/v1/conversations/{id}", summary: "Set a conversation's status and notes", who: "agent",
+			body: "ConversationInput", reply: "Conversation", code: 200, handler: v.patchConversation,
+			desc: "The agent who answered the conversation's call sets its status (open, waiting, solved, closed) and notes, " +
+				"during or after the wrap-up. A conversation not closed takes the same customer's next call."},
+		{method: "GET", path: "/api/v1/queues", summary: "List queues with live statistics", who: "both",
+			reply: "QueueList", code: 200, handler: v.listQueues,
+			desc: "Every queue, those of the configuration (managed) and those created through the API, ordered by name, " +
+				"each with its live and cumulative statistics."},
+		{method: "POST", path: "/api/v1/queues", summary: "Create a queue", who: "supervisor",
+			body: "QueueInput", reply: "Queue", code: 201, handler: v.createQueue,
+			desc: "Creates a queue. Its name is its id, and the name a flow's queue action uses: " +
+				"a flow may name a queue created here (validate warns that the file does not declare it). " +
+				"Automatic assignment is off unless auto_assign is true. Every problem of the body is listed in one 400."},
+		{method: "GET", path: "/api/v1/queues/{id}", summary: "Get a queue with live statistics", who: "both",
+			reply: "Queue", code: 200, handler: v.getQueue,
+			desc: "One queue and its statistics."},
+		{method: "PATCH", path: "/api/v1/queues/{id}", summary: "Change a queue", who: "supervisor",
+			body: "QueuePatch", reply: "Queue", code: 200, handler: v.patchQueue,
+			desc: "Changes the fields the body has; the others keep their value. The name (the id) cannot change. " +
+				"A queue of the configuration is read-only (409 managed by config)."},
+		{method: "DELETE", path: "/api/v1/queues/{id}", summary: "Delete a queue nobody waits in", who: "supervisor",
+			code: 204, handler: v.deleteQueue,
+			desc: "Deletes a queue created through the API; its agents leave it. 409 while callers wait in it; " +
+				"the default queue cannot be deleted (403)."},
+		{method: "GET", path: "/api/v1/waiting-strategies", summary: "List waiting strategies", who: "supervisor",
+			reply: "WaitingStrategyList", code: 200, handler: v.listStrategies,
+			desc: "Every waiting strategy, those of the configuration (managed) and those created through the API, ordered by name."},
+		{method: "POST", path: "/api/v1/waiting-strategies", summary: "Create a waiting strategy", who: "supervisor",
+			body: "WaitingStrategyInput", reply: "WaitingStrategy", code: 201, errs: []int{503}, handler: v.createStrategy,
+			desc: "Creates a waiting strategy, checked like the configuration's (files, flows, timings). " +
+				"Its name is its id, and the name queues and flows use. Every problem of the body is listed in one 400."},
+		{method: "GET", path: "/api/v1/waiting-strategies/{id}", summary: "Get a waiting strategy", who: "supervisor",
+			reply: "WaitingStrategy", code: 200, handler: v.getStrategy,
+			desc: "One waiting strategy."},
+		{method: "PUT", path: "/api/v1/waiting-strategies/{id}", summary: "Replace a waiting strategy", who: "supervisor",
+			body: "WaitingStrategyReplace", reply: "WaitingStrategy", code: 200, errs: []int{503}, handler: v.putStrategy,
+			desc: "Replaces a waiting strategy created through the API; calls that wait already keep the one they started with. " +
+				"The name (the id) cannot change. A strategy of the configuration is read-only (409 managed by config)."},
+		{method: "DELETE", path: "/api/v1/waiting-strategies/{id}", summary: "Delete a waiting strategy", who: "supervisor",
+			code: 204, handler: v.deleteStrategy,
+			desc: "Deletes a waiting strategy created through the API; 409 while a queue uses it."},
+		{method: "POST", path: "/api/v1/calls/{id}/answer", summary: "Answer the call offered to the agent", who: "agent",
+			code: 204, handler: v.callAction(v.c.ACD.Answer),
+			desc: "Connects the call ringing for the agent to the agent's media session (POST /whip first; 409 without one)."},
+		{method: "POST", path: "/api/v1/calls/{id}/decline", summary: "Decline the call offered to the agent", who: "agent",
+			code: 204, handler: v.callAction(v.c.ACD.Decline),
+			desc: "Declines the call ringing for the agent: it is offered to the next available agent at once."},
+		{method: "POST", path: "/api/v1/calls/{id}/hangup", summary: "End the agent's call", who: "agent",
+			code: 204, handler: v.callAction(v.c.ACD.Hangup),
+			desc: "Ends the agent's call (the caller gets a BYE); the agent's wrap-up starts."},
+		{method: "POST", path: "/api/v1/calls/{id}/hold", summary: "Put the caller on hold", who: "agent",
+			code: 204, handler: v.callAction(v.c.ACD.Hold),
+			desc: "Stops the audio both ways until resume."},
+		{method: "POST", path: "/api/v1/calls/{id}/resume", summary: "Take the caller off hold", who: "agent",
+			code: 204, handler: v.callAction(v.c.ACD.Resume),
+			desc: "Carries the audio both ways again."},
+		{method: "POST", path: "/api/v1/calls/{id}/dtmf", summary: "Send keys to the caller", who: "agent",
+			body: "DTMFInput", code: 204, handler: v.dtmf,
+			desc: "Sends the digits to the caller as RFC 4733 telephone-events, 100 ms each."},
 	}
 	return v
 }
@@ -196,7 +274,8 @@ func (p principal) self(w http.ResponseWriter, id string) bool {
 	return false
 }
 
-// apiError is every error body.
+// apiError is every error body. A 400 lists every problem of the request in
+// Problems (Field is the first one's field, Error all of them in a line).
 type apiError struct {
 	Error    string         `json:"error"`
 	Field    string         `json:"field,omitempty"`
@@ -212,7 +291,7 @@ func writeErr(w http.ResponseWriter, err error) {
 	var inv *acd.InvalidError
 	switch {
 	case errors.As(err, &inv):
-		writeJSON(w, http.StatusBadRequest, apiError{Error: inv.Field + ": " + inv.Reason, Field: inv.Field})
+		problems{{Field: inv.Field, Problem: inv.Reason}}.reply(w)
 	case errors.Is(err, acd.ErrNotFound), errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, trimPrefix(err))
 	case errors.Is(err, acd.ErrManaged):
@@ -224,7 +303,7 @@ func writeErr(w http.ResponseWriter, err error) {
 	case errors.Is(err, acd.ErrMedia):
 		writeError(w, http.StatusConflict, trimPrefix(err)+" (connect the agent's media with POST /whip first)")
 	case errors.Is(err, acd.ErrInvalid):
-		writeError(w, http.StatusBadRequest, trimPrefix(err))
+		problems{{Problem: trimPrefix(err)}}.reply(w)
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
@@ -236,57 +315,6 @@ func trimPrefix(err error) string {
 		s = strings.TrimPrefix(s, p)
 	}
 	return s
-}
-
-// decode reads a JSON body into dst, refusing unknown fields and wrong
-// types with the field named.
-func decode(w http.ResponseWriter, r *http.Request, dst any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeError(w, http.StatusUnsupportedMediaType, "send application/json, not "+ct)
-		return false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
-	if err == nil && dec.More() {
-		err = errors.New("one JSON object only")
-	}
-	if err == nil {
-		return true
-	}
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	msg, field := err.Error(), ""
-	switch {
-	case errors.Is(err, io.EOF):
-		msg = "the body must be a JSON object"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		msg = "invalid JSON: the body ends too early"
-	case errors.As(err, &typeErr):
-		field = typeErr.Field
-		msg = fmt.Sprintf("%s: must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.String()), typeErr.Value)
-	case errors.As(err, &syntaxErr):
-		msg = fmt.Sprintf("invalid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
-	case strings.HasPrefix(msg, "json: unknown field "):
-		field = strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		msg = fmt.Sprintf("%s: unknown field", field)
-	}
-	writeJSON(w, http.StatusBadRequest, apiError{Error: msg, Field: field})
-	return false
-}
-
-func jsonKind(goType string) string {
-	switch {
-	case strings.Contains(goType, "int"), strings.Contains(goType, "float"):
-		return "a number"
-	case strings.Contains(goType, "bool"):
-		return "true or false"
-	case strings.Contains(goType, "string") && strings.HasPrefix(goType, "[]"):
-		return "a list of strings"
-	case strings.Contains(goType, "string"):
-		return "a string"
-	}
-	return "a " + goType
 }
 
 // ctx is the request's context.

@@ -2,10 +2,15 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/acd"
+	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/store"
 )
 
@@ -26,16 +31,19 @@ type Agent struct {
 	LastHeartbeat     *time.Time `json:"last_heartbeat,omitempty"`
 	CallsTaken        int        `json:"calls_taken"`
 	TalkTime          float64    `json:"talk_time"`
+	// Token is the bearer token the switch made for an agent created
+	// without one: only in the answer to its creation, never again.
+	Token string `json:"token,omitempty"`
 }
 
 // AgentInput creates or changes an agent; absent fields keep their value.
 type AgentInput struct {
-	ID       *string   `json:"id"`
-	Name     *string   `json:"name"`
-	Token    *string   `json:"token"`
-	Queues   *[]string `json:"queues"`
-	Capacity *int      `json:"capacity"`
-	WrapUp   *float64  `json:"wrap_up"`
+	ID       *string   `json:"id,omitempty"`
+	Name     *string   `json:"name,omitempty"`
+	Token    *string   `json:"token,omitempty"`
+	Queues   *[]string `json:"queues,omitempty"`
+	Capacity *int      `json:"capacity,omitempty"`
+	WrapUp   *float64  `json:"wrap_up,omitempty"`
 }
 
 // StatusInput sets an agent's status.
@@ -51,18 +59,14 @@ type WrapUp struct {
 // ConversationInput sets a conversation's status (open, waiting, solved,
 // closed) and notes.
 type ConversationInput struct {
-	Status string  `json:"status"`
-	Notes  *string `json:"notes"`
+	Status string  `json:"status,omitempty"`
+	Notes  *string `json:"notes,omitempty"`
 }
 
 // DTMFInput sends keys.
 type DTMFInput struct {
 	Digits string `json:"digits"`
 }
-
-func seconds(d time.Duration) float64 { return d.Seconds() }
-
-func fromSeconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
@@ -82,26 +86,55 @@ func agentView(i acd.AgentInfo) Agent {
 		LastHeartbeat: timePtr(i.State.LastHeartbeat), CallsTaken: i.State.CallsTaken, TalkTime: seconds(i.State.TalkTime)}
 }
 
-// apply copies the input's fields onto an agent spec.
-func (in AgentInput) apply(s *acd.AgentSpec) {
+// config is the input as the configuration's agent (and its checks) sees
+// it, over cur (the agent's settings before the change, their defaults
+// filled): a value the body gives is checked as given.
+func (in AgentInput) config(cur config.Agent) config.Agent {
+	cur.ApplyDefaults()
 	if in.ID != nil {
-		s.Agent.ID = *in.ID
+		cur.ID = *in.ID
 	}
 	if in.Name != nil {
-		s.Agent.Name = *in.Name
+		cur.Name = strings.TrimSpace(*in.Name)
 	}
 	if in.Token != nil {
-		s.Token = *in.Token
+		cur.Token = *in.Token
 	}
 	if in.Queues != nil {
-		s.Agent.Queues = *in.Queues
+		cur.Queues = *in.Queues
 	}
 	if in.Capacity != nil {
-		s.Agent.Capacity = *in.Capacity
+		cur.Capacity = *in.Capacity
 	}
 	if in.WrapUp != nil {
-		s.Agent.WrapUp = fromSeconds(*in.WrapUp)
+		cur.WrapUp = fromSeconds(*in.WrapUp)
 	}
+	return cur
+}
+
+// checkAgent adds what is wrong with agent a (its own settings as the
+// configuration checks them, and its queues, which must exist) to ps. Only
+// the fields in only are checked when it is not nil.
+func (v *v1) checkAgent(ps *problems, a config.Agent, only map[string]bool) {
+	ps.addConfig(a.Check(), nil, only)
+	if only != nil && !only["queues"] {
+		return
+	}
+	for i, q := range a.Queues {
+		if config.NameProblem(q) != "" {
+			continue // said already
+		}
+		if _, err := v.c.ACD.GetQueue(q); err != nil {
+			ps.add(fmt.Sprintf("queues[%d]", i), "no queue %q", q)
+		}
+	}
+}
+
+// newToken makes an agent's bearer token: 24 random bytes, base64url.
+func newToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func (v *v1) listAgents(w http.ResponseWriter, r *http.Request, p principal) {
@@ -123,22 +156,43 @@ func (v *v1) writeAgent(w http.ResponseWriter, code int, id string) {
 
 func (v *v1) createAgent(w http.ResponseWriter, r *http.Request, p principal) {
 	var in AgentInput
-	if !decode(w, r, &in) {
+	ps, _, ok := readBody(w, r, &in)
+	if !ok {
 		return
 	}
-	if in.Token != nil && len(*in.Token) < 8 {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "token: use at least 8 characters", Field: "token"})
+	generated := ""
+	if in.Token == nil {
+		generated = newToken()
+		in.Token = &generated
+	}
+	a := in.config(config.Agent{})
+	v.checkAgent(&ps, a, nil)
+	if ps.reply(w) {
 		return
 	}
-	s := acd.AgentSpec{Agent: store.Agent{Status: store.StatusOffline}}
-	in.apply(&s)
-	a, err := v.c.ACD.CreateAgent(ctx(r), s)
+	s := acd.AgentSpec{Token: a.Token, Agent: store.Agent{ID: a.ID, Name: cmpOr(a.Name, a.ID), Queues: a.Queues,
+		Capacity: a.Capacity, WrapUp: a.WrapUp, Status: store.StatusOffline}}
+	created, err := v.c.ACD.CreateAgent(ctx(r), s)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/agents/"+a.ID)
-	v.writeAgent(w, http.StatusCreated, a.ID)
+	info, err := v.c.ACD.GetAgent(created.ID)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := agentView(info)
+	out.Token = generated
+	w.Header().Set("Location", "/api/v1/agents/"+created.ID)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func cmpOr(s, or string) string {
+	if s == "" {
+		return or
+	}
+	return s
 }
 
 func (v *v1) getAgent(w http.ResponseWriter, r *http.Request, p principal) {
@@ -157,19 +211,23 @@ func (v *v1) patchAgent(w http.ResponseWriter, r *http.Request, p principal) {
 		return
 	}
 	var in AgentInput
-	if !decode(w, r, &in) {
+	ps, seen, ok := readBody(w, r, &in)
+	if !ok {
 		return
 	}
 	if in.ID != nil && *in.ID != id {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "id: cannot be changed", Field: "id"})
-		return
+		ps.add("id", "cannot be changed")
 	}
-	if in.Token != nil && len(*in.Token) < 8 {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "token: use at least 8 characters", Field: "token"})
+	a := in.config(config.Agent{ID: id, Name: cur.Name, Queues: cur.Queues, Capacity: cur.Capacity, WrapUp: cur.WrapUp})
+	v.checkAgent(&ps, a, seen)
+	if ps.reply(w) {
 		return
 	}
 	s := acd.AgentSpec{Agent: cur.Agent}
-	in.apply(&s)
+	s.Agent.Name, s.Agent.Queues, s.Agent.Capacity, s.Agent.WrapUp = cmpOr(a.Name, id), a.Queues, a.Capacity, a.WrapUp
+	if in.Token != nil {
+		s.Token = a.Token
+	}
 	if _, err := v.c.ACD.UpdateAgent(ctx(r), s); err != nil {
 		writeErr(w, err)
 		return
@@ -191,7 +249,7 @@ func (v *v1) setStatus(w http.ResponseWriter, r *http.Request, p principal) {
 		return
 	}
 	var in StatusInput
-	if !decode(w, r, &in) {
+	if ps, _, ok := readBody(w, r, &in); !ok || ps.reply(w) {
 		return
 	}
 	if err := v.c.ACD.SetStatus(ctx(r), id, in.Status); err != nil {
@@ -240,7 +298,7 @@ func (v *v1) clearWrapUp(w http.ResponseWriter, r *http.Request, p principal) {
 
 func (v *v1) patchConversation(w http.ResponseWriter, r *http.Request, p principal) {
 	var in ConversationInput
-	if !decode(w, r, &in) {
+	if ps, _, ok := readBody(w, r, &in); !ok || ps.reply(w) {
 		return
 	}
 	c, err := v.c.ACD.SetConversation(ctx(r), p.agent, r.PathValue("id"), in.Status, in.Notes)
@@ -264,7 +322,7 @@ func (v *v1) callAction(f func(ctx context.Context, agentID, callID string) erro
 
 func (v *v1) dtmf(w http.ResponseWriter, r *http.Request, p principal) {
 	var in DTMFInput
-	if !decode(w, r, &in) {
+	if ps, _, ok := readBody(w, r, &in); !ok || ps.reply(w) {
 		return
 	}
 	if err := v.c.ACD.SendDTMF(ctx(r), p.agent, r.PathValue("id"), in.Digits); err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard-voice/switchboard/acd"
+	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/store"
 )
 
@@ -41,46 +42,75 @@ type QueueStats struct {
 	AHT             float64   `json:"aht"`
 }
 
-// QueueInput creates or changes a queue; absent fields keep their value.
+// QueueInput creates or changes a queue; absent fields keep their value
+// (or take their default). Its name is its id.
 type QueueInput struct {
-	ID              *string  `json:"id"`
-	Name            *string  `json:"name"`
-	AutoAssign      *bool    `json:"auto_assign"`
-	Strategy        *string  `json:"strategy"`
-	RingTimeout     *float64 `json:"ring_timeout"`
-	WrapUp          *float64 `json:"wrap_up"`
-	WaitingStrategy *string  `json:"waiting_strategy"`
-	Priority        *int     `json:"priority"`
-	ServiceLevel    *float64 `json:"service_level_threshold"`
+	Name            *string  `json:"name,omitempty"`
+	AutoAssign      *bool    `json:"auto_assign,omitempty"`
+	Strategy        *string  `json:"strategy,omitempty"`
+	RingTimeout     *float64 `json:"ring_timeout,omitempty"`
+	WrapUp          *float64 `json:"wrap_up,omitempty"`
+	WaitingStrategy *string  `json:"waiting_strategy,omitempty"`
+	Priority        *int     `json:"priority,omitempty"`
+	ServiceLevel    *float64 `json:"service_level_threshold,omitempty"`
 }
 
-func (in QueueInput) apply(q *store.Queue) {
-	if in.ID != nil {
-		q.ID = *in.ID
-	}
+// queueFields maps the configuration's queue keys to the API's fields
+// where they differ.
+var queueFields = map[string]string{"service_level": "service_level_threshold"}
+
+// config is the input as the configuration's queue (and its checks) sees
+// it, over cur (the queue's settings before the change, their defaults
+// filled): a value the body gives is checked as given.
+func (in QueueInput) config(cur config.Queue) config.Queue {
+	cur.ApplyDefaults()
 	if in.Name != nil {
-		q.Name = *in.Name
+		cur.Name = *in.Name
 	}
 	if in.AutoAssign != nil {
-		q.AutoAssign = *in.AutoAssign
+		cur.AutoAssign = *in.AutoAssign
 	}
 	if in.Strategy != nil {
-		q.Strategy = *in.Strategy
+		cur.Strategy = *in.Strategy
 	}
 	if in.RingTimeout != nil {
-		q.RingTimeout = fromSeconds(*in.RingTimeout)
+		cur.RingTimeout = fromSeconds(*in.RingTimeout)
 	}
 	if in.WrapUp != nil {
-		q.WrapUp = fromSeconds(*in.WrapUp)
+		cur.WrapUp = fromSeconds(*in.WrapUp)
 	}
 	if in.WaitingStrategy != nil {
-		q.WaitingStrategy = *in.WaitingStrategy
+		cur.WaitingStrategy = *in.WaitingStrategy
 	}
 	if in.Priority != nil {
-		q.Priority = *in.Priority
+		cur.Priority = *in.Priority
 	}
 	if in.ServiceLevel != nil {
-		q.ServiceLevel = fromSeconds(*in.ServiceLevel)
+		cur.ServiceLevel = fromSeconds(*in.ServiceLevel)
+	}
+	return cur
+}
+
+func configQueue(q store.Queue) config.Queue {
+	return config.Queue{Name: q.Name, AutoAssign: q.AutoAssign, Strategy: q.Strategy, RingTimeout: q.RingTimeout,
+		WrapUp: q.WrapUp, WaitingStrategy: q.WaitingStrategy, Priority: q.Priority, ServiceLevel: q.ServiceLevel}
+}
+
+// storeQueue is q as the ACD keeps it: its id is its name.
+func storeQueue(q config.Queue) store.Queue {
+	return store.Queue{ID: q.Name, Name: q.Name, AutoAssign: q.AutoAssign, Strategy: q.Strategy, RingTimeout: q.RingTimeout,
+		WrapUp: q.WrapUp, WaitingStrategy: q.WaitingStrategy, Priority: q.Priority, ServiceLevel: q.ServiceLevel}
+}
+
+// checkQueue adds what is wrong with q (its settings as the configuration
+// checks them, and its waiting strategy, which must exist) to ps. Only the
+// fields in only are checked when it is not nil.
+func (v *v1) checkQueue(r *http.Request, ps *problems, q config.Queue, only map[string]bool) {
+	ps.addConfig(q.Check(), queueFields, only)
+	if ws := q.WaitingStrategy; ws != "" && config.NameProblem(ws) == "" && (only == nil || only["waiting_strategy"]) {
+		if _, err := v.findStrategy(r, ws); err != nil {
+			ps.add("waiting_strategy", "unknown waiting strategy %q: create it first (POST /api/v1/waiting-strategies)", ws)
+		}
 	}
 }
 
@@ -129,46 +159,51 @@ func (v *v1) getQueue(w http.ResponseWriter, r *http.Request, p principal) {
 
 func (v *v1) createQueue(w http.ResponseWriter, r *http.Request, p principal) {
 	var in QueueInput
-	if !decode(w, r, &in) {
+	ps, _, ok := readBody(w, r, &in)
+	if !ok {
 		return
 	}
-	var q store.Queue
-	in.apply(&q)
-	if !v.strategyExists(w, r, q.WaitingStrategy) {
+	q := in.config(config.Queue{})
+	v.checkQueue(r, &ps, q, nil)
+	if ps.reply(w) {
 		return
 	}
-	q, err := v.c.ACD.CreateQueue(ctx(r), q)
+	created, err := v.c.ACD.CreateQueue(ctx(r), storeQueue(q))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/queues/"+q.ID)
-	v.writeQueue(w, http.StatusCreated, q.ID)
+	w.Header().Set("Location", "/api/v1/queues/"+created.ID)
+	v.writeQueue(w, http.StatusCreated, created.ID)
 }
 
 func (v *v1) patchQueue(w http.ResponseWriter, r *http.Request, p principal) {
-	q, err := v.c.ACD.GetQueue(r.PathValue("id"))
+	cur, err := v.c.ACD.GetQueue(r.PathValue("id"))
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	var in QueueInput
-	if !decode(w, r, &in) {
+	ps, seen, ok := readBody(w, r, &in)
+	if !ok {
 		return
 	}
-	if in.ID != nil && *in.ID != q.ID {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "id: cannot be changed", Field: "id"})
+	if in.Name != nil && *in.Name != cur.Name {
+		ps.add("name", "cannot be changed: a queue's name is its id (create another queue)")
+	}
+	q := in.config(configQueue(cur))
+	delete(seen, "name")
+	v.checkQueue(r, &ps, q, seen)
+	if ps.reply(w) {
 		return
 	}
-	in.apply(&q)
-	if !v.strategyExists(w, r, q.WaitingStrategy) {
-		return
-	}
-	if _, err := v.c.ACD.UpdateQueue(ctx(r), q); err != nil {
+	next := storeQueue(q)
+	next.ID, next.Name = cur.ID, cur.Name
+	if _, err := v.c.ACD.UpdateQueue(ctx(r), next); err != nil {
 		writeErr(w, err)
 		return
 	}
-	v.writeQueue(w, http.StatusOK, q.ID)
+	v.writeQueue(w, http.StatusOK, cur.ID)
 }
 
 func (v *v1) deleteQueue(w http.ResponseWriter, r *http.Request, p principal) {
@@ -182,16 +217,4 @@ func (v *v1) deleteQueue(w http.ResponseWriter, r *http.Request, p principal) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// strategyExists refuses a queue naming an unknown waiting strategy.
-func (v *v1) strategyExists(w http.ResponseWriter, r *http.Request, name string) bool {
-	if name == "" {
-		return true
-	}
-	if _, err := v.findStrategy(r, name); err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "waiting_strategy: unknown waiting strategy " + quote(name), Field: "waiting_strategy"})
-		return false
-	}
-	return true
 }

@@ -8,15 +8,14 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
+	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/store"
 )
 
-// WaitingStrategy is what callers hear in a queue (the configuration's
-// waiting_strategies entries, with durations in seconds).
-type WaitingStrategy struct {
-	ID             string        `json:"id"`
+// WaitingStrategyInput is what callers hear in a queue, as a request gives
+// it (the configuration's waiting_strategies entries, with durations in
+// seconds). Its name is its id.
+type WaitingStrategyInput struct {
 	Name           string        `json:"name"`
 	Greeting       string        `json:"greeting"`
 	Music          string        `json:"music"`
@@ -24,7 +23,13 @@ type WaitingStrategy struct {
 	MaxWait        float64       `json:"max_wait"`
 	MaxWaitMessage string        `json:"max_wait_message"`
 	MaxWaitFlow    string        `json:"max_wait_flow"`
-	Managed        bool          `json:"managed"`
+}
+
+// WaitingStrategy is a waiting strategy as the API shows it.
+type WaitingStrategy struct {
+	ID string `json:"id"`
+	WaitingStrategyInput
+	Managed bool `json:"managed"`
 }
 
 // Announcement is repeated over the music, with response codes.
@@ -47,7 +52,7 @@ func (v *v1) managedStrategies() map[string]WaitingStrategy {
 // fromStore decodes a stored strategy.
 func fromStore(s store.WaitingStrategy) (WaitingStrategy, error) {
 	var w WaitingStrategy
-	if err := json.Unmarshal(s.Spec, &w); err != nil {
+	if err := json.Unmarshal(s.Spec, &w.WaitingStrategyInput); err != nil {
 		return w, err
 	}
 	w.ID, w.Name, w.Managed = s.ID, s.Name, false
@@ -78,12 +83,11 @@ func (v *v1) listStrategies(w http.ResponseWriter, r *http.Request, p principal)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// findStrategy looks a strategy up by id or name: managed first.
+// findStrategy looks a strategy up by id (its name): the configuration's
+// first. Strategies stored before ids were names are found by name too.
 func (v *v1) findStrategy(r *http.Request, ref string) (WaitingStrategy, error) {
-	for _, m := range v.managedStrategies() {
-		if m.ID == ref || m.Name == ref {
-			return m, nil
-		}
+	if m, ok := v.managedStrategies()[ref]; ok {
+		return m, nil
 	}
 	if v.c.Strategies == nil {
 		return WaitingStrategy{}, store.ErrNotFound
@@ -123,31 +127,25 @@ func writeNotFound(w http.ResponseWriter, err error, what string) {
 	writeErr(w, err)
 }
 
-// saveStrategy validates ws and stores it (created when existing is nil).
-func (v *v1) saveStrategy(w http.ResponseWriter, r *http.Request, ws WaitingStrategy, code int) {
-	if v.c.Strategies == nil {
-		writeError(w, http.StatusServiceUnavailable, "no database for waiting strategies")
+// checkStrategy adds what is wrong with in to ps: its name, then (when the
+// name is good) everything the configuration checks of a strategy.
+func (v *v1) checkStrategy(ps *problems, in WaitingStrategyInput) {
+	if msg := config.NameProblem(in.Name); msg != "" {
+		ps.add("name", "%s", msg)
 		return
 	}
-	var problems []FieldProblem
 	if v.c.CheckStrategy != nil {
-		problems = v.c.CheckStrategy(ws)
-	}
-	if len(problems) > 0 {
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = p.Field + ": " + p.Problem
+		for _, p := range v.c.CheckStrategy(in) {
+			if !slices.ContainsFunc(*ps, func(q FieldProblem) bool { return q.Field == p.Field }) {
+				*ps = append(*ps, p) // not what the body's decoding said already
+			}
 		}
-		writeJSON(w, http.StatusBadRequest, apiError{Error: strings.Join(msgs, "; "), Field: problems[0].Field, Problems: problems})
-		return
 	}
-	if m, ok := v.managedStrategies()[ws.Name]; ok && m.ID != ws.ID {
-		writeError(w, http.StatusConflict, "managed by config: waiting strategy "+quote(ws.Name)+" is declared in the YAML")
-		return
-	}
-	spec := ws
-	spec.ID, spec.Managed = "", false
-	raw, err := json.Marshal(spec)
+}
+
+// saveStrategy stores ws, answering code (201 or 200) with it.
+func (v *v1) saveStrategy(w http.ResponseWriter, r *http.Request, ws WaitingStrategy, code int) {
+	raw, err := json.Marshal(ws.WaitingStrategyInput)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -163,22 +161,28 @@ func (v *v1) saveStrategy(w http.ResponseWriter, r *http.Request, ws WaitingStra
 }
 
 func (v *v1) createStrategy(w http.ResponseWriter, r *http.Request, p principal) {
-	var ws WaitingStrategy
-	if !decode(w, r, &ws) {
+	if v.c.Strategies == nil {
+		writeError(w, http.StatusServiceUnavailable, "no database for waiting strategies")
 		return
 	}
-	if ws.Managed {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "managed: only the configuration makes managed strategies", Field: "managed"})
+	var in WaitingStrategyInput
+	ps, _, ok := readBody(w, r, &in)
+	if !ok {
 		return
 	}
-	if _, err := v.findStrategy(r, ws.Name); err == nil {
-		writeError(w, http.StatusConflict, "a waiting strategy named "+quote(ws.Name)+" exists")
+	v.checkStrategy(&ps, in)
+	if ps.reply(w) {
 		return
 	}
-	if ws.ID == "" {
-		ws.ID = uuid.NewString()
+	if cur, err := v.findStrategy(r, in.Name); err == nil {
+		if cur.Managed {
+			writeError(w, http.StatusConflict, "managed by config: waiting strategy "+quote(in.Name)+" is declared in the YAML")
+			return
+		}
+		writeError(w, http.StatusConflict, "a waiting strategy named "+quote(in.Name)+" exists")
+		return
 	}
-	v.saveStrategy(w, r, ws, http.StatusCreated)
+	v.saveStrategy(w, r, WaitingStrategy{ID: in.Name, WaitingStrategyInput: in}, http.StatusCreated)
 }
 
 func (v *v1) putStrategy(w http.ResponseWriter, r *http.Request, p principal) {
@@ -191,22 +195,27 @@ func (v *v1) putStrategy(w http.ResponseWriter, r *http.Request, p principal) {
 		writeError(w, http.StatusConflict, "managed by config: waiting strategy "+quote(cur.Name)+"; change it in the YAML and reload")
 		return
 	}
-	var ws WaitingStrategy
-	if !decode(w, r, &ws) {
+	if v.c.Strategies == nil {
+		writeError(w, http.StatusServiceUnavailable, "no database for waiting strategies")
 		return
 	}
-	if ws.ID != "" && ws.ID != cur.ID {
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "id: cannot be changed", Field: "id"})
+	var in WaitingStrategyInput
+	ps, seen, ok := readBody(w, r, &in)
+	if !ok {
 		return
 	}
-	if ws.Name != cur.Name {
-		if _, err := v.findStrategy(r, ws.Name); err == nil {
-			writeError(w, http.StatusConflict, "a waiting strategy named "+quote(ws.Name)+" exists")
-			return
-		}
+	switch {
+	case !seen["name"]:
+		in.Name = cur.Name
+	case in.Name != cur.Name:
+		ps.add("name", "cannot be changed: a waiting strategy's name is its id (create another one)")
+		in.Name = cur.Name
 	}
-	ws.ID, ws.Managed = cur.ID, false
-	v.saveStrategy(w, r, ws, http.StatusOK)
+	v.checkStrategy(&ps, in)
+	if ps.reply(w) {
+		return
+	}
+	v.saveStrategy(w, r, WaitingStrategy{ID: cur.ID, WaitingStrategyInput: in}, http.StatusOK)
 }
 
 func (v *v1) deleteStrategy(w http.ResponseWriter, r *http.Request, p principal) {

@@ -35,6 +35,10 @@ type Config struct {
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `mapstructure:"-" yaml:"-"`
+	// Warnings are what Load or Validate found that may be wrong but is
+	// accepted (Problem.Warning): a flow naming a queue or waiting strategy
+	// the file does not declare, which may live in the database.
+	Warnings Problems `mapstructure:"-" yaml:"-"`
 }
 
 // Node names this switch instance.

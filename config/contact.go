@@ -20,6 +20,10 @@ const (
 	DefaultWrapUp           = 30 * time.Second
 	DefaultServiceLevel     = 20 * time.Second
 	DefaultAgentCapacity    = 10
+	MinAgentCapacity        = 1
+	MaxAgentCapacity        = 100
+	// MinTokenLength is the shortest agent token or API key.
+	MinTokenLength          = 8
 	DefaultHeartbeatTimeout = 30 * time.Second
 	// DefaultQueue always exists; flows may name it without declaring it.
 	DefaultQueue = "default"
@@ -97,18 +101,86 @@ func (c *Config) applyContactDefaults() {
 		c.Gateway.Opus.Complexity = &n
 	}
 	for i := range c.Queues {
-		q := &c.Queues[i]
-		q.Strategy = strings.ToLower(q.Strategy)
-		setString(&q.Strategy, DefaultQueueStrategy)
-		setDuration(&q.RingTimeout, DefaultQueueRingTimeout)
-		setDuration(&q.WrapUp, DefaultWrapUp)
-		setDuration(&q.ServiceLevel, DefaultServiceLevel)
+		c.Queues[i].ApplyDefaults()
 	}
 	for i := range c.Agents {
-		if c.Agents[i].Capacity == 0 {
-			c.Agents[i].Capacity = DefaultAgentCapacity
+		c.Agents[i].ApplyDefaults()
+	}
+}
+
+// ApplyDefaults fills q's zero settings with their defaults (the
+// configuration's queues, and those the REST API creates).
+func (q *Queue) ApplyDefaults() {
+	q.Strategy = strings.ToLower(q.Strategy)
+	setString(&q.Strategy, DefaultQueueStrategy)
+	setDuration(&q.RingTimeout, DefaultQueueRingTimeout)
+	setDuration(&q.WrapUp, DefaultWrapUp)
+	setDuration(&q.ServiceLevel, DefaultServiceLevel)
+}
+
+// Check checks q's own settings, the same for a queue of the configuration
+// and one of the REST API: each problem's Key is the setting
+// ("ring_timeout"). Whether its waiting strategy exists is for the caller to
+// check: it may live in the database.
+func (q *Queue) Check() Problems {
+	v := &collector{}
+	if msg := NameProblem(q.Name); msg != "" {
+		v.add("name", "%s", msg)
+	}
+	if !slices.Contains(QueueStrategies, q.Strategy) {
+		v.add("strategy", "unknown strategy %q: use one of %s", q.Strategy, strings.Join(QueueStrategies, ", "))
+	}
+	if q.RingTimeout < MinQueueRingTimeout || q.RingTimeout > MaxQueueRingTimeout {
+		v.add("ring_timeout", "must be from %v to %v, not %v", MinQueueRingTimeout, MaxQueueRingTimeout, q.RingTimeout)
+	}
+	if q.WrapUp < 0 {
+		v.add("wrap_up", "must not be negative")
+	}
+	if q.ServiceLevel < 0 {
+		v.add("service_level", "must not be negative")
+	}
+	if q.WaitingStrategy != "" {
+		if msg := NameProblem(q.WaitingStrategy); msg != "" {
+			v.add("waiting_strategy", "%s", msg)
 		}
 	}
+	return v.list
+}
+
+// ApplyDefaults fills a's zero settings with their defaults.
+func (a *Agent) ApplyDefaults() {
+	if a.Capacity == 0 {
+		a.Capacity = DefaultAgentCapacity
+	}
+}
+
+// Check checks a's own settings, the same for an agent of the configuration
+// and one of the REST API: each problem's Key is the setting ("capacity").
+// Whether its queues exist and its token is another's are for the caller to
+// check.
+func (a *Agent) Check() Problems {
+	v := &collector{}
+	if msg := NameProblem(a.ID); msg != "" {
+		v.add("id", "%s", msg)
+	}
+	switch {
+	case a.Token == "":
+		v.add("token", "is required (the agent's bearer token; keep it in the environment: ${AGENT_TOKEN})")
+	case len(a.Token) < MinTokenLength:
+		v.add("token", "is too short: use at least %d characters", MinTokenLength)
+	}
+	for i, q := range a.Queues {
+		if msg := NameProblem(q); msg != "" {
+			v.add(fmt.Sprintf("queues[%d]", i), "%s", msg)
+		}
+	}
+	if a.Capacity < MinAgentCapacity || a.Capacity > MaxAgentCapacity {
+		v.add("capacity", "must be from %d to %d, not %d", MinAgentCapacity, MaxAgentCapacity, a.Capacity)
+	}
+	if a.WrapUp < 0 {
+		v.add("wrap_up", "must not be negative")
+	}
+	return v.list
 }
 
 // queueNames is every queue a flow may name: the declared ones and Default.
@@ -127,27 +199,16 @@ func (c *Config) validateContact(v *collector) {
 	queues := map[string]bool{}
 	for i, q := range c.Queues {
 		key := fmt.Sprintf("queues[%d]", i)
-		if msg := nameProblem(q.Name); msg != "" {
-			v.add(key+".name", "%s", msg)
-		} else if queues[q.Name] {
+		if queues[q.Name] && NameProblem(q.Name) == "" {
 			v.add(key+".name", "queue %q is declared twice", q.Name)
 		}
 		queues[q.Name] = true
-		if !slices.Contains(QueueStrategies, q.Strategy) {
-			v.add(key+".strategy", "unknown strategy %q: use one of %s", q.Strategy, strings.Join(QueueStrategies, ", "))
-		}
-		if q.RingTimeout < MinQueueRingTimeout || q.RingTimeout > MaxQueueRingTimeout {
-			v.add(key+".ring_timeout", "must be from %v to %v, not %v", MinQueueRingTimeout, MaxQueueRingTimeout, q.RingTimeout)
-		}
-		if q.WrapUp < 0 {
-			v.add(key+".wrap_up", "must not be negative")
-		}
-		if q.ServiceLevel < 0 {
-			v.add(key+".service_level", "must not be negative")
-		}
-		if q.WaitingStrategy != "" {
+		v.addAll(key, q.Check())
+		if q.WaitingStrategy != "" && NameProblem(q.WaitingStrategy) == "" {
 			if _, ok := c.WaitingStrategies[q.WaitingStrategy]; !ok {
-				v.add(key+".waiting_strategy", "unknown waiting strategy %q", q.WaitingStrategy)
+				v.warn(key+".waiting_strategy", "waiting strategy %q is not under waiting_strategies: "+
+					"it must be created through the API (POST /api/v1/waiting-strategies), or the queue's callers wait in silence",
+					q.WaitingStrategy)
 			}
 		}
 	}
@@ -155,45 +216,37 @@ func (c *Config) validateContact(v *collector) {
 	ids, tokens := map[string]bool{}, map[string]string{}
 	for i, a := range c.Agents {
 		key := fmt.Sprintf("agents[%d]", i)
-		if msg := nameProblem(a.ID); msg != "" {
-			v.add(key+".id", "%s", msg)
-		} else if ids[a.ID] {
+		if ids[a.ID] && NameProblem(a.ID) == "" {
 			v.add(key+".id", "agent %q is declared twice", a.ID)
 		}
 		ids[a.ID] = true
+		problems := a.Check()
+		v.addAll(key, problems)
+		tokenOK := !slices.ContainsFunc(problems, func(p Problem) bool { return p.Key == "token" })
 		switch {
-		case a.Token == "":
-			v.add(key+".token", "is required (the agent's bearer token; keep it in the environment: ${AGENT_TOKEN})")
-		case len(a.Token) < 8:
-			v.add(key+".token", "is too short: use at least 8 characters")
-		case tokens[a.Token] != "":
+		case tokenOK && tokens[a.Token] != "":
 			v.add(key+".token", "is already the token of agent %q", tokens[a.Token])
-		default:
+		case tokenOK:
 			tokens[a.Token] = a.ID
 		}
 		for j, q := range a.Queues {
-			if !known[q] {
-				v.add(fmt.Sprintf("%s.queues[%d]", key, j), "unknown queue %q", q)
+			if !known[q] && NameProblem(q) == "" {
+				v.add(fmt.Sprintf("%s.queues[%d]", key, j), "unknown queue %q: declare it under queues "+
+					"(an agent of the configuration takes calls from the configuration's queues and %s)", q, DefaultQueue)
 			}
-		}
-		if a.Capacity < 1 || a.Capacity > 100 {
-			v.add(key+".capacity", "must be from 1 to 100, not %d", a.Capacity)
-		}
-		if a.WrapUp < 0 {
-			v.add(key+".wrap_up", "must not be negative")
 		}
 	}
 	names := map[string]bool{}
 	for i, k := range c.API.Keys {
 		key := fmt.Sprintf("api.keys[%d]", i)
-		if msg := nameProblem(k.Name); msg != "" {
+		if msg := NameProblem(k.Name); msg != "" {
 			v.add(key+".name", "%s", msg)
 		} else if names[k.Name] {
 			v.add(key+".name", "key %q is declared twice", k.Name)
 		}
 		names[k.Name] = true
-		if len(k.Key) < 8 {
-			v.add(key+".key", "must have at least 8 characters")
+		if len(k.Key) < MinTokenLength {
+			v.add(key+".key", "must have at least %d characters", MinTokenLength)
 		}
 		if id := tokens[k.Key]; id != "" {
 			v.add(key+".key", "is also the token of agent %q", id)

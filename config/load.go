@@ -30,8 +30,9 @@ const EnvPrefix = "SWITCHBOARD"
 // come from the file only.
 //
 // When the configuration has mistakes, Load returns every one of them as
-// Problems, each with its file, line and key. Other failures (an unreadable
-// file) are returned as wrapped errors.
+// Problems, each with its file, line and key (and the warnings with them).
+// What may be wrong but is accepted is in the Config's Warnings. Other
+// failures (an unreadable file) are returned as wrapped errors.
 func Load(path string) (*Config, error) {
 	return LoadWith(path, nil)
 }
@@ -60,6 +61,7 @@ func LoadWith(path string, check Checker) (*Config, error) {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	if problems = append(problems, more...); len(problems) > 0 {
+		problems = append(problems, c.Warnings...)
 		sortProblems(problems)
 		return nil, problems
 	}
@@ -87,17 +89,26 @@ func build(path string, doc *yaml.Node, check Checker) (*Config, Problems, error
 	c.File = path
 	applyAbsentDefaults(c, loc)
 	c.ApplyDefaults()
-	found := c.problems()
+	v := c.check()
+	found := v.list
 	if check != nil && len(found) == 0 {
 		found = check(c)
 	}
-	for _, p := range found {
+	place := func(p Problem) Problem {
 		if p.File == "" {
 			p.File = path
 		}
 		loc.place(&p)
-		problems = append(problems, p)
+		return p
 	}
+	for _, p := range found {
+		problems = append(problems, place(p))
+	}
+	c.Warnings = nil
+	for _, p := range v.warns {
+		c.Warnings = append(c.Warnings, place(p))
+	}
+	sortProblems(c.Warnings)
 	return c, problems, nil
 }
 

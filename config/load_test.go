@@ -481,3 +481,35 @@ flows:
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestLoadWarnsOfQueuesOutsideTheFile: a flow naming a queue and a waiting
+// strategy the file does not declare loads (they may be created through the
+// API) with a warning at each line; with a mistake beside them, the
+// warnings come with the problems, in line order.
+func TestLoadWarnsOfQueuesOutsideTheFile(t *testing.T) {
+	text := `trunks:
+  - {name: a, inbound: {allow: [192.0.2.1]}}
+routes:
+  - {flow: sales}
+flows:
+  sales:
+    - queue: {name: sales, waiting_strategy: quiet}
+`
+	path := writeConfig(t, text)
+	c := mustLoad(t, path)
+	var got []string
+	for _, w := range c.Warnings {
+		got = append(got, strings.ReplaceAll(w.String(), path, "FILE"))
+	}
+	checkStrings(t, got, []string{
+		`FILE:7: warning: flows.sales[0].queue.name: queue "sales" is not under queues: it must be created through the API (POST /api/v1/queues) before a call reaches it, or the call fails with 480`,
+		`FILE:7: warning: flows.sales[0].queue.waiting_strategy: waiting strategy "quiet" is not under waiting_strategies: it must be created through the API (POST /api/v1/waiting-strategies), or the caller waits in silence`,
+	})
+
+	path = writeConfig(t, text+"    - hangup: {code: 200}\n")
+	checkStrings(t, loadProblems(t, path), []string{
+		`FILE:7: warning: flows.sales[0].queue.name: queue "sales" is not under queues: it must be created through the API (POST /api/v1/queues) before a call reaches it, or the call fails with 480`,
+		`FILE:7: warning: flows.sales[0].queue.waiting_strategy: waiting strategy "quiet" is not under waiting_strategies: it must be created through the API (POST /api/v1/waiting-strategies), or the caller waits in silence`,
+		`FILE:8: flows.sales[1].hangup.code: must be a SIP status from 400 to 699, not 200`,
+	})
+}

@@ -18,10 +18,15 @@ type Problem struct {
 	Key string
 	// Msg says what is wrong.
 	Msg string
+	// Warning marks what may be wrong but cannot be told from the file
+	// alone, such as a flow naming a queue that is not declared (it may be
+	// created through the API): the configuration is still accepted.
+	Warning bool
 }
 
-// String formats the problem as "FILE:LINE: KEY: problem", leaving out the
-// parts that are unknown.
+// String formats the problem as "FILE:LINE: KEY: problem" (a warning as
+// "FILE:LINE: warning: KEY: problem"), leaving out the parts that are
+// unknown.
 func (p Problem) String() string {
 	var b strings.Builder
 	switch {
@@ -29,6 +34,9 @@ func (p Problem) String() string {
 		fmt.Fprintf(&b, "%s:%d: ", p.File, p.Line)
 	case p.File != "":
 		fmt.Fprintf(&b, "%s: ", p.File)
+	}
+	if p.Warning {
+		b.WriteString("warning: ")
 	}
 	if p.Key != "" {
 		b.WriteString(p.Key)
@@ -61,11 +69,24 @@ func (ps Problems) err() error {
 
 // collector gathers problems while a configuration is checked.
 type collector struct {
-	file string
-	list Problems
+	file  string
+	list  Problems
+	warns Problems
 }
 
 // add records a problem on key.
 func (c *collector) add(key, format string, args ...any) {
 	c.list = append(c.list, Problem{File: c.file, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warn records a warning on key.
+func (c *collector) warn(key, format string, args ...any) {
+	c.warns = append(c.warns, Problem{File: c.file, Key: key, Msg: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// addAll records ps, whose keys are relative to prefix.
+func (c *collector) addAll(prefix string, ps Problems) {
+	for _, p := range ps {
+		c.add(joinKey(prefix, p.Key), "%s", p.Msg)
+	}
 }

@@ -25,15 +25,18 @@ const (
 )
 
 // Validate checks c as it is and returns every problem found, as Problems,
-// or nil. It does not apply defaults: a Config built in code should start
-// from Default or call ApplyDefaults first. Problems carry keys (and c.File)
-// but no lines; Load adds the lines.
+// or nil. What may be wrong but is accepted goes to c.Warnings. It does not
+// apply defaults: a Config built in code should start from Default or call
+// ApplyDefaults first. Problems carry keys (and c.File) but no lines; Load
+// adds the lines.
 func (c *Config) Validate() error {
-	return c.problems().err()
+	v := c.check()
+	c.Warnings = v.warns
+	return v.list.err()
 }
 
-// problems runs every check on c.
-func (c *Config) problems() Problems {
+// check runs every check on c.
+func (c *Config) check() *collector {
 	v := &collector{file: c.File}
 	if c.Node.Name == "" {
 		v.add("node.name", "is required")
@@ -55,7 +58,7 @@ func (c *Config) problems() Problems {
 	c.validateWaitingStrategies(v)
 	c.validateContact(v)
 	c.flowLoops(v)
-	return v.list
+	return v
 }
 
 func (s *SIP) validate(v *collector) {
@@ -182,7 +185,7 @@ func (o Opus) validate(v *collector, key string) {
 }
 
 func (t *Trunk) validate(v *collector, key string) {
-	if msg := nameProblem(t.Name); msg != "" {
+	if msg := NameProblem(t.Name); msg != "" {
 		v.add(key+".name", "%s", msg)
 	}
 	if t.Inbound == nil && t.Outbound == nil {
@@ -350,7 +353,7 @@ func (c *Config) validateFlows(v *collector, trunks map[string]*Trunk, schedules
 	slices.Sort(names)
 	for _, name := range names {
 		key := joinKey("flows", name)
-		if msg := nameProblem(name); msg != "" {
+		if msg := NameProblem(name); msg != "" {
 			v.add(key, "%s", msg)
 		}
 		actions := c.Flows[name]
@@ -451,16 +454,22 @@ func (a *Action) validate(v *collector, key string, c *Config, trunks map[string
 		flowRef(key+".gather.no_input", g.NoInput, false)
 	}
 	if q := a.Queue; q != nil {
-		if q.Name == "" {
-			v.add(key+".queue.name", "is required")
-		} else if msg := nameProblem(q.Name); msg != "" {
+		// A queue or waiting strategy the file does not declare may be
+		// created through the API: validation cannot see the database, so
+		// it warns, and a call fails at run time if the queue is missing.
+		if msg := NameProblem(q.Name); msg != "" {
 			v.add(key+".queue.name", "%s", msg)
 		} else if !c.queueNames()[q.Name] {
-			v.add(key+".queue.name", "unknown queue %q: declare it under queues (or use %s)", q.Name, DefaultQueue)
+			v.warn(key+".queue.name", "queue %q is not under queues: it must be created through the API "+
+				"(POST /api/v1/queues) before a call reaches it, or the call fails with 480", q.Name)
 		}
 		if q.WaitingStrategy != "" {
-			if _, ok := c.WaitingStrategies[q.WaitingStrategy]; !ok {
-				v.add(key+".queue.waiting_strategy", "unknown waiting strategy %q", q.WaitingStrategy)
+			if msg := NameProblem(q.WaitingStrategy); msg != "" {
+				v.add(key+".queue.waiting_strategy", "%s", msg)
+			} else if _, ok := c.WaitingStrategies[q.WaitingStrategy]; !ok {
+				v.warn(key+".queue.waiting_strategy", "waiting strategy %q is not under waiting_strategies: "+
+					"it must be created through the API (POST /api/v1/waiting-strategies), or the caller waits in silence",
+					q.WaitingStrategy)
 			}
 		}
 	}
@@ -484,7 +493,7 @@ func (c *Config) validateWaitingStrategies(v *collector) {
 	for _, name := range slices.Sorted(maps.Keys(c.WaitingStrategies)) {
 		w := c.WaitingStrategies[name]
 		key := joinKey("waiting_strategies", name)
-		if msg := nameProblem(name); msg != "" {
+		if msg := NameProblem(name); msg != "" {
 			v.add(key, "%s", msg)
 		}
 		a := w.Announcement
@@ -528,7 +537,7 @@ func (c *Config) validateSchedules(v *collector) map[string]bool {
 		key := fmt.Sprintf("schedules[%d]", i)
 		if sc.Name == "" {
 			v.add(key+".name", "is required")
-		} else if msg := nameProblem(sc.Name); msg != "" {
+		} else if msg := NameProblem(sc.Name); msg != "" {
 			v.add(key+".name", "%s", msg)
 		} else if names[sc.Name] {
 			v.add(key+".name", "schedule %q is defined twice", sc.Name)
@@ -739,14 +748,26 @@ func fileProblem(path string) string {
 	return ""
 }
 
-// nameProblem checks a trunk or flow name: lowercase letters, digits, '-'
-// and '_'.
-func nameProblem(name string) string {
+// MaxNameLength bounds a name (NameProblem).
+const MaxNameLength = 64
+
+// NamePattern is the regular expression a name matches (NameProblem), for
+// documents such as the API's OpenAPI schema.
+var NamePattern = fmt.Sprintf("^[a-z0-9_-]{1,%d}$", MaxNameLength)
+
+// NameProblem checks a name: the name of a trunk, flow, schedule, waiting
+// strategy or API key, and the id of a queue or agent, whether it comes from
+// the configuration or the REST API. A name is 1 to MaxNameLength lowercase
+// letters, digits, '-' and '_'. It returns what is wrong, or "".
+func NameProblem(name string) string {
 	if name == "" {
 		return "is required"
 	}
 	if strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
 		return fmt.Sprintf("invalid name %q: use lowercase letters, digits, '-' and '_'", name)
+	}
+	if len(name) > MaxNameLength {
+		return fmt.Sprintf("invalid name %q: use at most %d characters", name, MaxNameLength)
 	}
 	return ""
 }

@@ -5,6 +5,7 @@ import (
 
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -139,12 +140,12 @@ func TestValidateRules(t *testing.T) {
 			c.Flows["support"] = []Action{{Queue: &QueueAction{WaitingStrategy: "other"}}}
 		}, []string{
 			"flows.support[0].queue.name: is required",
-			`flows.support[0].queue.waiting_strategy: unknown waiting strategy "other"`,
 			"waiting_strategies.default.announcement.every: is required with an announcement file (e.g. 30s)",
 			"waiting_strategies.default.announcement.wait_for_response: must not be negative",
 			`waiting_strategies.default.announcement.response_codes.12: "12" is not one key (0-9, *, #, A-D)`,
 			`waiting_strategies.default.announcement.response_codes.3: unknown flow "gone"`,
 			"waiting_strategies.default.max_wait: is required with max_wait_message or max_wait_flow",
+			`warning: flows.support[0].queue.waiting_strategy: waiting strategy "other" is not under waiting_strategies: it must be created through the API (POST /api/v1/waiting-strategies), or the caller waits in silence`,
 		}},
 		{"flow that never ends", func(c *Config) {
 			c.Schedules = []schedule.Schedule{{Name: "office", Weekly: map[string][]string{"mon-fri": {"09:00-17:00"}}}}
@@ -253,14 +254,12 @@ func TestValidateRules(t *testing.T) {
 			c.Gateway.IPs, c.Gateway.Ports = []string{"host.example"}, "5-6"
 			c.Flows["support"] = []Action{{Queue: &QueueAction{Name: "billing"}}}
 		}, []string{
-			`flows.support[0].queue.name: unknown queue "billing": declare it under queues (or use default)`,
 			`queues[0].strategy: unknown strategy "fastest": use one of longest_idle, round_robin, fewest_calls, least_talk_time, random`,
 			`queues[0].ring_timeout: must be from 3s to 1m0s, not 2s`,
 			`queues[0].wrap_up: must not be negative`,
-			`queues[0].waiting_strategy: unknown waiting strategy "none"`,
 			`queues[1].name: queue "sales" is declared twice`,
 			`queues[1].ring_timeout: must be from 3s to 1m0s, not 1m1s`,
-			`agents[0].queues[2]: unknown queue "billing"`,
+			`agents[0].queues[2]: unknown queue "billing": declare it under queues (an agent of the configuration takes calls from the configuration's queues and default)`,
 			`agents[1].id: agent "a1" is declared twice`,
 			`agents[1].token: is too short: use at least 8 characters`,
 			`agents[1].capacity: must be from 1 to 100, not 0`,
@@ -268,6 +267,22 @@ func TestValidateRules(t *testing.T) {
 			`api.keys[0].key: is also the token of agent "a1"`,
 			`gateway.ips[0]: "host.example" is not an IP address`,
 			`gateway.ports: "5-6" must lie within 1024-65535`,
+			`warning: flows.support[0].queue.name: queue "billing" is not under queues: it must be created through the API (POST /api/v1/queues) before a call reaches it, or the call fails with 480`,
+			`warning: queues[0].waiting_strategy: waiting strategy "none" is not under waiting_strategies: it must be created through the API (POST /api/v1/waiting-strategies), or the queue's callers wait in silence`,
+		}},
+		{"names", func(c *Config) {
+			long := strings.Repeat("x", MaxNameLength+1)
+			c.Queues = []Queue{{Name: long, Strategy: "random", RingTimeout: 10 * time.Second, WaitingStrategy: "Quiet"}}
+			c.Agents = []Agent{{ID: "Ann Lee", Token: "agent-ann-token", Capacity: 101, Queues: []string{"Sales"}}}
+			c.Flows["support"] = []Action{{Queue: &QueueAction{Name: "Sales", WaitingStrategy: "a/b"}}}
+		}, []string{
+			`flows.support[0].queue.name: invalid name "Sales": use lowercase letters, digits, '-' and '_'`,
+			`flows.support[0].queue.waiting_strategy: invalid name "a/b": use lowercase letters, digits, '-' and '_'`,
+			`queues[0].name: invalid name "` + strings.Repeat("x", MaxNameLength+1) + `": use at most 64 characters`,
+			`queues[0].waiting_strategy: invalid name "Quiet": use lowercase letters, digits, '-' and '_'`,
+			`agents[0].id: invalid name "Ann Lee": use lowercase letters, digits, '-' and '_'`,
+			`agents[0].queues[0]: invalid name "Sales": use lowercase letters, digits, '-' and '_'`,
+			`agents[0].capacity: must be from 1 to 100, not 101`,
 		}},
 		{"route schedule", func(c *Config) { c.Routes[0].Match.Schedule = "office-hours" },
 			[]string{`routes[0].match.schedule: unknown schedule "office-hours"`}},
@@ -303,6 +318,9 @@ func TestValidateRules(t *testing.T) {
 				for _, p := range ps {
 					got = append(got, p.String())
 				}
+			}
+			for _, w := range c.Warnings {
+				got = append(got, w.String())
 			}
 			checkStrings(t, got, tt.want)
 		})

@@ -16,9 +16,15 @@ import (
 type Queues interface {
 	// Enqueue adds c to the named queue. The Ticket reports when an agent
 	// is found; Leave takes the caller out (hang-up, response code,
-	// maximum wait).
+	// maximum wait). A queue that does not exist is an error wrapping
+	// ErrNoQueue.
 	Enqueue(ctx context.Context, queue string, c *call.Call) (Ticket, error)
 }
+
+// ErrNoQueue: the queue a queue action names does not exist (neither in the
+// configuration nor created through the API). The call fails with 480 and a
+// reason saying so.
+var ErrNoQueue = errors.New("dialplan: no such queue")
 
 // Ticket is a caller's place in a queue.
 type Ticket interface {
@@ -50,19 +56,31 @@ const defaultWaitForResponse = 5 * time.Second
 // found (the call is then bridged to the agent's leg), a response code
 // sends it to another flow, or the maximum wait is reached.
 func (e *Engine) queue(ctx context.Context, c *call.Call, q *config.QueueAction) (string, error) {
+	// Enqueue first: a call to a queue that does not exist is refused
+	// before it is answered.
+	ticket, err := e.queues.Enqueue(ctx, q.Name, c)
+	if errors.Is(err, ErrNoQueue) {
+		cause := noQueueCause(q.Name)
+		c.Log().Warn("queue does not exist: call refused", "queue", q.Name, "code", cause.Code, "reason", cause.Reason)
+		c.End(ctx, cause)
+		return "", errDone
+	}
+	if err != nil {
+		return "", err
+	}
+	defer ticket.Leave()
 	if c.PlayRate() == 0 {
 		if err := c.Answer(ctx); err != nil {
 			return "", err
 		}
 	}
-	ticket, err := e.queues.Enqueue(ctx, q.Name, c)
-	if err != nil {
-		return "", err
-	}
-	defer ticket.Leave()
 	ws, found := e.strategy(q.Name, q.WaitingStrategy)
 	entered := time.Now()
 	c.Log().Info("queued", "queue", q.Name, "waiting_strategy", q.WaitingStrategy, "strategy_found", found)
+	if !found && q.WaitingStrategy != "" {
+		c.Log().Warn("waiting strategy does not exist: the caller waits in silence", "queue", q.Name,
+			"waiting_strategy", q.WaitingStrategy)
+	}
 
 	rate := c.PlayRate()
 	mixer := audio.NewMixer(rate, audio.MixerOptions{})
@@ -197,3 +215,8 @@ func (e *Engine) queue(ctx context.Context, c *call.Call, q *config.QueueAction)
 
 // maxWaitCause ends a call that waited the longest its strategy allows.
 var maxWaitCause = call.Cause{Code: 480, Reason: "Maximum wait time reached"}
+
+// noQueueCause refuses a call to a queue that does not exist.
+func noQueueCause(queue string) call.Cause {
+	return call.Cause{Code: 480, Reason: "Queue " + queue + " does not exist"}
+}

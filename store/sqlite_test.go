@@ -897,3 +897,52 @@ func BenchmarkPutAgentState(b *testing.B) {
 		})
 	}
 }
+
+// TestMigrationIdsAreNames: a database of the first schema, with the Default
+// queue named "Default" and a queue and a waiting strategy the API made with
+// random ids, opens with queues and strategies whose ids are their names,
+// memberships and history following; a queue whose name is not a valid id
+// keeps its id.
+func TestMigrationIdsAreNames(t *testing.T) {
+	ctx := context.Background()
+	dsn := fileDSN(t)
+	initSQL, err := migrationFiles.ReadFile("migrations/0001_init.sql")
+	must(t, err)
+	s, err := open(ctx, dsn, fstest.MapFS{"migrations/0001_init.sql": {Data: initSQL}})
+	must(t, err)
+	for _, q := range []string{
+		`INSERT INTO queues (id, name) VALUES ('default', 'Default'), ('0b6f-uuid', 'sales'), ('7c1e-uuid', 'Sales Team'),
+			('support', 'support')`,
+		`INSERT INTO agents (id, name) VALUES ('ann', 'Ann')`,
+		`INSERT INTO agent_queues (agent_id, queue_id) VALUES ('ann', '0b6f-uuid'), ('ann', 'support'), ('ann', '7c1e-uuid')`,
+		`INSERT INTO conversations (id, queue) VALUES ('c1', '0b6f-uuid')`,
+		`INSERT INTO call_records (id, queue) VALUES ('call1', '0b6f-uuid')`,
+		`INSERT INTO waiting_strategies (id, name) VALUES ('9a2d-uuid', 'quiet')`,
+	} {
+		_, err := s.w.Exec(q)
+		must(t, err)
+	}
+	must(t, s.Close())
+
+	s = openT(t, dsn)
+	queues, err := s.ListQueues(ctx)
+	must(t, err)
+	var got []string
+	for _, q := range queues {
+		got = append(got, q.ID+"="+q.Name)
+	}
+	wantEqual(t, "queues", got, []string{"7c1e-uuid=Sales Team", "default=default", "sales=sales", "support=support"})
+	ann, err := s.GetAgent(ctx, "ann")
+	must(t, err)
+	wantEqual(t, "ann's queues", ann.Queues, []string{"7c1e-uuid", "sales", "support"})
+	conv, err := s.GetConversation(ctx, "c1")
+	must(t, err)
+	wantEqual(t, "conversation's queue", conv.Queue, "sales")
+	rec, err := s.GetCallRecord(ctx, "call1")
+	must(t, err)
+	wantEqual(t, "call record's queue", rec.Queue, "sales")
+	ws, err := s.GetWaitingStrategy(ctx, "quiet")
+	must(t, err)
+	wantEqual(t, "waiting strategy", ws.ID+"="+ws.Name, "quiet=quiet")
+	wantEqual(t, "foreign key problems", count(t, s, `SELECT count(*) FROM pragma_foreign_key_check`), 0)
+}

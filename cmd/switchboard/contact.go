@@ -73,11 +73,7 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
 	var queues []store.Queue
 	for _, q := range cfg.Queues {
-		name := q.Name
-		if q.Name == config.DefaultQueue {
-			name = acd.DefaultQueueName
-		}
-		queues = append(queues, store.Queue{ID: q.Name, Name: name, AutoAssign: q.AutoAssign, Strategy: q.Strategy,
+		queues = append(queues, store.Queue{ID: q.Name, Name: q.Name, AutoAssign: q.AutoAssign, Strategy: q.Strategy,
 			RingTimeout: q.RingTimeout, WrapUp: q.WrapUp, WaitingStrategy: q.WaitingStrategy, Priority: q.Priority,
 			ServiceLevel: q.ServiceLevel})
 	}
@@ -125,6 +121,9 @@ func (cc *contactCenter) hold(ctx context.Context, leg call.Leg, on bool) error 
 func (cc *contactCenter) Enqueue(ctx context.Context, queue string, c *call.Call) (dialplan.Ticket, error) {
 	prio, _ := strconv.Atoi(c.Var(config.VarPriority))
 	t, err := cc.acd.EnqueueWith(ctx, queue, c, acd.EnqueueOptions{Priority: prio, CustomerName: c.Var(config.VarCustomerName)})
+	if errors.Is(err, acd.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", dialplan.ErrNoQueue, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -164,14 +163,15 @@ func (cc *contactCenter) api() *api.Contact {
 			}
 			return out
 		},
-		CheckStrategy: func(w api.WaitingStrategy) []api.FieldProblem { return checkStrategy(cc.cfg(), w) },
+		CheckStrategy: func(w api.WaitingStrategyInput) []api.FieldProblem { return checkStrategy(cc.cfg(), w) },
 	}
 }
 
 // strategyView is a configured waiting strategy as the API shows it.
 func strategyView(name string, w config.WaitingStrategy) api.WaitingStrategy {
-	v := api.WaitingStrategy{ID: name, Name: name, Greeting: w.Greeting, Music: w.Music, MaxWait: w.MaxWait.Seconds(),
-		MaxWaitMessage: w.MaxWaitMessage, MaxWaitFlow: w.MaxWaitFlow, Managed: true}
+	v := api.WaitingStrategy{ID: name, Managed: true, WaitingStrategyInput: api.WaitingStrategyInput{Name: name,
+		Greeting: w.Greeting, Music: w.Music, MaxWait: w.MaxWait.Seconds(), MaxWaitMessage: w.MaxWaitMessage,
+		MaxWaitFlow: w.MaxWaitFlow}}
 	if a := w.Announcement; a.File != "" {
 		v.Announcement = &api.Announcement{File: a.File, Every: a.Every.Seconds(), ResponseCodes: a.ResponseCodes,
 			WaitForResponse: a.WaitForResponse.Seconds()}
@@ -180,7 +180,7 @@ func strategyView(name string, w config.WaitingStrategy) api.WaitingStrategy {
 }
 
 // strategyConfig is an API waiting strategy as the dialplan plays it.
-func strategyConfig(w api.WaitingStrategy) config.WaitingStrategy {
+func strategyConfig(w api.WaitingStrategyInput) config.WaitingStrategy {
 	s := func(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
 	c := config.WaitingStrategy{Greeting: w.Greeting, Music: w.Music, MaxWait: s(w.MaxWait),
 		MaxWaitMessage: w.MaxWaitMessage, MaxWaitFlow: w.MaxWaitFlow}
@@ -194,10 +194,7 @@ func strategyConfig(w api.WaitingStrategy) config.WaitingStrategy {
 // checkStrategy validates a strategy from the API the way the
 // configuration's are (timings, flows, prompt files and tools), against the
 // running configuration.
-func checkStrategy(running *config.Config, w api.WaitingStrategy) []api.FieldProblem {
-	if w.Name == "" {
-		return []api.FieldProblem{{Field: "name", Problem: "is required"}}
-	}
+func checkStrategy(running *config.Config, w api.WaitingStrategyInput) []api.FieldProblem {
 	c := *running
 	c.WaitingStrategies = map[string]config.WaitingStrategy{w.Name: strategyConfig(w)}
 	prefix := "waiting_strategies." + w.Name
@@ -247,22 +244,19 @@ func (cc *contactCenter) strategyFor(cfg *config.Config) func(queue, named strin
 		if ws, ok := cfg.WaitingStrategies[named]; ok {
 			return ws, true
 		}
-		list, err := cc.store.ListWaitingStrategies(context.Background())
+		// A strategy's id is its name.
+		s, err := cc.store.GetWaitingStrategy(context.Background(), named)
 		if err != nil {
-			cc.log.Warn("waiting strategies", "error", err)
+			if !errors.Is(err, store.ErrNotFound) {
+				cc.log.Warn("waiting strategy", "name", named, "error", err)
+			}
 			return config.WaitingStrategy{}, false
 		}
-		for _, s := range list {
-			if s.Name != named {
-				continue
-			}
-			var w api.WaitingStrategy
-			if err := json.Unmarshal(s.Spec, &w); err != nil {
-				cc.log.Warn("waiting strategy", "name", named, "error", err)
-				return config.WaitingStrategy{}, false
-			}
-			return strategyConfig(w), true
+		var w api.WaitingStrategyInput
+		if err := json.Unmarshal(s.Spec, &w); err != nil {
+			cc.log.Warn("waiting strategy", "name", named, "error", err)
+			return config.WaitingStrategy{}, false
 		}
-		return config.WaitingStrategy{}, false
+		return strategyConfig(w), true
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -58,6 +59,7 @@ func serveCmd() *cobra.Command {
 				return configError(cmd, err)
 			}
 			log := newLogger(cfg.Log, os.Stderr)
+			logWarnings(log, cfg)
 			// sipgo logs through its own package-level logger: point it at ours
 			// before any user agent exists (LIBRARY-NOTES 11).
 			sipmsg.SetDefaultLogger(log.With("component", "sipgo"))
@@ -119,6 +121,9 @@ func validateCmd() *cobra.Command {
 			if err != nil {
 				return configError(cmd, err)
 			}
+			for _, w := range cfg.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), w.String())
+			}
 			if print {
 				return config.Print(cmd.OutOrStdout(), cfg)
 			}
@@ -129,6 +134,14 @@ func validateCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&file, "config", "c", "switchboard.yaml", "configuration file (YAML)")
 	cmd.Flags().BoolVar(&print, "print", false, "print the effective configuration with defaults (secrets masked)")
 	return cmd
+}
+
+// logWarnings logs what the configuration may have wrong (config.Config's
+// Warnings), one line each.
+func logWarnings(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration warning", "warning", w.String())
+	}
 }
 
 // configError prints a configuration's problems, one FILE:LINE: KEY:

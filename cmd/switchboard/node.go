@@ -252,6 +252,7 @@ func (n *node) reload() error {
 	}
 	n.running.Store(cfg)
 	n.engine.Store(n.newEngine(cfg))
+	logWarnings(n.log, cfg)
 	n.log.Info("configuration reloaded", "config", cfg.File, "routes", len(cfg.Routes), "flows", len(cfg.Flows))
 	return nil
 }
