@@ -144,6 +144,7 @@ type media struct {
 	imp        Impairment
 	impGen     uint64 // bumped by each setImpairment
 	pause      Pause
+	muted      bool
 
 	digitMu sync.Mutex
 	digits  []Digit
@@ -276,6 +277,12 @@ func (m *media) setImpairment(imp Impairment) {
 	m.mu.Lock()
 	m.imp = imp
 	m.impGen++
+	m.mu.Unlock()
+}
+
+func (m *media) setMuted(on bool) {
+	m.mu.Lock()
+	m.muted = on
 	m.mu.Unlock()
 }
 
@@ -482,7 +489,7 @@ func (s *sender) frame(now time.Time) {
 		f = supportedCodecs["PCMU"]
 	}
 	samples := f.frameSamples()
-	audio := sending && s.job == nil
+	audio := sending && !m.muted && s.job == nil
 	if audio {
 		if m.genRate != f.clock {
 			m.gen = tone.NewGenerator(f.clock, m.toneHz, ToneAmplitude)
