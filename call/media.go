@@ -95,13 +95,16 @@ func (c *Call) supervise(ctx context.Context) {
 		weak  quality.Weak
 	}
 	seen := map[Leg]*watched{}
-	check := time.Second
+	check := min(time.Second, c.opts.QualityInterval)
 	if t := c.opts.MediaTimeout; t > 0 && t < 4*check {
 		check = t / 4
 	}
+	// Quality is judged every qualityTicks checks: the quality interval,
+	// rounded to whole checks.
+	qualityTicks := max(int((c.opts.QualityInterval+check/2)/check), 1)
 	tick := time.NewTicker(check)
 	defer tick.Stop()
-	lastQuality := time.Now()
+	ticks := 0
 	for {
 		select {
 		case <-c.done:
@@ -110,10 +113,8 @@ func (c *Call) supervise(ctx context.Context) {
 			c.mu.Lock()
 			legs := append([]Leg(nil), c.legs...)
 			c.mu.Unlock()
-			qualityDue := now.Sub(lastQuality) >= c.opts.QualityInterval
-			if qualityDue {
-				lastQuality = now
-			}
+			ticks++
+			qualityDue := ticks%qualityTicks == 0
 			for _, l := range legs {
 				s := l.Socket()
 				cfg := s.Config()

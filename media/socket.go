@@ -161,9 +161,12 @@ func newSocket(o SocketOptions, alloc *PortAllocator, slot int, clock *mediaCloc
 
 // Configure sets what the leg negotiated for the stream (codec, events,
 // SRTP, direction). It may be called while packets flow, e.g. after a
-// re-INVITE; bridges read it with [Socket.Config].
+// re-INVITE; bridges read it with [Socket.Config]. The quality monitor
+// expects packets from the party only while c.Sending (see
+// [quality.Monitor.SetExpected]): what it does not send on hold is not loss.
 func (s *Socket) Configure(c StreamConfig) {
 	s.cfg.Store(&c)
+	s.monitor.SetExpected(c.Sending)
 	if c.Audio.ClockRate > 0 {
 		s.monitor.SetClockRate(int(c.Audio.ClockRate))
 		s.wmu.Lock()
@@ -532,7 +535,7 @@ func (s *Socket) receive(pkt []byte, from netip.AddrPort, p *atomic.Pointer[peer
 	st.BytesReceived.Add(uint64(n))
 	payload := rtpPayload(pkt)
 	s.monitor.Observe(binary.BigEndian.Uint16(pkt[2:]), binary.BigEndian.Uint32(pkt[4:]),
-		binary.BigEndian.Uint32(pkt[8:]), len(payload), now)
+		binary.BigEndian.Uint32(pkt[8:]), pkt[1]&0x80 != 0, len(payload), now)
 	if cfg != nil && cfg.HasEvents() && pkt[1]&0x7f == cfg.Event.PayloadType {
 		s.detLast = now
 		s.feedDTMF(pkt, payload, cfg.Event.ClockRate)

@@ -27,7 +27,9 @@ type StreamConfig struct {
 	// SRTP protects the stream; nil for plain RTP.
 	SRTP *sdes.Session
 	// Sending tells whether the party sends media (its direction attribute
-	// is sendrecv or sendonly): a leg on hold is not timed out for silence.
+	// is sendrecv or sendonly) and the leg takes it in: a leg on hold is
+	// not timed out for silence, and what its party does not send then is
+	// not counted as lost (see Socket.Configure).
 	Sending bool
 }
 

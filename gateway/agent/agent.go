@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -75,6 +76,13 @@ const silenceSize = 8
 // loopFrames is how many encoded frames of the tone the client replays.
 const loopFrames = 50
 
+// dtxFrames is how often a muted client sends a frame: one in 20 (every
+// 400 ms), as a browser's Opus encoder does in DTX.
+const dtxFrames = 20
+
+// opusSilence is one 20 ms Opus frame that decodes to digital silence.
+var opusSilence = [...]byte{0xf8, 0xff, 0xfe}
+
 // Client is one agent's WebRTC session with the switch.
 type Client struct {
 	pc       *webrtc.PeerConnection
@@ -105,6 +113,12 @@ type Client struct {
 
 	dtmfReq chan dtmfRequest
 	digits  chan rune
+
+	// The microphone's state, read by the sender.
+	muted    atomic.Bool
+	lossBits atomic.Uint64 // math.Float64bits of the fraction SetLoss drops
+	// RTP packets numbered: sent to the switch, or dropped by SetLoss.
+	rtpSent, rtpDropped atomic.Uint64
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -287,6 +301,8 @@ func (c *Client) send(enc codec.Encoder) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var n int64
+	var lossAcc float64 // share of a packet to drop, carried over
+	talkspurt := false  // the next audio frame starts a talkspurt (after DTX)
 	for {
 		select {
 		case <-c.stop:
@@ -302,11 +318,23 @@ func (c *Client) send(enc codec.Encoder) {
 		}
 		for ; n <= due; n++ {
 			ts := ts0 + uint32(n)*rtc.ClockRate/50
-			if len(loop) > 0 {
+			switch {
+			case c.muted.Load():
+				// DTX: a frame of silence now and then; the first
+				// frame after it starts a talkspurt.
+				if n%dtxFrames == 0 {
+					size := copy(pkt[12:], opusSilence[:])
+					putHeader(pkt[:], c.opusPT, false, seq, ts, ssrc)
+					seq++
+					c.writeRTP(pkt[:12+size], &lossAcc)
+				}
+				talkspurt = true
+			case len(loop) > 0:
 				size := copy(pkt[12:], loop[n%int64(len(loop))])
-				putHeader(pkt[:], c.opusPT, n == 0, seq, ts, ssrc)
+				putHeader(pkt[:], c.opusPT, n == 0 || talkspurt, seq, ts, ssrc)
 				seq++
-				_ = c.track.WriteRTP(pkt[:12+size])
+				talkspurt = false
+				c.writeRTP(pkt[:12+size], &lossAcc)
 			}
 			if pending == nil {
 				select {
@@ -323,7 +351,7 @@ func (c *Client) send(enc codec.Encoder) {
 				payload, marker, ets, done := digits.Next(ev[12:])
 				putHeader(ev[:], c.eventPT, marker, seq, ets, ssrc)
 				seq++
-				_ = c.track.WriteRTP(ev[:12+len(payload)])
+				c.writeRTP(ev[:12+len(payload)], &lossAcc)
 				if done {
 					close(pending.sent)
 					pending = nil
@@ -332,6 +360,45 @@ func (c *Client) send(enc codec.Encoder) {
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(n) * frame)))
 	}
+}
+
+// writeRTP sends one numbered packet to the switch, unless SetLoss drops
+// it: packets are dropped evenly, a share of SetLoss's fraction per packet
+// carried over in acc.
+func (c *Client) writeRTP(pkt []byte, acc *float64) {
+	if loss := math.Float64frombits(c.lossBits.Load()); loss > 0 {
+		if *acc += loss; *acc >= 1 {
+			*acc--
+			c.rtpDropped.Add(1)
+			return
+		}
+	}
+	c.rtpSent.Add(1)
+	_ = c.track.WriteRTP(pkt)
+}
+
+// Mute mutes (true) or unmutes the microphone. While muted the client sends
+// as a browser's Opus encoder in DTX does: a frame of silence every 400 ms,
+// its sequence numbers following on and its timestamps following the
+// clock; the first frame of the tone after it carries the marker bit.
+func (c *Client) Mute(on bool) { c.muted.Store(on) }
+
+// SetLoss makes the client drop fraction (0..1) of the RTP packets it
+// sends from now on, evenly spread (0.2: every fifth), after numbering
+// them: the switch sees gaps in the sequence numbers, as over a lossy
+// network. 0 sends everything.
+func (c *Client) SetLoss(fraction float64) {
+	if math.IsNaN(fraction) {
+		fraction = 0
+	}
+	c.lossBits.Store(math.Float64bits(min(max(fraction, 0), 1)))
+}
+
+// RTPSent counts the RTP packets the client numbered since it started
+// (audio, DTX silence and telephone-events): those sent to the switch and
+// those SetLoss dropped.
+func (c *Client) RTPSent() (sent, dropped uint64) {
+	return c.rtpSent.Load(), c.rtpDropped.Load()
 }
 
 func putHeader(p []byte, pt uint8, marker bool, seq uint16, ts, ssrc uint32) {

@@ -11,7 +11,7 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		at = at.Add(ptime)
-		m.Observe(uint16(i), uint32(i*tsPerPacket), remoteSSRC, 160, at)
+		m.Observe(uint16(i), uint32(i*tsPerPacket), remoteSSRC, false, 160, at)
 	}
 }
 
@@ -27,7 +27,7 @@ func BenchmarkSent(b *testing.B) {
 
 func BenchmarkReport(b *testing.B) {
 	m := newTestMonitor()
-	m.Observe(1, 0, remoteSSRC, 160, t0)
+	m.Observe(1, 0, remoteSSRC, false, 160, t0)
 	buf := make([]byte, 0, 1500)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

@@ -8,6 +8,15 @@
 // [Monitor.Sent] for every RTP packet sent; both allocate nothing. A per-leg
 // ticker calls [Monitor.Report] to build the RTCP compound packet to send,
 // hands received RTCP to [Monitor.HandleRTCP] and reads a [Snapshot].
+//
+// Loss, jitter and MOS count only what the peer was expected to send. The
+// leg tells the monitor with [Monitor.SetExpected] when its agreed direction
+// means the peer does not send (hold, inactive, our sendonly); what the peer
+// numbered but did not send meanwhile (or sent and the leg discarded) is not
+// lost, and the time it kept silent is not jitter. A pause the peer takes on
+// its own (DTX, a muted microphone) keeps its sequence numbers contiguous,
+// so it is not loss either; its arrival gap is kept out of the jitter (see
+// [Monitor.Observe]).
 package quality
 
 import (
@@ -21,6 +30,13 @@ const (
 	maxMisorder = 100
 	seqMod      = 1 << 16
 )
+
+// pauseGap is the arrival gap after which a packet is taken as the start of
+// a new talkspurt for the jitter: the sender paused (DTX, a muted
+// microphone, a hold it did not signal), and its silence is not
+// interarrival jitter. A network that holds packets back delivers them in a
+// burst afterwards, which still shows as jitter.
+const pauseGap = time.Second
 
 // Options configure a [Monitor].
 type Options struct {
@@ -62,6 +78,12 @@ type source struct {
 	badSeq   uint32
 	received int64 // distinct packets counted
 
+	// excused counts the sequence numbers skipped while the peer was not
+	// expected to send (and across the first packet after): not expected,
+	// so not lost. resync: the next packet in order follows such a pause.
+	excused int64
+	resync  bool
+
 	expectedPrior, receivedPrior int64 // at the last Report (A.3)
 
 	// window has one bit per sequence number (seq mod 128) of the 128
@@ -76,6 +98,7 @@ type source struct {
 
 type receiver struct {
 	active    bool
+	paused    bool // the peer is not expected to send (SetExpected)
 	src       source
 	clockRate int
 	epoch     time.Time // first arrival: origin of the arrival timestamps
@@ -135,6 +158,24 @@ func (m *Monitor) SetClockRate(hz int) {
 	m.rxMu.Unlock()
 }
 
+// SetExpected tells the monitor whether the peer is expected to send RTP:
+// true (the default) while the leg's agreed direction has the peer sending
+// (sendrecv, or sendonly from the peer) and its packets are taken in; false
+// on hold, inactive, our sendonly, or while the leg discards what the peer
+// sends. Until it is expected again, packets that arrive count as received
+// but gaps in their sequence numbers are not loss and their arrival times
+// do not feed the jitter; the first packet after that carries on from
+// whatever sequence number and timestamp it has, as the new baseline.
+func (m *Monitor) SetExpected(expected bool) {
+	m.rxMu.Lock()
+	r := &m.rx
+	if r.paused && expected {
+		r.src.resync = true
+	}
+	r.paused = !expected
+	m.rxMu.Unlock()
+}
+
 // SetSSRC sets the synchronization source of the RTP stream we send.
 func (m *Monitor) SetSSRC(ssrc uint32) {
 	m.ctlMu.Lock()
@@ -143,7 +184,7 @@ func (m *Monitor) SetSSRC(ssrc uint32) {
 }
 
 // Observe records one received RTP packet: its sequence number, RTP
-// timestamp, SSRC, payload length and arrival time.
+// timestamp, SSRC, marker bit, payload length and arrival time.
 //
 // Sequence numbers are extended and checked as in RFC 3550 A.1 without
 // probation: the first packet is accepted at once. A jump of more than 3000
@@ -153,16 +194,26 @@ func (m *Monitor) SetSSRC(ssrc uint32) {
 // counted. Loss is computed as in A.3 and the interarrival jitter as in A.8,
 // in timestamp units with the arrival time converted to the clock rate.
 //
+// What the peer was not expected to send is not loss (see
+// [Monitor.SetExpected]): while it is not, and for the first packet in
+// order after, a forward jump of any size up to 100 short of a whole cycle
+// is accepted at once and the numbers skipped are not expected. The
+// interarrival jitter leaves out the transit change into a packet that
+// starts a talkspurt (marker bit set), that arrives a second or more after
+// the previous one, or that follows a pause: a silent sender is not a
+// jittery network.
+//
 // A new SSRC restarts the receive statistics; the counters of the old source
 // (and of a restarted sequence space) are folded into the cumulative figures
 // of [Snapshot], while RTCP report blocks describe the current source only.
-func (m *Monitor) Observe(seq uint16, ts uint32, ssrc uint32, payloadLen int, arrival time.Time) {
+func (m *Monitor) Observe(seq uint16, ts uint32, ssrc uint32, marker bool, payloadLen int, arrival time.Time) {
 	m.rxMu.Lock()
-	m.rx.observe(seq, ts, ssrc, payloadLen, arrival)
+	m.rx.observe(seq, ts, ssrc, marker, payloadLen, arrival)
 	m.rxMu.Unlock()
 }
 
-func (r *receiver) observe(seq uint16, ts, ssrc uint32, payloadLen int, arrival time.Time) {
+func (r *receiver) observe(seq uint16, ts, ssrc uint32, marker bool, payloadLen int, arrival time.Time) {
+	talkspurt := marker || r.paused || r.active && arrival.Sub(r.last) >= pauseGap
 	r.last = arrival
 	switch {
 	case !r.active:
@@ -175,7 +226,8 @@ func (r *receiver) observe(seq uint16, ts, ssrc uint32, payloadLen int, arrival 
 		r.src = source{ssrc: ssrc}
 		r.src.init(seq)
 	default:
-		switch r.src.update(seq) {
+		resync := r.paused || r.src.resync
+		switch r.src.update(seq, resync) {
 		case seqDuplicate:
 			r.dups++
 			return
@@ -184,9 +236,15 @@ func (r *receiver) observe(seq uint16, ts, ssrc uint32, payloadLen int, arrival 
 		case seqRestart:
 			r.fold()
 			r.src.init(seq) // keeps the jitter estimate
+			talkspurt = true
+		case seqResynced:
+			talkspurt = true
 		}
 	}
 	r.octets += uint64(max(payloadLen, 0))
+	if talkspurt {
+		r.src.haveTransit = false // this packet's transit is the new baseline
+	}
 	r.updateJitter(ts, arrival)
 }
 
@@ -222,7 +280,8 @@ func units(d time.Duration, rate int64) int64 {
 type seqResult int
 
 const (
-	seqCounted seqResult = iota
+	seqCounted  seqResult = iota
+	seqResynced           // counted, after a pause: a new baseline
 	seqDuplicate
 	seqIgnored
 	seqRestart
@@ -236,18 +295,21 @@ func (s *source) init(seq uint16) {
 	s.base = int64(seq)
 	s.badSeq = seqMod + 1
 	s.received = 1
+	s.excused, s.resync = 0, false
 	s.expectedPrior, s.receivedPrior = 0, 0
 	s.window = [2]uint64{}
 	s.mark(seq)
 }
 
-// update applies A.1 update_seq to a packet of the current source.
-func (s *source) update(seq uint16) seqResult {
+// update applies A.1 update_seq to a packet of the current source. With
+// resync (the peer was not expected to send) a packet ahead is in order
+// whatever its jump, and the numbers it skips are excused.
+func (s *source) update(seq uint16, resync bool) seqResult {
 	udelta := seq - s.maxSeq
 	switch {
 	case udelta == 0:
 		return seqDuplicate
-	case udelta < maxDropout:
+	case udelta < maxDropout || resync && int(udelta) <= seqMod-maxMisorder:
 		// In order, with a permissible gap.
 		if seq < s.maxSeq {
 			s.cycles += seqMod
@@ -255,6 +317,12 @@ func (s *source) update(seq uint16) seqResult {
 		s.advance(udelta)
 		s.maxSeq = seq
 		s.mark(seq)
+		if resync {
+			s.excused += int64(udelta) - 1
+			s.resync = false
+			s.received++
+			return seqResynced
+		}
 	case int(udelta) <= seqMod-maxMisorder:
 		// A very large jump: restart if the next packet follows it.
 		if uint32(seq) == s.badSeq {
@@ -269,6 +337,9 @@ func (s *source) update(seq uint16) seqResult {
 		}
 		s.mark(seq)
 		if ext := s.extMax() - int64(s.maxSeq-seq); ext < s.base {
+			if resync { // the numbers up to the old base were not expected
+				s.excused += s.base - ext - 1
+			}
 			s.base = ext
 		}
 	}
@@ -278,7 +349,9 @@ func (s *source) update(seq uint16) seqResult {
 
 func (s *source) extMax() int64 { return int64(s.cycles) + int64(s.maxSeq) }
 
-func (s *source) expected() int64 { return s.extMax() - s.base + 1 }
+// expected is the number of packets expected: the extended sequence
+// numbers from the lowest to the highest received, less those excused.
+func (s *source) expected() int64 { return s.extMax() - s.base + 1 - s.excused }
 
 func (s *source) mark(seq uint16) { s.window[seq>>6&1] |= 1 << (seq & 63) }
 

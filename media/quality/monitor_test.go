@@ -33,7 +33,7 @@ func stream(seq uint16, ts uint32, n int, start time.Time) []rtpPacket {
 
 func observe(m *Monitor, ssrc uint32, pkts []rtpPacket) {
 	for _, p := range pkts {
-		m.Observe(p.seq, p.ts, ssrc, 160, p.at)
+		m.Observe(p.seq, p.ts, ssrc, false, 160, p.at)
 	}
 }
 
@@ -188,7 +188,7 @@ func TestObserveSequenceWrap(t *testing.T) {
 		t.Errorf("cumulative lost %d, want 1", rb.TotalLost)
 	}
 	// A late packet from before the wrap is recognized as a duplicate.
-	m.Observe(65530, 30*tsPerPacket, remoteSSRC, 160, t0.Add(3*time.Second))
+	m.Observe(65530, 30*tsPerPacket, remoteSSRC, false, 160, t0.Add(3*time.Second))
 	if s := m.Snapshot(t0.Add(3 * time.Second)); s.Duplicates != 1 || s.PacketsReceived != 99 {
 		t.Errorf("after late duplicate: duplicates %d, received %d, want 1, 99", s.Duplicates, s.PacketsReceived)
 	}
@@ -253,7 +253,7 @@ func TestObserveSequenceRestart(t *testing.T) {
 	m := newTestMonitor()
 	observe(m, remoteSSRC, stream(100, 0, 50, t0))
 	// A single stray jump is ignored...
-	m.Observe(40000, 50*tsPerPacket, remoteSSRC, 160, t0.Add(50*ptime))
+	m.Observe(40000, 50*tsPerPacket, remoteSSRC, false, 160, t0.Add(50*ptime))
 	observe(m, remoteSSRC, stream(150, 51*tsPerPacket, 10, t0.Add(51*ptime)))
 	s := m.Snapshot(t0.Add(time.Second))
 	checkCounts(t, s, 60, 60, 0)
@@ -333,7 +333,7 @@ func TestHotPathAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(1000, func() {
 		seq++
 		at = at.Add(ptime)
-		m.Observe(seq, uint32(seq)*tsPerPacket, remoteSSRC, 160, at)
+		m.Observe(seq, uint32(seq)*tsPerPacket, remoteSSRC, false, 160, at)
 	}); n != 0 {
 		t.Errorf("Observe: %v allocs, want 0", n)
 	}

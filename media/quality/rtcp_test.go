@@ -66,7 +66,7 @@ func TestReportRoundTrip(t *testing.T) {
 		ts := uint32(1000 + i*tsPerPacket)
 		a.Sent(ts, 160, now)
 		if i%25 != 5 {
-			b.Observe(uint16(40000+i), ts, ssrcA, 160, now.Add(delay))
+			b.Observe(uint16(40000+i), ts, ssrcA, false, 160, now.Add(delay))
 		}
 		now = now.Add(ptime)
 	}
@@ -135,7 +135,7 @@ func TestReportRoundTrip(t *testing.T) {
 	for i := range 50 {
 		ts := uint32(9000 + i*tsPerPacket)
 		b.Sent(ts, 80, now)
-		a.Observe(uint16(7+i), ts, ssrcB, 80, now.Add(delay))
+		a.Observe(uint16(7+i), ts, ssrcB, false, 80, now.Add(delay))
 		a.Sent(uint32(2000+i*tsPerPacket), 160, now)
 		now = now.Add(ptime)
 	}
@@ -212,7 +212,7 @@ func TestHandleRTCPIgnoresOtherPackets(t *testing.T) {
 
 func TestHandleRTCPMalformed(t *testing.T) {
 	a := newTestMonitor()
-	a.Observe(1, 0, remoteSSRC, 160, t0)
+	a.Observe(1, 0, remoteSSRC, false, 160, t0)
 	a.Sent(0, 160, t0)
 	valid, err := a.Report(nil, t0) // SR (52 bytes) + SDES
 	if err != nil {
@@ -278,7 +278,7 @@ func TestConcurrentUse(t *testing.T) {
 	go func() { // reader
 		defer wg.Done()
 		for i := range 2000 {
-			a.Observe(uint16(i), uint32(i*tsPerPacket), remoteSSRC, 160, t0.Add(time.Duration(i)*ptime))
+			a.Observe(uint16(i), uint32(i*tsPerPacket), remoteSSRC, false, 160, t0.Add(time.Duration(i)*ptime))
 		}
 	}()
 	go func() { // sender

@@ -112,6 +112,16 @@ func (c *Call) WaitDigits(ctx context.Context, n int) ([]Digit, error) {
 // they are discarded when the call ends. The zero Impairment turns it off.
 func (c *Call) SetImpairment(imp Impairment) { c.media.setImpairment(imp) }
 
+// SetPause sets what the call's RTP stream does while the call does not
+// send (see Pause); PauseClock until set.
+func (c *Call) SetPause(p Pause) { c.media.setPause(p) }
+
+// Mute stops (true) or restarts sending audio without telling the far end,
+// as a phone's mute button or voice activity detection does; meanwhile the
+// stream pauses as SetPause says (with PauseSkip the far end sees loss).
+// Digits still go out.
+func (c *Call) Mute(on bool) { c.media.setMuted(on) }
+
 // RTPDropped returns how many RTP packets the Impairment dropped (not
 // counted as sent by RTPStats).
 func (c *Call) RTPDropped() int { return int(c.media.dropped.Load()) }

@@ -89,6 +89,24 @@ type Impairment struct {
 	Seed uint64
 }
 
+// Pause is what a UA's RTP stream does while the UA does not send (the call
+// is on hold, or it holds): real UAs differ, and the far end must take each
+// for a pause, not for loss.
+type Pause int
+
+const (
+	// PauseClock stops sending; the timestamps follow the clock and the
+	// sequence numbers carry on from the last packet sent (RFC 3550's
+	// sender in silence). The default.
+	PauseClock Pause = iota
+	// PauseFreeze stops sending; timestamps and sequence numbers carry on
+	// where they stopped, as if no time had passed.
+	PauseFreeze
+	// PauseSkip numbers the frames it does not send, as if they were sent
+	// and lost: sequence numbers and timestamps jump on resume.
+	PauseSkip
+)
+
 // media is one call's RTP session: a UDP socket on the RTP IP (and, when
 // port+1 was free, an RTCP socket on port+1), a sender paced by the clock
 // that sends 20 ms frames of a tone (or RFC 4733 events) to the address in
@@ -125,6 +143,8 @@ type media struct {
 	lastSrc    *net.UDPAddr
 	imp        Impairment
 	impGen     uint64 // bumped by each setImpairment
+	pause      Pause
+	muted      bool
 
 	digitMu sync.Mutex
 	digits  []Digit
@@ -257,6 +277,18 @@ func (m *media) setImpairment(imp Impairment) {
 	m.mu.Lock()
 	m.imp = imp
 	m.impGen++
+	m.mu.Unlock()
+}
+
+func (m *media) setMuted(on bool) {
+	m.mu.Lock()
+	m.muted = on
+	m.mu.Unlock()
+}
+
+func (m *media) setPause(p Pause) {
+	m.mu.Lock()
+	m.pause = p
 	m.mu.Unlock()
 }
 
@@ -457,7 +489,7 @@ func (s *sender) frame(now time.Time) {
 		f = supportedCodecs["PCMU"]
 	}
 	samples := f.frameSamples()
-	audio := sending && s.job == nil
+	audio := sending && !m.muted && s.job == nil
 	if audio {
 		if m.genRate != f.clock {
 			m.gen = tone.NewGenerator(f.clock, m.toneHz, ToneAmplitude)
@@ -465,22 +497,29 @@ func (s *sender) frame(now time.Time) {
 		}
 		m.gen.Fill(s.pcm[:samples])
 	}
-	imp, impGen := m.imp, m.impGen
+	imp, impGen, pause := m.imp, m.impGen, m.pause
 	m.mu.Unlock()
 	if s.rng == nil || impGen != s.impGen {
 		s.rng = rand.New(rand.NewPCG(imp.Seed, imp.Seed^0x9e3779b97f4a7c15))
 		s.impGen = impGen
 		s.blockLeft, s.dropLeft, s.lossAcc = 0, 0, 0
 	}
-	defer func() { s.ts += uint32(samples) }()
-
 	if s.job != nil {
 		s.sendEvent(now, remote, te, hasTE && sending, sess, imp)
+		s.ts += uint32(samples)
 		return
 	}
 	if !audio {
+		switch pause {
+		case PauseClock:
+			s.ts += uint32(samples)
+		case PauseSkip:
+			s.ts += uint32(samples)
+			s.hdr.SequenceNumber++
+		}
 		return
 	}
+	defer func() { s.ts += uint32(samples) }()
 	enc := s.encoders[f.codec()]
 	if enc == nil {
 		var err error
