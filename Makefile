@@ -19,7 +19,7 @@ deps:
 	@GO=$(GO) bash scripts/deps.sh
 
 build:
-	@[ -x bin/switchboard ] || echo "make build: first build of bin/switchboard (cgo with libopus; about 2 minutes on 2 cores with an empty Go cache)"
+	@[ -x bin/switchboard ] || echo "make build: first build of bin/switchboard (cgo with libopus; about 2 minutes on 2 cores with empty Go caches)"
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/switchboard ./cmd/switchboard
 
 run: deps build
