@@ -911,13 +911,13 @@ func TestMigrationIdsAreNames(t *testing.T) {
 	s, err := open(ctx, dsn, fstest.MapFS{"migrations/0001_init.sql": {Data: initSQL}})
 	must(t, err)
 	for _, q := range []string{
-		`INSERT INTO queues (id, name) VALUES ('default', 'Default'), ('0b6f-uuid', 'sales'), ('7c1e-uuid', 'Sales Team'),
-			('support', 'support')`,
+		`INSERT INTO queues (id, name, waiting_strategy) VALUES ('default', 'Default', ''), ('0b6f-uuid', 'sales', '9a2d-uuid'),
+			('7c1e-uuid', 'Sales Team', 'quiet'), ('support', 'support', '5e0f-uuid')`,
 		`INSERT INTO agents (id, name) VALUES ('ann', 'Ann')`,
 		`INSERT INTO agent_queues (agent_id, queue_id) VALUES ('ann', '0b6f-uuid'), ('ann', 'support'), ('ann', '7c1e-uuid')`,
 		`INSERT INTO conversations (id, queue) VALUES ('c1', '0b6f-uuid')`,
 		`INSERT INTO call_records (id, queue) VALUES ('call1', '0b6f-uuid')`,
-		`INSERT INTO waiting_strategies (id, name) VALUES ('9a2d-uuid', 'quiet')`,
+		`INSERT INTO waiting_strategies (id, name) VALUES ('9a2d-uuid', 'quiet'), ('5e0f-uuid', 'Long Hold')`,
 	} {
 		_, err := s.w.Exec(q)
 		must(t, err)
@@ -944,5 +944,14 @@ func TestMigrationIdsAreNames(t *testing.T) {
 	ws, err := s.GetWaitingStrategy(ctx, "quiet")
 	must(t, err)
 	wantEqual(t, "waiting strategy", ws.ID+"="+ws.Name, "quiet=quiet")
+	ws, err = s.GetWaitingStrategy(ctx, "5e0f-uuid") // not a name a flow can use: keeps its id
+	must(t, err)
+	wantEqual(t, "waiting strategy with a name that is not an id", ws.Name, "Long Hold")
+	var strategies []string
+	for _, q := range queues {
+		strategies = append(strategies, q.ID+":"+q.WaitingStrategy)
+	}
+	wantEqual(t, "queues' waiting strategies", strategies,
+		[]string{"7c1e-uuid:quiet", "default:", "sales:quiet", "support:5e0f-uuid"})
 	wantEqual(t, "foreign key problems", count(t, s, `SELECT count(*) FROM pragma_foreign_key_check`), 0)
 }

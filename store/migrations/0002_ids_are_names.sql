@@ -25,5 +25,14 @@ UPDATE queues SET id = name WHERE id IN (SELECT old_id FROM renamed_queues);
 
 DROP TABLE renamed_queues;
 
-UPDATE waiting_strategies SET id = name
-    WHERE id <> name AND name NOT IN (SELECT id FROM waiting_strategies);
+CREATE TEMP TABLE renamed_strategies AS
+    SELECT id AS old_id, name AS new_id FROM waiting_strategies
+    WHERE id <> name AND length(name) BETWEEN 1 AND 64 AND name NOT GLOB '*[^a-z0-9_-]*'
+        AND name NOT IN (SELECT id FROM waiting_strategies);
+
+-- A queue that named its waiting strategy by the old id names it by the new.
+UPDATE queues SET waiting_strategy = (SELECT new_id FROM renamed_strategies WHERE old_id = waiting_strategy)
+    WHERE waiting_strategy IN (SELECT old_id FROM renamed_strategies);
+UPDATE waiting_strategies SET id = name WHERE id IN (SELECT old_id FROM renamed_strategies);
+
+DROP TABLE renamed_strategies;
