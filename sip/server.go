@@ -159,7 +159,11 @@ func (s *Server) Trunk(name string) *Trunk { return s.byName[name] }
 // registrations. It returns once the listeners are bound.
 func (s *Server) Start(ctx context.Context) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+			// A TCP/TLS connection that closes ends its transactions: a
+			// caller gone before our final response ends its call.
+			sip.WithTransactionLayerTerminateOnConnClose()))
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}

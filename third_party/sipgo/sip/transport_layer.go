@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -394,6 +396,12 @@ func (l *TransportLayer) WriteMsgTo(msg Message, addr string, network string) er
 // other words SetDestination will be called
 func (l *TransportLayer) ClientRequestConnection(ctx context.Context, req *Request) (c Connection, err error) {
 	network := NetworkToLower(req.Transport())
+	if network == "udp" {
+		// Switchboard fork: RFC 3261 §18.1.1.
+		if network, err = udpOrTCP(req); err != nil {
+			return nil, err
+		}
+	}
 	transport := l.getTransport(network)
 	if transport == nil {
 		return nil, fmt.Errorf("transport %s is not supported", network)
@@ -859,4 +867,44 @@ func NetworkToUpper(network string) string {
 	default:
 		return ASCIIToUpper(network)
 	}
+}
+
+// udpOrTCP applies RFC 3261 §18.1.1 to a request about to leave over UDP
+// (Switchboard fork): "If a request is within 200 bytes of the path MTU, or
+// if it is larger than 1300 bytes and the path MTU is unknown, the request
+// MUST be sent using ... TCP. If this causes a change in the transport
+// protocol from the one indicated in the top Via, the value in the top Via
+// MUST be changed." The request is switched to TCP to the same host and port:
+// its transport, its top Via and its local address (a UDP listener's) are
+// changed on req itself, so a CANCEL built from it follows the same way.
+//
+// A target (Route, else Request-URI) that says transport=udp explicitly
+// forbids the switch (RFC 3263 §4.1: the URI's transport is the one to use):
+// the request fails with ErrUDPMTUCongestion and its size.
+func udpOrTCP(req *Request) (string, error) {
+	limit := UDPMTUSize - 200
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	req.StringWrite(buf)
+	size := buf.Len()
+	bufPool.Put(buf)
+	if size <= limit {
+		return "udp", nil
+	}
+	uri := &req.Recipient
+	if hdr := req.Route(); hdr != nil {
+		uri = &hdr.Address
+	}
+	if uri.UriParams != nil {
+		if tp, ok := uri.UriParams.Get("transport"); ok && strings.EqualFold(tp, "udp") {
+			return "", fmt.Errorf("%w: the %s request is %d bytes (over %d) and %s asks for transport=udp, so it cannot move to TCP (RFC 3261 §18.1.1)",
+				ErrUDPMTUCongestion, req.Method, size, limit, uri.String())
+		}
+	}
+	req.SetTransport("TCP")
+	if via := req.Via(); via != nil {
+		via.Transport = "TCP"
+	}
+	req.Laddr = Addr{}
+	return "tcp", nil
 }

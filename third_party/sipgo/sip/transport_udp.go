@@ -11,8 +11,12 @@ import (
 )
 
 var (
+	// UDPMTUSize is the path MTU assumed for UDP. A request larger than
+	// UDPMTUSize-200 bytes (1300) leaves over TCP (RFC 3261 §18.1.1).
 	UDPMTUSize = 1500
 
+	// ErrUDPMTUCongestion: a request is too large for UDP and may not move
+	// to TCP (its target asks for transport=udp explicitly).
 	ErrUDPMTUCongestion = errors.New("size of packet larger than MTU")
 )
 
@@ -328,9 +332,11 @@ func (c *UDPConnection) WriteMsg(msg Message) error {
 	msg.StringWrite(buf)
 	data := buf.Bytes()
 
-	if len(data) > UDPMTUSize-200 {
-		return ErrUDPMTUCongestion
-	}
+	// Switchboard fork: no size limit here. RFC 3261 §18.1.1 limits only
+	// requests, and TransportLayer.ClientRequestConnection moves a request
+	// over the limit to TCP before it reaches a UDP connection. Responses go
+	// back over UDP whatever their size (§18.2.2): refusing them left a
+	// caller whose INVITE crossed a few proxies without any answer.
 
 	var n int
 	var err error
