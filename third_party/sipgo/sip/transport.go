@@ -47,6 +47,12 @@ type TransportReadProps struct {
 // TransportReadFilter can inspect or replace raw bytes before SIP parsing.
 type TransportReadFilter func(info TransportReadProps, data []byte) ([]byte, error)
 
+// TransportParseErrorHandler gets a UDP datagram the parser refused, with
+// the parse error and a function that sends bytes back to its source
+// (Switchboard fork: upstream only logs it). data is only valid during the
+// call.
+type TransportParseErrorHandler func(info TransportReadProps, data []byte, err error, reply func([]byte) error)
+
 // DefaultPort returns transport default port by network.
 func DefaultPort(transport string) int {
 	switch ASCIIToLower(transport) {

@@ -43,6 +43,7 @@ type TransportLayer struct {
 	// connectionReuse will force connection reuse when passing request
 	connectionReuse bool
 	readFilter      TransportReadFilter
+	parseError      TransportParseErrorHandler
 
 	// dnsPreferSRV does always SRV lookup first
 	dnsPreferSRV bool
@@ -74,6 +75,14 @@ func WithTransportLayerDNSLookupSRV(preferSRV bool) TransportLayerOption {
 func WithTransportLayerReadFilter(f TransportReadFilter) TransportLayerOption {
 	return func(l *TransportLayer) {
 		l.readFilter = f
+	}
+}
+
+// WithTransportLayerParseErrorHandler sets what happens to a UDP datagram
+// the parser refused (Switchboard fork; default: a log line).
+func WithTransportLayerParseErrorHandler(f TransportParseErrorHandler) TransportLayerOption {
+	return func(l *TransportLayer) {
+		l.parseError = f
 	}
 }
 
@@ -140,6 +149,7 @@ func NewTransportLayer(
 			log:             l.log.With("caller", "Transport<UDP>"),
 			connectionReuse: l.connectionReuse,
 			readFilter:      l.readFilter,
+			parseError:      l.parseError,
 		},
 		TCP: &TransportTCP{
 			log:             l.log.With("caller", "Transport<TCP>"),
@@ -184,6 +194,7 @@ func (l *TransportLayer) withTransports(conf TransportsConfig) {
 		l.udp = conf.UDP
 		l.udp.connectionReuse = l.connectionReuse
 		l.udp.readFilter = l.readFilter
+		l.udp.parseError = l.parseError
 	}
 	if conf.TCP != nil && l.tcp == nil {
 		l.tcp = conf.TCP

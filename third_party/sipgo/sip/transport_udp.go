@@ -28,6 +28,7 @@ type TransportUDP struct {
 	log             *slog.Logger
 	connectionReuse bool
 	readFilter      TransportReadFilter
+	parseError      TransportParseErrorHandler
 }
 
 func (t *TransportUDP) init(par *Parser) {
@@ -189,7 +190,7 @@ func (t *TransportUDP) readListenerConnection(conn *UDPConnection, laddr string,
 			acceptedAddr[rastr] = struct{}{}
 		}
 
-		t.parseAndHandle(data, rastr, handler)
+		t.parseAndHandle(data, rastr, handler, conn, raddr)
 		lastRaddr = rastr
 	}
 }
@@ -218,11 +219,11 @@ func (t *TransportUDP) readListenerConnection(conn *UDPConnection, laddr string,
 			continue
 		}
 
-		t.parseAndHandle(data, raddr.String(), handler)
+		t.parseAndHandle(data, raddr.String(), handler, nil, nil)
 	}
 } */
 
-func (t *TransportUDP) parseAndHandle(data []byte, src string, handler MessageHandler) {
+func (t *TransportUDP) parseAndHandle(data []byte, src string, handler MessageHandler, conn *UDPConnection, raddr net.Addr) {
 	// Check is keep alive
 	if len(data) <= 4 {
 		//One or 2 CRLF
@@ -234,6 +235,12 @@ func (t *TransportUDP) parseAndHandle(data []byte, src string, handler MessageHa
 
 	msg, err := t.parser.ParseSIP(data) //Very expensive operation
 	if err != nil {
+		if t.parseError != nil && conn != nil {
+			// Switchboard fork: the owner answers (400) and counts it.
+			t.parseError(TransportReadProps{Transport: t.Network(), LocalAddr: conn.LocalAddr(), RemoteAddr: raddr}, data, err,
+				func(b []byte) error { _, err := conn.WriteTo(b, raddr); return err })
+			return
+		}
 		t.log.Error("failed to parse", "data", string(data), "error", err)
 		return
 	}
