@@ -5,7 +5,10 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // maxDatagram is the largest UDP message the switch takes. SIP over UDP is
@@ -24,6 +27,7 @@ const maxDatagram = 16 << 10
 type guardConn struct {
 	net.PacketConn
 	log     *slog.Logger
+	metrics *Metrics // optional
 	dropped atomic.Uint64
 }
 
@@ -41,12 +45,65 @@ func (g *guardConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		g.dropped.Add(1)
 		g.log.Warn("malformed SIP datagram", "source", addr.String(), "reason", why,
 			"size", n, "start", firstLine(p[:n], 100))
+		answered := false
 		if code > 0 {
 			if res := statelessResponse(p[:n], code, why); res != nil {
-				_, _ = g.PacketConn.WriteTo(res, addr)
+				_, err := g.PacketConn.WriteTo(res, addr)
+				answered = err == nil
 			}
 		}
+		if g.metrics != nil {
+			g.metrics.malformedMessage("udp", answered)
+		}
 	}
+}
+
+// onUnparseable answers a UDP datagram sipgo's parser refused, statelessly
+// from the headers it can read: 505 for a SIP version other than 2.0, 400
+// for any other request; a response is dropped. Each is counted.
+func (s *Server) onUnparseable(info sip.TransportReadProps, data []byte, perr error, reply func([]byte) error) {
+	code, why := 0, "unparseable: "+perr.Error()
+	if len(why) > 120 {
+		why = why[:120]
+	}
+	why = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, why)
+	if version, ok := requestVersion(data); ok {
+		code = 400
+		if version != "SIP/2.0" {
+			code, why = 505, "SIP version "+firstLine([]byte(version), 20)+" not supported"
+		}
+	}
+	answered := false
+	if code > 0 {
+		if res := statelessResponse(data, code, why); res != nil {
+			answered = reply(res) == nil
+		}
+	}
+	s.log.Warn("unparseable SIP message", "transport", info.Transport, "source", info.RemoteAddr.String(),
+		"error", perr, "answered", answered, "start", firstLine(data, 100))
+	if s.metrics != nil {
+		s.metrics.malformedMessage(strings.ToLower(info.Transport), answered)
+	}
+}
+
+// requestVersion returns the SIP version of a start line shaped like a
+// request's ("METHOD SP Request-URI SP SIP/x.y"), however broken the rest.
+func requestVersion(b []byte) (string, bool) {
+	line := []byte(firstLine(b, 1<<16))
+	fields := bytes.Fields(line)
+	if len(fields) < 3 || bytes.HasPrefix(fields[0], []byte("SIP/")) {
+		return "", false
+	}
+	last := fields[len(fields)-1]
+	if !bytes.HasPrefix(bytes.ToUpper(last), []byte("SIP/")) {
+		return "", false
+	}
+	return string(last), true
 }
 
 // screen returns 0 for a datagram to parse, a status code to answer a
@@ -60,6 +117,9 @@ func screen(b []byte) (int, string) {
 		return -1, why
 	}
 	if !req && !bytes.HasPrefix(b, []byte("SIP/2.0 ")) {
+		if v, ok := requestVersion(b); ok && !strings.EqualFold(v, "SIP/2.0") {
+			return 505, "SIP version " + firstLine([]byte(v), 20) + " not supported"
+		}
 		return -1, "not a SIP message"
 	}
 	if len(b) > maxDatagram {
@@ -156,7 +216,10 @@ func statelessResponse(b []byte, code int, why string) []byte {
 }
 
 func reasonFor(code int) string {
-	if code == 513 {
+	switch code {
+	case 505:
+		return "Version Not Supported"
+	case 513:
 		return "Message Too Large"
 	}
 	return defaultReason(code)

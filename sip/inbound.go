@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -52,8 +53,39 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	if !tx.OnCancel(func(*sip.Request) { l.onCancel() }) {
 		l.onCancel()
 	}
+	go l.watchTransaction()
 	return l
 }
+
+// watchTransaction ends the leg when its INVITE transaction fails on the
+// transport before the final response (the caller's TCP connection closed,
+// a response could not be sent): the caller is gone as surely as with a
+// CANCEL, and the call tears its far-end leg down the same way (CANCEL, or
+// ACK and BYE for a 200 that comes later). It returns when the leg ends.
+func (l *InboundLeg) watchTransaction() {
+	select {
+	case <-l.tx.Done():
+	case <-l.done:
+		return
+	}
+	err := l.tx.Err()
+	if !errors.Is(err, sip.ErrTransactionTransport) {
+		return
+	}
+	l.mu.Lock()
+	if l.ended || l.finalSent {
+		l.mu.Unlock()
+		return
+	}
+	l.ended, l.finalSent = true, true
+	l.mu.Unlock()
+	l.log.Warn("caller unreachable before the final response", "error", err)
+	l.emit(call.Ended{Cause: callerGone, Remote: true})
+	l.cleanup()
+}
+
+// callerGone ends a call whose caller's transport failed before answer.
+var callerGone = call.Cause{Code: 408, Reason: "Caller unreachable"}
 
 // From is the caller.
 func (l *InboundLeg) From() call.Party { return l.from }

@@ -16,6 +16,7 @@ type Metrics struct {
 	attempts   prometheus.Counter
 	challenges *prometheus.CounterVec
 	active     prometheus.Gauge
+	malformed  *prometheus.CounterVec
 
 	cpsMu     sync.Mutex
 	cpsSecond int64
@@ -49,9 +50,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_active_calls",
 			Help: "Calls in progress (set-up or answered).",
 		}),
+		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_malformed_total",
+			Help: "SIP messages refused before the transaction layer (unparseable, truncated, oversized, garbage), by transport and by what was done: answered (400/505/513 sent statelessly) or dropped (nothing to answer).",
+		}, []string{"transport", "action"}),
 		now: time.Now,
 	}
-	reg.MustRegister(m.calls, m.rejections, m.attempts, m.challenges, m.active, m)
+	reg.MustRegister(m.calls, m.rejections, m.attempts, m.challenges, m.active, m.malformed, m)
 	return m
 }
 
@@ -142,7 +147,16 @@ func (m *Metrics) rejected(code int) {
 func (m *Metrics) challenged(code int) { m.challenges.WithLabelValues(strconv.Itoa(code)).Inc() }
 
 func (m *Metrics) callStarted() { m.active.Inc() }
-func (m *Metrics) callEnded()   { m.active.Dec() }
+
+// malformedMessage counts a message refused before parsing or by the parser.
+func (m *Metrics) malformedMessage(transport string, answered bool) {
+	action := "dropped"
+	if answered {
+		action = "answered"
+	}
+	m.malformed.WithLabelValues(transport, action).Inc()
+}
+func (m *Metrics) callEnded() { m.active.Dec() }
 
 // CallFinished counts a call that got past the edge, by its record's result.
 func (m *Metrics) CallFinished(result string) { m.calls.WithLabelValues(result).Inc() }

@@ -159,7 +159,12 @@ func (s *Server) Trunk(name string) *Trunk { return s.byName[name] }
 // registrations. It returns once the listeners are bound.
 func (s *Server) Start(ctx context.Context) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)))
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+			// A TCP/TLS connection that closes ends its transactions: a
+			// caller gone before our final response ends its call.
+			sip.WithTransactionLayerTerminateOnConnClose()),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerParseErrorHandler(s.onUnparseable)))
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}
@@ -250,7 +255,7 @@ func (s *Server) listen(raw string) (func() error, error) {
 			s.udpLaddr = sip.Addr{IP: net.ParseIP(host), Port: port, Hostname: host}
 		}
 		s.advertise(network, host, port)
-		g := &guardConn{PacketConn: pc, log: s.log}
+		g := &guardConn{PacketConn: pc, log: s.log, metrics: s.metrics}
 		start = func() error { return s.srv.ServeUDP(g) }
 	case "tcp":
 		l, err := net.Listen("tcp", addr)

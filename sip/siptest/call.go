@@ -45,6 +45,7 @@ type Call struct {
 	mu           sync.Mutex
 	remoteTag    string
 	localURI     sip.Uri
+	localName    string // display name in From (calls placed by the UA)
 	remoteURI    sip.Uri
 	remoteTarget sip.Uri
 	routeSet     []sip.Uri
@@ -573,7 +574,7 @@ func (c *Call) newRequestLocked(method sip.RequestMethod, seq uint32) *sip.Reque
 	for _, r := range c.routeSet {
 		req.AppendHeader(&sip.RouteHeader{Address: *r.Clone()})
 	}
-	from := &sip.FromHeader{Address: *c.localURI.Clone(), Params: sip.NewParams()}
+	from := &sip.FromHeader{DisplayName: c.localName, Address: *c.localURI.Clone(), Params: sip.NewParams()}
 	from.Params.Add("tag", c.localTag)
 	to := &sip.ToHeader{Address: *c.remoteURI.Clone(), Params: sip.NewParams()}
 	if c.remoteTag != "" {

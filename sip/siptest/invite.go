@@ -16,6 +16,8 @@ type InviteOptions struct {
 	// From is the user part of the From header (the host is the UA's), or a
 	// whole URI ("sip:+4420...@carrier.example"). Default: the UA's User.
 	From string
+	// FromName is the display name in From (e.g. "Alice"). Default none.
+	FromName string
 	// Codecs are offered in this order: "PCMU", "PCMA", "opus"
 	// (case-insensitive; opus as 111 opus/48000/2). Default PCMU.
 	// telephone-event is offered at the clock of each codec (101 at 8000,
@@ -102,6 +104,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 	c := newCall(u, true, m, newCallID(), newTag())
 	c.mu.Lock()
 	c.localURI = localURI
+	c.localName = o.FromName
 	c.remoteURI = sip.Uri{Scheme: uri.Scheme, User: uri.User, Host: uri.Host, Port: uri.Port}
 	c.remoteTarget = uri
 	c.offer, c.codec = offer, offer[0]

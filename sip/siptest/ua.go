@@ -57,6 +57,10 @@ type Options struct {
 	ListenAddr string
 	// Transport is "udp" (default) or "tcp".
 	Transport string
+	// AlsoTCP, with Transport "udp", also listens on TCP on the same port,
+	// as RFC 3261 §18 asks of a UA (a request over the UDP size limit
+	// arrives by TCP). Requests the UA sends still leave over UDP.
+	AlsoTCP bool
 	// User is the user part of the Contact and the default From user.
 	// Default "siptest".
 	User string
@@ -80,7 +84,9 @@ type UA struct {
 	port      int
 	contact   sip.ContactHeader
 	listener  io.Closer
+	tcp       net.Listener // the AlsoTCP listener, or nil
 	serveDone chan struct{}
+	tcpDone   chan struct{}
 	done      chan struct{} // closed by Close
 	closeOnce sync.Once
 	incoming  chan *Incoming
@@ -143,11 +149,11 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 	switch strings.ToLower(o.Transport) {
 	case "", "udp":
 		u.transport = "UDP"
-		conn, err := net.ListenPacket("udp", o.ListenAddr)
+		conn, tcp, err := listenUDP(o.ListenAddr, o.AlsoTCP)
 		if err != nil {
-			return nil, fmt.Errorf("siptest: listen udp %s: %w", o.ListenAddr, err)
+			return nil, err
 		}
-		u.listener, laddr = conn, conn.LocalAddr()
+		u.listener, laddr, u.tcp = conn, conn.LocalAddr(), tcp
 	case "tcp":
 		u.transport = "TCP"
 		l, err := net.Listen("tcp", o.ListenAddr)
@@ -231,6 +237,16 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 		}
 	}()
 
+	if u.tcp != nil {
+		u.tcpDone = make(chan struct{})
+		go func() {
+			defer close(u.tcpDone)
+			if err := u.srv.ServeTCP(u.tcp); err != nil && !errors.Is(err, net.ErrClosed) {
+				u.log.Debug("tcp serve ended", "error", err)
+			}
+		}()
+	}
+
 	if u.transport == "UDP" {
 		// The UDP listener registers its socket a moment after serving
 		// starts; requests sent before would go out from a random port.
@@ -255,6 +271,28 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 		}
 	}()
 	return u, nil
+}
+
+// listenUDP binds the UDP socket and, with alsoTCP, a TCP listener on the
+// same port (retrying when port 0 picked a UDP port whose TCP twin is taken).
+func listenUDP(addr string, alsoTCP bool) (net.PacketConn, net.Listener, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("siptest: listen udp %s: %w", addr, err)
+		}
+		if !alsoTCP {
+			return conn, nil, nil
+		}
+		tcp, err := net.Listen("tcp", conn.LocalAddr().String())
+		if err == nil {
+			return conn, tcp, nil
+		}
+		conn.Close()
+		if _, port, _ := net.SplitHostPort(addr); port != "0" || attempt == 20 {
+			return nil, nil, fmt.Errorf("siptest: listen tcp beside udp %s: %w", addr, err)
+		}
+	}
 }
 
 // Addr returns the host:port the UA listens on.
@@ -296,10 +334,19 @@ func (u *UA) Close() error {
 			c.end(nil)
 		}
 		u.listener.Close()
+		if u.tcp != nil {
+			u.tcp.Close()
+		}
 		u.sua.Close()
 		select {
 		case <-u.serveDone:
 		case <-time.After(5 * time.Second):
+		}
+		if u.tcpDone != nil {
+			select {
+			case <-u.tcpDone:
+			case <-time.After(5 * time.Second):
+			}
 		}
 	})
 	return nil
