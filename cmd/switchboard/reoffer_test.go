@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/sdp/v3"
 
+	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
@@ -170,4 +172,55 @@ func TestVideoOfferDeclined(t *testing.T) {
 	}
 	tonesBothWays(t, c, fc, callerHz, farHz, "")
 	h.hangup(c, fc)
+}
+
+// TestReinviteDropsAndAddsTranscoder: a PCMU caller on a call to an
+// Opus-only far end is transcoded; its re-INVITE to Opus is answered with
+// Opus and the transcoder is dropped for a relay, and its re-INVITE back to
+// PCMU brings the transcoder back. Audio flows both ways after each change.
+func TestReinviteDropsAndAddsTranscoder(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		transcodeConfig(t)(c)
+		c.Trunks[0].Codecs = []string{"PCMU", "opus"}
+	})
+	const callerHz, farHz = 1000, 1500
+	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: farHz, Codecs: []string{"opus"}})
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, Codecs: []string{"PCMU"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	tonesBothWays(t, c, fc, callerHz, farHz, "at the start")
+	for i, step := range []struct {
+		codec       string
+		transcoding bool
+	}{{"opus", false}, {"PCMU", true}} {
+		if err := c.SetCodecs(step.codec); err != nil {
+			t.Fatal(err)
+		}
+		if dir, err := c.Reinvite(h.ctx, siptest.SendRecv); err != nil || dir != siptest.SendRecv {
+			t.Fatalf("re-INVITE to %s: %q, %v", step.codec, dir, err)
+		}
+		if c.Codec() != step.codec {
+			t.Fatalf("caller's codec %s, want %s", c.Codec(), step.codec)
+		}
+		tonesBothWays(t, c, fc, callerHz, farHz, "after the change to "+step.codec)
+		noReinvite(t, fc, "far end")
+		want := fmt.Sprintf("transcoding=%v caller_codec=%s callee_codec=opus", step.transcoding, step.codec)
+		if got := lastBridge(h.logs.String()); !strings.Contains(got, want) {
+			t.Errorf("step %d: media bridge %q, want %q", i, got, want)
+		}
+	}
+	h.hangup(c, fc)
+}
+
+// lastBridge is the switch's last "media bridge" log line.
+func lastBridge(logs string) string {
+	last := ""
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `msg="media bridge"`) {
+			last = l
+		}
+	}
+	return last
 }
