@@ -61,6 +61,10 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 	// codecs differ, and its early media is not relayed.
 	answered := c.State() == StateAnswered
 	farAnswered := false
+	dirs := newDirections()
+	if offer != nil {
+		dirs.party[c.in], dirs.conveyed[c.in] = offer.Direction, offer.Direction
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -102,6 +106,7 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 					continue
 				}
 				farAnswered = true
+				dirs.party[out] = e.Answer.Direction
 				if answered {
 					c.connect(out)
 					c.log.Info("far end answered (caller already answered)")
@@ -114,13 +119,14 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 					c.End(ctx, CauseOf(err))
 					return err
 				}
+				dirs.conveyed[out] = d.Direction
 				answered = true
 				c.setState(StateAnswered)
 				c.connect(out)
 				c.log.Info("call answered")
 				c.startSupervision(ctx)
 			case Reoffer:
-				c.relayReoffer(ctx, out, c.in, e)
+				c.reoffer(ctx, out, c.in, e, dirs)
 				c.connect(out)
 			case DTMF:
 				c.relayDTMF(out, c.in, e)
@@ -140,7 +146,7 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 					e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
 					continue
 				}
-				c.relayReoffer(ctx, c.in, out, e)
+				c.reoffer(ctx, c.in, out, e, dirs)
 				c.connect(out)
 			case DTMF:
 				c.relayDTMF(c.in, out, e)
@@ -152,23 +158,70 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 	}
 }
 
-// relayReoffer forwards a re-offer from one leg to the other and returns the
-// other's answer, fitted to the offer (payload types and direction).
-func (c *Call) relayReoffer(ctx context.Context, from, to Leg, r Reoffer) {
+// directions is what a bridge knows of its legs' media directions: as each
+// party's SDP last said it (party), and the direction of each leg last
+// carried to the other leg (conveyed). A missing entry is sendrecv.
+type directions struct {
+	party    map[Leg]media.Direction
+	conveyed map[Leg]media.Direction
+}
+
+func newDirections() directions {
+	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{}}
+}
+
+// reoffer answers a re-offer from one leg on that leg, with that leg's own
+// codecs (the offer, already limited to its trunk's): the other leg's codec
+// when offered (media is relayed), else the one the leg uses now, else the
+// first the switch can transcode. The other leg is re-offered only what
+// must change for it: the offer's direction, when it differs from what it
+// was last told (hold, resume), with its own codecs. A codec change needs
+// nothing from it. The caller re-joins media after reoffer returns; the
+// leg's socket uses the answer by then.
+func (c *Call) reoffer(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
 	if r.Offer == nil {
 		r.Reply <- OfferReply{Err: &Cause{488, "Offerless re-INVITE not supported"}}
 		return
 	}
-	c.log.Info("relaying re-offer", "from", from.ID(), "direction", r.Offer.Direction.String())
-	uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
-	defer cancel()
-	ans, err := to.Update(uctx, *r.Offer)
-	if err != nil {
-		cause := CauseOf(err)
-		r.Reply <- OfferReply{Err: &cause}
+	offer := r.Offer
+	prefer := media.Description{Codecs: []media.Codec{to.Socket().Config().Audio, from.Socket().Config().Audio}}
+	ans := answerTo(offer, prefer)
+	if len(ans.Audio()) == 0 {
+		r.Reply <- OfferReply{Err: &NotAcceptable}
 		return
 	}
-	r.Reply <- OfferReply{Answer: answerTo(r.Offer, ans)}
+	if offer.Direction != dirs.conveyed[from] {
+		c.log.Info("re-offering direction", "from", from.ID(), "to", to.ID(), "direction", offer.Direction.String())
+		uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
+		got, err := to.Update(uctx, media.Description{Direction: offer.Direction})
+		cancel()
+		if err != nil {
+			cause := CauseOf(err)
+			r.Reply <- OfferReply{Err: &cause}
+			return
+		}
+		dirs.party[to] = got.Direction
+		dirs.conveyed[from] = offer.Direction
+	}
+	// The switch sends to this leg what the other leg's party sends, and
+	// takes what the other leg's party takes.
+	ans.Direction = dirs.party[to].AnswerTo(offer.Direction)
+	ans.Ptime, ans.RTCPMux = 20, offer.RTCPMux
+	dirs.party[from] = offer.Direction
+	c.log.Info("answering re-offer", "leg", from.ID(), "codec", ans.Audio()[0].Name, "direction", ans.Direction.String())
+	r.Reply <- OfferReply{Answer: ans}
+	if r.Applied == nil {
+		return
+	}
+	t := time.NewTimer(reofferTimeout)
+	defer t.Stop()
+	select {
+	case <-r.Applied:
+	case <-c.done:
+	case <-ctx.Done():
+	case <-t.C:
+		c.log.Warn("leg did not apply its re-offer's answer", "leg", from.ID())
+	}
 }
 
 // answerTo fits ans, produced by the far leg, as an answer to offer from the

@@ -50,8 +50,11 @@ type Leg interface {
 	// Events delivers what the party does: progress, answer, re-offers, hang-up.
 	// The channel is closed after an Ended event.
 	Events() <-chan Event
-	// Update sends a new offer to the party (hold, resume, codec change) and
-	// returns its answer.
+	// Update sends a new offer to the party (hold, resume) and returns its
+	// answer, once the leg's socket uses it. An offer without codecs asks
+	// only for offer.Direction: the leg re-offers its own codecs, those it
+	// agreed with its party (each leg negotiates its own SDP; the call never
+	// passes one leg's codec list to another).
 	Update(ctx context.Context, offer media.Description) (media.Description, error)
 	// Hangup ends the leg with cause: a final response or CANCEL before answer,
 	// a BYE after. It is idempotent and does not emit Ended.
@@ -100,10 +103,14 @@ type Progress struct {
 type Answered struct{ Answer media.Description }
 
 // Reoffer: the party sent a new offer (re-INVITE). Offer is nil when it asks
-// the switch to offer. The owner must send exactly one OfferReply on Reply.
+// the switch to offer. The owner must send exactly one OfferReply on Reply;
+// the answer is the leg's own (its codecs, from Offer) and the leg applies
+// it to its socket. Applied, when not nil, is closed once the leg's socket
+// uses the reply (or the leg gave up on it): the owner re-joins media then.
 type Reoffer struct {
-	Offer *media.Description
-	Reply chan<- OfferReply
+	Offer   *media.Description
+	Reply   chan<- OfferReply
+	Applied <-chan struct{}
 }
 
 // OfferReply answers a Reoffer: an answer, or an error cause (e.g. 488).

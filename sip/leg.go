@@ -51,6 +51,8 @@ type legBase struct {
 	lastBody  string
 	confirmed bool
 	ended     bool
+	agreed    media.Description // the codecs the socket uses with the party (configure)
+	layout    Layout            // the session's m-lines, from the party's SDP
 	ackCh     chan *sip.Request
 	done      chan struct{} // closed when the leg is cleaned up
 	cleanOnce sync.Once
@@ -95,17 +97,21 @@ func (l *legBase) emit(ev call.Event) bool {
 // grows only when the content changes (RFC 3264 §8).
 func (l *legBase) renderLocked(d media.Description) []byte {
 	addr := l.s.mediaAddr(l.sock)
-	body := RenderSDP(d, addr, l.origin, l.srtp.sec)
+	body := RenderSDP(d, addr, l.origin, l.srtp.sec, l.layout)
 	if l.lastBody != "" && string(body) != l.lastBody {
 		l.origin.Version++
-		body = RenderSDP(d, addr, l.origin, l.srtp.sec)
+		body = RenderSDP(d, addr, l.origin, l.srtp.sec, l.layout)
 	}
 	l.lastBody = string(body)
 	return body
 }
 
-// applyRemote points the socket at what the party's SDP says.
+// applyRemote points the socket at what the party's SDP says, and keeps
+// its m-lines for the leg's later answers and offers.
 func (l *legBase) applyRemote(rm RemoteMedia) {
+	l.mu.Lock()
+	l.layout = rm.Layout
+	l.mu.Unlock()
 	l.sock.SetRTCPMux(rm.Desc.RTCPMux)
 	l.sock.SetRemote(rm.RTP)
 	if rm.RTCP.IsValid() && rm.RTCP != rm.RTP {
@@ -187,10 +193,15 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 		offer = &rm.Desc
 	}
 	reply := make(chan call.OfferReply, 1)
-	if !l.emit(call.Reoffer{Offer: offer, Reply: reply}) {
+	applied := make(chan struct{})
+	if !l.emit(call.Reoffer{Offer: offer, Reply: reply, Applied: applied}) {
 		l.s.respond(tx, req, 500, "Server Internal Error")
 		return
 	}
+	// The call re-joins media once the socket uses the answer (or when this
+	// gives up on it), before the party sends with it.
+	markApplied := sync.OnceFunc(func() { close(applied) })
+	defer markApplied()
 	var r call.OfferReply
 	select {
 	case r = <-reply:
@@ -211,6 +222,7 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 			l.log.Warn("configure media", "error", err)
 		}
 	}
+	markApplied()
 	l.mu.Lock()
 	body := l.renderLocked(r.Answer)
 	tag := l.dlg.localTag
@@ -263,7 +275,18 @@ func (l *legBase) offerlessReinvite(req *sip.Request, tx sip.ServerTransaction) 
 }
 
 // Update sends a re-INVITE with offer to the party and returns its answer.
+// An offer without codecs re-offers the leg's own: those agreed with its
+// party (hold and resume change only the direction).
 func (l *legBase) Update(ctx context.Context, offer media.Description) (media.Description, error) {
+	l.mu.Lock()
+	own := l.agreed.Clone()
+	l.mu.Unlock()
+	if len(offer.Codecs) == 0 {
+		offer.Codecs, offer.RTCPMux = own.Codecs, own.RTCPMux
+		if offer.Ptime == 0 {
+			offer.Ptime = own.Ptime
+		}
+	}
 	offer = offer.Filter(l.trunk.Config.Codecs, l.trunk.Config.DTMF != dtmfInfo)
 	if len(offer.Audio()) == 0 {
 		return media.Description{}, call.NotAcceptable

@@ -283,6 +283,13 @@ func (l *legBase) configure(agreed media.Description, peer media.Description, se
 		}
 	}
 	l.sock.Configure(cfg)
+	own := media.Description{Codecs: []media.Codec{cfg.Audio}, Direction: agreed.Direction, Ptime: 20, RTCPMux: peer.RTCPMux}
+	if cfg.HasEvents() {
+		own.Codecs = append(own.Codecs, cfg.Event)
+	}
+	l.mu.Lock()
+	l.agreed = own
+	l.mu.Unlock()
 	return nil
 }
 

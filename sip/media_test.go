@@ -134,7 +134,7 @@ func TestOfferSecurityAndAnswer(t *testing.T) {
 		t.Errorf("off offers %+v", sec)
 	}
 	// The rendered SDP carries the profile and keys, and parses back.
-	body := RenderSDP(media.Description{Codecs: []media.Codec{{Name: "PCMU", ClockRate: 8000}}}, netip.MustParseAddrPort("127.0.0.1:20000"), SDPOrigin{}, sec)
+	body := RenderSDP(media.Description{Codecs: []media.Codec{{Name: "PCMU", ClockRate: 8000}}}, netip.MustParseAddrPort("127.0.0.1:20000"), SDPOrigin{}, sec, Layout{})
 	rm, err := ParseSDP(body)
 	if err != nil || !rm.Secure || len(rm.Crypto) != 2 {
 		t.Fatalf("rendered SRTP SDP parses to secure=%v crypto=%d (%v):\n%s", rm.Secure, len(rm.Crypto), err, body)

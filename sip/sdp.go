@@ -31,6 +31,26 @@ type RemoteMedia struct {
 	// its order; lines with suites or parameters the switch does not
 	// support are left out.
 	Crypto []sdes.Crypto
+	// Layout is the SDP's m-lines in order; an answer to it declines all
+	// but the audio stream with port 0 (RFC 3264 §6).
+	Layout Layout
+}
+
+// Stream is one m-line of a session as the switch keeps it to answer or
+// re-offer it declined: its media, transport and formats.
+type Stream struct {
+	Media   string // audio, video, application, ...
+	Proto   string // RTP/AVP, UDP/TLS/RTP/SAVPF, ...
+	Formats []string
+}
+
+// Layout is the m-lines of a leg's session in order: the audio stream the
+// switch uses at index Audio, the others declined with port 0 (SIP legs
+// carry no video). RFC 3264 §6 and §8 keep their number and order in every
+// answer and later offer. The zero Layout is the audio line alone.
+type Layout struct {
+	Streams []Stream
+	Audio   int
 }
 
 // staticPayloads are RFC 3551 payload types that need no rtpmap.
@@ -59,7 +79,7 @@ func canonicalName(n string) string {
 }
 
 // ParseSDP reads the first audio stream of an SDP body. Other media streams
-// are ignored (the switch answers them with port 0 later, when video comes).
+// are only recorded in the Layout, for the answer to decline them.
 func ParseSDP(body []byte) (RemoteMedia, error) {
 	var rm RemoteMedia
 	if len(body) == 0 {
@@ -73,11 +93,16 @@ func ParseSDP(body []byte) (RemoteMedia, error) {
 		return rm, fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
 	var m *sdp.MediaDescription
-	for _, md := range s.MediaDescriptions {
-		if md.MediaName.Media == "audio" {
+	for i, md := range s.MediaDescriptions {
+		if md.MediaName.Media == "audio" && m == nil {
 			m = md
-			break
+			rm.Layout.Audio = i
 		}
+		rm.Layout.Streams = append(rm.Layout.Streams, Stream{
+			Media:   md.MediaName.Media,
+			Proto:   strings.Join(md.MediaName.Protos, "/"),
+			Formats: md.MediaName.Formats,
+		})
 	}
 	if m == nil {
 		return rm, fmt.Errorf("%w: no audio stream", ErrBadSDP)
@@ -237,8 +262,9 @@ type SDPOrigin struct {
 }
 
 // RenderSDP writes the SDP the switch sends on a leg: its own media address
-// and the description's codecs, direction and options.
-func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin, sec Security) []byte {
+// and the description's codecs, direction and options, in the m-line of
+// layout that carries audio; layout's other m-lines are declined (port 0).
+func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin, sec Security, layout Layout) []byte {
 	ip := addr.Addr()
 	family := "IP4"
 	if ip.Is6() && !ip.Is4In6() {
@@ -248,6 +274,29 @@ func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin, sec Securi
 	b.Grow(256)
 	fmt.Fprintf(&b, "v=0\r\no=- %d %d IN %s %s\r\ns=Switchboard\r\nc=IN %s %s\r\nt=0 0\r\n",
 		o.SessionID, o.Version, family, ip, family, ip)
+	if len(layout.Streams) == 0 {
+		renderAudio(&b, d, addr, sec)
+		return []byte(b.String())
+	}
+	for i, st := range layout.Streams {
+		if i == layout.Audio {
+			renderAudio(&b, d, addr, sec)
+			continue
+		}
+		b.WriteString("m=" + st.Media + " 0 " + st.Proto)
+		if len(st.Formats) == 0 {
+			b.WriteString(" 0") // an m-line needs a format, even declined
+		}
+		for _, f := range st.Formats {
+			b.WriteString(" " + f)
+		}
+		b.WriteString("\r\n")
+	}
+	return []byte(b.String())
+}
+
+// renderAudio writes the audio m-line and its attributes.
+func renderAudio(b *strings.Builder, d media.Description, addr netip.AddrPort, sec Security) {
 	b.WriteString("m=audio ")
 	b.WriteString(strconv.Itoa(int(addr.Port())))
 	if sec.SAVP {
@@ -261,17 +310,17 @@ func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin, sec Securi
 	}
 	b.WriteString("\r\n")
 	for _, c := range d.Codecs {
-		fmt.Fprintf(&b, "a=rtpmap:%d %s/%d", c.PayloadType, c.Name, c.ClockRate)
+		fmt.Fprintf(b, "a=rtpmap:%d %s/%d", c.PayloadType, c.Name, c.ClockRate)
 		if c.Channels > 1 {
-			fmt.Fprintf(&b, "/%d", c.Channels)
+			fmt.Fprintf(b, "/%d", c.Channels)
 		}
 		b.WriteString("\r\n")
 		if c.Fmtp != "" {
-			fmt.Fprintf(&b, "a=fmtp:%d %s\r\n", c.PayloadType, c.Fmtp)
+			fmt.Fprintf(b, "a=fmtp:%d %s\r\n", c.PayloadType, c.Fmtp)
 		}
 	}
 	if d.Ptime > 0 {
-		fmt.Fprintf(&b, "a=ptime:%d\r\n", d.Ptime)
+		fmt.Fprintf(b, "a=ptime:%d\r\n", d.Ptime)
 	}
 	if d.RTCPMux {
 		b.WriteString("a=rtcp-mux\r\n")
@@ -280,5 +329,4 @@ func RenderSDP(d media.Description, addr netip.AddrPort, o SDPOrigin, sec Securi
 		b.WriteString("a=crypto:" + c.Value() + "\r\n")
 	}
 	b.WriteString("a=" + d.Direction.String() + "\r\n")
-	return []byte(b.String())
 }

@@ -74,6 +74,7 @@ type Call struct {
 	bye          *sip.Request
 	isEnded      bool
 	reinviting   bool
+	video        bool // offers carry an m=video line after the audio (InviteOptions.Video)
 	ackWait      map[uint32]chan *sip.Request
 }
 
@@ -286,7 +287,7 @@ func (c *Call) Reinvite(ctx context.Context, direction string) (string, error) {
 	c.localSeq++
 	seq := c.localSeq
 	prevDir, prevSDP := c.direction, c.localSDP
-	body := c.localSDPLocked(c.offer, direction)
+	body := c.localSDPLocked(c.offer, direction, true)
 	req := c.newRequestLocked(sip.INVITE, seq)
 	req.AppendHeader(sip.HeaderClone(&c.ua.contact))
 	setBody(req, body)
@@ -376,7 +377,7 @@ func (c *Call) ReinviteNoSDP(ctx context.Context) (string, error) {
 		return info.direction, fmt.Errorf("siptest: offer in 200: %w", err)
 	}
 	c.commitLocked(n, res.Body(), true)
-	answer := c.localSDPLocked(n.answerFormats(), SendRecv)
+	answer := c.localSDPLocked(n.answerFormats(), SendRecv, false)
 	c.mu.Unlock()
 	return info.direction, c.sendAck(tx, seq, answer)
 }
@@ -445,11 +446,11 @@ func (c *Call) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		offered = n.info.direction
 		answerDir = answerDirection(offered)
 		c.commitLocked(n, req.Body(), sends(answerDir))
-		body = c.localSDPLocked(n.answerFormats(), answerDir)
+		body = c.localSDPLocked(n.answerFormats(), answerDir, false)
 	} else {
 		// Offer in the 200 with what we do now; the answer comes in the ACK.
 		answerDir = c.direction
-		body = c.localSDPLocked(c.offer, c.direction)
+		body = c.localSDPLocked(c.offer, c.direction, true)
 	}
 	ack := make(chan *sip.Request, 1)
 	c.ackWait[seq] = ack
@@ -592,10 +593,11 @@ func (c *Call) newRequestLocked(method sip.RequestMethod, seq uint32) *sip.Reque
 	return req
 }
 
-// localSDPLocked builds the next version of our SDP and records it.
-func (c *Call) localSDPLocked(formats []format, direction string) []byte {
+// localSDPLocked builds the next version of our SDP and records it. An
+// offer carries the declined-to-send video line when the call has one.
+func (c *Call) localSDPLocked(formats []format, direction string, offer bool) []byte {
 	c.sdpVersion++
-	b := buildSDP(c.sdpSession, c.sdpVersion, c.media.ip(), c.media.port(), formats, direction, c.localCrypto)
+	b := buildSDP(c.sdpSession, c.sdpVersion, c.media.ip(), c.media.port(), formats, direction, c.localCrypto, offer && c.video)
 	c.localSDP = string(b)
 	c.direction = direction
 	c.media.setLocalFormats(formats)

@@ -155,3 +155,27 @@ func (u *UA) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	u.respond(req, tx, 200, "OK")
 }
+
+// SetCodecs changes the codecs ("PCMU", "PCMA", "opus") the call offers in
+// its next re-INVITEs and accepts in offers it receives, in this order, with
+// telephone-event at each clock when the call offered it before. The codec
+// in use changes with the next offer/answer, as RFC 3264 §8.3.2 has it.
+func (c *Call) SetCodecs(names ...string) error {
+	if len(names) == 0 {
+		return errors.New("siptest: SetCodecs needs at least one codec")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	noTE := true
+	for _, f := range c.offer {
+		if f.isTE() {
+			noTE = false
+		}
+	}
+	fs, err := offerFormats(names, nil, noTE)
+	if err != nil {
+		return err
+	}
+	c.offer = fs
+	return nil
+}

@@ -178,7 +178,7 @@ func (in *Incoming) Answer(o AnswerOptions) (*Call, error) {
 	switch {
 	case len(offer) == 0:
 		c.mu.Lock()
-		body = c.localSDPLocked(c.offer, SendRecv)
+		body = c.localSDPLocked(c.offer, SendRecv, true)
 		c.mu.Unlock()
 	case in.early:
 		body = []byte(c.LocalSDP()) // the same answer as in the 183

@@ -28,6 +28,10 @@ type InviteOptions struct {
 	// SRTP selects plain RTP ("") or SDES-SRTP (SRTPSDES: RTP/SAVP with
 	// an a=crypto line; the answer must accept it).
 	SRTP SRTPMode
+	// Video adds an m=video line (VP8/90000, a=sendrecv) after the audio
+	// line of the UA's offers, as a video phone sends; the UA never sends
+	// or reads video. The answer's lines are in RemoteSDP.
+	Video bool
 	// NoSDP sends the INVITE without SDP (late offer): the far side offers in
 	// its 200 and the UA answers in the ACK.
 	NoSDP bool
@@ -109,6 +113,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 	c.remoteTarget = uri
 	c.offer, c.codec = offer, offer[0]
 	c.srtpMode, c.localCrypto = o.SRTP, localCrypto
+	c.video = o.Video
 	c.localSeq = 1
 	req := c.newRequestLocked(sip.INVITE, c.localSeq)
 	req.AppendHeader(sip.HeaderClone(&u.contact))
@@ -116,7 +121,7 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 		setHeader(req, k, v)
 	}
 	if !o.NoSDP {
-		setBody(req, c.localSDPLocked(offer, SendRecv))
+		setBody(req, c.localSDPLocked(offer, SendRecv, true))
 	}
 	c.invite = req
 	c.mu.Unlock()
@@ -256,7 +261,7 @@ func (c *Call) answerOffer(body []byte) ([]byte, error) {
 	}
 	dir := answerDirection(n.info.direction)
 	c.commitLocked(n, body, sends(dir))
-	return c.localSDPLocked(n.answerFormats(), dir), nil
+	return c.localSDPLocked(n.answerFormats(), dir, false), nil
 }
 
 // cancelInvite sends CANCEL for the INVITE on tx and waits for its final

@@ -320,8 +320,8 @@ func isDirection(k string) bool {
 
 // buildSDP returns an SDP body with one audio stream offering or answering
 // formats on ip:port: RTP/SAVP with an a=crypto line when crypto is set,
-// RTP/AVP otherwise.
-func buildSDP(sessionID, version uint64, ip string, port int, formats []format, direction string, crypto *sdes.Crypto) []byte {
+// RTP/AVP otherwise. With video, an m=video line (VP8 on port+2) follows.
+func buildSDP(sessionID, version uint64, ip string, port int, formats []format, direction string, crypto *sdes.Crypto, video bool) []byte {
 	addrType := "IP4"
 	if parsed := net.ParseIP(ip); parsed != nil && parsed.To4() == nil {
 		addrType = "IP6"
@@ -368,6 +368,15 @@ func buildSDP(sessionID, version uint64, ip string, port int, formats []format, 
 		ConnectionInformation: &sdp.ConnectionInformation{NetworkType: "IN", AddressType: addrType, Address: &sdp.Address{Address: ip}},
 		TimeDescriptions:      []sdp.TimeDescription{{}},
 		MediaDescriptions:     []*sdp.MediaDescription{md},
+	}
+	if video {
+		s.MediaDescriptions = append(s.MediaDescriptions, &sdp.MediaDescription{
+			MediaName: sdp.MediaName{Media: "video", Port: sdp.RangedPort{Value: port + 2}, Protos: protos, Formats: []string{"96"}},
+			Attributes: []sdp.Attribute{
+				sdp.NewAttribute("rtpmap", "96 VP8/90000"),
+				sdp.NewPropertyAttribute(SendRecv),
+			},
+		})
 	}
 	b, err := s.Marshal()
 	if err != nil { // cannot happen with the fields set above

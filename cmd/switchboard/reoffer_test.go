@@ -1,0 +1,226 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/sdp/v3"
+
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
+)
+
+// noReinvite fails the test if c received a re-INVITE (the other leg of a
+// re-offer must not be disturbed by what does not concern it).
+func noReinvite(t *testing.T, c *siptest.Call, who string) {
+	t.Helper()
+	select {
+	case ri := <-c.Reinvites():
+		t.Errorf("%s disturbed by a re-INVITE (%q):\n%s", who, ri.Direction, ri.Request.Body())
+	default:
+	}
+}
+
+// reinvited waits for the re-INVITE c receives and returns it.
+func reinvited(t *testing.T, c *siptest.Call, who string) siptest.ReInvite {
+	t.Helper()
+	select {
+	case ri := <-c.Reinvites():
+		return ri
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s got no re-INVITE", who)
+		return siptest.ReInvite{}
+	}
+}
+
+// tonesBothWays drops what each end heard so far and waits until each hears
+// the other's tone.
+func tonesBothWays(t *testing.T, c, fc *siptest.Call, callerHz, farHz float64, when string) {
+	t.Helper()
+	c.ResetAudio()
+	fc.ResetAudio()
+	waitTone(t, fc, callerHz, "far end "+when)
+	waitTone(t, c, farHz, "caller "+when)
+}
+
+// TestReinviteCodecChange: the caller moves PCMU → PCMA only → PCMU by
+// re-INVITE on a relayed call. Each offer is answered on the caller's leg
+// with its own trunk's codecs, the far end is not re-offered anything (its
+// PCMU stays), the relay converts the laws by table and audio flows both
+// ways after every change.
+func TestReinviteCodecChange(t *testing.T) {
+	h := newHarness(t, nil)
+	const callerHz, farHz = 900, 1700
+	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: farHz, Codecs: []string{"PCMU", "PCMA"}})
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, Codecs: []string{"PCMU", "PCMA"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	tonesBothWays(t, c, fc, callerHz, farHz, "at the start")
+	if c.Codec() != "PCMU" || fc.Codec() != "PCMU" {
+		t.Fatalf("codecs caller %s far %s, want PCMU both", c.Codec(), fc.Codec())
+	}
+	for _, codec := range []string{"PCMA", "PCMU"} {
+		if err := c.SetCodecs(codec); err != nil {
+			t.Fatal(err)
+		}
+		dir, err := c.Reinvite(h.ctx, siptest.SendRecv)
+		if err != nil || dir != siptest.SendRecv {
+			t.Fatalf("re-INVITE to %s: answered %q, %v", codec, dir, err)
+		}
+		if c.Codec() != codec {
+			t.Fatalf("caller's codec %s after re-INVITE, want %s; answer:\n%s", c.Codec(), codec, c.RemoteSDP())
+		}
+		if m := mLine(c.RemoteSDP()); strings.Contains(m, " 0 ") == (codec == "PCMA") {
+			t.Errorf("answer to a %s offer has %q", codec, m)
+		}
+		tonesBothWays(t, c, fc, callerHz, farHz, "after the change to "+codec)
+		noReinvite(t, fc, "far end")
+		if fc.Codec() != "PCMU" {
+			t.Errorf("far end's codec %s, want PCMU unchanged", fc.Codec())
+		}
+	}
+	if got := h.metricFloat("switchboard_rtp_packets_transcoded_total"); got != 0 {
+		t.Errorf("PCMU/PCMA went through the transcoder (%v packets)", got)
+	}
+	h.hangup(c, fc)
+}
+
+// TestHoldTranscoded: on a call transcoded PCMU ↔ Opus, the caller's hold
+// is answered recvonly and the far end is re-offered its own codec (Opus)
+// sendonly; the far end's hold reaches the caller with PCMU; after each
+// resume audio flows both ways.
+func TestHoldTranscoded(t *testing.T) {
+	h := newHarness(t, transcodeConfig(t))
+	const callerHz, farHz = 1000, 1500
+	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: farHz, Codecs: []string{"opus"}})
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, Codecs: []string{"PCMU"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	tonesBothWays(t, c, fc, callerHz, farHz, "at the start")
+
+	dir, err := c.Hold(h.ctx)
+	if err != nil || dir != siptest.RecvOnly {
+		t.Fatalf("caller's hold answered %q, %v; want recvonly", dir, err)
+	}
+	ri := reinvited(t, fc, "far end")
+	if ri.Direction != siptest.SendOnly {
+		t.Errorf("far end re-offered %q, want sendonly", ri.Direction)
+	}
+	if body := string(ri.Request.Body()); !strings.Contains(body, "opus/48000") || strings.Contains(body, "PCMU") {
+		t.Errorf("far end re-offered other codecs than its own Opus:\n%s", body)
+	}
+	if dir, err = c.Resume(h.ctx); err != nil || dir != siptest.SendRecv {
+		t.Fatalf("caller's resume answered %q, %v", dir, err)
+	}
+	if ri := reinvited(t, fc, "far end"); ri.Direction != siptest.SendRecv {
+		t.Errorf("far end re-offered %q on resume, want sendrecv", ri.Direction)
+	}
+	tonesBothWays(t, c, fc, callerHz, farHz, "after the caller's resume")
+
+	if dir, err = fc.Hold(h.ctx); err != nil || dir != siptest.RecvOnly {
+		t.Fatalf("far end's hold answered %q, %v; want recvonly", dir, err)
+	}
+	ri = reinvited(t, c, "caller")
+	if ri.Direction != siptest.SendOnly {
+		t.Errorf("caller re-offered %q, want sendonly", ri.Direction)
+	}
+	if body := string(ri.Request.Body()); strings.Contains(body, "opus") || !strings.Contains(body, "PCMU/8000") {
+		t.Errorf("caller re-offered other codecs than its own PCMU:\n%s", body)
+	}
+	if dir, err = fc.Resume(h.ctx); err != nil || dir != siptest.SendRecv {
+		t.Fatalf("far end's resume answered %q, %v", dir, err)
+	}
+	if ri := reinvited(t, c, "caller"); ri.Direction != siptest.SendRecv {
+		t.Errorf("caller re-offered %q on resume, want sendrecv", ri.Direction)
+	}
+	tonesBothWays(t, c, fc, callerHz, farHz, "after the far end's resume")
+	h.hangup(c, fc)
+}
+
+// TestVideoOfferDeclined: an audio+video offer is answered with the same
+// two m-lines in the same order, video with port 0 (RFC 3264 §6); the far
+// end is offered audio only, and audio flows both ways.
+func TestVideoOfferDeclined(t *testing.T) {
+	h := newHarness(t, nil)
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, Video: true})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	var ans sdp.SessionDescription
+	if err := ans.UnmarshalString(c.RemoteSDP()); err != nil {
+		t.Fatalf("answer: %v\n%s", err, c.RemoteSDP())
+	}
+	if n := len(ans.MediaDescriptions); n != 2 {
+		t.Fatalf("answer has %d m-lines, want 2 (audio, video):\n%s", n, c.RemoteSDP())
+	}
+	if a := ans.MediaDescriptions[0].MediaName; a.Media != "audio" || a.Port.Value == 0 {
+		t.Errorf("first m-line %s port %d, want audio on a port", a.Media, a.Port.Value)
+	}
+	if v := ans.MediaDescriptions[1].MediaName; v.Media != "video" || v.Port.Value != 0 {
+		t.Errorf("second m-line %s port %d, want video port 0", v.Media, v.Port.Value)
+	}
+	if strings.Contains(fc.RemoteSDP(), "m=video") {
+		t.Errorf("far end offered video:\n%s", fc.RemoteSDP())
+	}
+	tonesBothWays(t, c, fc, callerHz, farHz, "")
+	h.hangup(c, fc)
+}
+
+// TestReinviteDropsAndAddsTranscoder: a PCMU caller on a call to an
+// Opus-only far end is transcoded; its re-INVITE to Opus is answered with
+// Opus and the transcoder is dropped for a relay, and its re-INVITE back to
+// PCMU brings the transcoder back. Audio flows both ways after each change.
+func TestReinviteDropsAndAddsTranscoder(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		transcodeConfig(t)(c)
+		c.Trunks[0].Codecs = []string{"PCMU", "opus"}
+	})
+	const callerHz, farHz = 1000, 1500
+	farCall := h.answerNextWith(siptest.AnswerOptions{ToneHz: farHz, Codecs: []string{"opus"}})
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, Codecs: []string{"PCMU"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	tonesBothWays(t, c, fc, callerHz, farHz, "at the start")
+	for i, step := range []struct {
+		codec       string
+		transcoding bool
+	}{{"opus", false}, {"PCMU", true}} {
+		if err := c.SetCodecs(step.codec); err != nil {
+			t.Fatal(err)
+		}
+		if dir, err := c.Reinvite(h.ctx, siptest.SendRecv); err != nil || dir != siptest.SendRecv {
+			t.Fatalf("re-INVITE to %s: %q, %v", step.codec, dir, err)
+		}
+		if c.Codec() != step.codec {
+			t.Fatalf("caller's codec %s, want %s", c.Codec(), step.codec)
+		}
+		tonesBothWays(t, c, fc, callerHz, farHz, "after the change to "+step.codec)
+		noReinvite(t, fc, "far end")
+		want := fmt.Sprintf("transcoding=%v caller_codec=%s callee_codec=opus", step.transcoding, step.codec)
+		if got := lastBridge(h.logs.String()); !strings.Contains(got, want) {
+			t.Errorf("step %d: media bridge %q, want %q", i, got, want)
+		}
+	}
+	h.hangup(c, fc)
+}
+
+// lastBridge is the switch's last "media bridge" log line.
+func lastBridge(logs string) string {
+	last := ""
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `msg="media bridge"`) {
+			last = l
+		}
+	}
+	return last
+}
