@@ -165,7 +165,11 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	l.mu.Unlock()
 
-	if len(req.Body()) == 0 && req.Method == sip.INVITE {
+	if len(req.Body()) == 0 {
+		if req.Method == sip.UPDATE {
+			l.offerlessUpdate(req, tx)
+			return
+		}
 		l.offerlessReinvite(req, tx)
 		return
 	}
@@ -233,6 +237,21 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	if err := tx.Respond(res); err != nil {
 		l.log.Warn("answer re-INVITE", "error", err)
+	}
+}
+
+// offerlessUpdate answers an UPDATE without SDP (RFC 3311 §5.2: a target
+// refresh, or a session refresh of RFC 4028) on this leg alone: 200 with
+// our Contact and no body, media and the other leg undisturbed.
+func (l *legBase) offerlessUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	l.mu.Lock()
+	tag := l.dlg.localTag
+	l.mu.Unlock()
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.To().Params.Add("tag", tag)
+	res.AppendHeader(sip.HeaderClone(l.contact))
+	if err := tx.Respond(res); err != nil {
+		l.log.Warn("answer offerless UPDATE", "error", err)
 	}
 }
 

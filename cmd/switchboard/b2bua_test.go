@@ -387,3 +387,39 @@ func TestOfferlessReinvite(t *testing.T) {
 	}
 	h.hangup(c, fc)
 }
+
+// TestOfferlessUpdate: an UPDATE without SDP (RFC 3311; the session refresh
+// of RFC 4028 carriers that refresh with UPDATE) from either side is
+// answered 200 without a body on its own leg; audio keeps flowing both ways
+// and the other leg gets nothing.
+func TestOfferlessUpdate(t *testing.T) {
+	h := newHarness(t, nil)
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v", err)
+	}
+	fc := h.waitCall(farCall)
+	for _, side := range []struct {
+		name        string
+		from, other *siptest.Call
+	}{{"caller", c, fc}, {"far end", fc, c}} {
+		res, err := side.from.UpdateNoSDP(h.ctx)
+		if err != nil {
+			t.Fatalf("%s's UPDATE: %v", side.name, err)
+		}
+		if res.StatusCode != 200 || len(res.Body()) != 0 || res.Contact() == nil {
+			t.Fatalf("%s's UPDATE answered %d with body %q, Contact %v; want 200, no body, a Contact", side.name, res.StatusCode, res.Body(), res.Contact())
+		}
+		c.ResetAudio()
+		fc.ResetAudio()
+		waitTone(t, c, farHz, "caller after "+side.name+"'s refresh")
+		waitTone(t, fc, callerHz, "far end after "+side.name+"'s refresh")
+		select {
+		case ri := <-side.other.Reinvites():
+			t.Errorf("%s's refresh disturbed the other leg with a re-INVITE (%q)", side.name, ri.Direction)
+		default:
+		}
+	}
+	h.hangup(c, fc)
+}

@@ -382,6 +382,40 @@ func (c *Call) ReinviteNoSDP(ctx context.Context) (string, error) {
 	return info.direction, c.sendAck(tx, seq, answer)
 }
 
+// UpdateNoSDP sends an UPDATE without SDP (RFC 3311, a session refresh as
+// RFC 4028 carriers send it) and returns the final response: a refresh
+// changes nothing, so a 2xx must carry no offer.
+func (c *Call) UpdateNoSDP(ctx context.Context) (*sip.Response, error) {
+	c.mu.Lock()
+	if c.isEnded {
+		c.mu.Unlock()
+		return nil, ErrEnded
+	}
+	c.localSeq++
+	req := c.newRequestLocked(sip.UPDATE, c.localSeq)
+	req.AppendHeader(sip.HeaderClone(&c.ua.contact))
+	setBody(req, nil)
+	c.mu.Unlock()
+	tx, err := c.ua.cli.TransactionRequest(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("siptest: UPDATE: %w", err)
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			return nil, fmt.Errorf("siptest: UPDATE: %w", tx.Err())
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
 // inviteFinal sends a re-INVITE and waits for its final response: a 2xx is
 // returned with its transaction (for the ACK), anything else as an error.
 func (c *Call) inviteFinal(ctx context.Context, req *sip.Request) (sip.ClientTransaction, *sip.Response, error) {
