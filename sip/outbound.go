@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -134,6 +135,7 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 	var (
 		provisional bool
 		authTried   bool
+		redirects   int
 		cancelling  *call.Cause
 		cancelGuard <-chan time.Time
 	)
@@ -210,6 +212,15 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				l.dlg.localSeq = l.invite.CSeq().SeqNo
 				l.mu.Unlock()
 				tx = ntx
+			case code < 400 && cancelling == nil && redirects < maxRedirects:
+				ntx, ok := l.redirect(res)
+				if !ok {
+					fail(MapFailure(code, res.Reason))
+					return
+				}
+				redirects++
+				provisional = false
+				tx = ntx
 			default:
 				l.log.Info("far end refused", "code", code, "reason", res.Reason)
 				fail(MapFailure(code, res.Reason))
@@ -241,6 +252,49 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 			return
 		}
 	}
+}
+
+// maxRedirects bounds the 3xx one outbound leg follows.
+const maxRedirects = 5
+
+// redirect follows a 3xx when the trunk allows it (follow_redirects) and
+// its first Contact is on the trunk's own host: the INVITE goes again, with
+// the next CSeq, to the Contact's user at that host (with the trunk's
+// transport). Anything else is refused: a redirect to any host would let
+// the far end send calls anywhere at the switch's cost (toll fraud).
+func (l *OutboundLeg) redirect(res *sip.Response) (sip.ClientTransaction, bool) {
+	t := l.trunk
+	ct := res.Contact()
+	switch {
+	case !t.Config.FollowRedirects:
+		l.log.Info("far end redirected: not followed (follow_redirects is off)", "code", res.StatusCode)
+		return nil, false
+	case ct == nil || (ct.Address.Scheme != "sip" && ct.Address.Scheme != "sips"):
+		l.log.Warn("far end redirected without a SIP Contact", "code", res.StatusCode)
+		return nil, false
+	case !strings.EqualFold(ct.Address.Host, t.target.Host):
+		l.log.Warn("far end redirected to another host: refused", "code", res.StatusCode,
+			"contact_host", ct.Address.Host, "trunk_host", t.target.Host)
+		return nil, false
+	}
+	inv := l.invite
+	ruri := sip.Uri{Scheme: t.target.Scheme, User: ct.Address.User, Host: t.target.Host, Port: ct.Address.Port}
+	if t.target.UriParams != nil {
+		ruri.UriParams = t.target.UriParams.Clone()
+	}
+	inv.Recipient = ruri
+	inv.CSeq().SeqNo++
+	inv.RemoveHeader("Via")
+	l.mu.Lock()
+	l.dlg.localSeq = inv.CSeq().SeqNo
+	l.mu.Unlock()
+	ntx, err := l.s.client.TransactionRequest(context.Background(), inv, sipgo.ClientRequestAddVia)
+	if err != nil {
+		l.log.Warn("send redirected INVITE", "error", err)
+		return nil, false
+	}
+	l.log.Info("far end redirected: following", "code", res.StatusCode, "user", ruri.User, "port", ruri.Port)
+	return ntx, true
 }
 
 // answered completes the dialog on a 2xx: ACK, then report the answer (or,

@@ -202,3 +202,72 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestDialRedirect: a 302 from the far end is followed only with
+// follow_redirects and only to the trunk's own host; otherwise the caller
+// gets 480.
+func TestDialRedirect(t *testing.T) {
+	// A UA on another loopback address: where a hostile redirect points.
+	other, err := siptest.NewUA(t.Context(), siptest.Options{ListenAddr: "127.0.0.2:0", User: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	follow := func(c *config.Config) { c.Trunks[1].FollowRedirects = true }
+
+	t.Run("followed to the trunk's host", func(t *testing.T) {
+		h := newHarness(t, follow)
+		farCall := make(chan *siptest.Call, 1)
+		go func() {
+			defer close(farCall)
+			in := h.nextIncoming()
+			if err := in.Redirect(302, "sip:+15550199@"+h.far.Addr()); err != nil {
+				h.t.Errorf("302: %v", err)
+				return
+			}
+			in = h.nextIncoming()
+			if got := in.Request().Recipient.User; got != "+15550199" {
+				h.t.Errorf("redirected INVITE to %q, want +15550199", got)
+			}
+			c, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+			if err != nil {
+				h.t.Errorf("answer: %v", err)
+				return
+			}
+			farCall <- c
+		}()
+		connectsTo(t, h, farCall, "far end after the redirect")
+	})
+	for _, tc := range []struct {
+		name    string
+		mutate  func(c *config.Config)
+		contact func(h *harness) string
+	}{
+		{"not followed by default", nil, func(h *harness) string { return "sip:+15550199@" + h.far.Addr() }},
+		{"not followed to another host", follow, func(*harness) string { return "sip:+15550199@" + other.Addr() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.mutate)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				in := h.nextIncoming()
+				if err := in.Redirect(302, tc.contact(h)); err != nil {
+					h.t.Errorf("302: %v", err)
+				}
+			}()
+			ctx, cancel := context.WithTimeout(h.ctx, 15*time.Second)
+			defer cancel()
+			c, err := h.caller.Invite(ctx, h.target("+15550100"), siptest.InviteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			if c.Status() != 480 {
+				t.Errorf("caller got %d, want 480", c.Status())
+			}
+			noInvite(t, h.far, "the far end (again)")
+			noInvite(t, other, "the other host")
+		})
+	}
+}

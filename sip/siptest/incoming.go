@@ -237,6 +237,19 @@ func (in *Incoming) Reject(code int, reason string) error {
 	return in.reject(code, reason, nil)
 }
 
+// Redirect refuses the INVITE with a 3xx (e.g. 302 Moved Temporarily)
+// naming contact ("sip:user@host:port") as where to call instead.
+func (in *Incoming) Redirect(code int, contact string) error {
+	if code < 300 || code > 399 {
+		return fmt.Errorf("siptest: redirect with %d", code)
+	}
+	reason := map[int]string{300: "Multiple Choices", 301: "Moved Permanently", 302: "Moved Temporarily", 305: "Use Proxy", 380: "Alternative Service"}[code]
+	if reason == "" {
+		reason = "Redirection"
+	}
+	return in.reject(code, reason, map[string]string{"Contact": "<" + contact + ">"})
+}
+
 // Challenge rejects the INVITE with a digest challenge: 401 with
 // WWW-Authenticate, or 407 with Proxy-Authenticate (MD5, qop=auth). The
 // caller's next INVITE arrives as a new Incoming; check it with Authorized.
