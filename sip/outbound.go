@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -136,6 +137,10 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 		provisional bool
 		authTried   bool
 		redirects   int
+		// early holds the To tags of the far end's early dialogs: a
+		// forking proxy makes several. Each may send early media (the
+		// latest 18x with SDP is heard); the first 2xx wins.
+		early       = map[string]bool{}
 		cancelling  *call.Cause
 		cancelGuard <-chan time.Time
 	)
@@ -168,6 +173,10 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 			case code == 100:
 			case code < 200:
 				provisional = true
+				if tag, _ := res.To().Params.Get("tag"); tag != "" && !early[tag] {
+					early[tag] = true
+					l.log.Info("early dialog", "code", code, "to_tag", tag, "early_dialogs", len(early))
+				}
 				if cancelling != nil {
 					continue
 				}
@@ -175,7 +184,7 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				if len(res.Body()) > 0 {
 					rm, err := ParseSDP(res.Body())
 					if err == nil {
-						err = l.acceptAnswer(rm)
+						err = l.acceptAnswer(rm, len(early) > 1)
 					}
 					if err == nil {
 						d := rm.Desc
@@ -191,12 +200,27 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 			case code < 300:
 				// The transaction lives on to absorb 2xx retransmissions
 				// (RFC 6026): each means our ACK was lost, so send it again.
+				winner, _ := res.To().Params.Get("tag")
+				var forksMu sync.Mutex // retransmissions may be handled concurrently
+				forks := map[string]bool{}
 				tx.OnRetransmission(func(r *sip.Response) {
-					if r.IsSuccess() {
-						l.sendAck(r.CSeq().SeqNo)
+					if !r.IsSuccess() {
+						return
 					}
+					tag, _ := r.To().Params.Get("tag")
+					if tag == winner {
+						l.sendAck(r.CSeq().SeqNo)
+						return
+					}
+					// Another fork answered too (RFC 3261 §13.2.2.4):
+					// ACK it, and BYE it once.
+					forksMu.Lock()
+					bye := !forks[tag]
+					forks[tag] = true
+					forksMu.Unlock()
+					l.endFork(r, bye)
 				})
-				l.answered(res, cancelling)
+				l.answered(res, cancelling, len(early) > 1)
 				return
 			case (code == 401 || code == 407) && !authTried && l.trunk.Config.Outbound.Auth != nil:
 				authTried = true
@@ -254,6 +278,35 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 	}
 }
 
+// endFork ACKs a 2xx from a fork of the INVITE that lost (another fork
+// answered first) and, with bye, ends its dialog with BYE.
+func (l *OutboundLeg) endFork(res *sip.Response, bye bool) {
+	l.mu.Lock()
+	d := l.dlg
+	l.mu.Unlock()
+	d.routes = nil // confirmUAC refills it; never share the winner's
+	d.confirmUAC(res)
+	tag := d.remoteTag
+	ack := d.request(sip.ACK, nil, res.CSeq().SeqNo)
+	l.s.prepareOut(ack)
+	if err := l.s.client.WriteRequest(ack); err != nil {
+		l.log.Warn("send ACK to a losing fork", "to_tag", tag, "error", err)
+	}
+	if !bye {
+		return
+	}
+	d.localSeq = res.CSeq().SeqNo
+	req := d.request(sip.BYE, nil, 0)
+	req.AppendHeader(sip.NewHeader("Reason", reasonHeader(call.Cause{Code: 200, Reason: "Call completed elsewhere"})))
+	l.s.prepareOut(req)
+	l.log.Info("second fork answered: ACK and BYE", "to_tag", tag)
+	l.s.background(func(ctx context.Context) {
+		if _, err := l.s.client.Do(ctx, req); err != nil && !errors.Is(err, context.Canceled) {
+			l.log.Debug("BYE to a losing fork", "error", err)
+		}
+	})
+}
+
 // maxRedirects bounds the 3xx one outbound leg follows.
 const maxRedirects = 5
 
@@ -299,7 +352,7 @@ func (l *OutboundLeg) redirect(res *sip.Response) (sip.ClientTransaction, bool) 
 
 // answered completes the dialog on a 2xx: ACK, then report the answer (or,
 // when the call was already being cancelled, end it with BYE).
-func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
+func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause, forked bool) {
 	l.mu.Lock()
 	l.dlg.confirmUAC(res)
 	l.confirmed = true
@@ -318,7 +371,7 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
 		l.emit(call.Ended{Cause: call.Cause{Code: 502, Reason: "Bad Gateway"}, Remote: true})
 		return
 	}
-	if err := l.acceptAnswer(rm); err != nil {
+	if err := l.acceptAnswer(rm, forked); err != nil {
 		l.log.Warn("unusable answer", "error", err)
 		l.terminate(context.Background(), call.NotAcceptable, true)
 		l.emit(call.Ended{Cause: call.NotAcceptable, Remote: true})
@@ -330,7 +383,11 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
 
 // acceptAnswer applies the far end's answer (in a 183 or the 200): where
 // to send media, SRTP, and the codec agreed.
-func (l *OutboundLeg) acceptAnswer(rm RemoteMedia) error {
+//
+// forked: the far end forked (several early dialogs), whose media all
+// reach the leg's socket: media is then taken only from this answer's
+// address, as latching would take whichever fork's packet came first.
+func (l *OutboundLeg) acceptAnswer(rm RemoteMedia, forked bool) error {
 	agreed := rm.Desc
 	agreed.Codecs = media.Intersect(l.offer.Codecs, rm.Desc.Codecs)
 	if len(agreed.Audio()) == 0 {
@@ -341,6 +398,9 @@ func (l *OutboundLeg) acceptAnswer(rm RemoteMedia) error {
 		return err
 	}
 	l.applyRemote(rm)
+	if forked {
+		l.sock.SetRemoteStrict(rm.RTP)
+	}
 	return l.configure(agreed, rm.Desc, sess)
 }
 

@@ -271,3 +271,99 @@ func TestDialRedirect(t *testing.T) {
 		})
 	}
 }
+
+// TestDialForking: the far end forks (two early dialogs, 183s with SDP and
+// different To tags). The caller hears the early media of the latest 183;
+// the first 200 wins and carries the call (tones both ways); the second
+// 200 gets ACK and BYE.
+func TestDialForking(t *testing.T) {
+	const firstEarlyHz, secondEarlyHz = 600, 900
+	h := newHarness(t, nil)
+	callerEarly := make(chan *siptest.Call, 1)
+	type result struct {
+		winner, loser *siptest.Call
+	}
+	results := make(chan result, 1)
+	go func() {
+		defer close(results)
+		in := h.nextIncoming()
+		fork := in.Fork()
+		if err := in.Progress(siptest.AnswerOptions{ToneHz: firstEarlyHz}); err != nil {
+			h.t.Errorf("183 (first dialog): %v", err)
+			return
+		}
+		var early *siptest.Call
+		select {
+		case early = <-callerEarly:
+		case <-time.After(10 * time.Second):
+			h.t.Error("caller got no 183")
+			return
+		}
+		hears := func(hz float64, what string) {
+			ctx, cancel := context.WithTimeout(h.ctx, 5*time.Second)
+			defer cancel()
+			if err := early.WaitTone(ctx, hz); err != nil {
+				h.t.Errorf("caller does not hear %s: %v", what, err)
+			}
+		}
+		hears(firstEarlyHz, "the first dialog's early media")
+		// The second early dialog's 183 comes later: its media replaces
+		// the first's.
+		if err := fork.Progress(siptest.AnswerOptions{ToneHz: secondEarlyHz}); err != nil {
+			h.t.Errorf("183 (second dialog): %v", err)
+			return
+		}
+		early.ResetAudio()
+		hears(secondEarlyHz, "the second (latest) dialog's early media")
+		winner, err := fork.Answer(siptest.AnswerOptions{ToneHz: farHz})
+		if err != nil {
+			h.t.Errorf("200 (second dialog): %v", err)
+			return
+		}
+		loser, err := in.Answer(siptest.AnswerOptions{ToneHz: firstEarlyHz})
+		if err != nil {
+			h.t.Errorf("200 (first dialog): %v", err)
+			return
+		}
+		results <- result{winner, loser}
+	}()
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{
+		ToneHz: callerHz,
+		OnProvisional: func(c *siptest.Call, res *siptestResponse) {
+			if res.StatusCode == 183 {
+				select {
+				case callerEarly <- c:
+				default:
+				}
+			}
+		},
+	})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	var r result
+	select {
+	case got, ok := <-results:
+		if !ok {
+			t.Fatal("far end script failed")
+		}
+		r = got
+	case <-time.After(15 * time.Second):
+		t.Fatal("far end did not answer twice")
+	}
+	waitEnded(t, r.loser, "losing fork")
+	if !r.loser.ByeReceived() {
+		t.Error("losing fork got no BYE")
+	}
+	c.ResetAudio()
+	waitTone(t, c, farHz, "caller")
+	waitTone(t, r.winner, callerHz, "winning fork")
+	h.hangup(c, r.winner)
+	deadline := time.Now().Add(3 * time.Second)
+	for h.node.sip.ActiveLegs() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := h.node.sip.ActiveLegs(); n != 0 {
+		t.Errorf("%d SIP legs left after the call", n)
+	}
+}
