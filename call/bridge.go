@@ -17,11 +17,22 @@ const reofferTimeout = 32 * time.Second
 // the far end answers, re-offers are relayed both ways, and a hang-up on
 // either side ends the call. Dial returns when the call has ended.
 func (c *Call) Dial(ctx context.Context, d Dialer, r DialRequest) error {
+	return c.DialInOrder(ctx, d, []DialRequest{r})
+}
+
+// dialOne places one outgoing leg and bridges the caller to it. With
+// failOver, a failure that FailsOver (before the far end answers) leaves
+// the call up and returns a *FailedOver, so that the next trunk can be
+// tried; any other failure ends the call with its cause.
+func (c *Call) dialOne(ctx context.Context, d Dialer, r DialRequest, failOver bool) error {
 	r.Offer = c.in.Offer()
 	r.CallID = c.ID()
 	out, err := d.Dial(ctx, r)
 	if err != nil {
 		cause := CauseOf(err)
+		if failOver && FailsOver(cause) {
+			return &FailedOver{Trunk: r.Trunk, Cause: cause}
+		}
 		c.End(ctx, cause)
 		return err
 	}
@@ -36,7 +47,12 @@ func (c *Call) Dial(ctx context.Context, d Dialer, r DialRequest) error {
 		return ErrEnded
 	}
 	defer c.resumePump()
-	return c.bridge(ctx, out)
+	err = c.bridge(ctx, out, failOver)
+	var fo *FailedOver
+	if errors.As(err, &fo) {
+		fo.Trunk = r.Trunk
+	}
+	return err
 }
 
 // CauseOf extracts a Cause from err, defaulting to 500.
@@ -53,7 +69,9 @@ func CauseOf(err error) Cause {
 }
 
 // bridge is the call's signalling loop between the caller and out.
-func (c *Call) bridge(ctx context.Context, out Leg) error {
+// With failOver, the out leg's failure before it answers, when it
+// FailsOver, returns a *FailedOver instead of ending the call.
+func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	inEv, outEv := c.in.Events(), out.Events()
 	offer := c.in.Offer()
 	// The switch may have answered the caller already (prompts, a queue):
@@ -131,6 +149,10 @@ func (c *Call) bridge(ctx context.Context, out Leg) error {
 			case DTMF:
 				c.relayDTMF(out, c.in, e)
 			case Ended:
+				if failOver && !farAnswered && FailsOver(e.Cause) {
+					c.dropLeg(out)
+					return &FailedOver{Cause: e.Cause}
+				}
 				c.End(ctx, e.Cause)
 				return nil
 			}

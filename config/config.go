@@ -131,6 +131,9 @@ type Trunk struct {
 	Opus        Opus      `mapstructure:"opus" yaml:"opus"`                 // encoder settings towards this trunk
 	MaxChannels int       `mapstructure:"max_channels" yaml:"max_channels"` // 0 = unlimited
 	MaxCPS      float64   `mapstructure:"max_cps" yaml:"max_cps"`           // 0 = unlimited
+	// FollowRedirects makes the switch follow a 3xx from this trunk's far
+	// end, but only to a Contact on the trunk's own outbound host.
+	FollowRedirects bool `mapstructure:"follow_redirects" yaml:"follow_redirects"`
 }
 
 // Opus sets the Opus encoder the switch uses when it transcodes towards a
@@ -326,13 +329,28 @@ type GotoAction struct {
 	Flow string `mapstructure:"flow" yaml:"flow"`
 }
 
-// DialAction bridges the caller to a trunk.
+// DialAction bridges the caller to a trunk, or to the first of several
+// trunks that takes the call (fail-over).
 type DialAction struct {
-	Trunk string `mapstructure:"trunk" yaml:"trunk"`
+	// Trunk is the one trunk to dial; Trunks lists several, tried in order.
+	// Exactly one of the two is given.
+	Trunk  string   `mapstructure:"trunk" yaml:"trunk"`
+	Trunks []string `mapstructure:"trunks" yaml:"trunks"`
 	// Number overrides the dialled number (default: the called number).
 	Number string `mapstructure:"number" yaml:"number"`
 	// Timeout overrides sip.ring_timeout for this dial.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
+}
+
+// TrunkList is the trunks a dial action tries, in order.
+func (d *DialAction) TrunkList() []string {
+	if len(d.Trunks) > 0 {
+		return d.Trunks
+	}
+	if d.Trunk != "" {
+		return []string{d.Trunk}
+	}
+	return nil
 }
 
 // HangupAction rejects or ends the call with a SIP status.

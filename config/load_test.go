@@ -137,6 +137,33 @@ shutdown_timeout: -1s
 	})
 }
 
+// TestLoadDialTrunksProblems: problems with a dial action's trunk list name
+// the line of the item (or of the key) at fault.
+func TestLoadDialTrunksProblems(t *testing.T) {
+	path := writeConfig(t, `trunks:
+  - name: carrier-a
+    outbound: {uri: "sip:carrier-a.example"}
+  - name: pbx
+    inbound: {allow: [10.0.0.0/8]}
+routes:
+  - {match: {to: "*"}, flow: out}
+flows:
+  out:
+    - dial:
+        trunks:
+          - carrier-a
+          - carrier-b
+          - pbx
+  both:
+    - dial: {trunk: carrier-a, trunks: [carrier-a]}
+`)
+	checkStrings(t, loadProblems(t, path), []string{
+		`FILE:13: flows.out[0].dial.trunks[1]: unknown trunk "carrier-b"`,
+		`FILE:14: flows.out[0].dial.trunks[2]: trunk "pbx" has no outbound section`,
+		`FILE:16: flows.both[0].dial.trunks: give trunk or trunks, not both`,
+	})
+}
+
 func TestLoadUnknownKeysAndTypes(t *testing.T) {
 	path := writeConfig(t, `sip:
   listn: [udp://127.0.0.1:5060]

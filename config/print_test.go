@@ -95,6 +95,7 @@ trunks:
       bitrate: 0
     max_channels: 0
     max_cps: 2.5
+    follow_redirects: false
 routes: []
 flows:
   closed:
@@ -104,6 +105,7 @@ flows:
   to-carrier:
     - dial:
         trunk: carrier-a
+        trunks: []
         number: ""
         timeout: 0s
 schedules: []
@@ -179,6 +181,7 @@ flows:
 	want.Trunks = maskSecrets(c).Trunks
 	want.Trunks[0].Outbound.NumberFormat.Strip = []string{} // printed as "strip: []"
 	want.Schedules = []schedule.Schedule{}                  // printed as "schedules: []"
+	want.Flows["out"][0].Dial.Trunks = []string{}           // printed as "trunks: []"
 	want.Queues, want.Agents, want.API.Keys, want.Gateway.IPs = []Queue{}, []Agent{}, []APIKey{}, []string{}
 	if !reflect.DeepEqual(*again, want) {
 		t.Errorf("printed config loads back as\n%+v\nwant\n%+v", *again, want)

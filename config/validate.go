@@ -605,12 +605,31 @@ func (c *Config) flowLoops(v *collector) {
 }
 
 func (d *DialAction) validate(v *collector, key string, trunks map[string]*Trunk) {
-	if t, ok := trunks[d.Trunk]; d.Trunk == "" {
-		v.add(key+".trunk", "is required")
-	} else if !ok {
-		v.add(key+".trunk", "unknown trunk %q", d.Trunk)
-	} else if t.Outbound == nil {
-		v.add(key+".trunk", "trunk %q has no outbound section", d.Trunk)
+	outbound := func(k, name string) {
+		if t, ok := trunks[name]; name == "" {
+			v.add(k, "is required")
+		} else if !ok {
+			v.add(k, "unknown trunk %q", name)
+		} else if t.Outbound == nil {
+			v.add(k, "trunk %q has no outbound section", name)
+		}
+	}
+	switch {
+	case d.Trunk != "" && len(d.Trunks) > 0:
+		v.add(key+".trunks", "give trunk or trunks, not both")
+	case len(d.Trunks) > 0:
+		seen := map[string]int{}
+		for i, name := range d.Trunks {
+			k := fmt.Sprintf("%s.trunks[%d]", key, i)
+			if j, dup := seen[name]; dup && name != "" {
+				v.add(k, "trunk %q is listed twice (first at %s.trunks[%d])", name, key, j)
+				continue
+			}
+			seen[name] = i
+			outbound(k, name)
+		}
+	default:
+		outbound(key+".trunk", d.Trunk)
 	}
 	if d.Number != "" && !strings.Contains(d.Number, "{{") && !isNumber(d.Number) {
 		v.add(key+".number", "%q is not a number (digits with an optional leading '+')", d.Number)

@@ -296,6 +296,21 @@ func TestValidateRules(t *testing.T) {
 			`flows.to-carrier[0].dial.number: "+44*" is not a number (digits with an optional leading '+')`,
 			"flows.to-carrier[0].dial.timeout: must not be negative",
 		}},
+		{"dial trunk and trunks", func(c *Config) { c.Flows["to-carrier"][0].Dial.Trunks = []string{"carrier-a"} },
+			[]string{"flows.to-carrier[0].dial.trunks: give trunk or trunks, not both"}},
+		{"dial trunks", func(c *Config) {
+			d := c.Flows["to-carrier"][0].Dial
+			d.Trunk, d.Trunks = "", []string{"carrier-a", "nope", "pbx_2", "carrier-a", ""}
+		}, []string{
+			`flows.to-carrier[0].dial.trunks[1]: unknown trunk "nope"`,
+			`flows.to-carrier[0].dial.trunks[2]: trunk "pbx_2" has no outbound section`,
+			`flows.to-carrier[0].dial.trunks[3]: trunk "carrier-a" is listed twice (first at flows.to-carrier[0].dial.trunks[0])`,
+			"flows.to-carrier[0].dial.trunks[4]: is required",
+		}},
+		{"dial empty trunks", func(c *Config) {
+			d := c.Flows["to-carrier"][0].Dial
+			d.Trunk, d.Trunks = "", []string{}
+		}, []string{"flows.to-carrier[0].dial.trunk: is required"}},
 		{"hangup code", func(c *Config) { c.Flows["support"][0].Hangup.Code = 700 },
 			[]string{"flows.support[0].hangup.code: must be a SIP status from 400 to 699, not 700"}},
 		{"flow name", func(c *Config) {

@@ -301,13 +301,18 @@ func (e *Engine) run(ctx context.Context, c *call.Call, req Request, a config.Ac
 		return "", nil
 	case a.Dial != nil:
 		in := c.Inbound()
-		_ = c.Dial(ctx, e.dialer, call.DialRequest{
-			Trunk:       a.Dial.Trunk,
-			To:          config.ExpandVars(dialNumber(a.Dial, req.To), vars(c, req)),
-			From:        in.From(),
-			MaxForwards: in.MaxForwards(),
-			Timeout:     a.Dial.Timeout,
-		})
+		to := config.ExpandVars(dialNumber(a.Dial, req.To), vars(c, req))
+		var reqs []call.DialRequest
+		for _, t := range a.Dial.TrunkList() {
+			reqs = append(reqs, call.DialRequest{
+				Trunk:       t,
+				To:          to,
+				From:        in.From(),
+				MaxForwards: in.MaxForwards(),
+				Timeout:     a.Dial.Timeout,
+			})
+		}
+		_ = c.DialInOrder(ctx, e.dialer, reqs)
 		return "", errDone
 	case a.Hangup != nil:
 		cause := hangupCause(a.Hangup)
@@ -588,9 +593,18 @@ func (e *Engine) Explain(r Request) Plan {
 			if timeout <= 0 {
 				timeout, src = e.cfg.SIP.RingTimeout, "sip.ring_timeout"
 			}
-			p.Steps = append(p.Steps, fmt.Sprintf("dial %s on trunk %s, ringing up to %s (%s)",
-				expand(dialNumber(a.Dial, r.To)), a.Dial.Trunk, timeout, src))
-			p.Outcome = "bridged to trunk " + a.Dial.Trunk + " when it answers; its failure is the caller's"
+			trunks := a.Dial.TrunkList()
+			if len(trunks) == 1 {
+				p.Steps = append(p.Steps, fmt.Sprintf("dial %s on trunk %s, ringing up to %s (%s)",
+					expand(dialNumber(a.Dial, r.To)), trunks[0], timeout, src))
+				p.Outcome = "bridged to trunk " + trunks[0] + " when it answers; its failure is the caller's"
+				return "", true
+			}
+			p.Steps = append(p.Steps, fmt.Sprintf("dial %s on trunks %s in order, ringing up to %s (%s) on each",
+				expand(dialNumber(a.Dial, r.To)), strings.Join(trunks, ", "), timeout, src))
+			p.Outcome = "bridged to the first of trunks " + strings.Join(trunks, ", ") +
+				" that answers; a trunk that is down, unreachable, times out (408) or answers 5xx passes the call to the next;" +
+				" any other failure, or the last trunk's, is the caller's"
 			return "", true
 		case a.Set != nil:
 			for _, name := range slices.Sorted(maps.Keys(a.Set)) {

@@ -3,6 +3,8 @@ package sip
 import (
 	"context"
 	"errors"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -134,6 +136,11 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 	var (
 		provisional bool
 		authTried   bool
+		redirects   int
+		// early holds the To tags of the far end's early dialogs: a
+		// forking proxy makes several. Each may send early media (the
+		// latest 18x with SDP is heard); the first 2xx wins.
+		early       = map[string]bool{}
 		cancelling  *call.Cause
 		cancelGuard <-chan time.Time
 	)
@@ -166,6 +173,10 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 			case code == 100:
 			case code < 200:
 				provisional = true
+				if tag, _ := res.To().Params.Get("tag"); tag != "" && !early[tag] {
+					early[tag] = true
+					l.log.Info("early dialog", "code", code, "to_tag", tag, "early_dialogs", len(early))
+				}
 				if cancelling != nil {
 					continue
 				}
@@ -173,7 +184,7 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				if len(res.Body()) > 0 {
 					rm, err := ParseSDP(res.Body())
 					if err == nil {
-						err = l.acceptAnswer(rm)
+						err = l.acceptAnswer(rm, len(early) > 1)
 					}
 					if err == nil {
 						d := rm.Desc
@@ -189,12 +200,27 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 			case code < 300:
 				// The transaction lives on to absorb 2xx retransmissions
 				// (RFC 6026): each means our ACK was lost, so send it again.
+				winner, _ := res.To().Params.Get("tag")
+				var forksMu sync.Mutex // retransmissions may be handled concurrently
+				forks := map[string]bool{}
 				tx.OnRetransmission(func(r *sip.Response) {
-					if r.IsSuccess() {
-						l.sendAck(r.CSeq().SeqNo)
+					if !r.IsSuccess() {
+						return
 					}
+					tag, _ := r.To().Params.Get("tag")
+					if tag == winner {
+						l.sendAck(r.CSeq().SeqNo)
+						return
+					}
+					// Another fork answered too (RFC 3261 §13.2.2.4):
+					// ACK it, and BYE it once.
+					forksMu.Lock()
+					bye := !forks[tag]
+					forks[tag] = true
+					forksMu.Unlock()
+					l.endFork(r, bye)
 				})
-				l.answered(res, cancelling)
+				l.answered(res, cancelling, len(early) > 1)
 				return
 			case (code == 401 || code == 407) && !authTried && l.trunk.Config.Outbound.Auth != nil:
 				authTried = true
@@ -209,6 +235,15 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				l.mu.Lock()
 				l.dlg.localSeq = l.invite.CSeq().SeqNo
 				l.mu.Unlock()
+				tx = ntx
+			case code < 400 && cancelling == nil && redirects < maxRedirects:
+				ntx, ok := l.redirect(res)
+				if !ok {
+					fail(MapFailure(code, res.Reason))
+					return
+				}
+				redirects++
+				provisional = false
 				tx = ntx
 			default:
 				l.log.Info("far end refused", "code", code, "reason", res.Reason)
@@ -243,9 +278,81 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 	}
 }
 
+// endFork ACKs a 2xx from a fork of the INVITE that lost (another fork
+// answered first) and, with bye, ends its dialog with BYE.
+func (l *OutboundLeg) endFork(res *sip.Response, bye bool) {
+	l.mu.Lock()
+	d := l.dlg
+	l.mu.Unlock()
+	d.routes = nil // confirmUAC refills it; never share the winner's
+	d.confirmUAC(res)
+	tag := d.remoteTag
+	ack := d.request(sip.ACK, nil, res.CSeq().SeqNo)
+	l.s.prepareOut(ack)
+	if err := l.s.client.WriteRequest(ack); err != nil {
+		l.log.Warn("send ACK to a losing fork", "to_tag", tag, "error", err)
+	}
+	if !bye {
+		return
+	}
+	d.localSeq = res.CSeq().SeqNo
+	req := d.request(sip.BYE, nil, 0)
+	req.AppendHeader(sip.NewHeader("Reason", reasonHeader(call.Cause{Code: 200, Reason: "Call completed elsewhere"})))
+	l.s.prepareOut(req)
+	l.log.Info("second fork answered: ACK and BYE", "to_tag", tag)
+	l.s.background(func(ctx context.Context) {
+		if _, err := l.s.client.Do(ctx, req); err != nil && !errors.Is(err, context.Canceled) {
+			l.log.Debug("BYE to a losing fork", "error", err)
+		}
+	})
+}
+
+// maxRedirects bounds the 3xx one outbound leg follows.
+const maxRedirects = 5
+
+// redirect follows a 3xx when the trunk allows it (follow_redirects) and
+// its first Contact is on the trunk's own host: the INVITE goes again, with
+// the next CSeq, to the Contact's user at that host (with the trunk's
+// transport). Anything else is refused: a redirect to any host would let
+// the far end send calls anywhere at the switch's cost (toll fraud).
+func (l *OutboundLeg) redirect(res *sip.Response) (sip.ClientTransaction, bool) {
+	t := l.trunk
+	ct := res.Contact()
+	switch {
+	case !t.Config.FollowRedirects:
+		l.log.Info("far end redirected: not followed (follow_redirects is off)", "code", res.StatusCode)
+		return nil, false
+	case ct == nil || (ct.Address.Scheme != "sip" && ct.Address.Scheme != "sips"):
+		l.log.Warn("far end redirected without a SIP Contact", "code", res.StatusCode)
+		return nil, false
+	case !strings.EqualFold(ct.Address.Host, t.target.Host):
+		l.log.Warn("far end redirected to another host: refused", "code", res.StatusCode,
+			"contact_host", ct.Address.Host, "trunk_host", t.target.Host)
+		return nil, false
+	}
+	inv := l.invite
+	ruri := sip.Uri{Scheme: t.target.Scheme, User: ct.Address.User, Host: t.target.Host, Port: ct.Address.Port}
+	if t.target.UriParams != nil {
+		ruri.UriParams = t.target.UriParams.Clone()
+	}
+	inv.Recipient = ruri
+	inv.CSeq().SeqNo++
+	inv.RemoveHeader("Via")
+	l.mu.Lock()
+	l.dlg.localSeq = inv.CSeq().SeqNo
+	l.mu.Unlock()
+	ntx, err := l.s.client.TransactionRequest(context.Background(), inv, sipgo.ClientRequestAddVia)
+	if err != nil {
+		l.log.Warn("send redirected INVITE", "error", err)
+		return nil, false
+	}
+	l.log.Info("far end redirected: following", "code", res.StatusCode, "user", ruri.User, "port", ruri.Port)
+	return ntx, true
+}
+
 // answered completes the dialog on a 2xx: ACK, then report the answer (or,
 // when the call was already being cancelled, end it with BYE).
-func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
+func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause, forked bool) {
 	l.mu.Lock()
 	l.dlg.confirmUAC(res)
 	l.confirmed = true
@@ -264,7 +371,7 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
 		l.emit(call.Ended{Cause: call.Cause{Code: 502, Reason: "Bad Gateway"}, Remote: true})
 		return
 	}
-	if err := l.acceptAnswer(rm); err != nil {
+	if err := l.acceptAnswer(rm, forked); err != nil {
 		l.log.Warn("unusable answer", "error", err)
 		l.terminate(context.Background(), call.NotAcceptable, true)
 		l.emit(call.Ended{Cause: call.NotAcceptable, Remote: true})
@@ -276,7 +383,11 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause) {
 
 // acceptAnswer applies the far end's answer (in a 183 or the 200): where
 // to send media, SRTP, and the codec agreed.
-func (l *OutboundLeg) acceptAnswer(rm RemoteMedia) error {
+//
+// forked: the far end forked (several early dialogs), whose media all
+// reach the leg's socket: media is then taken only from this answer's
+// address, as latching would take whichever fork's packet came first.
+func (l *OutboundLeg) acceptAnswer(rm RemoteMedia, forked bool) error {
 	agreed := rm.Desc
 	agreed.Codecs = media.Intersect(l.offer.Codecs, rm.Desc.Codecs)
 	if len(agreed.Audio()) == 0 {
@@ -287,6 +398,9 @@ func (l *OutboundLeg) acceptAnswer(rm RemoteMedia) error {
 		return err
 	}
 	l.applyRemote(rm)
+	if forked {
+		l.sock.SetRemoteStrict(rm.RTP)
+	}
 	return l.configure(agreed, rm.Desc, sess)
 }
 

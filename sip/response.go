@@ -7,7 +7,8 @@ import (
 // MapFailure turns a far-end final failure response into the cause the
 // caller gets. The aim is that a carrier sees what it would see from the far
 // end itself, without leaking the other leg's internals:
-//   - 3xx: the switch does not follow redirects (topology hiding) → 480;
+//   - 3xx the switch did not follow (follow_redirects off, or a Contact
+//     off the trunk's host: toll-fraud guard; topology hiding) → 480;
 //   - 401/407 after the switch's own credentials failed → 403 (the trunk
 //     refused us, the caller can do nothing about it);
 //   - other 4xx and 6xx pass through (486 stays 486);

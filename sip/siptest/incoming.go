@@ -51,6 +51,28 @@ type Incoming struct {
 	finalSent bool
 	call      *Call // made by Progress or Answer
 	early     bool  // the call's local SDP already answered the offer (183)
+	forks     []*Incoming
+}
+
+// Fork makes another early dialog for the same INVITE, as a forking proxy
+// in front of several phones would: its responses (Ring, Progress, Answer,
+// Reject) carry their own To tag, and its call its own media. The INVITE's
+// transaction stays open until in and every fork have sent a final
+// response (or the caller cancels). Call Fork before in's final response.
+func (in *Incoming) Fork() *Incoming {
+	f := &Incoming{
+		ua:        in.ua,
+		req:       in.req,
+		tx:        in.tx,
+		toTag:     newTag(),
+		cancelled: in.cancelled,
+		final:     make(chan struct{}),
+	}
+	f.cancelOnce.Do(func() {}) // the original owns the cancelled channel
+	in.mu.Lock()
+	in.forks = append(in.forks, f)
+	in.mu.Unlock()
+	return f
 }
 
 // handleInvite runs in sipgo's handler goroutine for a new INVITE. It must
@@ -76,17 +98,33 @@ func (u *UA) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	select {
 	case <-in.final:
+		in.mu.Lock()
+		forks := append([]*Incoming(nil), in.forks...)
+		in.mu.Unlock()
+		for _, f := range forks {
+			select {
+			case <-f.final:
+			case <-in.cancelled:
+			case <-tx.Done():
+			case <-u.done:
+			}
+		}
 		return
 	case <-in.cancelled:
 	case <-tx.Done():
 	case <-u.done:
 	}
-	// Not answered: drop the early media, if any.
+	// Not answered: drop the early media, if any (forks' too).
 	in.mu.Lock()
-	c := in.call
+	all := append([]*Incoming{in}, in.forks...)
 	in.mu.Unlock()
-	if c != nil {
-		c.end(nil)
+	for _, x := range all {
+		x.mu.Lock()
+		c := x.call
+		x.mu.Unlock()
+		if c != nil {
+			c.end(nil)
+		}
 	}
 }
 
@@ -235,6 +273,19 @@ func (in *Incoming) Answer(o AnswerOptions) (*Call, error) {
 // Reject sends a final non-2xx response (e.g. 486 Busy Here).
 func (in *Incoming) Reject(code int, reason string) error {
 	return in.reject(code, reason, nil)
+}
+
+// Redirect refuses the INVITE with a 3xx (e.g. 302 Moved Temporarily)
+// naming contact ("sip:user@host:port") as where to call instead.
+func (in *Incoming) Redirect(code int, contact string) error {
+	if code < 300 || code > 399 {
+		return fmt.Errorf("siptest: redirect with %d", code)
+	}
+	reason := map[int]string{300: "Multiple Choices", 301: "Moved Permanently", 302: "Moved Temporarily", 305: "Use Proxy", 380: "Alternative Service"}[code]
+	if reason == "" {
+		reason = "Redirection"
+	}
+	return in.reject(code, reason, map[string]string{"Contact": "<" + contact + ">"})
 }
 
 // Challenge rejects the INVITE with a digest challenge: 401 with
