@@ -134,7 +134,26 @@ type Trunk struct {
 	// FollowRedirects makes the switch follow a 3xx from this trunk's far
 	// end, but only to a Contact on the trunk's own outbound host.
 	FollowRedirects bool `mapstructure:"follow_redirects" yaml:"follow_redirects"`
+	// SessionTimers sets RFC 4028 session timers on this trunk's legs.
+	SessionTimers SessionTimers `mapstructure:"session_timers" yaml:"session_timers"`
 }
+
+// SessionTimers are RFC 4028 session timers on a trunk's legs: outbound
+// INVITEs ask for them, inbound ones are honoured, and a leg whose refresh
+// is missed is ended with BYE.
+type SessionTimers struct {
+	// Enabled turns session timers on (the default) or off for the trunk.
+	Enabled *bool `mapstructure:"enabled" yaml:"enabled"`
+	// Expires is the session interval in seconds the switch asks for
+	// (Session-Expires); default 1800.
+	Expires int `mapstructure:"expires" yaml:"expires"`
+	// MinSE is the shortest interval in seconds the switch accepts (Min-SE,
+	// answered 422 below it) and sends in its INVITEs; default 90.
+	MinSE int `mapstructure:"min_se" yaml:"min_se"`
+}
+
+// On tells whether session timers are enabled.
+func (s SessionTimers) On() bool { return s.Enabled == nil || *s.Enabled }
 
 // Opus sets the Opus encoder the switch uses when it transcodes towards a
 // trunk.

@@ -25,11 +25,15 @@ const (
 	DefaultDTMF            = "rfc4733"
 	DefaultSRTP            = "off"
 	DefaultRegisterExpires = 3600 * time.Second
-	DefaultOptionsPing     = 30 * time.Second
-	DefaultMediaTimeout    = 30 * time.Second
-	DefaultRTCPInterval    = 5 * time.Second
-	DefaultOpusComplexity  = 5
-	DefaultPromptCache     = "data/prompts"
+	// RFC 4028 session timers: the interval asked for, and the floor
+	// (RFC 4028 §4: Min-SE is never below 90 s on the wire).
+	DefaultSessionExpires = 1800
+	DefaultMinSE          = 90
+	DefaultOptionsPing    = 30 * time.Second
+	DefaultMediaTimeout   = 30 * time.Second
+	DefaultRTCPInterval   = 5 * time.Second
+	DefaultOpusComplexity = 5
+	DefaultPromptCache    = "data/prompts"
 	// DefaultNodeName is used when the host name cannot be read.
 	DefaultNodeName = "switchboard"
 )
@@ -121,6 +125,16 @@ func (t *Trunk) applyDefaults(realm string) {
 		t.Opus.Complexity = &c
 	}
 	setString(&t.SRTP, DefaultSRTP)
+	if t.SessionTimers.Enabled == nil {
+		on := true
+		t.SessionTimers.Enabled = &on
+	}
+	if t.SessionTimers.Expires == 0 {
+		t.SessionTimers.Expires = DefaultSessionExpires
+	}
+	if t.SessionTimers.MinSE == 0 {
+		t.SessionTimers.MinSE = DefaultMinSE
+	}
 	t.DTMF = strings.ToLower(t.DTMF)
 	t.SRTP = strings.ToLower(t.SRTP)
 	if t.Inbound != nil && t.Inbound.Auth != nil {

@@ -365,10 +365,11 @@ func TestLoadAppliesDefaults(t *testing.T) {
 			OptionsPing:     30 * time.Second,
 			NumberFormat:    NumberFormat{Plus: true},
 		},
-		Codecs: []string{"PCMU", "PCMA"},
-		DTMF:   "rfc4733",
-		SRTP:   "off",
-		Opus:   Opus{Complexity: ptr(5)},
+		Codecs:        []string{"PCMU", "PCMA"},
+		DTMF:          "rfc4733",
+		SRTP:          "off",
+		Opus:          Opus{Complexity: ptr(5)},
+		SessionTimers: SessionTimers{Enabled: ptr(true), Expires: 1800, MinSE: 90},
 	}}
 	if got := mustLoad(t, path); !reflect.DeepEqual(*got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", *got, want)
@@ -538,5 +539,42 @@ flows:
 		`FILE:7: warning: flows.sales[0].queue.name: queue "sales" is not under queues: it must be created through the API (POST /api/v1/queues) before a call reaches it, or the call fails with 480`,
 		`FILE:7: warning: flows.sales[0].queue.waiting_strategy: waiting strategy "quiet" is not under waiting_strategies: it must be created through the API (POST /api/v1/waiting-strategies), or the caller waits in silence`,
 		`FILE:8: flows.sales[1].hangup.code: must be a SIP status from 400 to 699, not 200`,
+	})
+}
+
+func TestLoadSessionTimers(t *testing.T) {
+	path := writeConfig(t, `trunks:
+  - name: carrier-a
+    outbound: {uri: "sip:carrier-a.example"}
+  - name: carrier-b
+    outbound: {uri: "sip:carrier-b.example"}
+    session_timers: {enabled: false, expires: 600, min_se: 5}
+`)
+	c := mustLoad(t, path)
+	if st := c.Trunks[0].SessionTimers; !st.On() || st.Expires != 1800 || st.MinSE != 90 {
+		t.Errorf("defaults: on=%v expires=%d min_se=%d, want on, 1800, 90", st.On(), st.Expires, st.MinSE)
+	}
+	if st := c.Trunks[1].SessionTimers; st.On() || st.Expires != 600 || st.MinSE != 5 {
+		t.Errorf("set: on=%v expires=%d min_se=%d, want off, 600, 5", st.On(), st.Expires, st.MinSE)
+	}
+
+	path = writeConfig(t, `trunks:
+  - name: carrier-a
+    outbound: {uri: "sip:carrier-a.example"}
+    session_timers:
+      expires: 60
+      min_se: 120
+  - name: carrier-b
+    outbound: {uri: "sip:carrier-b.example"}
+    session_timers:
+      min_se: -3
+  - name: carrier-c
+    outbound: {uri: "sip:carrier-c.example"}
+    session_timers: {expires: 90000}
+`)
+	checkStrings(t, loadProblems(t, path), []string{
+		`FILE:5: trunks[0].session_timers.expires: must be between min_se (120) and 86400 seconds, not 60`,
+		`FILE:10: trunks[1].session_timers.min_se: must be between 1 and 86400 seconds, not -3`,
+		`FILE:13: trunks[2].session_timers.expires: must be between min_se (90) and 86400 seconds, not 90000`,
 	})
 }

@@ -96,6 +96,10 @@ trunks:
     max_channels: 0
     max_cps: 2.5
     follow_redirects: false
+    session_timers:
+      enabled: true
+      expires: 1800
+      min_se: 90
 routes: []
 flows:
   closed:

@@ -211,6 +211,21 @@ func (t *Trunk) validate(v *collector, key string) {
 	if t.MaxCPS < 0 {
 		v.add(key+".max_cps", "must not be negative")
 	}
+	t.SessionTimers.validate(v, key+".session_timers")
+}
+
+// maxSessionExpires bounds session_timers.expires (a day).
+const maxSessionExpires = 86400
+
+// validate checks a trunk's session timers. Defaults are filled already.
+func (s SessionTimers) validate(v *collector, key string) {
+	if s.MinSE < 1 || s.MinSE > maxSessionExpires {
+		v.add(key+".min_se", "must be between 1 and %d seconds, not %d", maxSessionExpires, s.MinSE)
+		return
+	}
+	if s.Expires < s.MinSE || s.Expires > maxSessionExpires {
+		v.add(key+".expires", "must be between min_se (%d) and %d seconds, not %d", s.MinSE, maxSessionExpires, s.Expires)
+	}
 }
 
 func (in *Inbound) validate(v *collector, key string) {
