@@ -165,7 +165,15 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			switch e := ev.(type) {
 			case Reoffer:
 				if !answered {
-					e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
+					// An UPDATE in the early dialog (RFC 3311), while the
+					// caller hears early media: answered on the caller's
+					// leg alone; the far end's leg is still being set up.
+					if c.State() != StateEarlyMedia {
+						e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
+						continue
+					}
+					c.reofferLocal(ctx, c.in, out, e, dirs)
+					c.connect(out)
 					continue
 				}
 				c.reoffer(ctx, c.in, out, e, dirs)
@@ -201,6 +209,16 @@ func newDirections() directions {
 // nothing from it. The caller re-joins media after reoffer returns; the
 // leg's socket uses the answer by then.
 func (c *Call) reoffer(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
+	c.reofferOn(ctx, from, to, r, dirs, false)
+}
+
+// reofferLocal answers a re-offer from one leg on that leg only: the other
+// leg is not re-offered anything (it is not confirmed yet: an early dialog).
+func (c *Call) reofferLocal(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
+	c.reofferOn(ctx, from, to, r, dirs, true)
+}
+
+func (c *Call) reofferOn(ctx context.Context, from, to Leg, r Reoffer, dirs directions, local bool) {
 	if r.Offer == nil {
 		r.Reply <- OfferReply{Err: &Cause{488, "Offerless re-INVITE not supported"}}
 		return
@@ -212,7 +230,7 @@ func (c *Call) reoffer(ctx context.Context, from, to Leg, r Reoffer, dirs direct
 		r.Reply <- OfferReply{Err: &NotAcceptable}
 		return
 	}
-	if offer.Direction != dirs.conveyed[from] {
+	if offer.Direction != dirs.conveyed[from] && !local {
 		c.log.Info("re-offering direction", "from", from.ID(), "to", to.ID(), "direction", offer.Direction.String())
 		uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
 		got, err := to.Update(uctx, media.Description{Direction: offer.Direction})

@@ -42,7 +42,8 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 		to = req.To().Address.User
 	}
 	l.to = call.Party{Number: to}
-	l.srtp = srtp // decided by the edge against the trunk's SRTP policy
+	l.srtp = srtp             // decided by the edge against the trunk's SRTP policy
+	l.negotiateUASLocked(req) // not shared yet
 	if offer != nil {
 		l.applyRemote(*offer)
 	} else if sec, err := offerSecurity(t.Config.SRTP); err == nil {
@@ -124,6 +125,9 @@ func (l *InboundLeg) response(code int, reason string, body []byte) *sip.Respons
 	}
 	if body != nil {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	if code >= 200 && code < 300 {
+		l.timerHeadersLocked(res) // 2xx: sent with l.mu held
 	}
 	res.AppendHeader(sip.NewHeader("Server", l.s.userAgent()))
 	return res
@@ -216,6 +220,7 @@ func (l *InboundLeg) Answer(ctx context.Context, d media.Description) (media.Des
 func (l *InboundLeg) confirm(ack *sip.Request, d media.Description) (media.Description, error) {
 	l.mu.Lock()
 	l.confirmed = true
+	l.armLocked() // the session timer starts (RFC 4028 §9)
 	l.mu.Unlock()
 	if l.offer != nil {
 		return d, nil

@@ -53,11 +53,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reject(tx, req, log, 503, "Service Unavailable", "draining", s.retryAfter())
 		return
 	}
-	if require := req.GetHeader("Require"); require != nil {
-		// No SIP extension is supported yet (100rel and timer come later):
+	if unsupported := unsupportedRequire(req); unsupported != "" {
 		// RFC 3261 §8.2.2.3 asks for 420 listing what we do not support.
-		s.reject(tx, req, log, 420, "Bad Extension", "Require: "+require.Value(),
-			sip.NewHeader("Unsupported", require.Value()))
+		s.reject(tx, req, log, 420, "Bad Extension", "Require: "+unsupported,
+			sip.NewHeader("Unsupported", unsupported))
 		return
 	}
 	maxFwd := 70
@@ -94,6 +93,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if r := trunk.CheckNumber(to); r != nil {
 		s.reject(tx, req, log, r.Code, r.Status, r.Why)
+		return
+	}
+	if h, small := intervalTooSmall(req, trunk); small {
+		s.reject(tx, req, log, 422, "Session Interval Too Small", "Session-Expires below Min-SE "+h.Value(), h)
 		return
 	}
 	if !trunk.AllowCall() {

@@ -54,6 +54,7 @@ type legBase struct {
 	agreed    media.Description // the codecs the socket uses with the party (configure)
 	layout    Layout            // the session's m-lines, from the party's SDP
 	ackCh     chan *sip.Request
+	st        sessionTimer  // RFC 4028 (timer.go)
 	done      chan struct{} // closed when the leg is cleaned up
 	cleanOnce sync.Once
 }
@@ -164,6 +165,12 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 		l.dlg.target = c.Address
 	}
 	l.mu.Unlock()
+	if l.refuseSmallInterval(req, tx) {
+		return
+	}
+	if l.earlyOfferUnanswered(req, tx) {
+		return
+	}
 
 	if len(req.Body()) == 0 {
 		if req.Method == sip.UPDATE {
@@ -235,6 +242,7 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	res.To().Params.Add("tag", tag)
 	res.AppendHeader(sip.HeaderClone(l.contact))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	l.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		l.log.Warn("answer re-INVITE", "error", err)
 	}
@@ -250,6 +258,7 @@ func (l *legBase) offerlessUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.To().Params.Add("tag", tag)
 	res.AppendHeader(sip.HeaderClone(l.contact))
+	l.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		l.log.Warn("answer offerless UPDATE", "error", err)
 	}
@@ -272,6 +281,7 @@ func (l *legBase) offerlessReinvite(req *sip.Request, tx sip.ServerTransaction) 
 	res.To().Params.Add("tag", tag)
 	res.AppendHeader(sip.HeaderClone(l.contact))
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	l.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		l.log.Warn("answer offerless re-INVITE", "error", err)
 		return
@@ -497,6 +507,7 @@ func reasonHeader(c call.Cause) string {
 func (l *legBase) cleanup() {
 	l.cleanOnce.Do(func() {
 		close(l.done)
+		l.stopTimer()
 		_ = l.sock.Close()
 		l.mu.Lock()
 		key := l.dlg.key()

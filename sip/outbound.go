@@ -104,6 +104,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 	}
 	inv.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
 	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	requestTimers(inv, t)
 	l.mu.Lock()
 	inv.SetBody(l.renderLocked(offer))
 	l.mu.Unlock()
@@ -136,6 +137,7 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 	var (
 		provisional bool
 		authTried   bool
+		retried422  bool
 		redirects   int
 		// early holds the To tags of the far end's early dialogs: a
 		// forking proxy makes several. Each may send early media (the
@@ -235,6 +237,16 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				l.mu.Lock()
 				l.dlg.localSeq = l.invite.CSeq().SeqNo
 				l.mu.Unlock()
+				tx = ntx
+			case code == 422 && !retried422 && cancelling == nil:
+				// RFC 4028 §7.4: once more with the far end's Min-SE.
+				retried422 = true
+				ntx, ok := l.retryMinSE(res)
+				if !ok {
+					fail(MapFailure(code, res.Reason))
+					return
+				}
+				provisional = false
 				tx = ntx
 			case code < 400 && cancelling == nil && redirects < maxRedirects:
 				ntx, ok := l.redirect(res)
@@ -377,6 +389,7 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause, forked
 		l.emit(call.Ended{Cause: call.NotAcceptable, Remote: true})
 		return
 	}
+	l.startTimerUAC(res)
 	l.log.Info("far end answered")
 	l.emit(call.Answered{Answer: rm.Desc})
 }

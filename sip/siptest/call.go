@@ -76,6 +76,9 @@ type Call struct {
 	reinviting   bool
 	video        bool // offers carry an m=video line after the audio (InviteOptions.Video)
 	ackWait      map[uint32]chan *sip.Request
+	earlyTag     string   // To tag of the first 18x (an early dialog)
+	earlyTarget  *sip.Uri // its Contact
+	updates      chan *sip.Request
 }
 
 func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {
@@ -91,6 +94,7 @@ func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {
 		direction:  SendRecv,
 		remoteDir:  SendRecv,
 		ackWait:    make(map[uint32]chan *sip.Request),
+		updates:    make(chan *sip.Request, 32),
 	}
 	c.log = u.log.With("call_id", callID, "leg", map[bool]string{true: "uac", false: "uas"}[outgoing])
 	return c
@@ -386,34 +390,7 @@ func (c *Call) ReinviteNoSDP(ctx context.Context) (string, error) {
 // RFC 4028 carriers send it) and returns the final response: a refresh
 // changes nothing, so a 2xx must carry no offer.
 func (c *Call) UpdateNoSDP(ctx context.Context) (*sip.Response, error) {
-	c.mu.Lock()
-	if c.isEnded {
-		c.mu.Unlock()
-		return nil, ErrEnded
-	}
-	c.localSeq++
-	req := c.newRequestLocked(sip.UPDATE, c.localSeq)
-	req.AppendHeader(sip.HeaderClone(&c.ua.contact))
-	setBody(req, nil)
-	c.mu.Unlock()
-	tx, err := c.ua.cli.TransactionRequest(ctx, req)
-	if err != nil {
-		return nil, fmt.Errorf("siptest: UPDATE: %w", err)
-	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			return nil, fmt.Errorf("siptest: UPDATE: %w", tx.Err())
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return c.Refresh(ctx, nil)
 }
 
 // inviteFinal sends a re-INVITE and waits for its final response: a 2xx is
@@ -492,6 +469,7 @@ func (c *Call) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	res.AppendHeader(sip.HeaderClone(&c.ua.contact))
+	timerAnswer(req, res)
 	setBody(res, body)
 	if err := tx.Respond(res); err != nil {
 		c.log.Debug("re-INVITE 200 failed", "error", err)

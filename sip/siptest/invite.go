@@ -186,6 +186,12 @@ func (c *Call) onProvisional(res *sip.Response, o InviteOptions) {
 	body := res.Body()
 	c.mu.Lock()
 	c.provisionals = append(c.provisionals, res.StatusCode)
+	if tag := tagOf(res.To().Params); tag != "" && c.earlyTag == "" {
+		c.earlyTag = tag
+		if ct := res.Contact(); ct != nil {
+			c.earlyTarget = ct.Address.Clone()
+		}
+	}
 	early := len(body) > 0 && c.earlySDP == ""
 	if early {
 		c.earlySDP = string(body)

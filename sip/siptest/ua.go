@@ -449,14 +449,30 @@ func (u *UA) onInDialogOK(req *sip.Request, tx sip.ServerTransaction) {
 	u.respond(req, tx, 200, "OK")
 }
 
-// onUpdate accepts an UPDATE without SDP (session refresh) and declines
-// offers, which this UA does not take in UPDATE.
+// onUpdate accepts an UPDATE without SDP (session refresh; the UA supports
+// RFC 4028 timers, so a Session-Expires is echoed with Require: timer) and
+// declines offers, which this UA does not take in UPDATE. Each UPDATE is
+// reported on its call's Updates.
 func (u *UA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	c := u.lookup(req)
+	if c == nil {
+		u.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	select {
+	case c.updates <- req:
+	default:
+	}
 	if len(req.Body()) > 0 {
 		u.respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
-	u.onInDialogOK(req, tx)
+	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(sip.HeaderClone(&u.contact))
+	timerAnswer(req, res)
+	if err := tx.Respond(res); err != nil {
+		u.log.Debug("respond", "code", 200, "error", err)
+	}
 }
 
 // setHeader sets a header by name, replacing any of the same name

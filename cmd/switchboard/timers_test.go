@@ -1,0 +1,261 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
+)
+
+// Session timers (RFC 4028) and UPDATE in early dialogs (RFC 3311), with the
+// Go test UA on both sides over loopback. Short intervals come from the
+// trunks' session_timers (min_se below RFC 4028's 90 s is for tests).
+
+// shortTimers gives the caller's trunk a session interval of secs seconds
+// and a floor of 2 s.
+func shortTimers(secs int) func(c *config.Config) {
+	return func(c *config.Config) {
+		c.Trunks[0].SessionTimers = config.SessionTimers{Expires: secs, MinSE: 2}
+	}
+}
+
+func header(t *testing.T, name string, get func(string) string, want string) {
+	t.Helper()
+	if got := get(name); !strings.EqualFold(strings.ReplaceAll(got, " ", ""), want) {
+		t.Errorf("%s = %q, want %q", name, got, want)
+	}
+}
+
+// TestSessionTimerBelowFloor: a Session-Expires below the trunk's floor
+// (default 90 s) is answered 422 with Min-SE; no outbound leg is placed.
+func TestSessionTimerBelowFloor(t *testing.T) {
+	h := newHarness(t, nil)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{
+		Headers: map[string]string{"Session-Expires": "30", "Supported": "timer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status() != 422 {
+		t.Fatalf("status %d, want 422", c.Status())
+	}
+	res := c.Response()
+	if h := res.GetHeader("Min-SE"); h == nil || strings.TrimSpace(h.Value()) != "90" {
+		t.Errorf("422 Min-SE = %v, want 90", h)
+	}
+	select {
+	case in := <-h.far.Incoming():
+		t.Errorf("far end got an INVITE for a refused call: %s", in.Request().StartLine())
+	default:
+	}
+}
+
+// TestSessionTimerSwitchRefreshes: the caller asks the switch to refresh
+// (refresher=uas); the 200 carries Session-Expires and Require: timer, and
+// the switch's UPDATEs reach the caller at about half the interval, again
+// and again. The far end's INVITE asks for timers with the trunk's values.
+func TestSessionTimerSwitchRefreshes(t *testing.T) {
+	h := newHarness(t, shortTimers(4))
+	farCall := h.answerNext(farHz)
+	start := time.Now()
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
+		Headers: map[string]string{"Session-Expires": "4;refresher=uas", "Supported": "timer"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	fc := h.waitCall(farCall)
+	res := c.Response()
+	get := func(n string) string {
+		if h := res.GetHeader(n); h != nil {
+			return h.Value()
+		}
+		return ""
+	}
+	header(t, "Session-Expires", get, "4;refresher=uas")
+	header(t, "Require", get, "timer")
+
+	inv := fc.Request()
+	getInv := func(n string) string {
+		if h := inv.GetHeader(n); h != nil {
+			return h.Value()
+		}
+		return ""
+	}
+	header(t, "Session-Expires", getInv, "1800")
+	header(t, "Min-SE", getInv, "90")
+	if !strings.Contains(strings.ToLower(getInv("Supported")), "timer") {
+		t.Errorf("outbound INVITE Supported = %q, want timer", getInv("Supported"))
+	}
+
+	for i := 0; i < 2; i++ {
+		select {
+		case up := <-c.Updates():
+			if i == 0 && time.Since(start) < time.Second {
+				t.Errorf("first refresh after %v: not at half the 4 s interval", time.Since(start))
+			}
+			if h := up.GetHeader("Session-Expires"); h == nil || !strings.Contains(h.Value(), "refresher=uac") {
+				t.Errorf("refresh %d Session-Expires = %v, want 4;refresher=uac", i+1, h)
+			}
+			if len(up.Body()) != 0 {
+				t.Errorf("refresh %d carries a body", i+1)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no refresh %d from the switch", i+1)
+		}
+	}
+	select {
+	case up := <-fc.Updates():
+		t.Errorf("the caller leg's refresh reached the far end: %s", up.StartLine())
+	default:
+	}
+	waitTone(t, c, farHz, "caller after refreshes")
+	waitTone(t, fc, callerHz, "far end after refreshes")
+	h.hangup(c, fc)
+}
+
+// TestSessionTimerMissedRefresh: the caller is the refresher; a refresh
+// it sends is answered with Session-Expires; when it stops refreshing the
+// switch ends the call with BYE on both legs.
+func TestSessionTimerMissedRefresh(t *testing.T) {
+	h := newHarness(t, shortTimers(3))
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
+		Headers: map[string]string{"Session-Expires": "3;refresher=uac", "Supported": "timer"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	fc := h.waitCall(farCall)
+	if h := c.Response().GetHeader("Session-Expires"); h == nil || strings.ReplaceAll(h.Value(), " ", "") != "3;refresher=uac" {
+		t.Errorf("200 Session-Expires = %v, want 3;refresher=uac", h)
+	}
+	res, err := c.Refresh(h.ctx, map[string]string{"Session-Expires": "3;refresher=uac", "Supported": "timer"})
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("refresh: %v %v", err, res)
+	}
+	if h := res.GetHeader("Session-Expires"); h == nil || strings.ReplaceAll(h.Value(), " ", "") != "3;refresher=uac" {
+		t.Errorf("refresh's 200 Session-Expires = %v, want 3;refresher=uac", h)
+	}
+	// No more refreshes: expiry at 3 s − 1 s after the last one.
+	waitEnded(t, c, "caller")
+	waitEnded(t, fc, "far end")
+	if !c.ByeReceived() || !fc.ByeReceived() {
+		t.Errorf("BYE received: caller %v, far end %v; want both", c.ByeReceived(), fc.ByeReceived())
+	}
+	if !strings.Contains(h.logs.String(), "session timer expired") {
+		t.Error("no log line about the expired session timer")
+	}
+}
+
+// TestSessionTimer422FromFarEnd: the far end answers the INVITE 422 with a
+// Min-SE above the trunk's interval; the switch retries once with it and
+// the call connects.
+func TestSessionTimer422FromFarEnd(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Trunks[1].SessionTimers = config.SessionTimers{Expires: 60, MinSE: 30}
+	})
+	answered := make(chan *siptest.Call, 1)
+	retried := make(chan string, 1)
+	go func() {
+		in := h.nextIncoming()
+		if err := in.RejectWith(422, "Session Interval Too Small", map[string]string{"Min-SE": "120"}); err != nil {
+			t.Errorf("422: %v", err)
+		}
+		in = h.nextIncoming()
+		se := ""
+		if hd := in.Request().GetHeader("Session-Expires"); hd != nil {
+			se = hd.Value()
+		}
+		retried <- se
+		fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+		if err != nil {
+			t.Errorf("answer: %v", err)
+		}
+		answered <- fc
+	}()
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	if se := <-retried; strings.TrimSpace(se) != "120" {
+		t.Errorf("retried INVITE Session-Expires = %q, want 120", se)
+	}
+	fc := <-answered
+	if fc == nil {
+		t.Fatal("far end did not answer the retry")
+	}
+	waitTone(t, c, farHz, "caller")
+	waitTone(t, fc, callerHz, "far end")
+	h.hangup(c, fc)
+}
+
+// TestEarlyUpdateWithSDP: while the caller hears the far end's early media
+// (183), it sends an UPDATE with SDP; the switch answers it on the
+// caller's leg (200 with SDP), the far end's leg is not disturbed, early
+// media keeps flowing, and the call connects both ways after the answer.
+func TestEarlyUpdateWithSDP(t *testing.T) {
+	h := newHarness(t, nil)
+	release := make(chan struct{})
+	done := make(chan *siptest.Call, 1)
+	go func() {
+		in := h.nextIncoming()
+		if err := in.Progress(siptest.AnswerOptions{ToneHz: 700}); err != nil {
+			t.Errorf("183: %v", err)
+		}
+		<-release
+		fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+		if err != nil {
+			t.Errorf("answer: %v", err)
+		}
+		done <- fc
+	}()
+	early := make(chan *siptest.Call, 1)
+	result := make(chan *siptest.Call, 1)
+	go func() {
+		c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
+			OnProvisional: func(c *siptest.Call, res *siptestResponse) {
+				if res.StatusCode == 183 {
+					select {
+					case early <- c:
+					default:
+					}
+				}
+			}})
+		if err != nil {
+			t.Errorf("invite: %v", err)
+		}
+		result <- c
+	}()
+	var c *siptest.Call
+	select {
+	case c = <-early:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no 183")
+	}
+	waitTone(t, c, 700, "caller in early media")
+	res, err := c.UpdateOffer(h.ctx, siptest.SendRecv)
+	if err != nil || res == nil || res.StatusCode != 200 {
+		t.Fatalf("early UPDATE: %v %v", err, res)
+	}
+	if !strings.Contains(string(res.Body()), "m=audio") {
+		t.Errorf("early UPDATE's 200 has no SDP answer: %q", res.Body())
+	}
+	c.ResetAudio()
+	waitTone(t, c, 700, "caller in early media after its UPDATE")
+	close(release)
+	if c = <-result; c == nil || c.Status() != 200 {
+		t.Fatal("call not answered")
+	}
+	fc := <-done
+	if fc == nil {
+		t.Fatal("far end did not answer")
+	}
+	select {
+	case up := <-fc.Updates():
+		t.Errorf("the caller's early UPDATE reached the far end: %s", up.StartLine())
+	default:
+	}
+	waitTone(t, c, farHz, "caller after answer")
+	waitTone(t, fc, callerHz, "far end after answer")
+	h.hangup(c, fc)
+}
