@@ -114,14 +114,15 @@ func TestSessionTimerSwitchRefreshes(t *testing.T) {
 	h.hangup(c, fc)
 }
 
-// TestSessionTimerMissedRefresh: the caller is the refresher; a refresh
+// TestSessionTimerMissedRefresh: the caller is the refresher (and sends
+// Require: timer, which is accepted, not 420); a refresh
 // it sends is answered with Session-Expires; when it stops refreshing the
 // switch ends the call with BYE on both legs.
 func TestSessionTimerMissedRefresh(t *testing.T) {
 	h := newHarness(t, shortTimers(3))
 	farCall := h.answerNext(farHz)
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
-		Headers: map[string]string{"Session-Expires": "3;refresher=uac", "Supported": "timer"}})
+		Headers: map[string]string{"Session-Expires": "3;refresher=uac", "Require": "timer"}})
 	if err != nil || c.Status() != 200 {
 		t.Fatalf("call: %v (status %d)", err, c.Status())
 	}
