@@ -540,3 +540,22 @@ flows:
 		`FILE:8: flows.sales[1].hangup.code: must be a SIP status from 400 to 699, not 200`,
 	})
 }
+
+func TestLoadInboundNAT(t *testing.T) {
+	c := mustLoad(t, writeConfig(t, `trunks:
+  - name: phones
+    inbound: {allow: [10.0.0.0/8], nat: true}
+  - name: carrier
+    inbound: {allow: [192.0.2.1]}
+`))
+	if !c.Trunks[0].Inbound.NAT || c.Trunks[1].Inbound.NAT {
+		t.Errorf("inbound.nat = %v, %v; want true, false (the default)", c.Trunks[0].Inbound.NAT, c.Trunks[1].Inbound.NAT)
+	}
+	path := writeConfig(t, `trunks:
+  - name: phones
+    inbound: {allow: [10.0.0.0/8], nat: sometimes}
+`)
+	checkStrings(t, loadProblems(t, path), []string{
+		`FILE:3: trunks[0].inbound.nat: must be true or false, not "sometimes"`,
+	})
+}

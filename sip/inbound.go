@@ -35,6 +35,12 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	l := &InboundLeg{req: req, tx: tx, offer: offer, maxFwd: maxFwd - 1}
 	l.init(s, t, sock, log, l)
 	l.dlg = uasDialog(req, sip.GenerateTagN(16))
+	if t.behindNAT() {
+		// Symmetric signalling (nat.go): in-dialog requests go where the
+		// caller's INVITE came from, not to its (private) Contact.
+		l.nat = true
+		l.dlg.flow = req.Source()
+	}
 	l.contact = s.contact(req.Transport(), "")
 	l.from = call.Party{Number: req.From().Address.User, Name: req.From().DisplayName}
 	to := req.Recipient.User

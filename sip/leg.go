@@ -43,6 +43,9 @@ type legBase struct {
 	events  chan call.Event
 	contact *sip.ContactHeader
 	self    terminator
+	// nat: the party is behind NAT (trunks[].inbound.nat, caller legs):
+	// requests go to its source address, responses to their request's.
+	nat bool
 
 	mu        sync.Mutex
 	dlg       dialog
@@ -121,6 +124,9 @@ func (l *legBase) applyRemote(rm RemoteMedia) {
 
 // onRequest handles an in-dialog request from the leg's party.
 func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
+	if l.nat {
+		tx = symmetric(tx, req)
+	}
 	switch req.Method {
 	case sip.ACK:
 		select {
@@ -162,6 +168,9 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	l.dlg.remoteSeq = seq
 	if c := req.Contact(); c != nil {
 		l.dlg.target = c.Address
+	}
+	if l.nat {
+		l.dlg.flow = req.Source() // the NAT binding may have moved
 	}
 	l.mu.Unlock()
 
