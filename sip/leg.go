@@ -122,6 +122,13 @@ func (l *legBase) applyRemote(rm RemoteMedia) {
 	}
 }
 
+// peerTag is the dialog's remote tag ("" while an outbound leg is early).
+func (l *legBase) peerTag() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dlg.remoteTag
+}
+
 // onRequest handles an in-dialog request from the leg's party.
 func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	if l.nat {
