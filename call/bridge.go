@@ -165,7 +165,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			switch e := ev.(type) {
 			case Reoffer:
 				if !answered {
-					e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
+					e.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
 					continue
 				}
 				c.reoffer(ctx, c.in, out, e, dirs)
@@ -202,7 +202,7 @@ func newDirections() directions {
 // leg's socket uses the answer by then.
 func (c *Call) reoffer(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
 	if r.Offer == nil {
-		r.Reply <- OfferReply{Err: &Cause{488, "Offerless re-INVITE not supported"}}
+		r.Reply <- OfferReply{Err: &Cause{Code: 488, Reason: "Offerless re-INVITE not supported"}}
 		return
 	}
 	offer := r.Offer

@@ -56,8 +56,8 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	}
 	s.addDialog(l.dlg.key(), l)
 	s.trackLeg(l)
-	if !tx.OnCancel(func(*sip.Request) { l.onCancel() }) {
-		l.onCancel()
+	if !tx.OnCancel(l.onCancel) {
+		l.onCancel(nil)
 	}
 	go l.watchTransaction()
 	return l
@@ -109,7 +109,8 @@ func (l *InboundLeg) Request() *sip.Request { return l.req }
 func (l *InboundLeg) Offer() *media.Description { return l.offer.description() }
 
 // onCancel: sipgo has already answered the CANCEL 200 and the INVITE 487.
-func (l *InboundLeg) onCancel() {
+// A Q.850 cause in the CANCEL's Reason goes on to the far end's CANCEL.
+func (l *InboundLeg) onCancel(cancel *sip.Request) {
 	l.mu.Lock()
 	if l.ended || l.finalSent {
 		l.mu.Unlock()
@@ -118,7 +119,11 @@ func (l *InboundLeg) onCancel() {
 	l.ended, l.cancelled, l.finalSent = true, true, true
 	l.mu.Unlock()
 	l.log.Info("caller cancelled")
-	l.emit(call.Ended{Cause: call.Cancelled, Remote: true})
+	var h headerGetter
+	if cancel != nil {
+		h = cancel
+	}
+	l.emit(call.Ended{Cause: withQ850(call.Cancelled, h), Remote: true})
 	l.cleanup()
 }
 
@@ -280,6 +285,7 @@ func (l *InboundLeg) terminate(ctx context.Context, cause call.Cause, signal boo
 			for _, h := range hdrs {
 				res.AppendHeader(h)
 			}
+			addReason(res, cause, false) // a far end's Q.850 cause (RFC 6432)
 			if err := l.tx.Respond(res); err != nil {
 				l.log.Debug("final response", "error", err)
 			}

@@ -148,7 +148,8 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		l.ended = true
 		l.mu.Unlock()
 		if !already {
-			l.emit(call.Ended{Cause: call.Normal, Remote: true})
+			// The party's Q.850 cause goes on to the other legs (reason.go).
+			l.emit(call.Ended{Cause: withQ850(call.Normal, req), Remote: true})
 			l.cleanup()
 		}
 	case sip.INVITE, sip.UPDATE:
@@ -493,9 +494,7 @@ func (l *legBase) sendBye(cause call.Cause) {
 	l.mu.Lock()
 	req := l.dlg.request(sip.BYE, nil, 0)
 	l.mu.Unlock()
-	if cause.Code != 200 {
-		req.AppendHeader(sip.NewHeader("Reason", reasonHeader(cause)))
-	}
+	addReason(req, cause, cause.Code != 200)
 	l.s.background(func(ctx context.Context) {
 		if _, err := l.transact(ctx, req); err != nil && !errors.Is(err, context.Canceled) {
 			l.log.Debug("BYE", "error", err)
