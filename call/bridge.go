@@ -169,7 +169,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					// caller hears early media: answered on the caller's
 					// leg alone; the far end's leg is still being set up.
 					if c.State() != StateEarlyMedia {
-						e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
+						e.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
 						continue
 					}
 					c.reofferLocal(ctx, c.in, out, e, dirs)
@@ -220,7 +220,7 @@ func (c *Call) reofferLocal(ctx context.Context, from, to Leg, r Reoffer, dirs d
 
 func (c *Call) reofferOn(ctx context.Context, from, to Leg, r Reoffer, dirs directions, local bool) {
 	if r.Offer == nil {
-		r.Reply <- OfferReply{Err: &Cause{488, "Offerless re-INVITE not supported"}}
+		r.Reply <- OfferReply{Err: &Cause{Code: 488, Reason: "Offerless re-INVITE not supported"}}
 		return
 	}
 	offer := r.Offer

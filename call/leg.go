@@ -15,28 +15,39 @@ import (
 // Cause says why a leg or call ended or failed. Code is a SIP status code,
 // the common currency of the switch (200 = normal clearing); WebRTC legs map
 // their own reasons onto it.
+//
+// Q850, when not 0, is the ITU-T Q.850 cause value a party gave for it
+// (in SIP, a Reason header, RFC 3326), with its text: a far end's cause
+// is passed on to the other legs as given.
 type Cause struct {
-	Code   int
-	Reason string
+	Code     int
+	Reason   string
+	Q850     int
+	Q850Text string
 }
 
-func (c Cause) String() string { return fmt.Sprintf("%d %s", c.Code, c.Reason) }
+func (c Cause) String() string {
+	if c.Q850 != 0 {
+		return fmt.Sprintf("%d %s (Q.850 %d)", c.Code, c.Reason, c.Q850)
+	}
+	return fmt.Sprintf("%d %s", c.Code, c.Reason)
+}
 
 // Error makes a Cause usable as an error for failed set-ups.
 func (c Cause) Error() string { return "call failed: " + c.String() }
 
 // Common causes.
 var (
-	Normal        = Cause{200, "Normal call clearing"}
-	Cancelled     = Cause{487, "Request Terminated"}
-	NoAnswer      = Cause{480, "Temporarily Unavailable"}
-	Timeout       = Cause{408, "Request Timeout"}
-	Busy          = Cause{486, "Busy Here"}
-	Unavailable   = Cause{503, "Service Unavailable"}
-	BadGateway    = Cause{502, "Bad Gateway"}
-	NotAcceptable = Cause{488, "Not Acceptable Here"}
-	ServerError   = Cause{500, "Server Internal Error"}
-	Shutdown      = Cause{503, "Switch shutting down"}
+	Normal        = Cause{Code: 200, Reason: "Normal call clearing"}
+	Cancelled     = Cause{Code: 487, Reason: "Request Terminated"}
+	NoAnswer      = Cause{Code: 480, Reason: "Temporarily Unavailable"}
+	Timeout       = Cause{Code: 408, Reason: "Request Timeout"}
+	Busy          = Cause{Code: 486, Reason: "Busy Here"}
+	Unavailable   = Cause{Code: 503, Reason: "Service Unavailable"}
+	BadGateway    = Cause{Code: 502, Reason: "Bad Gateway"}
+	NotAcceptable = Cause{Code: 488, Reason: "Not Acceptable Here"}
+	ServerError   = Cause{Code: 500, Reason: "Server Internal Error"}
+	Shutdown      = Cause{Code: 503, Reason: "Switch shutting down"}
 )
 
 // Leg is one party of a call as seen from the switch: its own signalling

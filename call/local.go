@@ -85,7 +85,7 @@ func (c *Call) handleLocal(ev Event) {
 		local := c.local
 		c.mu.Unlock()
 		if local == nil || e.Offer == nil {
-			e.Reply <- OfferReply{Err: &Cause{491, "Request Pending"}}
+			e.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
 			return
 		}
 		ans := answerTo(e.Offer, *local)

@@ -9,7 +9,7 @@ import (
 )
 
 // mediaTimeout ends a call whose party stopped sending RTP.
-var mediaTimeout = Cause{408, "Media timeout"}
+var mediaTimeout = Cause{Code: 408, Reason: "Media timeout"}
 
 // connect (re)builds the media bridge between the caller and out from what
 // each leg negotiated: a relay when the codecs match (or are the two G.711

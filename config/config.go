@@ -174,6 +174,12 @@ type Inbound struct {
 	Numbers []string `mapstructure:"numbers" yaml:"numbers"`
 	// Auth, when set, makes the switch challenge INVITEs (digest, RFC 7616/2617).
 	Auth *Auth `mapstructure:"auth" yaml:"auth"`
+	// NAT says the trunk's callers are behind NAT: the switch's in-dialog
+	// requests on a caller's leg (BYE, re-INVITE, UPDATE, INFO) go to the
+	// address the caller's INVITE came from, not to its Contact, and the
+	// responses to its requests go back to their source address (symmetric
+	// signalling).
+	NAT bool `mapstructure:"nat" yaml:"nat"`
 }
 
 // Auth holds digest credentials.

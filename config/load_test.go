@@ -578,3 +578,22 @@ func TestLoadSessionTimers(t *testing.T) {
 		`FILE:13: trunks[2].session_timers.expires: must be between min_se (90) and 86400 seconds, not 90000`,
 	})
 }
+
+func TestLoadInboundNAT(t *testing.T) {
+	c := mustLoad(t, writeConfig(t, `trunks:
+  - name: phones
+    inbound: {allow: [10.0.0.0/8], nat: true}
+  - name: carrier
+    inbound: {allow: [192.0.2.1]}
+`))
+	if !c.Trunks[0].Inbound.NAT || c.Trunks[1].Inbound.NAT {
+		t.Errorf("inbound.nat = %v, %v; want true, false (the default)", c.Trunks[0].Inbound.NAT, c.Trunks[1].Inbound.NAT)
+	}
+	path := writeConfig(t, `trunks:
+  - name: phones
+    inbound: {allow: [10.0.0.0/8], nat: sometimes}
+`)
+	checkStrings(t, loadProblems(t, path), []string{
+		`FILE:3: trunks[0].inbound.nat: must be true or false, not "sometimes"`,
+	})
+}

@@ -72,6 +72,7 @@ trunks:
         password: '*****'
         realm: n1
         challenge: 401
+      nat: false
     outbound:
       uri: sip:sip.carrier-a.example:5060;transport=udp
       auth:

@@ -26,7 +26,9 @@ type dialog struct {
 	flow string
 }
 
-// key identifies the dialog among the switch's: Call-ID plus our tag.
+// key identifies the dialog among the switch's: Call-ID plus our tag. The
+// remote tag completes the dialog ID (RFC 3261 §12); Server.findDialog
+// checks it, as a UAC dialog is registered before the far end picks one.
 func (d *dialog) key() string { return dialogKey(d.callID, d.localTag) }
 
 func dialogKey(callID, localTag string) string { return callID + "\x00" + localTag }

@@ -35,6 +35,12 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	l := &InboundLeg{req: req, tx: tx, offer: offer, maxFwd: maxFwd - 1}
 	l.init(s, t, sock, log, l)
 	l.dlg = uasDialog(req, sip.GenerateTagN(16))
+	if t.behindNAT() {
+		// Symmetric signalling (nat.go): in-dialog requests go where the
+		// caller's INVITE came from, not to its (private) Contact.
+		l.nat = true
+		l.dlg.flow = req.Source()
+	}
 	l.contact = s.contact(req.Transport(), "")
 	l.from = call.Party{Number: req.From().Address.User, Name: req.From().DisplayName}
 	to := req.Recipient.User
@@ -51,8 +57,8 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	}
 	s.addDialog(l.dlg.key(), l)
 	s.trackLeg(l)
-	if !tx.OnCancel(func(*sip.Request) { l.onCancel() }) {
-		l.onCancel()
+	if !tx.OnCancel(l.onCancel) {
+		l.onCancel(nil)
 	}
 	go l.watchTransaction()
 	return l
@@ -104,7 +110,8 @@ func (l *InboundLeg) Request() *sip.Request { return l.req }
 func (l *InboundLeg) Offer() *media.Description { return l.offer.description() }
 
 // onCancel: sipgo has already answered the CANCEL 200 and the INVITE 487.
-func (l *InboundLeg) onCancel() {
+// A Q.850 cause in the CANCEL's Reason goes on to the far end's CANCEL.
+func (l *InboundLeg) onCancel(cancel *sip.Request) {
 	l.mu.Lock()
 	if l.ended || l.finalSent {
 		l.mu.Unlock()
@@ -113,7 +120,11 @@ func (l *InboundLeg) onCancel() {
 	l.ended, l.cancelled, l.finalSent = true, true, true
 	l.mu.Unlock()
 	l.log.Info("caller cancelled")
-	l.emit(call.Ended{Cause: call.Cancelled, Remote: true})
+	var h headerGetter
+	if cancel != nil {
+		h = cancel
+	}
+	l.emit(call.Ended{Cause: withQ850(call.Cancelled, h), Remote: true})
 	l.cleanup()
 }
 
@@ -279,6 +290,7 @@ func (l *InboundLeg) terminate(ctx context.Context, cause call.Cause, signal boo
 			for _, h := range hdrs {
 				res.AppendHeader(h)
 			}
+			addReason(res, cause, false) // a far end's Q.850 cause (RFC 6432)
 			if err := l.tx.Respond(res); err != nil {
 				l.log.Debug("final response", "error", err)
 			}

@@ -87,6 +87,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	log = log.With("trunk", trunk.Name())
+	if trunk.behindNAT() {
+		tx = symmetric(tx, req) // responses to the caller's source (nat.go)
+	}
 	to := req.Recipient.User
 	if to == "" {
 		to = req.To().Address.User

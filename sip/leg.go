@@ -43,6 +43,9 @@ type legBase struct {
 	events  chan call.Event
 	contact *sip.ContactHeader
 	self    terminator
+	// nat: the party is behind NAT (trunks[].inbound.nat, caller legs):
+	// requests go to its source address, responses to their request's.
+	nat bool
 
 	mu        sync.Mutex
 	dlg       dialog
@@ -120,8 +123,18 @@ func (l *legBase) applyRemote(rm RemoteMedia) {
 	}
 }
 
+// peerTag is the dialog's remote tag ("" while an outbound leg is early).
+func (l *legBase) peerTag() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dlg.remoteTag
+}
+
 // onRequest handles an in-dialog request from the leg's party.
 func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
+	if l.nat {
+		tx = symmetric(tx, req)
+	}
 	switch req.Method {
 	case sip.ACK:
 		select {
@@ -136,7 +149,8 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		l.ended = true
 		l.mu.Unlock()
 		if !already {
-			l.emit(call.Ended{Cause: call.Normal, Remote: true})
+			// The party's Q.850 cause goes on to the other legs (reason.go).
+			l.emit(call.Ended{Cause: withQ850(call.Normal, req), Remote: true})
 			l.cleanup()
 		}
 	case sip.INVITE, sip.UPDATE:
@@ -163,6 +177,9 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	l.dlg.remoteSeq = seq
 	if c := req.Contact(); c != nil {
 		l.dlg.target = c.Address
+	}
+	if l.nat {
+		l.dlg.flow = req.Source() // the NAT binding may have moved
 	}
 	l.mu.Unlock()
 	if l.refuseSmallInterval(req, tx) {
@@ -487,9 +504,7 @@ func (l *legBase) sendBye(cause call.Cause) {
 	l.mu.Lock()
 	req := l.dlg.request(sip.BYE, nil, 0)
 	l.mu.Unlock()
-	if cause.Code != 200 {
-		req.AppendHeader(sip.NewHeader("Reason", reasonHeader(cause)))
-	}
+	addReason(req, cause, cause.Code != 200)
 	l.s.background(func(ctx context.Context) {
 		if _, err := l.transact(ctx, req); err != nil && !errors.Is(err, context.Canceled) {
 			l.log.Debug("BYE", "error", err)

@@ -259,7 +259,7 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 				tx = ntx
 			default:
 				l.log.Info("far end refused", "code", code, "reason", res.Reason)
-				fail(MapFailure(code, res.Reason))
+				fail(withQ850(MapFailure(code, res.Reason), res))
 				return
 			}
 		case <-tx.Done():
@@ -432,6 +432,7 @@ func (l *OutboundLeg) sendCancel(c call.Cause) {
 	if c.Code == 200 {
 		req.AppendHeader(sip.NewHeader("Reason", reasonHeader(call.Cause{Code: 200, Reason: "Call completed elsewhere"})))
 	}
+	addReason(req, c, false) // the caller's Q.850 cause, if it gave one
 	req.SetTransport(inv.Transport())
 	req.SetDestination(inv.Destination())
 	req.Laddr = inv.Laddr

@@ -103,6 +103,9 @@ type dialogOwner interface {
 	onRequest(req *sip.Request, tx sip.ServerTransaction)
 	// sendAck re-sends the ACK for the INVITE with this CSeq.
 	sendAck(seq uint32)
+	// peerTag is the remote tag of the dialog, "" while a UAC dialog is
+	// still early (no tag chosen yet among the far end's forks).
+	peerTag() string
 }
 
 // NewServer prepares the SIP edge; Start opens its listeners.
@@ -488,8 +491,21 @@ func (s *Server) findDialog(req *sip.Request) dialogOwner {
 		return nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.dialogs[dialogKey(req.CallID().Value(), tag)]
+	o := s.dialogs[dialogKey(req.CallID().Value(), tag)]
+	s.mu.Unlock()
+	if o == nil {
+		return nil
+	}
+	// The dialog ID is Call-ID, local tag and remote tag (RFC 3261 §12): a
+	// request with our tag but another remote tag (a losing fork, a stale
+	// or forged peer) is not in this dialog, and gets 481 (§12.2.2).
+	from, _ := req.From().Params.Get("tag")
+	if peer := o.peerTag(); peer != "" && from != peer {
+		s.log.Info("in-dialog request with a foreign remote tag", "call_id", req.CallID().Value(),
+			"method", string(req.Method), "from_tag", from, "dialog_tag", peer)
+		return nil
+	}
+	return o
 }
 
 // onStrayResponse gets responses no transaction waits for any more. A

@@ -242,7 +242,11 @@ func (c *Call) RTPAddr() string { return c.media.conn.LocalAddr().String() }
 
 // Hangup ends the call with a BYE and waits for its response. It returns nil
 // at once when the call has already ended.
-func (c *Call) Hangup(ctx context.Context) error {
+func (c *Call) Hangup(ctx context.Context) error { return c.HangupWith(ctx, nil) }
+
+// HangupWith is Hangup with headers set on the BYE, replacing headers of
+// the same name (e.g. "Reason": `Q.850;cause=16;text="Normal call clearing"`).
+func (c *Call) HangupWith(ctx context.Context, headers map[string]string) error {
 	c.mu.Lock()
 	if c.isEnded {
 		c.mu.Unlock()
@@ -251,6 +255,9 @@ func (c *Call) Hangup(ctx context.Context) error {
 	c.localSeq++
 	req := c.newRequestLocked(sip.BYE, c.localSeq)
 	c.mu.Unlock()
+	for k, v := range headers {
+		setHeader(req, k, v)
+	}
 	c.end(nil)
 
 	res, err := c.ua.cli.Do(ctx, req)

@@ -275,6 +275,12 @@ func (in *Incoming) Reject(code int, reason string) error {
 	return in.reject(code, reason, nil)
 }
 
+// RejectWith is Reject with headers set on the response (e.g. "Reason":
+// `Q.850;cause=17;text="User busy"`).
+func (in *Incoming) RejectWith(code int, reason string, headers map[string]string) error {
+	return in.reject(code, reason, headers)
+}
+
 // Redirect refuses the INVITE with a 3xx (e.g. 302 Moved Temporarily)
 // naming contact ("sip:user@host:port") as where to call instead.
 func (in *Incoming) Redirect(code int, contact string) error {

@@ -124,9 +124,3 @@ func timerAnswer(req *sip.Request, res *sip.Response) {
 		res.AppendHeader(sip.NewHeader("Require", "timer"))
 	}
 }
-
-// RejectWith answers the INVITE with a failure response carrying headers
-// (e.g. 422 with "Min-SE").
-func (in *Incoming) RejectWith(code int, reason string, headers map[string]string) error {
-	return in.reject(code, reason, headers)
-}

@@ -69,6 +69,12 @@ type Options struct {
 	RTPIP string
 	// Logger receives the UA's and sipgo's logs. Default: discarded.
 	Logger *slog.Logger
+	// Advertise ("host:port"), when set, is put in the Contact and in the
+	// Via sent-by of the UA's requests instead of the listening address, as
+	// a phone behind NAT advertises its private address; the Via then also
+	// asks for rport (RFC 3581) so that responses come back to where the
+	// request left from. The UA still sends and listens on ListenAddr only.
+	Advertise string
 }
 
 // UA is a SIP user agent: it listens on one address and transport, places
@@ -172,7 +178,20 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 	u.port, _ = strconv.Atoi(portStr)
 	u.log = log.With("ua", u.Addr(), "transport", u.transport)
 
-	contactURI := sip.Uri{Scheme: "sip", User: o.User, Host: u.host, Port: u.port}
+	advHost, advPort := u.host, u.port
+	if o.Advertise != "" {
+		h, p, err := net.SplitHostPort(o.Advertise)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || h == "" || n <= 0 || n > 65535 {
+			u.listener.Close()
+			if u.tcp != nil {
+				u.tcp.Close()
+			}
+			return nil, fmt.Errorf("siptest: Advertise %q is not host:port", o.Advertise)
+		}
+		advHost, advPort = h, n
+	}
+	contactURI := sip.Uri{Scheme: "sip", User: o.User, Host: advHost, Port: advPort}
 	if u.transport == "TCP" {
 		contactURI.UriParams = sip.NewParams()
 		contactURI.UriParams.Add("transport", "tcp")
@@ -198,8 +217,11 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 	}
 	clientOpts := []sipgo.ClientOption{
 		sipgo.WithClientLogger(u.log),
-		sipgo.WithClientHostname(u.host),
-		sipgo.WithClientPort(u.port),
+		sipgo.WithClientHostname(advHost),
+		sipgo.WithClientPort(advPort),
+	}
+	if o.Advertise != "" {
+		clientOpts = append(clientOpts, sipgo.WithClientNAT())
 	}
 	if u.transport == "UDP" {
 		// Requests leave from the listening socket (sipgo would otherwise
