@@ -76,6 +76,7 @@ type Call struct {
 	reinviting   bool
 	video        bool // offers carry an m=video line after the audio (InviteOptions.Video)
 	ackWait      map[uint32]chan *sip.Request
+	reliable     []*ReliableProvisional // reliable 18x received (prack.go)
 }
 
 func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {
