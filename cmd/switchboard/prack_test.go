@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
@@ -305,4 +306,43 @@ func headerValues(hs []sip.Header) string {
 		vs = append(vs, h.Value())
 	}
 	return strings.Join(vs, ", ")
+}
+
+// TestPRACKFlowEarlyMedia: a caller that only supports 100rel gets the
+// flow's early media (early_media, then a prompt) as a reliable 183 of the
+// switch's own, PRACKs it and hears the prompt; the dial then connects the
+// far end with audio both ways.
+func TestPRACKFlowEarlyMedia(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Flows["out"] = []config.Action{
+			{EarlyMedia: &config.AnswerAction{}},
+			{Play: &config.PlayAction{File: audioDir + "tone-700.wav", Duration: 2 * time.Second}},
+			{Dial: &config.DialAction{Trunk: "far-end"}},
+		}
+	})
+	farCall := h.answerNext(farHz)
+	onProvisional, heardPrompt := hearsEarly(700)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{
+		ToneHz: callerHz, Supported100rel: true, OnProvisional: onProvisional})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	rel := waitPRACKed(t, c)
+	if len(rel) != 1 || rel[0].Code != 183 {
+		t.Fatalf("reliable provisionals %+v, want one 183 (the 180 of the dial stays unreliable)", rel)
+	}
+	checkRAck(t, c, rel[0])
+	select {
+	case ok := <-heardPrompt:
+		if !ok {
+			t.Error("caller did not hear the prompt in early media")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no early media check ran")
+	}
+	fc := h.waitCall(farCall)
+	c.ResetAudio()
+	waitTone(t, c, farHz, "caller")
+	waitTone(t, fc, callerHz, "far end")
+	h.hangup(c, fc)
 }
