@@ -24,6 +24,8 @@ type InboundLeg struct {
 	// MaxForwards left for legs this call creates (already decremented).
 	maxFwd int
 
+	rel uasReliable // RFC 3262 (prack.go)
+
 	// guarded by legBase.mu
 	finalSent bool
 	cancelled bool
@@ -33,6 +35,7 @@ var _ call.Inbound = (*InboundLeg)(nil)
 
 func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Trunk, sock *media.Socket, offer *RemoteMedia, srtp srtpState, maxFwd int, log *slog.Logger) *InboundLeg {
 	l := &InboundLeg{req: req, tx: tx, offer: offer, maxFwd: maxFwd - 1}
+	l.rel.init(req)
 	l.init(s, t, sock, log, l)
 	l.dlg = uasDialog(req, sip.GenerateTagN(16))
 	if t.behindNAT() {
@@ -164,6 +167,10 @@ func (l *InboundLeg) Progress(ctx context.Context, ringing bool, early *media.De
 		res = l.response(180, "Ringing", nil)
 	}
 	l.mu.Unlock()
+	if l.rel.use(withMedia) {
+		l.sendReliable(res, withMedia)
+		return nil
+	}
 	return l.tx.Respond(res)
 }
 
@@ -183,6 +190,9 @@ func (l *InboundLeg) Answer(ctx context.Context, d media.Description) (media.Des
 		}
 	} else {
 		d = completeLateOffer(d, l.trunk)
+	}
+	if err := l.awaitPRACK(ctx); err != nil {
+		return media.Description{}, err
 	}
 	l.mu.Lock()
 	if l.finalSent || l.ended {

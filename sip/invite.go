@@ -53,10 +53,10 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reject(tx, req, log, 503, "Service Unavailable", "draining", s.retryAfter())
 		return
 	}
-	if unsupported := unsupportedRequire(req); unsupported != "" {
-		// RFC 3261 §8.2.2.3 asks for 420 listing what we do not support.
-		s.reject(tx, req, log, 420, "Bad Extension", "Require: "+unsupported,
-			sip.NewHeader("Unsupported", unsupported))
+	if bad := unsupportedExtensions(req); len(bad) > 0 {
+		// RFC 3261 §8.2.2.3: 420 listing only what we do not support.
+		list := strings.Join(bad, ", ")
+		s.reject(tx, req, log, 420, "Bad Extension", "Require: "+list, sip.NewHeader("Unsupported", list))
 		return
 	}
 	maxFwd := 70

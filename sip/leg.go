@@ -158,7 +158,9 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	case sip.INFO:
 		l.onInfo(req, tx)
 	case sip.PRACK:
-		l.s.respond(tx, req, 200, "OK")
+		// Inbound legs take PRACKs (prack.go); the switch sends no
+		// reliable provisional response on any other leg.
+		l.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	default:
 		l.s.respond(tx, req, 405, "Method Not Allowed")
 	}

@@ -103,6 +103,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 		inv.ReplaceHeader(&v)
 	}
 	inv.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+	offer100rel(inv)
 	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	requestTimers(inv, t)
 	l.mu.Lock()
@@ -146,6 +147,7 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 		cancelling  *call.Cause
 		cancelGuard <-chan time.Time
 	)
+	rseqs := map[string]uint32{} // the last RSeq PRACKed in each early dialog (prack.go)
 	fail := func(c call.Cause) {
 		if cancelling != nil {
 			c = *cancelling
@@ -174,6 +176,9 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 			switch {
 			case code == 100:
 			case code < 200:
+				if !l.prackReliable(res, rseqs) {
+					continue // a retransmission, or out of order
+				}
 				provisional = true
 				if tag, _ := res.To().Params.Get("tag"); tag != "" && !early[tag] {
 					early[tag] = true
@@ -307,7 +312,7 @@ func (l *OutboundLeg) endFork(res *sip.Response, bye bool) {
 	if !bye {
 		return
 	}
-	d.localSeq = res.CSeq().SeqNo
+	d.localSeq = max(d.localSeq, res.CSeq().SeqNo) // above any PRACK sent
 	req := d.request(sip.BYE, nil, 0)
 	req.AppendHeader(sip.NewHeader("Reason", reasonHeader(call.Cause{Code: 200, Reason: "Call completed elsewhere"})))
 	l.s.prepareOut(req)

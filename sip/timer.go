@@ -126,19 +126,6 @@ func lacksUpdate(m message) bool {
 	return len(allow) > 0 && !hasTag(allow, "update")
 }
 
-// unsupportedRequire lists the option tags of a request's Require the
-// switch does not support (RFC 3261 §8.2.2.3), comma-separated; "" when
-// it supports them all.
-func unsupportedRequire(req *sip.Request) string {
-	var out []string
-	for _, t := range optionTags(req, "Require") {
-		if t != tagTimer {
-			out = append(out, t)
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
 // intervalTooSmall tells whether req asks for a session interval below
 // the trunk's Min-SE, and returns the 422 header to answer with
 // (RFC 4028 §8.1).

@@ -88,7 +88,7 @@ func TestMalformedInput(t *testing.T) {
 		{"SDP without audio", rawInvite("m7", "", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n"), "SIP/2.0 400 "},
 		{"non-SDP body", strings.Replace(rawInvite("m8", "", "hello"), "application/sdp", "text/plain", 1), "SIP/2.0 415 "},
 		{"SRTP offer", rawInvite("m10", "", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"), "SIP/2.0 488 "},
-		{"unsupported extension", strings.Replace(rawInvite("m11", "", ""), "Max-Forwards: 70", "Require: 100rel\r\nMax-Forwards: 70", 1), "SIP/2.0 420 "},
+		{"unsupported extension", strings.Replace(rawInvite("m11", "", ""), "Max-Forwards: 70", "Require: x-unknown-ext\r\nMax-Forwards: 70", 1), "SIP/2.0 420 "},
 		{"max-forwards zero", strings.Replace(rawInvite("m9", "", ""), "Max-Forwards: 70", "Max-Forwards: 0", 1), "SIP/2.0 483 "},
 	}
 	for _, tc := range cases {

@@ -79,6 +79,7 @@ type Call struct {
 	earlyTag     string   // To tag of the first 18x (an early dialog)
 	earlyTarget  *sip.Uri // its Contact
 	updates      chan *sip.Request
+	reliable     []*ReliableProvisional // reliable 18x received (prack.go)
 }
 
 func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {

@@ -33,6 +33,10 @@ type AnswerOptions struct {
 	RTPIP string
 	// Headers are set on the response.
 	Headers map[string]string
+	// Reliable makes Progress send its 183 reliably (RFC 3262: Require:
+	// 100rel, RSeq), re-sent until the PRACK, which Progress waits for. The
+	// INVITE must offer 100rel.
+	Reliable bool
 }
 
 // Incoming is an INVITE received by the UA that starts a new call. Answer it
@@ -52,6 +56,9 @@ type Incoming struct {
 	call      *Call // made by Progress or Answer
 	early     bool  // the call's local SDP already answered the offer (183)
 	forks     []*Incoming
+	rseq      uint32                   // the last RSeq sent (prack.go)
+	prackWait map[uint32]chan struct{} // reliable 18x waiting for PRACK, by RSeq
+	pracks    []*sip.Request           // PRACKs that matched
 }
 
 // Fork makes another early dialog for the same INVITE, as a forking proxy
@@ -170,6 +177,9 @@ func (in *Incoming) Progress(o AnswerOptions) error {
 	}
 	in.early = true
 	in.mu.Unlock()
+	if o.Reliable {
+		return in.reliable(183, "Session Progress", answer, o.Headers)
+	}
 	return in.provisional(183, "Session Progress", answer, o.Headers)
 }
 

@@ -53,6 +53,14 @@ type InviteOptions struct {
 	// started on a 183 with SDP). It must not block for long: it holds up the
 	// INVITE transaction.
 	OnProvisional func(c *Call, res *sip.Response)
+	// Require100rel sends Require: 100rel (and Supported: 100rel), as some
+	// carriers do; Supported100rel sends only Supported: 100rel. Either
+	// way each reliable 18x is PRACKed (Call.Reliable lists them), and its
+	// retransmissions are discarded.
+	Require100rel, Supported100rel bool
+	// IgnoreReliable leaves the first N copies of each reliable 18x without
+	// PRACK, as though the PRACK had been lost: the far side must re-send.
+	IgnoreReliable int
 }
 
 // Invite calls target ("sip:user@host:port", or "user@host:port",
@@ -117,6 +125,12 @@ func (u *UA) Invite(ctx context.Context, target string, o InviteOptions) (*Call,
 	c.localSeq = 1
 	req := c.newRequestLocked(sip.INVITE, c.localSeq)
 	req.AppendHeader(sip.HeaderClone(&u.contact))
+	if o.Require100rel {
+		req.AppendHeader(sip.NewHeader("Require", "100rel"))
+	}
+	if o.Require100rel || o.Supported100rel {
+		req.AppendHeader(sip.NewHeader("Supported", "100rel"))
+	}
 	for k, v := range o.Headers {
 		setHeader(req, k, v)
 	}
@@ -183,6 +197,9 @@ func isChallenge(res *sip.Response) bool {
 }
 
 func (c *Call) onProvisional(res *sip.Response, o InviteOptions) {
+	if c.onReliable(res, o) {
+		return // a copy of a reliable 18x already seen
+	}
 	body := res.Body()
 	c.mu.Lock()
 	c.provisionals = append(c.provisionals, res.StatusCode)
@@ -231,7 +248,7 @@ func (c *Call) onFinal(tx sip.ClientTransaction, res *sip.Response, offered bool
 			c.routeSet = append(c.routeSet, uri)
 		}
 	}
-	seq := c.localSeq
+	seq := c.invite.CSeq().SeqNo // PRACKs may have taken later CSeqs
 	c.mu.Unlock()
 
 	var ackBody []byte

@@ -29,7 +29,8 @@
 //
 // Limits: one audio stream, PCMU/PCMA/Opus, SDES-SRTP with
 // AES_CM_128_HMAC_SHA1_80/32 only, loose routing only (Record-Route with
-// ;lr), no PRACK/100rel, no forking (the first 2xx wins).
+// ;lr). PRACK/100rel (RFC 3262) both ways: see InviteOptions.Require100rel
+// and AnswerOptions.Reliable.
 package siptest
 
 import (
@@ -101,6 +102,9 @@ type UA struct {
 	closed bool
 	calls  map[dialogKey]*Call
 	nonces map[string]bool // digest nonces issued by Incoming.Challenge
+	// reliable: INVITEs answered with a reliable 18x, by Call-ID and To
+	// tag, for their PRACKs (prack.go).
+	reliable map[dialogKey]*Incoming
 }
 
 type dialogKey struct{ callID, localTag string }
@@ -148,6 +152,7 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 		incoming:  make(chan *Incoming, 64),
 		calls:     make(map[dialogKey]*Call),
 		nonces:    make(map[string]bool),
+		reliable:  make(map[dialogKey]*Incoming),
 	}
 
 	// Listen first, so that port 0 is resolved before anything is built.
@@ -244,6 +249,7 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 	u.srv.OnOptions(u.onOK)
 	u.srv.OnInfo(u.onInfo)
 	u.srv.OnUpdate(u.onUpdate)
+	u.srv.OnPrack(u.onPrack)
 
 	go func() {
 		defer close(u.serveDone)
