@@ -145,7 +145,7 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 	case sip.PRACK:
 		l.s.respond(tx, req, 200, "OK")
 	default:
-		l.s.respond(tx, req, 405, "Method Not Allowed")
+		l.s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
 	}
 }
 
