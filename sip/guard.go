@@ -117,8 +117,13 @@ func screen(b []byte) (int, string) {
 		return -1, why
 	}
 	if !req && !bytes.HasPrefix(b, []byte("SIP/2.0 ")) {
-		if v, ok := requestVersion(b); ok && !strings.EqualFold(v, "SIP/2.0") {
-			return 505, "SIP version " + firstLine([]byte(v), 20) + " not supported"
+		if v, ok := requestVersion(b); ok {
+			if !strings.EqualFold(v, "SIP/2.0") {
+				return 505, "SIP version " + firstLine([]byte(v), 20) + " not supported"
+			}
+			// LWS inside or around the Request-URI (RFC 4475 lwsruri,
+			// lwsstart, trws): a request, but a malformed one.
+			return 400, "malformed Request-Line"
 		}
 		return -1, "not a SIP message"
 	}
@@ -141,7 +146,7 @@ func screen(b []byte) (int, string) {
 	return 0, ""
 }
 
-// isRequestLine reports whether b starts "METHOD SP Request-URI SP SIP/2.0".
+// isRequestLine reports whether b starts "Method SP Request-URI SP SIP/2.0".
 func isRequestLine(b []byte) bool {
 	line := b
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -153,7 +158,9 @@ func isRequestLine(b []byte) bool {
 		return false
 	}
 	for _, c := range parts[0] {
-		if c < 'A' || c > 'Z' {
+		// Method = token (RFC 3261 §25.1; RFC 4475 intmeth, esc02).
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			bytes.IndexByte([]byte("-.!%*_+`'~"), c) >= 0) {
 			return false
 		}
 	}
@@ -221,6 +228,8 @@ func reasonFor(code int) string {
 		return "Version Not Supported"
 	case 513:
 		return "Message Too Large"
+	case 416:
+		return "Unsupported URI Scheme"
 	}
 	return defaultReason(code)
 }

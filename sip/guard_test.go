@@ -17,7 +17,11 @@ func TestScreen(t *testing.T) {
 		{"SIP/2.0 200 OK\r\nContent-Length: 40\r\n\r\nx", -1},
 		{"INVITE sip:1@h SIP/2.0\r\nVia: x", 400},
 		{"hello world", -1},
-		{"invite sip:1@h SIP/2.0\r\n\r\n", -1},
+		{"invite sip:1@h SIP/2.0\r\n\r\n", 0}, // an extension method (methods are case-sensitive tokens)
+		{"INVITE  sip:1@h  SIP/2.0\r\n\r\n", 400},
+		{"INVITE sip:1@h; lr SIP/2.0\r\n\r\n", 400},
+		{"OPTIONS sip:1@h SIP/2.0  \r\n\r\n", 400},
+		{"INVITE sip:1@h SIP/3.0\r\n\r\n", 505},
 		{inv + strings.Repeat("x", maxDatagram), 513},
 	}
 	for _, c := range cases {

@@ -162,7 +162,7 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		// reliable provisional response on any other leg.
 		l.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	default:
-		l.s.respond(tx, req, 405, "Method Not Allowed")
+		l.s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
 	}
 }
 

@@ -102,7 +102,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 		v := sip.MaxForwardsHeader(r.MaxForwards)
 		inv.ReplaceHeader(&v)
 	}
-	inv.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+	inv.AppendHeader(sip.NewHeader("Allow", allowHeader))
 	offer100rel(inv)
 	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	requestTimers(inv, t)

@@ -555,6 +555,9 @@ func (s *Server) safe(h sipgo.RequestHandler) sipgo.RequestHandler {
 				}
 			}
 		}()
+		if !s.admit(req, tx) {
+			return
+		}
 		h(req, tx)
 	}
 }
@@ -589,14 +592,20 @@ func (s *Server) reject(tx sip.ServerTransaction, req *sip.Request, log *slog.Lo
 }
 
 func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	if bad := unsupportedExtensions(req); len(bad) > 0 {
+		// RFC 3261 §8.2.2.3, as for INVITE (RFC 4475 §3.3.5 bext01).
+		list := strings.Join(bad, ", ")
+		s.respond(tx, req, 420, "Bad Extension", sip.NewHeader("Unsupported", list))
+		return
+	}
 	s.respond(tx, req, 200, "OK",
-		sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"),
+		sip.NewHeader("Allow", allowHeader),
 		sip.NewHeader("Accept", "application/sdp"))
 }
 
 func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	// The switch is not a registrar; trunks are configured, not registered.
-	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
 }
 
 func (s *Server) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
@@ -604,7 +613,7 @@ func (s *Server) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
 		o.onRequest(req, tx)
 		return
 	}
-	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+	s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
 }
 
 // onStrayCancel handles a CANCEL that matched no INVITE transaction.
@@ -653,8 +662,16 @@ func validateRequest(req *sip.Request) error {
 	case req.CSeq().MethodName != req.Method:
 		return fmt.Errorf("CSeq method %s does not match %s", req.CSeq().MethodName, req.Method)
 	}
-	if tag, _ := req.From().Params.Get("tag"); tag == "" {
+	// An RFC 2543 peer (no magic-cookie branch) may send no From tag
+	// (RFC 3261 §12.2.2 compatibility; RFC 4475 inv2543).
+	if tag, _ := req.From().Params.Get("tag"); tag == "" && isRFC3261(req) {
 		return errors.New("From has no tag")
 	}
 	return nil
+}
+
+// isRFC3261 reports whether the top Via's branch has RFC 3261's magic cookie.
+func isRFC3261(req *sip.Request) bool {
+	b, _ := req.Via().Params.Get("branch")
+	return strings.HasPrefix(b, sip.RFC3261BranchMagicCookie) && len(b) > len(sip.RFC3261BranchMagicCookie)
 }

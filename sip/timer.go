@@ -412,7 +412,7 @@ func (l *legBase) sendRefresh(ctx context.Context) {
 		secs := int(l.st.interval / time.Second)
 		l.mu.Unlock()
 		setSessionHeaders(req, secs, l.trunk.Config.SessionTimers.MinSE, "uac")
-		req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"))
+		req.AppendHeader(sip.NewHeader("Allow", allowHeader))
 		l.log.Debug("session refresh", "method", method, "session_expires", secs)
 		res, err := l.transact(ctx, req)
 		if err != nil {

@@ -133,6 +133,16 @@ func addressStateUri(a *nameAddress, s string) (addressFSM, string, error) {
 		return nil, s, errors.New("No URI present")
 	}
 
+	// Switchboard fork: an addr-spec outside "<" ">" cannot carry URI
+	// headers (RFC 3261 §20: a URI with "?" must be enclosed; RFC 4475
+	// regbadct). Upstream took them as the URI's headers.
+	uriEnd := strings.IndexByte(s, ';')
+	if uriEnd < 0 {
+		uriEnd = len(s)
+	}
+	if strings.IndexByte(s[:uriEnd], '?') >= 0 {
+		return nil, s, fmt.Errorf("URI with headers not enclosed in <>")
+	}
 	for i, c := range s {
 		if c == ';' {
 			err := ParseUri(s[:i], a.uri)
@@ -146,33 +156,34 @@ func addressStateUri(a *nameAddress, s string) (addressFSM, string, error) {
 }
 
 func addressStateHeaderParams(a *nameAddress, s string) (addressFSM, string, error) {
-
+	// Switchboard fork: LWS around ";" and "=" is trimmed (RFC 3261 §25.1,
+	// RFC 4475 wsinv: "; tag = 98asjd8"), and a ";" inside a quoted value
+	// does not end it. Upstream kept the LWS, so such a tag was not found.
 	addParam := func(equal int, s string) {
-
+		name, val := s, ""
 		if equal > 0 {
-			name := s[:equal]
-			val := s[equal+1:]
-			if a.headerParams != nil {
-				a.headerParams.Add(name, val)
-			}
-			return
+			name, val = s[:equal], strings.TrimSpace(s[equal+1:])
 		}
-
-		if len(s) == 0 {
+		name = strings.TrimSpace(name)
+		if name == "" || a.headerParams == nil {
 			// could be just ;
 			return
 		}
-
 		// Case when we have key name but not value. ex ;+siptag;
-		name := s[:]
-		if a.headerParams != nil {
-			a.headerParams.Add(name, "")
-		}
+		a.headerParams.Add(name, val)
 	}
 
 	equal := -1
+	inQuotes := false
 	for i, c := range s {
-		if c == '=' {
+		if c == '"' {
+			inQuotes = !inQuotes
+			continue
+		}
+		if inQuotes {
+			continue
+		}
+		if c == '=' && equal < 0 {
 			equal = i
 			continue
 		}

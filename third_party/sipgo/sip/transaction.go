@@ -366,10 +366,10 @@ func makeServerTxKey(msg Message, asMethod RequestMethod) (string, error) {
 	if from == nil {
 		return "", fmt.Errorf("'From' header not found in message '%s'", messageShortString(msg))
 	}
-	fromTag, ok := from.Params.Get("tag")
-	if !ok {
-		return "", fmt.Errorf("'tag' param not found in 'From' header of message '%s'", messageShortString(msg))
-	}
+	// Switchboard fork: RFC 2543 made the From tag optional, and its
+	// requests are matched without one (RFC 3261 §17.2.3; RFC 4475 inv2543);
+	// upstream refused them with 400.
+	fromTag, _ := from.Params.Get("tag")
 	callId := msg.CallID()
 	if callId == nil {
 		return "", fmt.Errorf("'Call-ID' header not found in message '%s'", messageShortString(msg))

@@ -47,10 +47,10 @@ type TransportReadProps struct {
 // TransportReadFilter can inspect or replace raw bytes before SIP parsing.
 type TransportReadFilter func(info TransportReadProps, data []byte) ([]byte, error)
 
-// TransportParseErrorHandler gets a UDP datagram the parser refused, with
-// the parse error and a function that sends bytes back to its source
-// (Switchboard fork: upstream only logs it). data is only valid during the
-// call.
+// TransportParseErrorHandler gets a UDP datagram (or the TCP/TLS read) the
+// parser refused, with the parse error and a function that sends bytes back
+// to its source (Switchboard fork: upstream only logs it). data is only
+// valid during the call; a TCP/TLS connection is closed after it.
 type TransportParseErrorHandler func(info TransportReadProps, data []byte, err error, reply func([]byte) error)
 
 // DefaultPort returns transport default port by network.

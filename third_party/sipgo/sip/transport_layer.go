@@ -78,8 +78,8 @@ func WithTransportLayerReadFilter(f TransportReadFilter) TransportLayerOption {
 	}
 }
 
-// WithTransportLayerParseErrorHandler sets what happens to a UDP datagram
-// the parser refused (Switchboard fork; default: a log line).
+// WithTransportLayerParseErrorHandler sets what happens to a UDP datagram or
+// TCP/TLS read the parser refused (Switchboard fork; default: a log line).
 func WithTransportLayerParseErrorHandler(f TransportParseErrorHandler) TransportLayerOption {
 	return func(l *TransportLayer) {
 		l.parseError = f
@@ -155,12 +155,14 @@ func NewTransportLayer(
 			log:             l.log.With("caller", "Transport<TCP>"),
 			connectionReuse: l.connectionReuse,
 			readFilter:      l.readFilter,
+			parseError:      l.parseError,
 		},
 		TLS: &TransportTLS{
 			TransportTCP: &TransportTCP{
 				log:             l.log.With("caller", "Transport<TLS>"),
 				connectionReuse: l.connectionReuse,
 				readFilter:      l.readFilter,
+				parseError:      l.parseError,
 			},
 		},
 		WS: &TransportWS{
@@ -200,11 +202,13 @@ func (l *TransportLayer) withTransports(conf TransportsConfig) {
 		l.tcp = conf.TCP
 		l.tcp.connectionReuse = l.connectionReuse
 		l.tcp.readFilter = l.readFilter
+		l.tcp.parseError = l.parseError
 	}
 	if conf.TLS != nil && l.tls == nil {
 		l.tls = conf.TLS
 		l.tls.connectionReuse = l.connectionReuse
 		l.tls.readFilter = l.readFilter
+		l.tls.parseError = l.parseError
 	}
 	if conf.WS != nil && l.ws == nil {
 		l.ws = conf.WS

@@ -19,6 +19,7 @@ type TransportTCP struct {
 	log             *slog.Logger
 	connectionReuse bool
 	readFilter      TransportReadFilter
+	parseError      TransportParseErrorHandler // Switchboard fork
 
 	// ReadTimeout limits how long a TCP or TLS connection may block waiting
 	// for data. It is copied when the connection is created. A non-positive
@@ -236,6 +237,16 @@ func (t *TransportTCP) readConnection(conn *TCPConnection, laddr string, raddr s
 
 		// t.log.Debug().Str("raddr", raddr).Str("data", string(data)).Msg("new message")
 		if err := t.parseStream(par, data, raddr, handler); err != nil {
+			// Switchboard fork: the owner answers it (400/505) and counts it
+			// before the connection closes, as for UDP. data is the read
+			// that failed: a whole message when the peer wrote one at once.
+			if t.parseError != nil {
+				t.parseError(TransportReadProps{Transport: t.Network(), LocalAddr: conn.LocalAddr(), RemoteAddr: conn.RemoteAddr()},
+					data, err, func(b []byte) error {
+						_, err := conn.Write(b)
+						return err
+					})
+			}
 			// A framing error leaves no message boundary to resync on, so close the connection.
 			return
 		}
