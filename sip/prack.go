@@ -386,6 +386,16 @@ func (l *OutboundLeg) sendPRACK(res *sip.Response, rseq uint32) {
 }
 
 // offer100rel adds what an outbound INVITE says about RFC 3262.
-func offer100rel(inv *sip.Request) {
-	inv.AppendHeader(sip.NewHeader("Supported", ext100rel))
+func offer100rel(inv *sip.Request) { addSupported(inv, ext100rel) }
+
+// addSupported lists tag in the request's one Supported header (made when
+// it has none), so extensions share a header: "Supported: 100rel, timer".
+func addSupported(req *sip.Request, tag string) {
+	tags := optionTags(req, "Supported", "k")
+	if hasTag(tags, strings.ToLower(tag)) {
+		return
+	}
+	req.RemoveHeader("Supported")
+	req.RemoveHeader("k")
+	req.AppendHeader(sip.NewHeader("Supported", strings.Join(append(tags, tag), ", ")))
 }

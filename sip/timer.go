@@ -247,9 +247,7 @@ func setSessionHeaders(req *sip.Request, secs, min int, refresher string) {
 	if min > 0 {
 		req.AppendHeader(sip.NewHeader(hdrMinSE, strconv.Itoa(min)))
 	}
-	if !hasTag(optionTags(req, "Supported", "k"), tagTimer) {
-		req.AppendHeader(sip.NewHeader("Supported", tagTimer))
-	}
+	addSupported(req, tagTimer)
 }
 
 // retryMinSE resends the outbound INVITE after a 422 (RFC 4028 §7.4)
