@@ -353,12 +353,7 @@ func (l *OutboundLeg) redirect(res *sip.Response) (sip.ClientTransaction, bool) 
 		ruri.UriParams = t.target.UriParams.Clone()
 	}
 	inv.Recipient = ruri
-	inv.CSeq().SeqNo++
-	inv.RemoveHeader("Via")
-	l.mu.Lock()
-	l.dlg.localSeq = inv.CSeq().SeqNo
-	l.mu.Unlock()
-	ntx, err := l.s.client.TransactionRequest(context.Background(), inv, sipgo.ClientRequestAddVia)
+	ntx, err := l.reissueInvite()
 	if err != nil {
 		l.log.Warn("send redirected INVITE", "error", err)
 		return nil, false
@@ -477,4 +472,17 @@ func (l *OutboundLeg) terminate(ctx context.Context, cause call.Cause, signal bo
 		l.sendBye(cause)
 	}
 	l.cleanup()
+}
+
+// reissueInvite sends the leg's INVITE again in the same dialog, as it now
+// is (a redirect's new Request-URI, a 422's longer interval): the next
+// CSeq and a new Via, so a new client transaction.
+func (l *OutboundLeg) reissueInvite() (sip.ClientTransaction, error) {
+	inv := l.invite
+	inv.CSeq().SeqNo++
+	inv.RemoveHeader("Via")
+	l.mu.Lock()
+	l.dlg.localSeq = inv.CSeq().SeqNo
+	l.mu.Unlock()
+	return l.s.client.TransactionRequest(context.Background(), inv, sipgo.ClientRequestAddVia)
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-voice/switchboard/call"
@@ -267,12 +266,7 @@ func (l *OutboundLeg) retryMinSE(res *sip.Response) (sip.ClientTransaction, bool
 		return nil, false
 	}
 	setSessionHeaders(inv, far, far, "")
-	inv.CSeq().SeqNo++
-	inv.RemoveHeader("Via")
-	l.mu.Lock()
-	l.dlg.localSeq = inv.CSeq().SeqNo
-	l.mu.Unlock()
-	ntx, err := l.s.client.TransactionRequest(context.Background(), inv, sipgo.ClientRequestAddVia)
+	ntx, err := l.reissueInvite()
 	if err != nil {
 		l.log.Warn("send INVITE after 422", "error", err)
 		return nil, false
