@@ -120,28 +120,14 @@ func (c *Call) prackLocked(res *sip.Response, rack string) *sip.Request {
 func (c *Call) sendPRACK(req *sip.Request, r *ReliableProvisional) {
 	ctx, cancel := context.WithTimeout(context.Background(), 64*sip.T1)
 	defer cancel()
-	tx, err := c.ua.cli.TransactionRequest(ctx, req)
+	res, err := c.transact(ctx, req)
 	if err != nil {
 		c.log.Debug("PRACK", "error", err)
 		return
 	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			c.mu.Lock()
-			r.PRACKStatus = res.StatusCode
-			c.mu.Unlock()
-			return
-		case <-tx.Done():
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
+	c.mu.Lock()
+	r.PRACKStatus = res.StatusCode
+	c.mu.Unlock()
 }
 
 // PRACKs returns the PRACKs received for this INVITE's reliable 18x that
