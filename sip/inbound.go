@@ -63,25 +63,23 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	if !tx.OnCancel(l.onCancel) {
 		l.onCancel(nil)
 	}
-	go l.watchTransaction()
+	// A transport failure of the INVITE transaction before the final
+	// response (the caller's TCP connection closed, a response could not be
+	// sent) ends the leg: sipgo's callback, no goroutine per call. It may not
+	// call the transaction's methods, so the leg ends on its own goroutine.
+	tx.OnTerminate(func(_ string, err error) {
+		if errors.Is(err, sip.ErrTransactionTransport) {
+			go l.transportLost(err)
+		}
+	})
 	return l
 }
 
-// watchTransaction ends the leg when its INVITE transaction fails on the
-// transport before the final response (the caller's TCP connection closed,
-// a response could not be sent): the caller is gone as surely as with a
-// CANCEL, and the call tears its far-end leg down the same way (CANCEL, or
-// ACK and BYE for a 200 that comes later). It returns when the leg ends.
-func (l *InboundLeg) watchTransaction() {
-	select {
-	case <-l.tx.Done():
-	case <-l.done:
-		return
-	}
-	err := l.tx.Err()
-	if !errors.Is(err, sip.ErrTransactionTransport) {
-		return
-	}
+// transportLost ends the leg whose INVITE transaction failed on the
+// transport before the final response: the caller is gone as surely as
+// with a CANCEL, and the call tears its far-end leg down the same way
+// (CANCEL, or ACK and BYE for a 200 that comes later).
+func (l *InboundLeg) transportLost(err error) {
 	l.mu.Lock()
 	if l.ended || l.finalSent {
 		l.mu.Unlock()

@@ -484,5 +484,5 @@ func (l *OutboundLeg) reissueInvite() (sip.ClientTransaction, error) {
 	l.mu.Lock()
 	l.dlg.localSeq = inv.CSeq().SeqNo
 	l.mu.Unlock()
-	return l.s.client.TransactionRequest(context.Background(), inv, sipgo.ClientRequestAddVia)
+	return l.s.client.TransactionRequest(l.s.pendingCtx, inv, sipgo.ClientRequestAddVia)
 }

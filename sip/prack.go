@@ -90,12 +90,11 @@ type uasReliable struct {
 	required  bool // the INVITE had Require: 100rel: every 18x is reliable
 	supported bool // Require or Supported: 100rel
 
-	mu       sync.Mutex
-	rseq     uint32     // the last RSeq given
-	queue    []*relProv // waiting to be sent, in order
-	inflight *relProv   // sent, not yet acknowledged
-	sent     []*relProv // every one sent and not acknowledged (late PRACKs get 200)
-	running  bool       // a sender goroutine owns the queue
+	mu      sync.Mutex
+	rseq    uint32     // the last RSeq given
+	queue   []*relProv // waiting to be sent, in order
+	sent    []*relProv // every one sent and not acknowledged (late PRACKs get 200)
+	running bool       // a sender goroutine owns the queue
 }
 
 func (r *uasReliable) init(req *sip.Request) {
@@ -144,7 +143,6 @@ func (l *InboundLeg) sendReliableQueue() {
 		}
 		p := r.queue[0]
 		r.queue = r.queue[1:]
-		r.inflight = p
 		r.sent = append(r.sent, p)
 		r.mu.Unlock()
 		if !l.retransmitUntilPRACK(p) {
@@ -206,7 +204,7 @@ func (l *InboundLeg) retransmitUntilPRACK(p *relProv) bool {
 				return false
 			}
 			l.log.Warn("no PRACK for reliable provisional response: rejecting the INVITE", "code", p.res.StatusCode, "rseq", p.rseq)
-			l.terminate(context.Background(), noPRACK, true)
+			l.terminate(context.WithoutCancel(l.s.pendingCtx), noPRACK, true)
 			l.emit(call.Ended{Cause: noPRACK, Remote: true})
 			return false
 		}
@@ -277,9 +275,6 @@ func (l *InboundLeg) onPRACK(req *sip.Request, tx sip.ServerTransaction) {
 				r.sent = append(r.sent[:i:i], r.sent[i+1:]...)
 				break
 			}
-		}
-		if match != nil && r.inflight == match {
-			r.inflight = nil
 		}
 		r.mu.Unlock()
 	}

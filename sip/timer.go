@@ -306,14 +306,6 @@ func (l *legBase) startTimerUAC(res *sip.Response) {
 	l.acceptTimerUACLocked(res)
 }
 
-// startTimer arms the timer negotiated for the initial INVITE (UAS side),
-// once the dialog is confirmed.
-func (l *legBase) startTimer() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.armLocked()
-}
-
 // armLocked (re)arms the leg's one timer: the refresher refreshes at half
 // the interval; otherwise the session expires at the interval less
 // min(32 s, a third of it) (RFC 4028 §10). l.mu is held.
