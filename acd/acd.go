@@ -74,7 +74,6 @@ const (
 	// DefaultQueueName is the queue that always exists; like every queue's,
 	// its id is its name.
 	DefaultQueueName        = "default"
-	DefaultQueueID          = DefaultQueueName
 	DefaultRingTimeout      = 30 * time.Second
 	MinRingTimeout          = 3 * time.Second
 	MaxRingTimeout          = 60 * time.Second
@@ -291,7 +290,7 @@ func (a *ACD) load(ctx context.Context) error {
 		a.queues[q.ID] = &queue{cfg: q, in: map[*entry]struct{}{}}
 	}
 	if a.lookupQueue(DefaultQueueName) == nil {
-		q := store.Queue{ID: DefaultQueueID, Name: DefaultQueueName, CreatedAt: now, UpdatedAt: now}
+		q := store.Queue{ID: DefaultQueueName, Name: DefaultQueueName, CreatedAt: now, UpdatedAt: now}
 		fillQueueDefaults(&q)
 		if err := a.st.PutQueue(ctx, q); err != nil {
 			return fmt.Errorf("acd: create the Default queue: %w", err)

@@ -35,7 +35,7 @@ type Engine struct {
 	prompts   *prompt.Library
 	queues    Queues
 	now       func() time.Time
-	strategy  func(queue, named string) (config.WaitingStrategy, bool)
+	strategy  func(ctx context.Context, queue, named string) (config.WaitingStrategy, bool)
 }
 
 // Options are an engine's dependencies beyond its configuration.
@@ -54,7 +54,7 @@ type Options struct {
 	// names, or (named == "") the queue's own; strategies created through
 	// the API live outside the configuration. nil: the configuration's
 	// waiting_strategies only.
-	WaitingStrategy func(queue, named string) (config.WaitingStrategy, bool)
+	WaitingStrategy func(ctx context.Context, queue, named string) (config.WaitingStrategy, bool)
 }
 
 // route is a config route with its patterns compiled.
@@ -87,7 +87,7 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now, queues: o.Queues,
 		strategy: o.WaitingStrategy, schedules: map[string]*schedule.Compiled{}}
 	if e.strategy == nil {
-		e.strategy = func(queue, named string) (config.WaitingStrategy, bool) {
+		e.strategy = func(_ context.Context, queue, named string) (config.WaitingStrategy, bool) {
 			ws, ok := cfg.WaitingStrategies[strategyName(cfg, queue, named)]
 			return ws, ok
 		}
@@ -568,7 +568,7 @@ func (e *Engine) Explain(r Request) Plan {
 			next = a.Goto.Flow
 			p.Steps = append(p.Steps, "go to flow "+next)
 		case a.Queue != nil:
-			ws, _ := e.strategy(a.Queue.Name, a.Queue.WaitingStrategy)
+			ws, _ := e.strategy(context.Background(), a.Queue.Name, a.Queue.WaitingStrategy) // a dry run, not a call
 			step := "queue " + a.Queue.Name + " (waiting strategy " + orDefault(strategyName(e.cfg, a.Queue.Name, a.Queue.WaitingStrategy), "none") + ")"
 			if ws.MaxWait > 0 {
 				step += ", at most " + ws.MaxWait.String()

@@ -74,7 +74,7 @@ func (e *Engine) queue(ctx context.Context, c *call.Call, q *config.QueueAction)
 			return "", err
 		}
 	}
-	ws, found := e.strategy(q.Name, q.WaitingStrategy)
+	ws, found := e.strategy(ctx, q.Name, q.WaitingStrategy)
 	entered := time.Now()
 	c.Log().Info("queued", "queue", q.Name, "waiting_strategy", q.WaitingStrategy, "strategy_found", found)
 	if !found && q.WaitingStrategy != "" {

@@ -217,10 +217,9 @@ func (s *Socket) SetRemote(rtp netip.AddrPort) {
 // SetRemoteStrict sets the peer's RTP address from SDP without latching:
 // RTP is accepted only from rtp. For several peers sending to one socket at
 // once (forked early dialogs), where latching would take whichever packet
-// comes first.
+// comes first. The RTCP peer is left as SetRemote and SetRemoteRTCP made it.
 func (s *Socket) SetRemoteStrict(rtp netip.AddrPort) {
 	s.rtpPeer.Store(&peer{addr: normalize(rtp), latched: true})
-	s.rtcpPeer.Store(&peer{})
 }
 
 // SetRemoteRTCP sets the peer's RTCP address (SDP a=rtcp) and re-arms RTCP

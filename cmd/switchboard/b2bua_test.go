@@ -418,6 +418,8 @@ func TestOfferlessUpdate(t *testing.T) {
 		select {
 		case ri := <-side.other.Reinvites():
 			t.Errorf("%s's refresh disturbed the other leg with a re-INVITE (%q)", side.name, ri.Direction)
+		case up := <-side.other.Updates():
+			t.Errorf("%s's refresh was passed to the other leg:\n%s", side.name, up)
 		default:
 		}
 	}

@@ -232,8 +232,8 @@ func (cc *contactCenter) close() {
 // strategyFor finds waiting strategies for an engine of cfg: the one a
 // queue action names, else the queue's own; in the configuration first, then
 // among those created through the API.
-func (cc *contactCenter) strategyFor(cfg *config.Config) func(queue, named string) (config.WaitingStrategy, bool) {
-	return func(queue, named string) (config.WaitingStrategy, bool) {
+func (cc *contactCenter) strategyFor(cfg *config.Config) func(ctx context.Context, queue, named string) (config.WaitingStrategy, bool) {
+	return func(ctx context.Context, queue, named string) (config.WaitingStrategy, bool) {
 		if named == "" {
 			q, err := cc.acd.GetQueue(queue)
 			if err != nil || q.WaitingStrategy == "" {
@@ -245,7 +245,7 @@ func (cc *contactCenter) strategyFor(cfg *config.Config) func(queue, named strin
 			return ws, true
 		}
 		// A strategy's id is its name.
-		s, err := cc.store.GetWaitingStrategy(context.Background(), named)
+		s, err := cc.store.GetWaitingStrategy(ctx, named)
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				cc.log.Warn("waiting strategy", "name", named, "error", err)

@@ -294,3 +294,17 @@ func (h *harness) waitMetric(name, want string) {
 		h.t.Errorf("%s = %s, want %s", name, got, want)
 	}
 }
+
+// recv takes the next value from ch, a test's far-end script reporting
+// back, failing the test if none comes within 10 s (a script that failed
+// reports nothing).
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s within 10 s", what)
+	}
+	panic("unreachable")
+}

@@ -178,10 +178,10 @@ func TestSessionTimer422FromFarEnd(t *testing.T) {
 	if err != nil || c.Status() != 200 {
 		t.Fatalf("call: %v (status %d)", err, c.Status())
 	}
-	if se := <-retried; strings.TrimSpace(se) != "120" {
+	if se := recv(t, retried, "retried INVITE"); strings.TrimSpace(se) != "120" {
 		t.Errorf("retried INVITE Session-Expires = %q, want 120", se)
 	}
-	fc := <-answered
+	fc := recv(t, answered, "answer to the retried INVITE")
 	if fc == nil {
 		t.Fatal("far end did not answer the retry")
 	}
@@ -203,7 +203,11 @@ func TestEarlyUpdateWithSDP(t *testing.T) {
 		if err := in.Progress(siptest.AnswerOptions{ToneHz: 700}); err != nil {
 			t.Errorf("183: %v", err)
 		}
-		<-release
+		select {
+		case <-release:
+		case <-h.ctx.Done():
+			return
+		}
 		fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
 		if err != nil {
 			t.Errorf("answer: %v", err)
@@ -244,10 +248,10 @@ func TestEarlyUpdateWithSDP(t *testing.T) {
 	c.ResetAudio()
 	waitTone(t, c, 700, "caller in early media after its UPDATE")
 	close(release)
-	if c = <-result; c == nil || c.Status() != 200 {
+	if c = recv(t, result, "the caller's final response"); c == nil || c.Status() != 200 {
 		t.Fatal("call not answered")
 	}
-	fc := <-done
+	fc := recv(t, done, "the far end's answer")
 	if fc == nil {
 		t.Fatal("far end did not answer")
 	}
