@@ -84,7 +84,10 @@ func guard(h http.Handler) http.Handler {
 }
 
 // longLived lifts the server's read and write deadlines for a request that
-// stays open by design (a WebSocket), which then bounds its own writes.
+// stays open by design (a WebSocket, a long poll), which then bounds its
+// own writes. A hijacked connection has its deadlines cleared by net/http
+// too; this also covers the time before the upgrade and any long answer
+// that is not hijacked.
 func longLived(w http.ResponseWriter) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
