@@ -32,25 +32,26 @@ func reloadCmd() *cobra.Command {
 				key = os.Getenv(reloadKeyEnv)
 			}
 			if addr == "" || key == "" {
+				// The file is needed for the address, or when named; else
+				// the switch says whether it wants a key.
 				acc, err := config.ReadAccess(file)
-				if err != nil {
-					return fmt.Errorf("read http.listen and api.keys from %s: %w (or give --http and --key)", file, err)
-				}
-				if addr == "" {
+				switch {
+				case err != nil && (addr == "" || cmd.Flags().Changed("config")):
+					return fmt.Errorf("read http.listen and api.keys from %s: %w", file, err)
+				case err == nil && addr == "":
 					addr = acc.Listen
 				}
 				if key == "" {
 					key = acc.Key
 				}
 			}
-			if key == "" {
-				return fmt.Errorf("no API key: POST /reload needs a supervisor's key (--key, $%s, or api.keys in %s)", reloadKeyEnv, file)
-			}
 			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, "http://"+addr+"/reload", nil)
 			if err != nil {
 				return fmt.Errorf("--http %q: %w", addr, err)
 			}
-			req.Header.Set("Authorization", "Bearer "+key)
+			if key != "" {
+				req.Header.Set("Authorization", "Bearer "+key)
+			}
 			client := &http.Client{Timeout: 30 * time.Second}
 			res, err := client.Do(req)
 			if err != nil {
@@ -66,6 +67,9 @@ func reloadCmd() *cobra.Command {
 				Problems []string `json:"problems"`
 			}
 			if res.StatusCode == http.StatusUnauthorized {
+				if key == "" {
+					return fmt.Errorf("%s needs a supervisor's API key (401): give --key, $%s, or a --config with api.keys", addr, reloadKeyEnv)
+				}
 				return fmt.Errorf("%s refused the API key (401): give a key of its api.keys", addr)
 			}
 			if err := json.NewDecoder(res.Body).Decode(&body); err != nil {

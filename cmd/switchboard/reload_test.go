@@ -89,6 +89,11 @@ func TestReloadUnderRunningCall(t *testing.T) {
 		_, stderr, err := runCLI(t, "reload", "--http", n.http.Addr(), "--config", file)
 		return stderr, err
 	}
+	t.Setenv(reloadKeyEnv, "")
+	if _, stderr, err := runCLI(t, "reload", "--http", n.http.Addr()); err == nil ||
+		!strings.Contains(err.Error(), "needs a supervisor's API key (401)") {
+		t.Errorf("reload without a key: %v %s, want 401", err, stderr)
+	}
 	if _, stderr, err := runCLI(t, "reload", "--http", n.http.Addr(), "--key", "not-"+reloadKey); err == nil ||
 		!strings.Contains(err.Error(), "refused the API key (401)") {
 		t.Errorf("reload with a wrong key: %v %s, want 401 refused", err, stderr)
