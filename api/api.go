@@ -64,6 +64,16 @@ type Options struct {
 	Node    string
 	Version string
 	Logger  *slog.Logger
+	// Keys are the supervisors' API keys (key → name), read at each
+	// request; /reload, /trunks, /debug/pprof/ and (unless MetricsPublic)
+	// /metrics need one. nil: Contact.Keys.
+	Keys func() map[string]string
+	// MetricsPublic serves /metrics without credentials.
+	MetricsPublic bool
+	// The listener's timeouts (zero: config's defaults) and connection
+	// caps (zero: none); see config.HTTP.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	MaxConns, MaxConnsPerIP                                   int
 }
 
 // Server serves the HTTP endpoints.
@@ -78,13 +88,20 @@ func New(o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Keys == nil && o.Contact != nil {
+		o.Keys = o.Contact.Keys
+	}
 	s := &Server{o: o}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /trunks", s.trunks)
+	metrics := promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})
+	if !o.MetricsPublic {
+		metrics = s.supervisorOnly(metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
+	mux.Handle("GET /trunks", s.supervisorOnly(http.HandlerFunc(s.trunks)))
 	if o.Reload != nil {
-		mux.HandleFunc("POST /reload", s.reload)
+		mux.Handle("POST /reload", s.supervisorOnly(http.HandlerFunc(s.reload)))
 	}
 	if o.Contact != nil {
 		newV1(o.Contact).register(mux)
@@ -93,14 +110,27 @@ func New(o Options) *Server {
 		mux.Handle("/", o.Web)
 	}
 	if o.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.Handle("/debug/pprof/", s.supervisorOnly(http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/cmdline", s.supervisorOnly(http.HandlerFunc(pprof.Cmdline)))
+		mux.Handle("/debug/pprof/profile", s.supervisorOnly(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/symbol", s.supervisorOnly(http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("/debug/pprof/trace", s.supervisorOnly(http.HandlerFunc(pprof.Trace)))
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: guard(mux),
+		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, config.DefaultHTTPReadHeaderTimeout),
+		ReadTimeout:       orDefault(o.ReadTimeout, config.DefaultHTTPReadTimeout),
+		WriteTimeout:      orDefault(o.WriteTimeout, config.DefaultHTTPWriteTimeout),
+		IdleTimeout:       orDefault(o.IdleTimeout, config.DefaultHTTPIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
+	}
 	return s
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // Handler exposes the routes (for tests).
@@ -113,6 +143,7 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.ln = ln
+	ln = limitConns(ln, s.o.MaxConns, s.o.MaxConnsPerIP, s.o.Logger)
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.o.Logger.Error("http server", "error", err)

@@ -31,11 +31,14 @@ func TestHealthzAndTrunks(t *testing.T) {
 	stats.PacketsRelayed.Add(7)
 	reg.MustRegister(RTPCollector{Stats: stats})
 	s := New(Options{Gatherer: reg, Health: st, Node: "n1", Version: "v1",
+		Keys:   func() map[string]string { return map[string]string{testKey: "ops"} },
 		Trunks: trunkList{{Name: "carrier", Inbound: true, State: "up", Channels: 2, MaxChannels: 30}}})
 
 	get := func(path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		s.Handler().ServeHTTP(rec, req)
 		return rec
 	}
 	rec := get("/healthz")

@@ -329,8 +329,8 @@ func (v *v1) document() map[string]any {
 		"info": map[string]any{"title": "Switchboard contact center API", "version": "1",
 			"description": "The contact center's REST API: agents, queues, waiting strategies, conversations and the " +
 				"agents' calls. Supervisors authenticate with an API key (api.keys in the configuration), agents with " +
-				"their token, as Authorization: Bearer <token> (or ?access_token=<token> where a browser cannot send " +
-				"headers). Ids of agents, queues and waiting strategies are names: lowercase letters, digits, '-' and " +
+				"their token, as Authorization: Bearer <token> (only the agent's events WebSocket also takes " +
+				"?access_token=<token>, because a browser cannot send it headers). Ids of agents, queues and waiting strategies are names: lowercase letters, digits, '-' and " +
 				"'_'; a queue's and a strategy's id is its name. Objects declared in the configuration are read-only " +
 				"here (409 managed by config). Durations are in seconds. A request with mistakes gets 400 with every " +
 				"problem listed."},
@@ -342,14 +342,14 @@ func (v *v1) document() map[string]any {
 			{"name": "Conversations", "description": "Customers' threads of calls."},
 			{"name": "Calls", "description": "An agent's commands on its calls."},
 		},
-		"security": []map[string][]string{{"bearer": {}}, {"accessToken": {}}},
+		"security": []map[string][]string{{"bearer": {}}},
 		"components": map[string]any{
 			"schemas": schemas,
 			"securitySchemes": map[string]any{
 				"bearer": map[string]string{"type": "http", "scheme": "bearer",
 					"description": "A supervisor's API key or an agent's token."},
 				"accessToken": map[string]string{"type": "apiKey", "in": "query", "name": "access_token",
-					"description": "The same, for a browser's WebSocket, which cannot send headers."},
+					"description": "The same, only for the agent's events WebSocket (a browser's WebSocket cannot send headers)."},
 			},
 		},
 	}
@@ -423,6 +423,9 @@ func operation(rt route) map[string]any {
 				"description": "Bearer realm=\"switchboard\".", "schema": map[string]string{"type": "string"}}}
 		}
 		responses[strconv.Itoa(code)] = resp
+	}
+	if rt.queryToken {
+		op["security"] = []map[string][]string{{"bearer": {}}, {"accessToken": {}}}
 	}
 	op["responses"] = responses
 	return op

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -60,8 +59,12 @@ type route struct {
 	// errs are statuses it may answer besides those every operation may
 	// (401, 403, 500), those of a body (400, 415), of an {id} (404) and of
 	// a change (409).
-	errs    []int
-	handler func(w http.ResponseWriter, r *http.Request, p principal)
+	errs []int
+	// queryToken accepts the credentials as ?access_token= too (the
+	// events WebSocket: a browser cannot give it headers); every other
+	// route takes them only from the Authorization header.
+	queryToken bool
+	handler    func(w http.ResponseWriter, r *http.Request, p principal)
 }
 
 // v1 holds the API's handlers.
@@ -108,7 +111,7 @@ func newV1(c *Contact) *v1 {
 			code: 204, handler: v.clearWrapUp,
 			desc: "Ends the wrap-up running: the agent may be offered the next call at once."},
 		{method: "GET", path: "/api/v1/agents/{id}/events", summary: "The agent's events (WebSocket)", who: "both",
-			reply: "Event", code: 101, errs: []int{426}, handler: v.events,
+			reply: "Event", code: 101, errs: []int{426}, queryToken: true, handler: v.events,
 			desc: "Upgrades to a WebSocket (browsers give the token as ?access_token=TOKEN) on which the switch sends the " +
 				"agent's events as JSON text messages, each an Event; the first is status.changed with the current status. " +
 				"A request that is not a WebSocket handshake is answered 426."},
@@ -222,7 +225,7 @@ func pathMatches(pattern, path string) bool {
 // authed checks the caller's credentials and role before h runs.
 func (v *v1) authed(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p, err := v.authenticate(r)
+		p, err := v.authenticate(r, rt.queryToken)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard"`)
 			writeError(w, http.StatusUnauthorized, err.Error())
@@ -240,23 +243,22 @@ func (v *v1) authed(rt route) http.HandlerFunc {
 	}
 }
 
-// authenticate reads `Authorization: Bearer TOKEN` (or, for WebSockets,
-// which browsers cannot give headers, `?access_token=TOKEN`).
-func (v *v1) authenticate(r *http.Request) (principal, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		token = r.URL.Query().Get("access_token")
+// authenticate reads `Authorization: Bearer TOKEN`, or, where query is
+// true (the events WebSocket, which browsers cannot give headers),
+// `?access_token=TOKEN`.
+func (v *v1) authenticate(r *http.Request, query bool) (principal, error) {
+	token, ok := bearer(r)
+	if !ok && r.URL.Query().Has("access_token") {
+		if !query {
+			return principal{}, errors.New("access_token in the query is accepted only on the events WebSocket: send Authorization: Bearer <API key or agent token>")
+		}
+		token = strings.TrimSpace(r.URL.Query().Get("access_token"))
 	}
-	token = strings.TrimSpace(token)
 	if token == "" {
 		return principal{}, errors.New("missing credentials: send Authorization: Bearer <API key or agent token>")
 	}
-	if v.c.Keys != nil {
-		for key, name := range v.c.Keys() {
-			if subtle.ConstantTimeCompare([]byte(key), []byte(token)) == 1 {
-				return principal{supervisor: name}, nil
-			}
-		}
+	if name, ok := supervisorKey(v.c.Keys, token); ok {
+		return principal{supervisor: name}, nil
 	}
 	a, err := v.c.ACD.AgentByToken(r.Context(), token)
 	if err != nil {

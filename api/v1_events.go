@@ -30,6 +30,10 @@ func (v *v1) events(w http.ResponseWriter, r *http.Request, p principal) {
 	}
 	ch, cancel := v.c.ACD.Subscribe(id)
 	defer cancel()
+	// The socket stays open past the listener's read and write timeouts
+	// (net/http also clears them when Accept hijacks the connection); each
+	// event's write has eventWriteTimeout.
+	longLived(w)
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept answered the request

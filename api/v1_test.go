@@ -34,6 +34,17 @@ type apiServer struct {
 // store, with a config-managed queue and agents and one API key.
 func contactServer(t *testing.T) (*apiServer, *acd.ACD) {
 	t.Helper()
+	c, a := testContact(t)
+	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Contact: c}).Handler())
+	t.Cleanup(srv.Close)
+	return &apiServer{Server: srv, spec: newSpecChecker(t, newV1(c).document())}, a
+}
+
+// testContact is a contact center on a real ACD over a real (in-memory)
+// SQLite store, with a config-managed queue, agents agent1 and agent2 and
+// one API key.
+func testContact(t *testing.T) (*Contact, *acd.ACD) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "sqlite://:memory:")
 	if err != nil {
@@ -70,9 +81,7 @@ func contactServer(t *testing.T) (*apiServer, *acd.ACD) {
 			return out
 		},
 	}
-	srv := httptest.NewServer(New(Options{Gatherer: prometheus.NewRegistry(), Contact: c}).Handler())
-	t.Cleanup(srv.Close)
-	return &apiServer{Server: srv, spec: newSpecChecker(t, newV1(c).document())}, a
+	return c, a
 }
 
 // request makes one request and returns the status and body; the answer

@@ -101,8 +101,25 @@ type HTTP struct {
 	// Listen is the host:port to serve on; an empty host means every interface.
 	Listen string `mapstructure:"listen" yaml:"listen"`
 	// Pprof serves Go's profiler under /debug/pprof/ on the HTTP listener
-	// (keep the listener on loopback when this is on).
+	// (keep the listener on loopback when this is on); it needs a
+	// supervisor's API key.
 	Pprof bool `mapstructure:"pprof" yaml:"pprof"`
+	// MetricsPublic serves /metrics without credentials; off, a scrape
+	// needs a supervisor's API key (Authorization: Bearer KEY).
+	MetricsPublic bool `mapstructure:"metrics_public" yaml:"metrics_public"`
+	// ReadHeaderTimeout bounds reading a request's headers, ReadTimeout
+	// the whole request (headers and body), WriteTimeout writing the
+	// answer (the agents' event WebSockets are excepted), IdleTimeout how
+	// long a keep-alive connection may wait for its next request.
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout" yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout" yaml:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout" yaml:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
+	// MaxConns caps the listener's open connections, MaxConnsPerIP those
+	// of one client address; beyond them a new connection is closed at
+	// once. 0 = no cap.
+	MaxConns      int `mapstructure:"max_conns" yaml:"max_conns"`
+	MaxConnsPerIP int `mapstructure:"max_conns_per_ip" yaml:"max_conns_per_ip"`
 }
 
 // Storage names where state and recordings live.

@@ -38,13 +38,24 @@ const (
 	DefaultNodeName = "switchboard"
 )
 
+// Defaults of the HTTP listener's doors: timeouts and connection caps.
+const (
+	DefaultHTTPReadHeaderTimeout = 5 * time.Second
+	DefaultHTTPReadTimeout       = 30 * time.Second
+	DefaultHTTPWriteTimeout      = 60 * time.Second
+	DefaultHTTPIdleTimeout       = 60 * time.Second
+	DefaultHTTPMaxConns          = 1024
+	DefaultHTTPMaxConnsPerIP     = 128
+)
+
 // DefaultCodecs returns the codec preference used by trunks that list none.
 func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
 
 // Default returns a configuration with every default applied and no trunks,
 // routes or flows: a starting point for configurations built in code.
 func Default() *Config {
-	c := &Config{ShutdownTimeout: DefaultShutdownTimeout}
+	c := &Config{ShutdownTimeout: DefaultShutdownTimeout,
+		HTTP: HTTP{MaxConns: DefaultHTTPMaxConns, MaxConnsPerIP: DefaultHTTPMaxConnsPerIP}}
 	c.ApplyDefaults()
 	return c
 }
@@ -56,7 +67,7 @@ func Default() *Config {
 // RTP.PortMin and RTP.PortMax. Calling it twice changes nothing more.
 //
 // Fields where zero is meaningful are left as they are: SIP.MaxCPS,
-// ShutdownTimeout, and per trunk MaxChannels, MaxCPS,
+// ShutdownTimeout, HTTP.MaxConns, HTTP.MaxConnsPerIP, and per trunk MaxChannels, MaxCPS,
 // Outbound.OptionsPing and Outbound.NumberFormat.Plus. Load sets those
 // defaults itself, because only the YAML tells an absent key from a zero one.
 func (c *Config) ApplyDefaults() {
@@ -80,6 +91,10 @@ func (c *Config) applyGlobalDefaults() {
 	}
 	c.applyRTPDefaults()
 	setString(&c.HTTP.Listen, DefaultHTTPListen)
+	setDuration(&c.HTTP.ReadHeaderTimeout, DefaultHTTPReadHeaderTimeout)
+	setDuration(&c.HTTP.ReadTimeout, DefaultHTTPReadTimeout)
+	setDuration(&c.HTTP.WriteTimeout, DefaultHTTPWriteTimeout)
+	setDuration(&c.HTTP.IdleTimeout, DefaultHTTPIdleTimeout)
 	setString(&c.Storage.Database, DefaultDatabase)
 	setString(&c.Storage.Recordings, DefaultRecordings)
 	setString(&c.Log.Level, DefaultLogLevel)

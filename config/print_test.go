@@ -55,6 +55,13 @@ rtp:
 http:
   listen: 127.0.0.1:8080
   pprof: false
+  metrics_public: false
+  read_header_timeout: 5s
+  read_timeout: 30s
+  write_timeout: 1m
+  idle_timeout: 1m
+  max_conns: 1024
+  max_conns_per_ip: 128
 storage:
   database: sqlite://data/switchboard.db
   recordings: file://data/recordings

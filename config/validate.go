@@ -43,9 +43,7 @@ func (c *Config) check() *collector {
 	}
 	c.SIP.validate(v)
 	c.RTP.validate(v)
-	if msg := hostPortProblem(c.HTTP.Listen, false); msg != "" {
-		v.add("http.listen", "%s", msg)
-	}
+	c.HTTP.validate(v)
 	c.Storage.validate(v)
 	c.Log.validate(v)
 	if c.ShutdownTimeout < 0 {
@@ -853,4 +851,32 @@ func isPrefix(s string) bool {
 // oneOf reports whether s equals one of choices, ignoring case.
 func oneOf(s string, choices ...string) bool {
 	return slices.ContainsFunc(choices, func(c string) bool { return strings.EqualFold(s, c) })
+}
+
+// validate checks the HTTP listener's timeouts and caps.
+func (h HTTP) validate(v *collector) {
+	if msg := hostPortProblem(h.Listen, false); msg != "" {
+		v.add("http.listen", "%s", msg)
+	}
+	for _, d := range []struct {
+		key string
+		val time.Duration
+	}{{"read_header_timeout", h.ReadHeaderTimeout}, {"read_timeout", h.ReadTimeout},
+		{"write_timeout", h.WriteTimeout}, {"idle_timeout", h.IdleTimeout}} {
+		if d.val < 0 {
+			v.add("http."+d.key, "must not be negative (0 means the default)")
+		}
+	}
+	if h.ReadTimeout > 0 && h.ReadHeaderTimeout > h.ReadTimeout {
+		v.add("http.read_header_timeout", "is %s, longer than http.read_timeout (%s), which bounds the headers too", h.ReadHeaderTimeout, h.ReadTimeout)
+	}
+	if h.MaxConns < 0 {
+		v.add("http.max_conns", "must not be negative (0 = no cap)")
+	}
+	if h.MaxConnsPerIP < 0 {
+		v.add("http.max_conns_per_ip", "must not be negative (0 = no cap)")
+	}
+	if h.MaxConns > 0 && h.MaxConnsPerIP > h.MaxConns {
+		v.add("http.max_conns_per_ip", "is %d, more than http.max_conns (%d)", h.MaxConnsPerIP, h.MaxConns)
+	}
 }

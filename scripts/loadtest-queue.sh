@@ -177,7 +177,7 @@ queue_run() {
 	qsnap A
 	log "queue: window start: ${S[callsA]} calls up (SIPp), switch active calls ${S[activeA]:-n/a}"
 	if [ "$Q_PPROF" = 1 ]; then
-		curl -fsS --max-time $((Q_WINDOW + 10)) -o "$dir/switch-cpu.pprof" \
+		curl -fsS --max-time $((Q_WINDOW + 10)) -H "Authorization: Bearer $Q_KEY" -o "$dir/switch-cpu.pprof" \
 			"http://$HTTP/debug/pprof/profile?seconds=$((Q_WINDOW > 2 ? Q_WINDOW - 1 : 1))" 2>/dev/null &
 		pprof_pid=$!
 		track "$pprof_pid"

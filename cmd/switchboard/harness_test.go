@@ -81,6 +81,7 @@ func baseConfig(far string) *config.Config {
 	c.HTTP.Listen = "127.0.0.1:0"
 	c.Storage.Database = "sqlite://:memory:"
 	c.ShutdownTimeout = 2 * time.Second
+	c.API.Keys = []config.APIKey{{Name: "test", Key: supervisorKey}} // /metrics, /trunks and /reload need one
 	c.Trunks = []config.Trunk{
 		{Name: "carrier", Inbound: &config.Inbound{Allow: []string{"127.0.0.0/8"}}, Codecs: []string{"PCMU", "PCMA"}},
 		{Name: "far-end", Outbound: &config.Outbound{
@@ -233,15 +234,31 @@ func waitEnded(t testing.TB, c *siptest.Call, who string) {
 	}
 }
 
+// opsGet GETs one of the operator's endpoints (/metrics, /trunks) with the
+// running configuration's first API key.
+func (h *harness) opsGet(path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(h.ctx, http.MethodGet, "http://"+h.node.http.Addr()+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if keys := h.node.running.Load().API.Keys; len(keys) > 0 {
+		req.Header.Set("Authorization", "Bearer "+keys[0].Key)
+	}
+	return http.DefaultClient.Do(req)
+}
+
 // metric returns the value of a Prometheus sample line starting with name.
 func (h *harness) metric(name string) string {
 	h.t.Helper()
-	res, err := http.Get("http://" + h.node.http.Addr() + "/metrics")
+	res, err := h.opsGet("/metrics")
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		h.t.Fatalf("GET /metrics: %s %s", res.Status, b)
+	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(line, name+" ") {
 			return strings.TrimPrefix(line, name+" ")

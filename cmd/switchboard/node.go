@@ -144,8 +144,11 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err
 	}
-	ao := api.Options{Listen: cfg.HTTP.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip}, Pprof: cfg.HTTP.Pprof, Reload: n.reload,
-		Node: cfg.Node.Name, Version: version, Logger: log}
+	h := cfg.HTTP
+	ao := api.Options{Listen: h.Listen, Gatherer: n.reg, Health: n.sip, Trunks: trunkStatuses{n.sip}, Pprof: h.Pprof, Reload: n.reload,
+		Node: cfg.Node.Name, Version: version, Logger: log, Keys: n.supervisorKeys, MetricsPublic: h.MetricsPublic,
+		ReadHeaderTimeout: h.ReadHeaderTimeout, ReadTimeout: h.ReadTimeout, WriteTimeout: h.WriteTimeout, IdleTimeout: h.IdleTimeout,
+		MaxConns: h.MaxConns, MaxConnsPerIP: h.MaxConnsPerIP}
 	if n.contact != nil {
 		ao.Contact = n.contact.api()
 		ao.Web = web.Handler()
@@ -157,6 +160,15 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	}
 	ok = true
 	return n, nil
+}
+
+// supervisorKeys are the running configuration's API keys (key → name).
+func (n *node) supervisorKeys() map[string]string {
+	out := map[string]string{}
+	for _, k := range n.running.Load().API.Keys {
+		out[k.Key] = k.Name
+	}
+	return out
 }
 
 // rtpBindAddr is rtp.bind_ip, or the host of the first SIP listener.

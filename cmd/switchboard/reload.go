@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,23 +14,46 @@ import (
 	"github.com/switchboard-voice/switchboard/config"
 )
 
+// reloadKeyEnv names the environment variable with the API key for
+// `switchboard reload`.
+const reloadKeyEnv = "SWITCHBOARD_API_KEY"
+
 // reloadCmd asks a running switch to re-read its configuration (as SIGHUP
 // does) through its HTTP listener, and prints every problem if it refuses.
 func reloadCmd() *cobra.Command {
-	var file, addr string
+	var file, addr, key string
 	cmd := &cobra.Command{
 		Use:   "reload",
 		Short: "Make a running switch re-read its configuration file (new calls use it; calls in progress keep theirs)",
+		Long: "Make a running switch re-read its configuration file (new calls use it; calls in progress keep theirs).\n\n" +
+			"POST /reload needs a supervisor's API key: --key, else $" + reloadKeyEnv + ", else the first of api.keys in --config.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if addr == "" {
-				cfg, err := config.Load(file)
-				if err != nil {
-					return fmt.Errorf("read http.listen from %s: %w", file, err)
+			if key == "" {
+				key = os.Getenv(reloadKeyEnv)
+			}
+			if addr == "" || key == "" {
+				// The file is needed for the address, or when named; else
+				// the switch says whether it wants a key.
+				acc, err := config.ReadAccess(file)
+				switch {
+				case err != nil && (addr == "" || cmd.Flags().Changed("config")):
+					return fmt.Errorf("read http.listen and api.keys from %s: %w", file, err)
+				case err == nil && addr == "":
+					addr = acc.Listen
 				}
-				addr = cfg.HTTP.Listen
+				if key == "" {
+					key = acc.Key
+				}
+			}
+			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, "http://"+addr+"/reload", nil)
+			if err != nil {
+				return fmt.Errorf("--http %q: %w", addr, err)
+			}
+			if key != "" {
+				req.Header.Set("Authorization", "Bearer "+key)
 			}
 			client := &http.Client{Timeout: 30 * time.Second}
-			res, err := client.Post("http://"+addr+"/reload", "application/json", nil)
+			res, err := client.Do(req)
 			if err != nil {
 				var op *net.OpError
 				if errors.As(err, &op) {
@@ -41,6 +65,12 @@ func reloadCmd() *cobra.Command {
 			var body struct {
 				Status   string   `json:"status"`
 				Problems []string `json:"problems"`
+			}
+			if res.StatusCode == http.StatusUnauthorized {
+				if key == "" {
+					return fmt.Errorf("%s needs a supervisor's API key (401): give --key, $%s, or a --config with api.keys", addr, reloadKeyEnv)
+				}
+				return fmt.Errorf("%s refused the API key (401): give a key of its api.keys", addr)
 			}
 			if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
 				return fmt.Errorf("%s answered %s, not a switch's reload answer", addr, res.Status)
@@ -57,5 +87,6 @@ func reloadCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "switchboard.yaml", "configuration file (for http.listen)")
 	cmd.Flags().StringVar(&addr, "http", "", "the switch's HTTP listener host:port (default: http.listen of --config)")
+	cmd.Flags().StringVar(&key, "key", "", "a supervisor's API key (default: $"+reloadKeyEnv+", else the first of api.keys in --config)")
 	return cmd
 }

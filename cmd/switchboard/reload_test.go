@@ -14,6 +14,9 @@ import (
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
+// reloadKey is reloadConfig's supervisor API key.
+const reloadKey = "reload-key-1"
+
 // reloadConfig is a switch config whose only flow answers and plays tone
 // (a file in testdata/audio) for 20 s; extra is appended (more routes...).
 func reloadConfig(t *testing.T, cache, tone, flowRef, allow string) string {
@@ -38,7 +41,8 @@ flows:
     - answer: {}
     - play: {file: %q, duration: 20s}
     - hangup: {code: 480}
-`, cache, allow, flowRef, abs)
+api: {keys: [{name: ops, key: %q}]}
+`, cache, allow, flowRef, abs, reloadKey)
 }
 
 // TestReloadUnderRunningCall: a reload makes the next call follow the new
@@ -81,8 +85,18 @@ func TestReloadUnderRunningCall(t *testing.T) {
 		return c
 	}
 	reload := func() (string, error) {
-		_, stderr, err := runCLI(t, "reload", "--http", n.http.Addr())
+		// The key comes from the file, as an operator's does.
+		_, stderr, err := runCLI(t, "reload", "--http", n.http.Addr(), "--config", file)
 		return stderr, err
+	}
+	t.Setenv(reloadKeyEnv, "")
+	if _, stderr, err := runCLI(t, "reload", "--http", n.http.Addr()); err == nil ||
+		!strings.Contains(err.Error(), "needs a supervisor's API key (401)") {
+		t.Errorf("reload without a key: %v %s, want 401", err, stderr)
+	}
+	if _, stderr, err := runCLI(t, "reload", "--http", n.http.Addr(), "--key", "not-"+reloadKey); err == nil ||
+		!strings.Contains(err.Error(), "refused the API key (401)") {
+		t.Errorf("reload with a wrong key: %v %s, want 401 refused", err, stderr)
 	}
 
 	a := call()

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,7 +207,7 @@ func TestOutboundRegister(t *testing.T) {
 	if reg.authed.Load() <= first {
 		t.Fatalf("no refresh: %d authenticated REGISTERs", reg.authed.Load())
 	}
-	res, err := http.Get("http://" + h.node.http.Addr() + "/trunks")
+	res, err := h.opsGet("/trunks")
 	if err != nil {
 		t.Fatal(err)
 	}
