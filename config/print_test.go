@@ -46,6 +46,11 @@ sip:
   ring_timeout: 1m
   nonce_ttl: 5m
   retry_after: 5
+  tls_handshake_timeout: 10s
+  tcp_first_request_timeout: 10s
+  tcp_idle_timeout: 5m
+  max_conns: 0
+  max_conns_per_ip: 100
 rtp:
   ports: 20000-29999
   external_ip: ""
