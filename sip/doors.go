@@ -63,3 +63,13 @@ func (h *connHold) release() {
 		h.conn = nil
 	}
 }
+
+// AcceptedConns is how many connections the "tcp" or "tls" listeners have
+// accepted and not yet closed.
+func (s *Server) AcceptedConns(network string) int {
+	if s.ua == nil {
+		return 0
+	}
+	n, _ := s.ua.TransportLayer().AcceptedConns(network, "")
+	return n
+}

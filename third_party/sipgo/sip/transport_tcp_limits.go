@@ -124,3 +124,15 @@ func remoteIP(c net.Conn) string {
 	}
 	return host
 }
+
+// AcceptedConns returns how many connections the "tcp" or "tls" transport
+// has accepted and not yet closed, in all and from ip (Switchboard fork).
+func (l *TransportLayer) AcceptedConns(network, ip string) (total, fromIP int) {
+	switch NetworkToLower(network) {
+	case "tcp":
+		return l.tcp.AcceptedConns(ip)
+	case "tls":
+		return l.tls.AcceptedConns(ip)
+	}
+	return 0, 0
+}
