@@ -1,8 +1,11 @@
 package sip
 
 import (
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -229,4 +232,42 @@ func TestTCPLimitsFirstMessage(t *testing.T) {
 	if err := closedByServer(held); err != nil {
 		t.Fatal("idle connection:", err)
 	}
+}
+
+// TestTCPLimitLogRate: a burst of refusals gives one log line per interval,
+// and the next line counts the ones left out.
+func TestTCPLimitLogRate(t *testing.T) {
+	var buf safeBuffer
+	tr := &TransportTCP{limits: ConnLimits{Log: slog.New(slog.NewTextHandler(&buf, nil))}}
+	tr.init(NewParser())
+	for i := 0; i < 50; i++ {
+		tr.logLimit(slog.LevelWarn, "refused", "i", i)
+	}
+	if n := strings.Count(buf.String(), "refused"); n != 1 {
+		t.Fatalf("lines after a burst of 50 = %d, want 1:\n%s", n, buf.String())
+	}
+	tr.connMu.Lock()
+	tr.logLast["refused"] = time.Now().Add(-2 * limitLogEvery)
+	tr.connMu.Unlock()
+	tr.logLimit(slog.LevelWarn, "refused", "i", 50)
+	if !strings.Contains(buf.String(), "suppressed_since_last=49") {
+		t.Fatalf("second line does not count the 49 left out:\n%s", buf.String())
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

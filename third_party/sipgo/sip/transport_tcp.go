@@ -45,6 +45,9 @@ type TransportTCP struct {
 	connMu    sync.Mutex
 	connTotal int
 	connPerIP map[string]int
+	// rate of the limits' log lines, by message (logLimit)
+	logLast       map[string]time.Time
+	logSuppressed map[string]int
 }
 
 func (t *TransportTCP) newConnection(conn net.Conn, refcount int) *TCPConnection {
@@ -103,7 +106,7 @@ func (t *TransportTCP) Serve(l net.Listener, handler MessageHandler) error {
 				} else if backoff *= 2; backoff > time.Second {
 					backoff = time.Second
 				}
-				t.limitLog().Warn("SIP accept failed; retrying", "transport", t.transport, "laddr", l.Addr().String(), "error", err, "retry_in", backoff)
+				t.logLimit(slog.LevelWarn, "SIP accept failed; retrying", "transport", t.transport, "laddr", l.Addr().String(), "error", err, "retry_in", backoff)
 				time.Sleep(backoff)
 				continue
 			}
@@ -114,7 +117,7 @@ func (t *TransportTCP) Serve(l net.Listener, handler MessageHandler) error {
 		// Switchboard fork: per-IP and total caps, before any TLS work.
 		ip := remoteIP(conn)
 		if ok, why := t.admit(ip); !ok {
-			t.limitLog().Warn("SIP connection refused: limit reached", "transport", t.transport, "raddr", conn.RemoteAddr().String(), "limit", why,
+			t.logLimit(slog.LevelWarn, "SIP connection refused: limit reached", "transport", t.transport, "raddr", conn.RemoteAddr().String(), "limit", why,
 				"max_conns", t.limits.MaxConns, "max_conns_per_ip", t.limits.MaxConnsPerIP)
 			_ = conn.Close()
 			continue
@@ -219,7 +222,7 @@ func (t *TransportTCP) readConnection(conn *TCPConnection, laddr string, raddr s
 		err := tc.HandshakeContext(ctx)
 		cancel()
 		if err != nil {
-			t.limitLog().Warn("SIP TLS handshake failed or timed out; connection closed", "raddr", raddr, "timeout", t.limits.HandshakeTimeout, "error", err)
+			t.logLimit(slog.LevelWarn, "SIP TLS handshake failed or timed out; connection closed", "raddr", raddr, "timeout", t.limits.HandshakeTimeout, "error", err)
 			return
 		}
 	}
@@ -400,7 +403,7 @@ func (t *TransportTCP) readDeadline(c *TCPConnection, since time.Time) time.Time
 // keepOpen decides, after a read deadline passed, whether conn stays open.
 func (t *TransportTCP) keepOpen(c *TCPConnection, raddr string) bool {
 	if c.accepted && !c.sawMsg.Load() && t.limits.FirstMessageTimeout > 0 {
-		t.limitLog().Warn("SIP connection closed: no complete request in time", "transport", t.transport, "raddr", raddr, "timeout", t.limits.FirstMessageTimeout)
+		t.logLimit(slog.LevelWarn, "SIP connection closed: no complete request in time", "transport", t.transport, "raddr", raddr, "timeout", t.limits.FirstMessageTimeout)
 		return false
 	}
 	if t.limits.IdleTimeout > 0 {
@@ -412,7 +415,7 @@ func (t *TransportTCP) keepOpen(c *TCPConnection, raddr string) bool {
 			t.limitLog().Debug("SIP connection idle but in use; kept", "transport", t.transport, "raddr", raddr, "refs", ref-c.baseRef)
 			return true
 		}
-		t.limitLog().Info("SIP connection closed: idle", "transport", t.transport, "raddr", raddr, "idle_timeout", t.limits.IdleTimeout)
+		t.logLimit(slog.LevelInfo, "SIP connection closed: idle", "transport", t.transport, "raddr", raddr, "idle_timeout", t.limits.IdleTimeout)
 		return false
 	}
 	// The connection's own read timeout passed (upstream behaviour: close).

@@ -7,6 +7,7 @@ package sip
 // likes.
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -57,6 +58,33 @@ func (t *TransportTCP) limitLog() *slog.Logger {
 		return t.limits.Log
 	}
 	return t.log
+}
+
+// limitLogEvery is the shortest interval between two log lines of one kind
+// of refusal or cut: a flood of connections must not become a flood of logs.
+const limitLogEvery = time.Second
+
+// logLimit logs one refusal or cut of the kind msg, at most once per
+// limitLogEvery; a line that follows suppressed ones says how many.
+func (t *TransportTCP) logLimit(level slog.Level, msg string, args ...any) {
+	now := time.Now()
+	t.connMu.Lock()
+	if t.logLast == nil {
+		t.logLast, t.logSuppressed = map[string]time.Time{}, map[string]int{}
+	}
+	if last, ok := t.logLast[msg]; ok && now.Sub(last) < limitLogEvery {
+		t.logSuppressed[msg]++
+		t.connMu.Unlock()
+		return
+	}
+	t.logLast[msg] = now
+	suppressed := t.logSuppressed[msg]
+	delete(t.logSuppressed, msg)
+	t.connMu.Unlock()
+	if suppressed > 0 {
+		args = append(args, "suppressed_since_last", suppressed)
+	}
+	t.limitLog().Log(context.Background(), level, msg, args...)
 }
 
 // admit counts an accepted connection from ip, or refuses it when a cap is
