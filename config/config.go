@@ -67,6 +67,24 @@ type SIP struct {
 	NonceTTL time.Duration `mapstructure:"nonce_ttl" yaml:"nonce_ttl"`
 	// RetryAfter is the Retry-After value (seconds) sent with 503 when over capacity or draining.
 	RetryAfter int `mapstructure:"retry_after" yaml:"retry_after"`
+
+	// Doors of the TCP and TLS listeners.
+	// TLSHandshakeTimeout closes an accepted TLS connection whose handshake
+	// has not completed in time.
+	TLSHandshakeTimeout time.Duration `mapstructure:"tls_handshake_timeout" yaml:"tls_handshake_timeout"`
+	// TCPFirstRequestTimeout closes an accepted TCP/TLS connection that has
+	// not sent a whole, valid SIP message in time (after the TLS handshake).
+	TCPFirstRequestTimeout time.Duration `mapstructure:"tcp_first_request_timeout" yaml:"tcp_first_request_timeout"`
+	// TCPIdleTimeout closes a TCP/TLS connection without SIP traffic for
+	// this long, unless a live dialog or a transaction uses it.
+	TCPIdleTimeout time.Duration `mapstructure:"tcp_idle_timeout" yaml:"tcp_idle_timeout"`
+	// MaxConns caps the open TCP/TLS connections accepted, per listener
+	// transport; 0 derives it from the process's file descriptor limit,
+	// after the RTP port range's sockets.
+	MaxConns int `mapstructure:"max_conns" yaml:"max_conns"`
+	// MaxConnsPerIP caps the open TCP/TLS connections accepted from one
+	// source IP address, per listener transport.
+	MaxConnsPerIP int `mapstructure:"max_conns_per_ip" yaml:"max_conns_per_ip"`
 }
 
 // TLS holds certificate paths for the tls:// listener.

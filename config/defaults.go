@@ -44,8 +44,16 @@ const (
 	DefaultHTTPReadTimeout       = 30 * time.Second
 	DefaultHTTPWriteTimeout      = 60 * time.Second
 	DefaultHTTPIdleTimeout       = 60 * time.Second
-	DefaultHTTPMaxConns          = 1024
-	DefaultHTTPMaxConnsPerIP     = 128
+	DefaultHTTPMaxConns          = 2048
+	DefaultHTTPMaxConnsPerIP     = 512
+)
+
+// Doors of the SIP TCP/TLS listeners.
+const (
+	DefaultTLSHandshakeTimeout    = 10 * time.Second
+	DefaultTCPFirstRequestTimeout = 10 * time.Second
+	DefaultTCPIdleTimeout         = 5 * time.Minute
+	DefaultMaxConnsPerIP          = 100
 )
 
 // DefaultCodecs returns the codec preference used by trunks that list none.
@@ -88,6 +96,12 @@ func (c *Config) applyGlobalDefaults() {
 	setDuration(&c.SIP.NonceTTL, DefaultNonceTTL)
 	if c.SIP.RetryAfter == 0 {
 		c.SIP.RetryAfter = DefaultRetryAfter
+	}
+	setDuration(&c.SIP.TLSHandshakeTimeout, DefaultTLSHandshakeTimeout)
+	setDuration(&c.SIP.TCPFirstRequestTimeout, DefaultTCPFirstRequestTimeout)
+	setDuration(&c.SIP.TCPIdleTimeout, DefaultTCPIdleTimeout)
+	if c.SIP.MaxConnsPerIP == 0 {
+		c.SIP.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
 	c.applyRTPDefaults()
 	setString(&c.HTTP.Listen, DefaultHTTPListen)

@@ -46,6 +46,11 @@ sip:
   ring_timeout: 1m
   nonce_ttl: 5m
   retry_after: 5
+  tls_handshake_timeout: 10s
+  tcp_first_request_timeout: 10s
+  tcp_idle_timeout: 5m
+  max_conns: 0
+  max_conns_per_ip: 100
 rtp:
   ports: 20000-29999
   external_ip: ""
@@ -60,8 +65,8 @@ http:
   read_timeout: 30s
   write_timeout: 1m
   idle_timeout: 1m
-  max_conns: 1024
-  max_conns_per_ip: 128
+  max_conns: 2048
+  max_conns_per_ip: 512
 storage:
   database: sqlite://data/switchboard.db
   recordings: file://data/recordings

@@ -96,6 +96,23 @@ func (s *SIP) validate(v *collector) {
 	if s.RetryAfter < 0 {
 		v.add("sip.retry_after", "must not be negative")
 	}
+	if s.TLSHandshakeTimeout <= 0 {
+		v.add("sip.tls_handshake_timeout", "must be positive")
+	}
+	if s.TCPFirstRequestTimeout <= 0 {
+		v.add("sip.tcp_first_request_timeout", "must be positive")
+	}
+	if s.TCPIdleTimeout <= 0 {
+		v.add("sip.tcp_idle_timeout", "must be positive")
+	}
+	if s.MaxConns < 0 {
+		v.add("sip.max_conns", "must not be negative (0 derives it from the file descriptor limit)")
+	}
+	if s.MaxConnsPerIP <= 0 {
+		v.add("sip.max_conns_per_ip", "must be positive")
+	} else if s.MaxConns > 0 && s.MaxConnsPerIP > s.MaxConns {
+		v.add("sip.max_conns_per_ip", "%d is above sip.max_conns (%d)", s.MaxConnsPerIP, s.MaxConns)
+	}
 }
 
 // validate checks the certificate files a tls listener (at key) needs.

@@ -92,6 +92,18 @@ func TestValidateRules(t *testing.T) {
 			"sip.nonce_ttl: must be positive",
 			"sip.retry_after: must not be negative",
 		}},
+		{"sip tcp doors", func(c *Config) {
+			c.SIP.TLSHandshakeTimeout, c.SIP.TCPFirstRequestTimeout, c.SIP.TCPIdleTimeout = -time.Second, -time.Second, -time.Minute
+			c.SIP.MaxConns, c.SIP.MaxConnsPerIP = -1, -1
+		}, []string{
+			"sip.tls_handshake_timeout: must be positive",
+			"sip.tcp_first_request_timeout: must be positive",
+			"sip.tcp_idle_timeout: must be positive",
+			"sip.max_conns: must not be negative (0 derives it from the file descriptor limit)",
+			"sip.max_conns_per_ip: must be positive",
+		}},
+		{"sip per-ip cap above total", func(c *Config) { c.SIP.MaxConns, c.SIP.MaxConnsPerIP = 10, 20 },
+			[]string{"sip.max_conns_per_ip: 20 is above sip.max_conns (10)"}},
 		{"rtp ports out of range", func(c *Config) { c.RTP.Ports = "1000-2000" }, []string{`rtp.ports: "1000-2000" must lie within 1024-65535`}},
 		{"rtp ports too few", func(c *Config) { c.RTP.Ports = "20000-20002" }, []string{`rtp.ports: "20000-20002" holds 3 ports, at least 4 are needed`}},
 		{"rtp ports not a range", func(c *Config) { c.RTP.Ports = "20000" }, []string{`rtp.ports: "20000" is not a port range MIN-MAX`}},

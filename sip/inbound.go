@@ -60,6 +60,7 @@ func newInboundLeg(s *Server, req *sip.Request, tx sip.ServerTransaction, t *Tru
 	}
 	s.addDialog(l.dlg.key(), l)
 	s.trackLeg(l)
+	l.tcp.holdTx(tx, req.Transport())
 	if !tx.OnCancel(l.onCancel) {
 		l.onCancel(nil)
 	}

@@ -60,6 +60,9 @@ type legBase struct {
 	st        sessionTimer  // RFC 4028 (timer.go)
 	done      chan struct{} // closed when the leg is cleaned up
 	cleanOnce sync.Once
+	// tcp keeps the party's TCP/TLS connection open while the dialog
+	// lives (doors.go): an idle connection carrying a call is not closed.
+	tcp connHold
 }
 
 func (l *legBase) init(s *Server, t *Trunk, sock *media.Socket, log *slog.Logger, self terminator) {
@@ -531,6 +534,7 @@ func (l *legBase) cleanup() {
 		l.mu.Unlock()
 		l.s.removeDialog(key)
 		l.s.untrackLeg(l.self)
+		l.tcp.release()
 		l.trunk.ReleaseChannel()
 	})
 }

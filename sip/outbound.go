@@ -120,6 +120,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 		l.cleanup()
 		return nil, call.Cause{Code: 503, Reason: "Trunk unreachable"}
 	}
+	l.tcp.holdTx(tx, inv.Transport())
 	ring := s.cfg.SIP.RingTimeout
 	if r.Timeout > 0 {
 		ring = r.Timeout

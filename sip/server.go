@@ -49,6 +49,10 @@ type Options struct {
 	Handler Handler
 	Metrics *Metrics // optional
 	Logger  *slog.Logger
+	// MaxConns caps accepted TCP/TLS connections per transport when
+	// sip.max_conns is 0 (cmd/switchboard derives it from the file
+	// descriptor budget); 0 leaves them uncapped.
+	MaxConns int
 }
 
 // Server is the SIP edge of one switch node.
@@ -67,6 +71,8 @@ type Server struct {
 	byName map[string]*Trunk
 	auth   *Authenticator
 	cps    *RateLimiter
+	// maxConns is Options.MaxConns (doors.go).
+	maxConns int
 
 	// listeners by lower-case transport: the advertised host:port.
 	contacts map[string]hostPort
@@ -123,6 +129,7 @@ func NewServer(o Options) (*Server, error) {
 		ports:    o.Ports,
 		handler:  o.Handler,
 		metrics:  o.Metrics,
+		maxConns: o.MaxConns,
 		byName:   map[string]*Trunk{},
 		auth:     NewAuthenticator(nonceTTL(o.Config), nil),
 		cps:      NewRateLimiter(o.Config.SIP.MaxCPS),
@@ -167,7 +174,8 @@ func (s *Server) Start(ctx context.Context) error {
 			// A TCP/TLS connection that closes ends its transactions: a
 			// caller gone before our final response ends its call.
 			sip.WithTransactionLayerTerminateOnConnClose()),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerParseErrorHandler(s.onUnparseable)))
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerParseErrorHandler(s.onUnparseable),
+			sip.WithTransportLayerConnLimits(s.connLimits())))
 	if err != nil {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}

@@ -136,7 +136,8 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 		defer n.activeCalls.Add(-1)
 		n.engine.Load().Run(ctx, c)
 	})
-	n.sip, err = sip.NewServer(sip.Options{Config: cfg, Ports: n.ports, Handler: handler, Metrics: n.metrics, Logger: log})
+	n.sip, err = sip.NewServer(sip.Options{Config: cfg, Ports: n.ports, Handler: handler, Metrics: n.metrics, Logger: log,
+		MaxConns: fdBudget(cfg, log)})
 	if err != nil {
 		return nil, err
 	}

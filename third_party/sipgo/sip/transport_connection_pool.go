@@ -156,7 +156,11 @@ func (p *ConnectionPool) CloseAndDelete(c Connection, addr string) error {
 	p.deleteIfCurrentLocked(addr, c)
 	ref, _ := c.TryClose() // Be nice. Saves from double closing
 	if ref > 0 {
-		return c.Close()
+		// Switchboard fork: a TCP connection keeps its count once closed
+		// (transport_tcp.go Close), so it may have been closed already.
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
 	}
 	return nil
 }
@@ -213,7 +217,9 @@ func (p *ConnectionPool) Clear() error {
 		if c.Ref(0) <= 0 {
 			continue
 		}
-		werr = errors.Join(werr, c.Close())
+		if err := c.Close(); !errors.Is(err, net.ErrClosed) { // Switchboard fork: see CloseAndDelete
+			werr = errors.Join(werr, err)
+		}
 	}
 	return werr
 }

@@ -44,6 +44,7 @@ type TransportLayer struct {
 	connectionReuse bool
 	readFilter      TransportReadFilter
 	parseError      TransportParseErrorHandler
+	connLimits      ConnLimits // Switchboard fork: TCP and TLS
 
 	// dnsPreferSRV does always SRV lookup first
 	dnsPreferSRV bool
@@ -203,12 +204,14 @@ func (l *TransportLayer) withTransports(conf TransportsConfig) {
 		l.tcp.connectionReuse = l.connectionReuse
 		l.tcp.readFilter = l.readFilter
 		l.tcp.parseError = l.parseError
+		l.tcp.limits = l.connLimits
 	}
 	if conf.TLS != nil && l.tls == nil {
 		l.tls = conf.TLS
 		l.tls.connectionReuse = l.connectionReuse
 		l.tls.readFilter = l.readFilter
 		l.tls.parseError = l.parseError
+		l.tls.limits = l.connLimits
 	}
 	if conf.WS != nil && l.ws == nil {
 		l.ws = conf.WS
