@@ -67,7 +67,24 @@ type SIP struct {
 	NonceTTL time.Duration `mapstructure:"nonce_ttl" yaml:"nonce_ttl"`
 	// RetryAfter is the Retry-After value (seconds) sent with 503 when over capacity or draining.
 	RetryAfter int `mapstructure:"retry_after" yaml:"retry_after"`
+	// UnknownSources is what happens to an INVITE or REGISTER from a source
+	// no trunk accepts: "reject" (stateless 403) or "drop" (no answer).
+	UnknownSources string `mapstructure:"unknown_sources" yaml:"unknown_sources"`
+	// PerSourceCPS limits initial INVITEs plus REGISTERs per second from one
+	// source IP address; 0 = unlimited. A source over it is banned for PerSourceBan.
+	PerSourceCPS float64 `mapstructure:"per_source_cps" yaml:"per_source_cps"`
+	// PerSourceBan is how long a source over PerSourceCPS has its requests dropped.
+	PerSourceBan time.Duration `mapstructure:"per_source_ban" yaml:"per_source_ban"`
+	// MaxTransactions caps SIP state: live server transactions plus calls in
+	// progress. Beyond it new requests get a stateless 503. 0 = derived from the machine.
+	MaxTransactions int `mapstructure:"max_transactions" yaml:"max_transactions"`
 }
+
+// Unknown-source policies (SIP.UnknownSources).
+const (
+	UnknownSourcesReject = "reject"
+	UnknownSourcesDrop   = "drop"
+)
 
 // TLS holds certificate paths for the tls:// listener.
 type TLS struct {

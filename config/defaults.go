@@ -15,6 +15,8 @@ const (
 	DefaultRingTimeout     = 60 * time.Second
 	DefaultNonceTTL        = 5 * time.Minute
 	DefaultRetryAfter      = 5
+	DefaultUnknownSources  = UnknownSourcesReject
+	DefaultPerSourceBan    = 10 * time.Second
 	DefaultRTPPorts        = "20000-29999"
 	DefaultHTTPListen      = "127.0.0.1:8080"
 	DefaultDatabase        = "sqlite://data/switchboard.db"
@@ -78,6 +80,9 @@ func (c *Config) applyGlobalDefaults() {
 	if c.SIP.RetryAfter == 0 {
 		c.SIP.RetryAfter = DefaultRetryAfter
 	}
+	c.SIP.UnknownSources = strings.ToLower(strings.TrimSpace(c.SIP.UnknownSources))
+	setString(&c.SIP.UnknownSources, DefaultUnknownSources)
+	setDuration(&c.SIP.PerSourceBan, DefaultPerSourceBan)
 	c.applyRTPDefaults()
 	setString(&c.HTTP.Listen, DefaultHTTPListen)
 	setString(&c.Storage.Database, DefaultDatabase)

@@ -326,6 +326,9 @@ func wantDefaults(t *testing.T) Config {
 			RingTimeout: 60 * time.Second,
 			NonceTTL:    5 * time.Minute,
 			RetryAfter:  5,
+
+			UnknownSources: "reject",
+			PerSourceBan:   10 * time.Second,
 		},
 		RTP:             RTP{Ports: "20000-29999", BindIP: "127.0.0.1", PortMin: 20000, PortMax: 29999, MediaTimeout: 30 * time.Second, RTCPInterval: 5 * time.Second},
 		HTTP:            HTTP{Listen: "127.0.0.1:8080"},

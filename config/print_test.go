@@ -46,6 +46,10 @@ sip:
   ring_timeout: 1m
   nonce_ttl: 5m
   retry_after: 5
+  unknown_sources: reject
+  per_source_cps: 0
+  per_source_ban: 10s
+  max_transactions: 0
 rtp:
   ports: 20000-29999
   external_ip: ""

@@ -98,6 +98,18 @@ func (s *SIP) validate(v *collector) {
 	if s.RetryAfter < 0 {
 		v.add("sip.retry_after", "must not be negative")
 	}
+	if s.UnknownSources != UnknownSourcesReject && s.UnknownSources != UnknownSourcesDrop {
+		v.add("sip.unknown_sources", "must be reject or drop, not %q", s.UnknownSources)
+	}
+	if s.PerSourceCPS < 0 {
+		v.add("sip.per_source_cps", "must not be negative")
+	}
+	if s.PerSourceBan <= 0 {
+		v.add("sip.per_source_ban", "must be positive")
+	}
+	if s.MaxTransactions < 0 {
+		v.add("sip.max_transactions", "must not be negative")
+	}
 }
 
 // validate checks the certificate files a tls listener (at key) needs.
