@@ -68,6 +68,11 @@ type Server struct {
 	auth   *Authenticator
 	cps    *RateLimiter
 
+	// overload control before transactions (screen.go)
+	acl      sourceACL
+	sources  *sourceTable
+	maxState int
+
 	// listeners by lower-case transport: the advertised host:port.
 	contacts map[string]hostPort
 	udpLaddr sip.Addr
@@ -139,10 +144,20 @@ func NewServer(o Options) (*Server, error) {
 		s.trunks = append(s.trunks, t)
 		s.byName[t.Name()] = t
 	}
+	s.acl = newSourceACL(s.trunks)
+	s.sources = newSourceTable(o.Config.SIP.PerSourceCPS, perSourceBan(o.Config))
+	s.maxState = stateCap(o.Config)
 	if s.metrics != nil {
 		s.metrics.watchTrunks(s.trunks)
 	}
 	return s, nil
+}
+
+func perSourceBan(c *config.Config) time.Duration {
+	if c.SIP.PerSourceBan > 0 {
+		return c.SIP.PerSourceBan
+	}
+	return config.DefaultPerSourceBan
 }
 
 func nonceTTL(c *config.Config) time.Duration {
@@ -164,6 +179,8 @@ func (s *Server) Start(ctx context.Context) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+			// Overload control before any transaction state (screen.go).
+			sip.WithTransactionLayerRequestScreen(s.screenRequest),
 			// A TCP/TLS connection that closes ends its transactions: a
 			// caller gone before our final response ends its call.
 			sip.WithTransactionLayerTerminateOnConnClose()),
@@ -172,6 +189,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}
 	s.ua = ua
+	if s.metrics != nil {
+		s.metrics.watchScreen(s.sources.banned, ua.TransactionLayer().ServerTransactions)
+	}
 	s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(s.log))
 	if err != nil {
 		return fmt.Errorf("sip: server: %w", err)
