@@ -140,6 +140,51 @@ func TestUnknownSourceStateless(t *testing.T) {
 	}
 	h.hangup(c, h.waitCall(farCall))
 
+	t.Run("tcp", func(t *testing.T) {
+		h := newHarness(t, func(c *config.Config) {
+			c.Trunks[0].Inbound.Allow = []string{"127.0.0.1/32"}
+			c.SIP.Listen = append(c.SIP.Listen, "tcp://127.0.0.1:0")
+		})
+		addr, _ := h.node.sip.Addr("tcp")
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+		conn, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		host := conn.LocalAddr().String()
+		msg := strings.Join([]string{
+			"INVITE sip:+15550100@127.0.0.1 SIP/2.0",
+			"Via: SIP/2.0/TCP " + host + ";branch=z9hG4bK-tcp1",
+			"From: <sip:flood@" + host + ">;tag=tcp1",
+			"To: <sip:+15550100@127.0.0.1>",
+			"Call-ID: tcp1@flood",
+			"CSeq: 1 INVITE",
+			"Contact: <sip:flood@" + host + ";transport=tcp>",
+			"Max-Forwards: 70",
+			"Content-Length: 0", "", "",
+		}, "\r\n")
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 4096)
+		var got string
+		for !strings.Contains(got, "\r\n\r\n") {
+			n, err := conn.Read(buf)
+			if err != nil {
+				t.Fatalf("no answer over TCP: %v (read %q)", err, got)
+			}
+			got += string(buf[:n])
+		}
+		if !strings.HasPrefix(got, "SIP/2.0 403 ") {
+			t.Fatalf("INVITE over TCP from an unknown source: %q", got)
+		}
+		if n := h.metric("switchboard_sip_server_transactions"); n != "0" {
+			t.Errorf("server transactions after a stateless 403 over TCP = %s", n)
+		}
+	})
+
 	t.Run("drop", func(t *testing.T) {
 		h := newHarness(t, func(c *config.Config) {
 			c.Trunks[0].Inbound.Allow = []string{"127.0.0.1/32"}
