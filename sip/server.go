@@ -160,6 +160,9 @@ func perSourceBan(c *config.Config) time.Duration {
 	return config.DefaultPerSourceBan
 }
 
+// udpReadBuffer is the receive buffer asked for each SIP UDP socket.
+const udpReadBuffer = 4 << 20
+
 func nonceTTL(c *config.Config) time.Duration {
 	if c.SIP.NonceTTL > 0 {
 		return c.SIP.NonceTTL
@@ -274,6 +277,14 @@ func (s *Server) listen(raw string) (func() error, error) {
 		}
 		port = pc.LocalAddr().(*net.UDPAddr).Port
 		s.closers = append(s.closers, pc.Close)
+		// A burst (a flood, or a carrier's retransmissions after a blip)
+		// waits in the socket instead of being dropped by the kernel while
+		// the screen sorts it; the kernel caps this at net.core.rmem_max.
+		if uc, ok := pc.(*net.UDPConn); ok {
+			if err := uc.SetReadBuffer(udpReadBuffer); err != nil {
+				s.log.Warn("sip udp read buffer", "error", err)
+			}
+		}
 		if s.udpLaddr.IP == nil {
 			s.udpLaddr = sip.Addr{IP: net.ParseIP(host), Port: port, Hostname: host}
 		}
