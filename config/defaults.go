@@ -10,13 +10,16 @@ import (
 // Default values. Per-trunk defaults apply to every trunk (and its outbound
 // section) that leaves the key out.
 const (
-	DefaultListen          = "udp://127.0.0.1:5060"
-	DefaultUserAgent       = "Switchboard"
-	DefaultRingTimeout     = 60 * time.Second
-	DefaultNonceTTL        = 5 * time.Minute
-	DefaultRetryAfter      = 5
-	DefaultUnknownSources  = UnknownSourcesReject
-	DefaultPerSourceBan    = 10 * time.Second
+	DefaultListen         = "udp://127.0.0.1:5060"
+	DefaultUserAgent      = "Switchboard"
+	DefaultRingTimeout    = 60 * time.Second
+	DefaultNonceTTL       = 5 * time.Minute
+	DefaultRetryAfter     = 5
+	DefaultUnknownSources = UnknownSourcesReject
+	DefaultPerSourceBan   = 10 * time.Second
+	// DefaultPerSourceCPS keeps one source (a flood from a trunk's own
+	// address) to well under what a node holds (about 500 CPS on 2 cores).
+	DefaultPerSourceCPS    = 200
 	DefaultRTPPorts        = "20000-29999"
 	DefaultHTTPListen      = "127.0.0.1:8080"
 	DefaultDatabase        = "sqlite://data/switchboard.db"
@@ -47,6 +50,7 @@ func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
 // routes or flows: a starting point for configurations built in code.
 func Default() *Config {
 	c := &Config{ShutdownTimeout: DefaultShutdownTimeout}
+	c.SIP.PerSourceCPS = DefaultPerSourceCPS
 	c.ApplyDefaults()
 	return c
 }
@@ -58,7 +62,7 @@ func Default() *Config {
 // RTP.PortMin and RTP.PortMax. Calling it twice changes nothing more.
 //
 // Fields where zero is meaningful are left as they are: SIP.MaxCPS,
-// ShutdownTimeout, and per trunk MaxChannels, MaxCPS,
+// SIP.PerSourceCPS, ShutdownTimeout, and per trunk MaxChannels, MaxCPS,
 // Outbound.OptionsPing and Outbound.NumberFormat.Plus. Load sets those
 // defaults itself, because only the YAML tells an absent key from a zero one.
 func (c *Config) ApplyDefaults() {

@@ -47,7 +47,7 @@ sip:
   nonce_ttl: 5m
   retry_after: 5
   unknown_sources: reject
-  per_source_cps: 0
+  per_source_cps: 200
   per_source_ban: 10s
   max_transactions: 0
 rtp:

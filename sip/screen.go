@@ -2,8 +2,10 @@ package sip
 
 import (
 	"net/netip"
+	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -210,18 +212,42 @@ func (t *sourceTable) banned() int {
 }
 
 // stateCap returns sip.max_transactions, or the one derived from the
-// machine: 32,768 per CPU, between 16,384 and 262,144. This machine holds
-// about 250 calls per second per core (issue 12: 500 CPS on 2 cores), and
-// over UDP each call keeps two server transactions (the INVITE's, RFC 6026
-// Timer L, and the BYE's, Timer J) for 32 s after it is answered or ended:
-// 16,000 per core at full load; the cap doubles that. A transaction costs a
-// few kB, so even a full cap stays in the hundreds of MB, and a flood from
-// sources that are not a trunk's never takes any.
+// machine: 32,768 per CPU, between 16,384 and 262,144, and no more than a
+// quarter of the memory at 16 kB each. This machine holds about 250 calls
+// per second per core (issue 12: 500 CPS on 2 cores), and over UDP each call
+// keeps two server transactions (the INVITE's, RFC 6026 Timer L, and the
+// BYE's, Timer J) for 32 s after it is answered or ended: 16,000 per core
+// at full load; the cap doubles that. 16 kB is what a transaction and the
+// goroutine working on it were seen to cost under a flood.
 func stateCap(c *config.Config) int {
 	if c.SIP.MaxTransactions > 0 {
 		return c.SIP.MaxTransactions
 	}
-	return min(max(32768*runtime.NumCPU(), 16384), 262144)
+	n := min(max(32768*runtime.NumCPU(), 16384), 262144)
+	if mem := memTotal(); mem > 0 {
+		n = max(min(n, int(mem/4/(16<<10))), 1024)
+	}
+	return n
+}
+
+// memTotal is the machine's memory in bytes (Linux /proc/meminfo), 0 when
+// unknown.
+func memTotal() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // stateInUse is the SIP state the cap bounds: live server transactions plus

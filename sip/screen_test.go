@@ -82,7 +82,7 @@ func TestStateCapDefault(t *testing.T) {
 		t.Errorf("configured cap = %d, want 7", got)
 	}
 	c.SIP.MaxTransactions = 0
-	if got := stateCap(c); got < 16384 || got > 262144 {
-		t.Errorf("derived cap = %d, want within [16384, 262144]", got)
+	if got := stateCap(c); got < 1024 || got > 262144 {
+		t.Errorf("derived cap = %d, want within [1024, 262144]", got)
 	}
 }
