@@ -23,7 +23,8 @@ import (
 //  1. Source ACL, for initial INVITEs, REGISTERs and unmatched ACKs: a
 //     source no trunk accepts (in no inbound.allow, and no trunk takes digest
 //     from any source) gets a stateless 403, or nothing with
-//     sip.unknown_sources: drop (an ACK is always dropped).
+//     sip.unknown_sources: drop (an ACK matching none of our dialogs, such
+//     as the ACK of that 403, is dropped).
 //  2. State cap, for every out-of-dialog request but ACK and CANCEL: with
 //     sip.max_transactions server transactions plus calls alive, a stateless
 //     503 with Retry-After.
@@ -278,7 +279,10 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 		}
 		if !s.acl.known(src) {
 			if method == sip.ACK {
-				return nil, false // never answered; an unknown source has no dialog here
+				// An ACK is never answered. One for a call of ours may come
+				// from another address of the carrier (a 2xx's ACK goes to
+				// our Contact): only an ACK matching no dialog is dropped.
+				return nil, s.findDialog(req) != nil
 			}
 			drop := s.cfg.SIP.UnknownSources == config.UnknownSourcesDrop
 			s.screened(req, src, screenUnknown, !drop)
