@@ -85,7 +85,24 @@ type SIP struct {
 	// MaxConnsPerIP caps the open TCP/TLS connections accepted from one
 	// source IP address, per listener transport.
 	MaxConnsPerIP int `mapstructure:"max_conns_per_ip" yaml:"max_conns_per_ip"`
+	// UnknownSources is what happens to an INVITE or REGISTER from a source
+	// no trunk accepts: "reject" (stateless 403) or "drop" (no answer).
+	UnknownSources string `mapstructure:"unknown_sources" yaml:"unknown_sources"`
+	// PerSourceCPS limits initial INVITEs plus REGISTERs per second from one
+	// source IP address; 0 = unlimited. A source over it is banned for PerSourceBan.
+	PerSourceCPS float64 `mapstructure:"per_source_cps" yaml:"per_source_cps"`
+	// PerSourceBan is how long a source over PerSourceCPS has its requests dropped.
+	PerSourceBan time.Duration `mapstructure:"per_source_ban" yaml:"per_source_ban"`
+	// MaxTransactions caps SIP state: live server transactions plus calls in
+	// progress. Beyond it new requests get a stateless 503. 0 = derived from the machine.
+	MaxTransactions int `mapstructure:"max_transactions" yaml:"max_transactions"`
 }
+
+// Unknown-source policies (SIP.UnknownSources).
+const (
+	UnknownSourcesReject = "reject"
+	UnknownSourcesDrop   = "drop"
+)
 
 // TLS holds certificate paths for the tls:// listener.
 type TLS struct {

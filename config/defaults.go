@@ -10,11 +10,16 @@ import (
 // Default values. Per-trunk defaults apply to every trunk (and its outbound
 // section) that leaves the key out.
 const (
-	DefaultListen          = "udp://127.0.0.1:5060"
-	DefaultUserAgent       = "Switchboard"
-	DefaultRingTimeout     = 60 * time.Second
-	DefaultNonceTTL        = 5 * time.Minute
-	DefaultRetryAfter      = 5
+	DefaultListen         = "udp://127.0.0.1:5060"
+	DefaultUserAgent      = "Switchboard"
+	DefaultRingTimeout    = 60 * time.Second
+	DefaultNonceTTL       = 5 * time.Minute
+	DefaultRetryAfter     = 5
+	DefaultUnknownSources = UnknownSourcesReject
+	DefaultPerSourceBan   = 10 * time.Second
+	// DefaultPerSourceCPS keeps one source (a flood from a trunk's own
+	// address) to well under what a node holds (about 500 CPS on 2 cores).
+	DefaultPerSourceCPS    = 200
 	DefaultRTPPorts        = "20000-29999"
 	DefaultHTTPListen      = "127.0.0.1:8080"
 	DefaultDatabase        = "sqlite://data/switchboard.db"
@@ -64,6 +69,7 @@ func DefaultCodecs() []string { return []string{"PCMU", "PCMA"} }
 func Default() *Config {
 	c := &Config{ShutdownTimeout: DefaultShutdownTimeout,
 		HTTP: HTTP{MaxConns: DefaultHTTPMaxConns, MaxConnsPerIP: DefaultHTTPMaxConnsPerIP}}
+	c.SIP.PerSourceCPS = DefaultPerSourceCPS
 	c.ApplyDefaults()
 	return c
 }
@@ -75,7 +81,7 @@ func Default() *Config {
 // RTP.PortMin and RTP.PortMax. Calling it twice changes nothing more.
 //
 // Fields where zero is meaningful are left as they are: SIP.MaxCPS,
-// ShutdownTimeout, HTTP.MaxConns, HTTP.MaxConnsPerIP, and per trunk MaxChannels, MaxCPS,
+// SIP.PerSourceCPS, ShutdownTimeout, HTTP.MaxConns, HTTP.MaxConnsPerIP, and per trunk MaxChannels, MaxCPS,
 // Outbound.OptionsPing and Outbound.NumberFormat.Plus. Load sets those
 // defaults itself, because only the YAML tells an absent key from a zero one.
 func (c *Config) ApplyDefaults() {
@@ -103,6 +109,9 @@ func (c *Config) applyGlobalDefaults() {
 	if c.SIP.MaxConnsPerIP == 0 {
 		c.SIP.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
+	c.SIP.UnknownSources = strings.ToLower(strings.TrimSpace(c.SIP.UnknownSources))
+	setString(&c.SIP.UnknownSources, DefaultUnknownSources)
+	setDuration(&c.SIP.PerSourceBan, DefaultPerSourceBan)
 	c.applyRTPDefaults()
 	setString(&c.HTTP.Listen, DefaultHTTPListen)
 	setDuration(&c.HTTP.ReadHeaderTimeout, DefaultHTTPReadHeaderTimeout)

@@ -337,10 +337,14 @@ func stringToList(from, to reflect.Type, data any) (any, error) {
 	return out, nil
 }
 
-// applyAbsentDefaults sets the per-trunk defaults whose zero value means
-// something (0 turns the OPTIONS ping off, false drops the '+'), and that
+// applyAbsentDefaults sets sip.per_source_cps (0 turns the limit off) and
+// the per-trunk defaults whose zero value means something (0 turns the
+// OPTIONS ping off, false drops the '+'), and that
 // therefore apply only when the key is absent from the file.
 func applyAbsentDefaults(c *Config, loc *locator) {
+	if _, env := loc.env["sip.per_source_cps"]; !env && !loc.has("sip.per_source_cps") {
+		c.SIP.PerSourceCPS = DefaultPerSourceCPS
+	}
 	for i := range c.Trunks {
 		o := c.Trunks[i].Outbound
 		if o == nil {

@@ -331,6 +331,9 @@ func wantDefaults(t *testing.T) Config {
 			TCPFirstRequestTimeout: 10 * time.Second,
 			TCPIdleTimeout:         5 * time.Minute,
 			MaxConnsPerIP:          100,
+			UnknownSources:         "reject",
+			PerSourceCPS:           200,
+			PerSourceBan:           10 * time.Second,
 		},
 		RTP: RTP{Ports: "20000-29999", BindIP: "127.0.0.1", PortMin: 20000, PortMax: 29999, MediaTimeout: 30 * time.Second, RTCPInterval: 5 * time.Second},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
@@ -602,4 +605,19 @@ func TestLoadInboundNAT(t *testing.T) {
 	checkStrings(t, loadProblems(t, path), []string{
 		`FILE:3: trunks[0].inbound.nat: must be true or false, not "sometimes"`,
 	})
+}
+
+// TestPerSourceCPSDefault: sip.per_source_cps defaults to 200 when absent,
+// and 0 (no limit) is kept when written in the file or the environment.
+func TestPerSourceCPSDefault(t *testing.T) {
+	if got := mustLoad(t, writeConfig(t, "sip:\n  max_cps: 10\n")).SIP.PerSourceCPS; got != DefaultPerSourceCPS {
+		t.Errorf("absent: per_source_cps = %v, want %v", got, DefaultPerSourceCPS)
+	}
+	if got := mustLoad(t, writeConfig(t, "sip:\n  per_source_cps: 0\n")).SIP.PerSourceCPS; got != 0 {
+		t.Errorf("written 0: per_source_cps = %v, want 0", got)
+	}
+	t.Setenv("SWITCHBOARD_SIP_PER_SOURCE_CPS", "0")
+	if got := mustLoad(t, writeConfig(t, "sip:\n  max_cps: 10\n")).SIP.PerSourceCPS; got != 0 {
+		t.Errorf("0 from the environment: per_source_cps = %v, want 0", got)
+	}
 }

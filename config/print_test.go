@@ -51,6 +51,10 @@ sip:
   tcp_idle_timeout: 5m
   max_conns: 0
   max_conns_per_ip: 100
+  unknown_sources: reject
+  per_source_cps: 200
+  per_source_ban: 10s
+  max_transactions: 0
 rtp:
   ports: 20000-29999
   external_ip: ""

@@ -113,6 +113,18 @@ func (s *SIP) validate(v *collector) {
 	} else if s.MaxConns > 0 && s.MaxConnsPerIP > s.MaxConns {
 		v.add("sip.max_conns_per_ip", "%d is above sip.max_conns (%d)", s.MaxConnsPerIP, s.MaxConns)
 	}
+	if s.UnknownSources != UnknownSourcesReject && s.UnknownSources != UnknownSourcesDrop {
+		v.add("sip.unknown_sources", "must be reject or drop, not %q", s.UnknownSources)
+	}
+	if s.PerSourceCPS < 0 {
+		v.add("sip.per_source_cps", "must not be negative")
+	}
+	if s.PerSourceBan <= 0 {
+		v.add("sip.per_source_ban", "must be positive")
+	}
+	if s.MaxTransactions < 0 {
+		v.add("sip.max_transactions", "must not be negative")
+	}
 }
 
 // validate checks the certificate files a tls listener (at key) needs.

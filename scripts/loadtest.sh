@@ -371,6 +371,9 @@ wait_switch_idle() {
 	log "warning: switch still reports $v active calls"
 }
 
+# scripts/torture-flood.sh sources this file for the helpers above and stops here.
+[ "${LOADTEST_SOURCE_ONLY:-0}" = 1 ] && return 0
+
 # ---------------------------------------------------------------------------------------
 # a/b. highest CPS held (signalling only: uac_signalling.xml -> [switch ->] uas_signalling.xml)
 

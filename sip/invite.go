@@ -67,10 +67,6 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.reject(tx, req, log, 483, "Too Many Hops", "Max-Forwards reached zero")
 		return
 	}
-	if !s.cps.Allow() {
-		s.reject(tx, req, log, 503, "Service Unavailable", "node max_cps exceeded", s.retryAfter())
-		return
-	}
 	src, ok := sourceAddr(req)
 	if !ok {
 		s.reject(tx, req, log, 400, "Bad Request", "unparseable source address")
@@ -104,6 +100,13 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if !trunk.AllowCall() {
 		s.reject(tx, req, log, 503, "Service Unavailable", "trunk max_cps exceeded", s.retryAfter())
+		return
+	}
+	// The node-wide budget is charged only now: a source that is not one of
+	// the trunks' (screened out before any transaction) or fails digest
+	// never reaches it, and a trunk over its own budget does not spend it.
+	if !s.cps.Allow() {
+		s.reject(tx, req, log, 503, "Service Unavailable", "node max_cps exceeded", s.retryAfter())
 		return
 	}
 	if !trunk.AcquireChannel() {

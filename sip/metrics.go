@@ -17,6 +17,7 @@ type Metrics struct {
 	challenges *prometheus.CounterVec
 	active     prometheus.Gauge
 	malformed  *prometheus.CounterVec
+	screen     *prometheus.CounterVec
 
 	cpsMu     sync.Mutex
 	cpsSecond int64
@@ -24,6 +25,7 @@ type Metrics struct {
 	cpsLast   int64
 
 	trunks atomic.Pointer[[]*Trunk]
+	gauges atomic.Pointer[screenGauges]
 	now    func() time.Time
 }
 
@@ -54,9 +56,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_sip_malformed_total",
 			Help: "SIP messages refused before the transaction layer (unparseable, truncated, oversized, garbage), by transport and by what was done: answered (400/505/513 sent statelessly) or dropped (nothing to answer).",
 		}, []string{"transport", "action"}),
+		screen: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_sip_screened_total",
+			Help: "Requests refused before any transaction was created, by method, reason (unknown_source: no trunk accepts the source; state_cap: sip.max_transactions reached; source_rate: over sip.per_source_cps, the source is now banned; banned: from a banned source) and action (answered statelessly with 403/503, or dropped). Not call attempts.",
+		}, []string{"method", "reason", "action"}),
 		now: time.Now,
 	}
-	reg.MustRegister(m.calls, m.rejections, m.attempts, m.challenges, m.active, m.malformed, m)
+	reg.MustRegister(m.calls, m.rejections, m.attempts, m.challenges, m.active, m.malformed, m.screen, m)
 	return m
 }
 
@@ -69,6 +75,10 @@ var (
 		"Configured max_channels per trunk (0 = unlimited).", []string{"trunk"}, nil)
 	descTrunkUp = prometheus.NewDesc("switchboard_trunk_up",
 		"1 when the trunk is up (OPTIONS keep-alive answered or not configured).", []string{"trunk"}, nil)
+	descBanned = prometheus.NewDesc("switchboard_sip_banned_sources",
+		"Source addresses on the per-source ban list now (sip.per_source_cps, sip.per_source_ban).", nil, nil)
+	descServerTx = prometheus.NewDesc("switchboard_sip_server_transactions",
+		"Live SIP server transactions (with the calls in progress, what sip.max_transactions caps).", nil, nil)
 	descTrunkReg = prometheus.NewDesc("switchboard_trunk_registered",
 		"Outbound registration state: 1 registered, 0 not (absent when registration is off).", []string{"trunk", "state"}, nil)
 )
@@ -80,11 +90,36 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descTrunkMax
 	ch <- descTrunkUp
 	ch <- descTrunkReg
+	ch <- descBanned
+	ch <- descServerTx
+}
+
+// screenGauges read the screen's live figures at collection time.
+type screenGauges struct {
+	banned       func() int
+	transactions func() int
+}
+
+func (m *Metrics) watchScreen(banned, transactions func() int) {
+	m.gauges.Store(&screenGauges{banned: banned, transactions: transactions})
+}
+
+// screened counts a request refused before a transaction was created.
+func (m *Metrics) screened(method, reason string, answered bool) {
+	action := "dropped"
+	if answered {
+		action = "answered"
+	}
+	m.screen.WithLabelValues(method, reason, action).Inc()
 }
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descCPS, prometheus.GaugeValue, float64(m.lastSecond()))
+	if g := m.gauges.Load(); g != nil {
+		ch <- prometheus.MustNewConstMetric(descBanned, prometheus.GaugeValue, float64(g.banned()))
+		ch <- prometheus.MustNewConstMetric(descServerTx, prometheus.GaugeValue, float64(g.transactions()))
+	}
 	ts := m.trunks.Load()
 	if ts == nil {
 		return

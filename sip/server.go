@@ -74,6 +74,11 @@ type Server struct {
 	// maxConns is Options.MaxConns (doors.go).
 	maxConns int
 
+	// overload control before transactions (screen.go)
+	acl      sourceACL
+	sources  *sourceTable
+	maxState int
+
 	// listeners by lower-case transport: the advertised host:port.
 	contacts map[string]hostPort
 	udpLaddr sip.Addr
@@ -146,11 +151,24 @@ func NewServer(o Options) (*Server, error) {
 		s.trunks = append(s.trunks, t)
 		s.byName[t.Name()] = t
 	}
+	s.acl = newSourceACL(s.trunks)
+	s.sources = newSourceTable(o.Config.SIP.PerSourceCPS, perSourceBan(o.Config))
+	s.maxState = stateCap(o.Config)
 	if s.metrics != nil {
 		s.metrics.watchTrunks(s.trunks)
 	}
 	return s, nil
 }
+
+func perSourceBan(c *config.Config) time.Duration {
+	if c.SIP.PerSourceBan > 0 {
+		return c.SIP.PerSourceBan
+	}
+	return config.DefaultPerSourceBan
+}
+
+// udpReadBuffer is the receive buffer asked for each SIP UDP socket.
+const udpReadBuffer = 4 << 20
 
 func nonceTTL(c *config.Config) time.Duration {
 	if c.SIP.NonceTTL > 0 {
@@ -171,6 +189,8 @@ func (s *Server) Start(ctx context.Context) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+			// Overload control before any transaction state (screen.go).
+			sip.WithTransactionLayerRequestScreen(s.screenRequest),
 			// A TCP/TLS connection that closes ends its transactions: a
 			// caller gone before our final response ends its call.
 			sip.WithTransactionLayerTerminateOnConnClose()),
@@ -180,6 +200,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("sip: user agent: %w", err)
 	}
 	s.ua = ua
+	if s.metrics != nil {
+		s.metrics.watchScreen(s.sources.banned, ua.TransactionLayer().ServerTransactions)
+	}
 	s.srv, err = sipgo.NewServer(ua, sipgo.WithServerLogger(s.log))
 	if err != nil {
 		return fmt.Errorf("sip: server: %w", err)
@@ -262,6 +285,14 @@ func (s *Server) listen(raw string) (func() error, error) {
 		}
 		port = pc.LocalAddr().(*net.UDPAddr).Port
 		s.closers = append(s.closers, pc.Close)
+		// A burst (a flood, or a carrier's retransmissions after a blip)
+		// waits in the socket instead of being dropped by the kernel while
+		// the screen sorts it; the kernel caps this at net.core.rmem_max.
+		if uc, ok := pc.(*net.UDPConn); ok {
+			if err := uc.SetReadBuffer(udpReadBuffer); err != nil {
+				s.log.Warn("sip udp read buffer", "error", err)
+			}
+		}
 		if s.udpLaddr.IP == nil {
 			s.udpLaddr = sip.Addr{IP: net.ParseIP(host), Port: port, Hostname: host}
 		}

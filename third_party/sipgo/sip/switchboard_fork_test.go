@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"net"
 	"os"
 	"testing"
 )
@@ -84,5 +85,24 @@ func TestSwitchboardAddrSpecHeaders(t *testing.T) {
 	h = &ContactHeader{}
 	if err := parseContactHeader("<sip:user@example.com?Route=%3Csip:sip.example.com%3E>", h); err != nil {
 		t.Errorf("regescrt Contact refused: %v", err)
+	}
+}
+
+// TestSwitchboardRequestScreen: a request the screen refuses never gets a
+// server transaction nor reaches the handler.
+func TestSwitchboardRequestScreen(t *testing.T) {
+	tp := NewTransportLayer(net.DefaultResolver, NewParser(), nil)
+	var screened, handled int
+	txl := NewTransactionLayer(tp, WithTransactionLayerRequestScreen(func(req *Request) (*Response, bool) {
+		screened++
+		return nil, false
+	}))
+	txl.OnRequest(func(req *Request, tx *ServerTx) { handled++ })
+	req := testCreateRequest(t, "INVITE", "sip:1000@127.0.0.1", "UDP", "127.0.0.1:15070")
+	if err := txl.handleRequest(req); err != nil {
+		t.Fatal(err)
+	}
+	if screened != 1 || handled != 0 || txl.ServerTransactions() != 0 {
+		t.Fatalf("screened %d, handled %d, transactions %d; want 1, 0, 0", screened, handled, txl.ServerTransactions())
 	}
 }

@@ -29,7 +29,36 @@ type TransactionLayer struct {
 
 	terminateOnConnClose bool
 
+	// Switchboard fork: screen sees a request that would create a server
+	// transaction before anything is allocated for it.
+	screen RequestScreen
+
 	log *slog.Logger
+}
+
+// RequestScreen (Switchboard fork) decides, before a server transaction is
+// created, whether a request may have one. It is called only for requests
+// that match no existing transaction (retransmissions of a known one pass
+// without it). pass=true lets the request through; otherwise res, when not
+// nil, is sent statelessly through the transport layer, and a nil res drops
+// the request silently. It runs on the request's own goroutine and must be
+// cheap: it is the answer to floods.
+type RequestScreen func(req *Request) (res *Response, pass bool)
+
+// WithTransactionLayerRequestScreen (Switchboard fork) installs a
+// RequestScreen.
+func WithTransactionLayerRequestScreen(f RequestScreen) TransactionLayerOption {
+	return func(txl *TransactionLayer) {
+		txl.screen = f
+	}
+}
+
+// ServerTransactions (Switchboard fork) returns how many server transactions
+// are alive.
+func (txl *TransactionLayer) ServerTransactions() int {
+	txl.serverTransactions.mu.RLock()
+	defer txl.serverTransactions.mu.RUnlock()
+	return len(txl.serverTransactions.items)
 }
 
 type TransactionLayerOption func(tpl *TransactionLayer)
@@ -236,6 +265,19 @@ func (txl *TransactionLayer) serverTxRequest(req *Request, key string) error {
 		return nil
 	}
 	txl.serverTransactions.unlock()
+
+	// Switchboard fork: screened before any state (connection reference,
+	// transaction, timers) is taken for it.
+	if txl.screen != nil {
+		if res, pass := txl.screen(req); !pass {
+			if res != nil {
+				if err := txl.tpl.WriteMsg(res); err != nil {
+					return fmt.Errorf("stateless response to screened request: %w", err)
+				}
+			}
+			return nil
+		}
+	}
 
 	// Connections are singleflight operations
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -1,0 +1,359 @@
+package sip
+
+import (
+	"net/netip"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/config"
+)
+
+// Overload control, before any transaction state (Kamailio's pike and
+// ratelimit, RFC 5853 SBC practice). sipgo calls Server.screenRequest for
+// every request that matches no live server transaction, before it creates
+// one (the fork's RequestScreen, third_party/sipgo/README.switchboard.md).
+// In order:
+//
+//  1. Source ACL, for initial INVITEs, REGISTERs and unmatched ACKs: a
+//     source no trunk accepts (in no inbound.allow, and no trunk takes digest
+//     from any source) gets a stateless 403, or nothing with
+//     sip.unknown_sources: drop (an ACK matching none of our dialogs, such
+//     as the ACK of that 403, is dropped).
+//  2. State cap, for every out-of-dialog request but ACK and CANCEL: with
+//     sip.max_transactions server transactions plus calls alive, a stateless
+//     503 with Retry-After.
+//  3. Per-source rate, for initial INVITEs and REGISTERs: over
+//     sip.per_source_cps a source gets one stateless 503 with Retry-After and
+//     is banned for sip.per_source_ban; while banned its requests are dropped.
+//
+// The per-trunk and node-wide CPS budgets are charged later, in onInvite,
+// once the trunk is identified (by address or by digest): a source that is
+// not a trunk's cannot spend them.
+
+// Screen reasons, the reason label of switchboard_sip_screened_total.
+const (
+	screenUnknown = "unknown_source"
+	screenState   = "state_cap"
+	screenRate    = "source_rate"
+	screenBanned  = "banned"
+)
+
+// screenLogEvery bounds the log lines about one source: one per interval,
+// with the count of what was not logged.
+const screenLogEvery = time.Minute
+
+// maxTrackedSources bounds the per-source table (rate, ban, log limiting).
+const maxTrackedSources = 1 << 16
+
+// sourceACL says, without any state, whether some trunk may accept a source.
+type sourceACL struct {
+	allow     []netip.Prefix
+	anySource bool // a trunk takes digest-authenticated calls from anywhere
+}
+
+func newSourceACL(trunks []*Trunk) sourceACL {
+	var a sourceACL
+	for _, t := range trunks {
+		in := t.Config.Inbound
+		if in == nil {
+			continue
+		}
+		if len(in.Allow) == 0 {
+			if in.Auth != nil {
+				a.anySource = true
+			}
+			continue
+		}
+		a.allow = append(a.allow, t.allow...)
+	}
+	return a
+}
+
+func (a sourceACL) known(src netip.Addr) bool {
+	if a.anySource {
+		return true
+	}
+	src = src.Unmap()
+	for _, p := range a.allow {
+		if p.Contains(src) {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceTable holds what the screen remembers per source address: its
+// token bucket, its ban, and when it was last logged. Entries decay: a
+// source quiet for longer than its ban and the log interval is forgotten.
+type sourceTable struct {
+	rate float64
+	ban  time.Duration
+	now  func() time.Time
+
+	mu      sync.Mutex
+	sources map[netip.Addr]*sourceState
+}
+
+type sourceState struct {
+	tokens      float64
+	last        time.Time // last refill of tokens
+	seen        time.Time // last request seen: a quiet entry decays
+	bannedUntil time.Time
+	loggedAt    time.Time
+	unlogged    int
+}
+
+// verdicts of sourceTable.charge
+const (
+	sourcePass = iota
+	sourceOver // over the rate: answer 503, now banned
+	sourceBanned
+	sourceUntracked // the table is full of live sources
+)
+
+func newSourceTable(rate float64, ban time.Duration) *sourceTable {
+	return &sourceTable{rate: rate, ban: ban, now: time.Now, sources: map[netip.Addr]*sourceState{}}
+}
+
+// entry returns src's state, creating it; nil when the table is full. Call
+// with mu held.
+func (t *sourceTable) entry(src netip.Addr, now time.Time) *sourceState {
+	if st := t.sources[src]; st != nil {
+		return st
+	}
+	if len(t.sources) >= maxTrackedSources {
+		t.sweep(now)
+		if len(t.sources) >= maxTrackedSources {
+			return nil
+		}
+	}
+	st := &sourceState{tokens: max(t.rate, 1), last: now, seen: now}
+	t.sources[src] = st
+	return st
+}
+
+// sweep forgets the sources whose ban has decayed and that have been quiet
+// for a log interval. Call with mu held.
+func (t *sourceTable) sweep(now time.Time) {
+	idle := max(t.ban, screenLogEvery)
+	for src, st := range t.sources {
+		if now.After(st.bannedUntil) && now.Sub(st.seen) > idle {
+			delete(t.sources, src)
+		}
+	}
+}
+
+// charge takes one request from src's budget.
+func (t *sourceTable) charge(src netip.Addr) int {
+	if t.rate <= 0 {
+		return sourcePass
+	}
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.entry(src, now)
+	if st == nil {
+		return sourceUntracked
+	}
+	st.seen = now
+	if now.Before(st.bannedUntil) {
+		return sourceBanned
+	}
+	burst := max(t.rate, 1)
+	st.tokens = min(burst, st.tokens+now.Sub(st.last).Seconds()*t.rate)
+	st.last = now
+	if st.tokens < 1 {
+		// The ban decays by itself; the bucket starts full after it.
+		st.bannedUntil = now.Add(t.ban)
+		st.tokens = burst
+		return sourceOver
+	}
+	st.tokens--
+	return sourcePass
+}
+
+// shouldLog reports whether a line about src may be logged now, and how
+// many were held back since the last one.
+func (t *sourceTable) shouldLog(src netip.Addr) (bool, int) {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.entry(src, now)
+	if st == nil {
+		return false, 0
+	}
+	st.seen = now
+	if !st.loggedAt.IsZero() && now.Sub(st.loggedAt) < screenLogEvery {
+		st.unlogged++
+		return false, 0
+	}
+	n := st.unlogged
+	st.loggedAt, st.unlogged = now, 0
+	return true, n
+}
+
+// banned counts the sources banned now.
+func (t *sourceTable) banned() int {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, st := range t.sources {
+		if now.Before(st.bannedUntil) {
+			n++
+		}
+	}
+	return n
+}
+
+// stateCap returns sip.max_transactions, or the one derived from the
+// machine: 32,768 per CPU, between 16,384 and 262,144, and no more than a
+// quarter of the memory at 16 kB each. This machine holds about 250 calls
+// per second per core (issue 12: 500 CPS on 2 cores), and over UDP each call
+// keeps two server transactions (the INVITE's, RFC 6026 Timer L, and the
+// BYE's, Timer J) for 32 s after it is answered or ended: 16,000 per core
+// at full load; the cap doubles that. 16 kB is what a transaction and the
+// goroutine working on it were seen to cost under a flood.
+func stateCap(c *config.Config) int {
+	if c.SIP.MaxTransactions > 0 {
+		return c.SIP.MaxTransactions
+	}
+	n := min(max(32768*runtime.NumCPU(), 16384), 262144)
+	if mem := memTotal(); mem > 0 {
+		n = max(min(n, int(mem/4/(16<<10))), 1024)
+	}
+	return n
+}
+
+// memTotal is the machine's memory in bytes (Linux /proc/meminfo), 0 when
+// unknown.
+func memTotal() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// stateInUse is the SIP state the cap bounds: live server transactions plus
+// legs (calls in progress, each side).
+func (s *Server) stateInUse() int {
+	n := s.ua.TransactionLayer().ServerTransactions()
+	s.mu.Lock()
+	n += len(s.legs)
+	s.mu.Unlock()
+	return n
+}
+
+// screenRequest is the fork's RequestScreen: it lets a request through to
+// the transaction layer, answers it statelessly, or drops it.
+func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
+	outOfDialog := true
+	if to := req.To(); to != nil {
+		if tag, _ := to.Params.Get("tag"); tag != "" {
+			outOfDialog = false
+		}
+	}
+	method := req.Method
+	limited := outOfDialog && (method == sip.INVITE || method == sip.REGISTER)
+	if limited || method == sip.ACK {
+		src, ok := sourceAddr(req)
+		if !ok {
+			return nil, true // the handler answers 400
+		}
+		if !s.acl.known(src) {
+			if method == sip.ACK {
+				// An ACK is never answered. One for a call of ours may come
+				// from another address of the carrier (a 2xx's ACK goes to
+				// our Contact): only an ACK matching no dialog is dropped.
+				return nil, s.findDialog(req) != nil
+			}
+			drop := s.cfg.SIP.UnknownSources == config.UnknownSourcesDrop
+			s.screened(req, src, screenUnknown, !drop)
+			if drop {
+				return nil, false
+			}
+			return s.statelessResponse(req, 403, "Forbidden"), false
+		}
+		if method == sip.ACK {
+			return nil, true
+		}
+	}
+	if outOfDialog && method != sip.ACK && method != sip.CANCEL {
+		if n := s.stateInUse(); n >= s.maxState {
+			src, _ := sourceAddr(req)
+			s.screened(req, src, screenState, true)
+			return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
+		}
+	}
+	if !limited {
+		return nil, true
+	}
+	src, _ := sourceAddr(req)
+	switch s.sources.charge(src) {
+	case sourceOver:
+		s.screened(req, src, screenRate, true)
+		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
+	case sourceBanned:
+		s.screened(req, src, screenBanned, false)
+		return nil, false
+	case sourceUntracked:
+		s.screened(req, src, screenRate, true)
+		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
+	}
+	return nil, true
+}
+
+// screened counts a screened request and logs it, at most once per source
+// per screenLogEvery.
+func (s *Server) screened(req *sip.Request, src netip.Addr, reason string, answered bool) {
+	if s.metrics != nil {
+		s.metrics.screened(string(req.Method), reason, answered)
+	}
+	ok, held := s.sources.shouldLog(src)
+	if !ok {
+		return
+	}
+	s.log.Warn("request screened", "reason", reason, "method", string(req.Method),
+		"source", req.Source(), "answered", answered, "call_id", callIDOf(req),
+		"not_logged_since_last", held)
+}
+
+func callIDOf(req *sip.Request) string {
+	if c := req.CallID(); c != nil {
+		return c.Value()
+	}
+	return ""
+}
+
+// statelessResponse builds a response sent without a transaction.
+func (s *Server) statelessResponse(req *sip.Request, code int, reason string, hdrs ...sip.Header) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	if to := res.To(); to != nil && to.Params != nil {
+		if tag, _ := to.Params.Get("tag"); tag == "" {
+			// RFC 3261 §8.2.6.2: a final response carries a To tag.
+			to.Params.Add("tag", strconv.FormatUint(uint64(time.Now().UnixNano()), 36))
+		}
+	}
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Server", s.userAgent()))
+	return res
+}

@@ -1,0 +1,88 @@
+package sip
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/config"
+)
+
+// TestSourceTableBanDecays: a source over its rate is banned, its requests
+// refused while the ban lasts, served again once it decays, and forgotten
+// when quiet; other sources keep their own budgets.
+func TestSourceTableBanDecays(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tab := newSourceTable(2, 10*time.Second)
+	tab.now = func() time.Time { return now }
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	for i := range 2 {
+		if v := tab.charge(a); v != sourcePass {
+			t.Fatalf("request %d within the burst: verdict %d", i, v)
+		}
+	}
+	if v := tab.charge(a); v != sourceOver {
+		t.Fatalf("third request in the same instant: verdict %d, want over", v)
+	}
+	if v := tab.charge(b); v != sourcePass {
+		t.Fatalf("another source: verdict %d", v)
+	}
+	if n := tab.banned(); n != 1 {
+		t.Fatalf("banned = %d, want 1", n)
+	}
+	now = now.Add(9 * time.Second)
+	if v := tab.charge(a); v != sourceBanned {
+		t.Fatalf("9 s into a 10 s ban: verdict %d, want banned", v)
+	}
+	now = now.Add(2 * time.Second)
+	if n := tab.banned(); n != 0 {
+		t.Fatalf("banned after the ban = %d, want 0", n)
+	}
+	if v := tab.charge(a); v != sourcePass {
+		t.Fatalf("after the ban: verdict %d, want pass", v)
+	}
+	// Quiet for longer than the ban and the log interval: forgotten.
+	now = now.Add(2 * screenLogEvery)
+	tab.mu.Lock()
+	tab.sweep(now)
+	left := len(tab.sources)
+	tab.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d sources left after they decayed", left)
+	}
+}
+
+// TestSourceTableLogsOncePerInterval: one log line per source per interval,
+// with the count of those held back.
+func TestSourceTableLogsOncePerInterval(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tab := newSourceTable(0, 10*time.Second)
+	tab.now = func() time.Time { return now }
+	a := netip.MustParseAddr("192.0.2.1")
+	if ok, _ := tab.shouldLog(a); !ok {
+		t.Fatal("first line not logged")
+	}
+	for range 5 {
+		if ok, _ := tab.shouldLog(a); ok {
+			t.Fatal("logged twice within the interval")
+		}
+	}
+	now = now.Add(screenLogEvery)
+	ok, held := tab.shouldLog(a)
+	if !ok || held != 5 {
+		t.Fatalf("after the interval: logged %v, held back %d, want true, 5", ok, held)
+	}
+}
+
+// TestStateCapDefault: sip.max_transactions wins; 0 derives a bounded cap.
+func TestStateCapDefault(t *testing.T) {
+	c := config.Default()
+	c.SIP.MaxTransactions = 7
+	if got := stateCap(c); got != 7 {
+		t.Errorf("configured cap = %d, want 7", got)
+	}
+	c.SIP.MaxTransactions = 0
+	if got := stateCap(c); got < 1024 || got > 262144 {
+		t.Errorf("derived cap = %d, want within [1024, 262144]", got)
+	}
+}
