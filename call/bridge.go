@@ -71,6 +71,14 @@ func CauseOf(err error) Cause {
 // bridge is the call's signalling loop between the caller and out.
 // With failOver, the out leg's failure before it answers, when it
 // FailsOver, returns a *FailedOver instead of ending the call.
+//
+// The loop never stops reading a leg while it waits for the other: a
+// re-offer in progress (the other leg being re-offered its direction, then
+// the offering leg applying the answer) is a state of the loop, pending,
+// and its steps arrive as cases of the same select. While one is pending,
+// a new re-offer from either leg is refused with 491 (RFC 3261 §14.2).
+// Each leg's end is seen on its Done channel, never lost to a full event
+// channel.
 func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	inEv, outEv := c.in.Events(), out.Events()
 	offer := c.in.Offer()
@@ -83,7 +91,26 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	if offer != nil {
 		dirs.party[c.in], dirs.conveyed[c.in] = offer.Direction, offer.Direction
 	}
+	var p *pendingReoffer
+	defer func() { p.stop() }()
+	// settle moves the loop on after a step of a re-offer: when it is over,
+	// media is re-joined with what each leg now uses.
+	settle := func(next *pendingReoffer) {
+		p = next
+		if p == nil {
+			c.connect(out)
+		}
+	}
 	for {
+		var updated <-chan updateResult
+		var applied <-chan struct{}
+		var expired <-chan time.Time
+		if p != nil {
+			updated, applied = p.updated, p.applied
+			if p.timer != nil {
+				expired = p.timer.C
+			}
+		}
 		select {
 		case <-ctx.Done():
 			c.End(context.WithoutCancel(ctx), Shutdown)
@@ -95,11 +122,36 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			_ = out.Hangup(context.WithoutCancel(ctx), Normal)
 			return nil
 
-		case ev, ok := <-outEv:
-			if !ok {
-				outEv = nil
-				continue
+		case <-c.in.Done():
+			c.End(ctx, c.in.Cause())
+			return nil
+
+		case <-out.Done():
+			if c.isEnding() {
+				// End hung out up: the call is over, not failed over.
+				return nil
 			}
+			cause := out.Cause()
+			if failOver && !farAnswered && FailsOver(cause) {
+				c.dropLeg(out)
+				return &FailedOver{Cause: cause}
+			}
+			c.End(ctx, cause)
+			return nil
+
+		case res := <-updated:
+			settle(c.reofferUpdated(p, res, dirs))
+
+		case <-applied:
+			p.stop()
+			settle(nil)
+
+		case <-expired:
+			c.log.Warn("leg did not apply its re-offer's answer", "leg", p.from.ID())
+			p.stop()
+			settle(nil)
+
+		case ev := <-outEv:
 			switch e := ev.(type) {
 			case Progress:
 				if answered {
@@ -144,49 +196,50 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				c.log.Info("call answered")
 				c.startSupervision(ctx)
 			case Reoffer:
-				c.reoffer(ctx, out, c.in, e, dirs)
-				c.connect(out)
+				if p != nil {
+					refusePending(e)
+					continue
+				}
+				settle(c.startReoffer(ctx, out, c.in, e, dirs, false))
 			case DTMF:
 				c.relayDTMF(out, c.in, e)
-			case Ended:
-				if failOver && !farAnswered && FailsOver(e.Cause) {
-					c.dropLeg(out)
-					return &FailedOver{Cause: e.Cause}
-				}
-				c.End(ctx, e.Cause)
-				return nil
 			}
 
-		case ev, ok := <-inEv:
-			if !ok {
-				inEv = nil
-				continue
-			}
+		case ev := <-inEv:
 			switch e := ev.(type) {
 			case Reoffer:
+				if p != nil {
+					refusePending(e)
+					continue
+				}
 				if !answered {
 					// An UPDATE in the early dialog (RFC 3311), while the
 					// caller hears early media: answered on the caller's
 					// leg alone; the far end's leg is still being set up.
 					if c.State() != StateEarlyMedia {
-						e.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
+						refusePending(e)
 						continue
 					}
-					c.reofferLocal(ctx, c.in, out, e, dirs)
-					c.connect(out)
+					settle(c.startReoffer(ctx, c.in, out, e, dirs, true))
 					continue
 				}
-				c.reoffer(ctx, c.in, out, e, dirs)
-				c.connect(out)
+				settle(c.startReoffer(ctx, c.in, out, e, dirs, false))
 			case DTMF:
 				c.relayDTMF(c.in, out, e)
-			case Ended:
-				c.End(ctx, e.Cause)
-				return nil
 			}
 		}
 	}
 }
+
+// refusePending answers a re-offer the bridge cannot take now (another is
+// in progress, or the dialog is not ready for it) with 491.
+func refusePending(r Reoffer) {
+	r.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
+}
+
+// isEnding reports whether End has begun (it hangs the legs up before it
+// closes done).
+func (c *Call) isEnding() bool { return c.State() == StateEnded }
 
 // directions is what a bridge knows of its legs' media directions: as each
 // party's SDP last said it (party), and the direction of each leg last
@@ -200,68 +253,114 @@ func newDirections() directions {
 	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{}}
 }
 
-// reoffer answers a re-offer from one leg on that leg, with that leg's own
-// codecs (the offer, already limited to its trunk's): the other leg's codec
-// when offered (media is relayed), else the one the leg uses now, else the
-// first the switch can transcode. The other leg is re-offered only what
-// must change for it: the offer's direction, when it differs from what it
-// was last told (hold, resume), with its own codecs. A codec change needs
-// nothing from it. The caller re-joins media after reoffer returns; the
-// leg's socket uses the answer by then.
-func (c *Call) reoffer(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
-	c.reofferOn(ctx, from, to, r, dirs, false)
+// pendingReoffer is a re-offer from one leg the bridge is answering, in one
+// of two steps: the other leg is being re-offered its new direction
+// (updated, fed by a goroutine running to.Update), or the answer is sent
+// and the offering leg is applying it to its socket (applied, bounded by
+// timer).
+type pendingReoffer struct {
+	from, to Leg
+	r        Reoffer
+	ans      media.Description
+	updated  chan updateResult
+	cancel   context.CancelFunc // the update's context
+	applied  <-chan struct{}
+	timer    *time.Timer
 }
 
-// reofferLocal answers a re-offer from one leg on that leg only: the other
-// leg is not re-offered anything (it is not confirmed yet: an early dialog).
-func (c *Call) reofferLocal(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
-	c.reofferOn(ctx, from, to, r, dirs, true)
+type updateResult struct {
+	got media.Description
+	err error
 }
 
-func (c *Call) reofferOn(ctx context.Context, from, to Leg, r Reoffer, dirs directions, local bool) {
+// stop releases what p holds: the update's context (a leg still being
+// re-offered is told to give up) and the timer. A nil p is a no-op.
+func (p *pendingReoffer) stop() {
+	if p == nil {
+		return
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+}
+
+// startReoffer answers a re-offer from one leg on that leg, with that
+// leg's own codecs (the offer, already limited to its trunk's): the other
+// leg's codec when offered (media is relayed), else the one the leg uses
+// now, else the first the switch can transcode. The other leg is re-offered
+// only what must change for it: the offer's direction, when it differs
+// from what it was last told (hold, resume), with its own codecs; local
+// (an early dialog, the other leg not confirmed yet) re-offers it nothing.
+// A codec change needs nothing from it.
+//
+// It returns the re-offer still pending (the bridge loop carries on with
+// it), or nil when it is over: refused, or answered on a leg that reports
+// no Applied. The loop re-joins media when it is over.
+func (c *Call) startReoffer(ctx context.Context, from, to Leg, r Reoffer, dirs directions, local bool) *pendingReoffer {
 	if r.Offer == nil {
 		r.Reply <- OfferReply{Err: &Cause{Code: 488, Reason: "Offerless re-INVITE not supported"}}
-		return
+		return nil
 	}
 	offer := r.Offer
 	prefer := media.Description{Codecs: []media.Codec{to.Socket().Config().Audio, from.Socket().Config().Audio}}
 	ans := answerTo(offer, prefer)
 	if len(ans.Audio()) == 0 {
 		r.Reply <- OfferReply{Err: &NotAcceptable}
-		return
+		return nil
 	}
+	p := &pendingReoffer{from: from, to: to, r: r, ans: ans}
 	if offer.Direction != dirs.conveyed[from] && !local {
 		c.log.Info("re-offering direction", "from", from.ID(), "to", to.ID(), "direction", offer.Direction.String())
 		uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
-		got, err := to.Update(uctx, media.Description{Direction: offer.Direction})
-		cancel()
-		if err != nil {
-			cause := CauseOf(err)
-			r.Reply <- OfferReply{Err: &cause}
-			return
-		}
-		dirs.party[to] = got.Direction
-		dirs.conveyed[from] = offer.Direction
+		ch := make(chan updateResult, 1) // the goroutine never waits for the loop
+		p.updated, p.cancel = ch, cancel
+		want := media.Description{Direction: offer.Direction}
+		go func() {
+			got, err := to.Update(uctx, want)
+			ch <- updateResult{got: got, err: err}
+		}()
+		return p
 	}
+	return c.answerReoffer(p, dirs)
+}
+
+// reofferUpdated takes the other leg's answer to the direction it was
+// re-offered, and answers the pending re-offer.
+func (c *Call) reofferUpdated(p *pendingReoffer, res updateResult, dirs directions) *pendingReoffer {
+	p.cancel()
+	p.updated, p.cancel = nil, nil
+	if res.err != nil {
+		cause := CauseOf(res.err)
+		c.log.Warn("re-offer to the other leg failed", "from", p.from.ID(), "to", p.to.ID(), "cause", cause.String())
+		p.r.Reply <- OfferReply{Err: &cause}
+		return nil
+	}
+	dirs.party[p.to] = res.got.Direction
+	dirs.conveyed[p.from] = p.r.Offer.Direction
+	return c.answerReoffer(p, dirs)
+}
+
+// answerReoffer sends the answer to the offering leg; the re-offer stays
+// pending until the leg's socket uses it (Applied), bounded by
+// reofferTimeout.
+func (c *Call) answerReoffer(p *pendingReoffer, dirs directions) *pendingReoffer {
+	offer, ans := p.r.Offer, p.ans
 	// The switch sends to this leg what the other leg's party sends, and
 	// takes what the other leg's party takes.
-	ans.Direction = dirs.party[to].AnswerTo(offer.Direction)
+	ans.Direction = dirs.party[p.to].AnswerTo(offer.Direction)
 	ans.Ptime, ans.RTCPMux = 20, offer.RTCPMux
-	dirs.party[from] = offer.Direction
-	c.log.Info("answering re-offer", "leg", from.ID(), "codec", ans.Audio()[0].Name, "direction", ans.Direction.String())
-	r.Reply <- OfferReply{Answer: ans}
-	if r.Applied == nil {
-		return
+	dirs.party[p.from] = offer.Direction
+	c.log.Info("answering re-offer", "leg", p.from.ID(), "codec", ans.Audio()[0].Name, "direction", ans.Direction.String())
+	p.r.Reply <- OfferReply{Answer: ans}
+	if p.r.Applied == nil {
+		return nil
 	}
-	t := time.NewTimer(reofferTimeout)
-	defer t.Stop()
-	select {
-	case <-r.Applied:
-	case <-c.done:
-	case <-ctx.Done():
-	case <-t.C:
-		c.log.Warn("leg did not apply its re-offer's answer", "leg", from.ID())
-	}
+	p.applied = p.r.Applied
+	p.timer = time.NewTimer(reofferTimeout)
+	return p
 }
 
 // answerTo fits ans, produced by the far leg, as an answer to offer from the
