@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 var locationRE = regexp.MustCompile(`^/whip/[0-9a-f]{32}$`)
