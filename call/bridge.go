@@ -274,10 +274,16 @@ type updateResult struct {
 }
 
 // stop releases what p holds: the update's context (a leg still being
-// re-offered is told to give up) and the timer. A nil p is a no-op.
+// re-offered is told to give up) and the timer. A re-offer not answered
+// yet is refused (487: the bridge ends under it), so that its leg's
+// transaction ends now. A nil p is a no-op.
 func (p *pendingReoffer) stop() {
 	if p == nil {
 		return
+	}
+	if p.updated != nil {
+		p.updated = nil
+		p.r.Reply <- OfferReply{Err: &Cancelled}
 	}
 	if p.cancel != nil {
 		p.cancel()

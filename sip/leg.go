@@ -262,6 +262,10 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	var r call.OfferReply
 	select {
 	case r = <-reply:
+	case <-l.done:
+		// The leg ended under its re-offer (BYE, the call's end).
+		l.s.respond(tx, req, 487, "Request Terminated")
+		return
 	case <-time.After(timer64):
 		l.s.respond(tx, req, 500, "Server Internal Error")
 		return
