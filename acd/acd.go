@@ -168,6 +168,10 @@ type Caller interface {
 	Inbound() call.Inbound
 	Done() <-chan struct{}
 	End(ctx context.Context, cause call.Cause)
+	// Hold holds (on) or resumes one of the call's bridged legs, the
+	// agent's: the call's bridge owns its legs' directions, so a caller's
+	// own hold and the agent's are combined in one place.
+	Hold(ctx context.Context, leg call.Leg, on bool) error
 }
 
 var _ Caller = (*call.Call)(nil)
@@ -178,10 +182,7 @@ type Options struct {
 	// Media gives agents' legs on answer; nil: answering fails and the offer
 	// moves on.
 	Media Media
-	// Hold puts the agent's leg of a call on hold (on) or takes it off;
-	// nil: Hold and Resume only record the state.
-	Hold func(ctx context.Context, agentLeg call.Leg, on bool) error
-	Log  *slog.Logger
+	Log   *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 	// HeartbeatTimeout sets an agent Offline when its last heartbeat is older;
@@ -195,15 +196,14 @@ type Options struct {
 
 // ACD is the contact-center core. Its methods are safe for concurrent use.
 type ACD struct {
-	st     Store
-	media  Media
-	holdFn func(context.Context, call.Leg, bool) error
-	log    *slog.Logger
-	now    func() time.Time
-	hb     time.Duration
-	rng    *rand.Rand
-	evBuf  int
-	ctx    context.Context // for writes that no request carries
+	st    Store
+	media Media
+	log   *slog.Logger
+	now   func() time.Time
+	hb    time.Duration
+	rng   *rand.Rand
+	evBuf int
+	ctx   context.Context // for writes that no request carries
 
 	mu        sync.Mutex
 	closed    bool
@@ -252,7 +252,6 @@ func New(ctx context.Context, o Options) (*ACD, error) {
 	a := &ACD{
 		st:        o.Store,
 		media:     o.Media,
-		holdFn:    o.Hold,
 		log:       o.Log.With("component", "acd"),
 		now:       o.Now,
 		hb:        o.HeartbeatTimeout,

@@ -92,13 +92,27 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 		dirs.party[c.in], dirs.conveyed[c.in] = offer.Direction, offer.Direction
 	}
 	var p *pendingReoffer
-	defer func() { p.stop() }()
-	// settle moves the loop on after a step of a re-offer: when it is over,
-	// media is re-joined with what each leg now uses.
-	settle := func(next *pendingReoffer) {
+	var holds []holdCmd // waiting for p to end
+	defer func() {
+		p.stop()
+		for _, h := range holds {
+			h.reply <- ErrEnded
+		}
+	}()
+	// settle moves the loop on after a step of a re-offer or hold: when it
+	// is over, media is re-joined with what each leg now uses, and the next
+	// hold waiting starts.
+	var settle func(next *pendingReoffer)
+	settle = func(next *pendingReoffer) {
 		p = next
-		if p == nil {
-			c.connect(out)
+		if p != nil {
+			return
+		}
+		c.connect(out)
+		if len(holds) > 0 {
+			h := holds[0]
+			holds = holds[1:]
+			settle(c.startHold(ctx, h, out, dirs))
 		}
 	}
 	for {
@@ -138,6 +152,18 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			}
 			c.End(ctx, cause)
 			return nil
+
+		case h := <-c.holds:
+			switch {
+			case h.leg != out && h.leg != Leg(c.in):
+				h.reply <- errNotBridged
+			case !farAnswered || !answered:
+				h.reply <- Cause{Code: 491, Reason: "Request Pending"}
+			case p != nil:
+				holds = append(holds, h)
+			default:
+				settle(c.startHold(ctx, h, out, dirs))
+			}
 
 		case res := <-updated:
 			settle(c.reofferUpdated(p, res, dirs))
@@ -231,6 +257,41 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	}
 }
 
+// holdCmd asks the bridge to hold (on) or resume one of its legs; reply
+// has room for the one answer.
+type holdCmd struct {
+	leg   Leg
+	on    bool
+	reply chan error
+}
+
+// errNotBridged refuses a hold for a leg the running bridge does not join.
+var errNotBridged = errors.New("call: the leg is not bridged in this call")
+
+// Hold puts one of the call's bridged legs on hold (on: the switch
+// re-offers it inactive, so its media stops both ways) or takes it off (it
+// is re-offered what the other leg's party last asked for: sendrecv, or
+// sendonly while that party holds). The bridge is the one owner of its
+// legs' directions: a hold the switch places and the parties' own re-offers
+// are combined there, never by two writers. Hold waits for a bridge to run
+// and returns once the leg answered, or when the call or ctx ends.
+func (c *Call) Hold(ctx context.Context, leg Leg, on bool) error {
+	cmd := holdCmd{leg: leg, on: on, reply: make(chan error, 1)}
+	select {
+	case c.holds <- cmd:
+	case <-c.done:
+		return ErrEnded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-cmd.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // refusePending answers a re-offer the bridge cannot take now (another is
 // in progress, or the dialog is not ready for it) with 491.
 func refusePending(r Reoffer) {
@@ -244,13 +305,30 @@ func (c *Call) isEnding() bool { return c.State() == StateEnded }
 // directions is what a bridge knows of its legs' media directions: as each
 // party's SDP last said it (party), and the direction of each leg last
 // carried to the other leg (conveyed). A missing entry is sendrecv.
+//
+// held marks the legs the switch holds (Hold): such a leg stays inactive
+// whatever the other party asks, and on resume it is re-offered what the
+// other leg's party last asked for (conveyed).
 type directions struct {
 	party    map[Leg]media.Direction
 	conveyed map[Leg]media.Direction
+	held     map[Leg]bool
 }
 
 func newDirections() directions {
-	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{}}
+	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{}, held: map[Leg]bool{}}
+}
+
+// told is the direction leg was last offered by the switch: inactive while
+// the switch holds it, else what the other leg's party asked for.
+func (d directions) told(leg, other Leg) media.Direction {
+	if d.held[leg] {
+		return media.Inactive
+	}
+	if dir, ok := d.conveyed[other]; ok {
+		return dir
+	}
+	return media.SendRecv
 }
 
 // pendingReoffer is a re-offer from one leg the bridge is answering, in one
@@ -261,6 +339,7 @@ func newDirections() directions {
 type pendingReoffer struct {
 	from, to Leg
 	r        Reoffer
+	hold     *holdCmd // a hold the switch places on to, instead of a re-offer from from
 	ans      media.Description
 	updated  chan updateResult
 	cancel   context.CancelFunc // the update's context
@@ -283,7 +362,11 @@ func (p *pendingReoffer) stop() {
 	}
 	if p.updated != nil {
 		p.updated = nil
-		p.r.Reply <- OfferReply{Err: &Cancelled}
+		if p.hold != nil {
+			p.hold.reply <- ErrEnded
+		} else {
+			p.r.Reply <- OfferReply{Err: &Cancelled}
+		}
 	}
 	if p.cancel != nil {
 		p.cancel()
@@ -319,18 +402,50 @@ func (c *Call) startReoffer(ctx context.Context, from, to Leg, r Reoffer, dirs d
 	}
 	p := &pendingReoffer{from: from, to: to, r: r, ans: ans}
 	if offer.Direction != dirs.conveyed[from] && !local {
+		if dirs.held[to] {
+			// The switch holds the other leg: it stays inactive, and is
+			// offered this direction when it is resumed.
+			dirs.conveyed[from] = offer.Direction
+			return c.answerReoffer(p, dirs)
+		}
 		c.log.Info("re-offering direction", "from", from.ID(), "to", to.ID(), "direction", offer.Direction.String())
-		uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
-		ch := make(chan updateResult, 1) // the goroutine never waits for the loop
-		p.updated, p.cancel = ch, cancel
-		want := media.Description{Direction: offer.Direction}
-		go func() {
-			got, err := to.Update(uctx, want)
-			ch <- updateResult{got: got, err: err}
-		}()
+		c.update(ctx, p, to, offer.Direction)
 		return p
 	}
 	return c.answerReoffer(p, dirs)
+}
+
+// update re-offers leg dir (with its own codecs) on a goroutine; the
+// answer comes back to the bridge loop on p.updated.
+func (c *Call) update(ctx context.Context, p *pendingReoffer, leg Leg, dir media.Direction) {
+	uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
+	ch := make(chan updateResult, 1) // the goroutine never waits for the loop
+	p.updated, p.cancel = ch, cancel
+	go func() {
+		got, err := leg.Update(uctx, media.Description{Direction: dir})
+		ch <- updateResult{got: got, err: err}
+	}()
+}
+
+// startHold holds or resumes h.leg: it is re-offered the direction it is
+// now to have, when that changed. It returns the hold still pending, or
+// nil when it is over (answered at once).
+func (c *Call) startHold(ctx context.Context, h holdCmd, out Leg, dirs directions) *pendingReoffer {
+	other := out
+	if h.leg == out {
+		other = c.in
+	}
+	was := dirs.told(h.leg, other)
+	dirs.held[h.leg] = h.on
+	want := dirs.told(h.leg, other)
+	if want == was {
+		h.reply <- nil
+		return nil
+	}
+	c.log.Info("switch re-offers a leg for hold", "leg", h.leg.ID(), "hold", h.on, "direction", want.String())
+	p := &pendingReoffer{to: h.leg, hold: &h}
+	c.update(ctx, p, h.leg, want)
+	return p
 }
 
 // reofferUpdated takes the other leg's answer to the direction it was
@@ -338,6 +453,17 @@ func (c *Call) startReoffer(ctx context.Context, from, to Leg, r Reoffer, dirs d
 func (c *Call) reofferUpdated(p *pendingReoffer, res updateResult, dirs directions) *pendingReoffer {
 	p.cancel()
 	p.updated, p.cancel = nil, nil
+	if h := p.hold; h != nil {
+		if res.err != nil {
+			dirs.held[p.to] = !h.on // the leg's party did not take it
+			c.log.Warn("hold re-offer failed", "leg", p.to.ID(), "hold", h.on, "error", res.err)
+			h.reply <- res.err
+			return nil
+		}
+		dirs.party[p.to] = res.got.Direction
+		h.reply <- nil
+		return nil
+	}
 	if res.err != nil {
 		cause := CauseOf(res.err)
 		c.log.Warn("re-offer to the other leg failed", "from", p.from.ID(), "to", p.to.ID(), "cause", cause.String())
