@@ -100,3 +100,53 @@ func TestReofferPendingBridgeReads(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentHoldOwnedByBridge: the agent holds the call (the panel), then
+// the customer holds and resumes on its own. The bridge owns both legs'
+// directions: while the agent's hold stands, the customer's re-offers are
+// answered inactive and the agent's leg is not re-offered (before, the
+// bridge re-offered it the customer's direction behind the ACD's back and
+// the customer's resume brought the audio back during the agent's hold).
+// The agent's resume then joins both ways again.
+func TestAgentHoldOwnedByBridge(t *testing.T) {
+	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", nil))
+	a1 := h.login("agent1", "agent1-token")
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	callID := a1.next("call.offered", 5*time.Second).Field("call_id")
+	if err := a1.panel.Answer(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a1.next("call.answered", 5*time.Second)
+	a1.hears(callerHz, "the caller")
+	waitToneBy(t, c, agentHz, 5*time.Second, "the agent")
+
+	if err := a1.panel.Hold(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	if dir, err := c.Hold(h.ctx); err != nil || dir != "inactive" {
+		t.Errorf("customer's hold during the agent's: answered %q (%v), want inactive", dir, err)
+	}
+	if dir, err := c.Resume(h.ctx); err != nil || dir != "inactive" {
+		t.Errorf("customer's resume during the agent's hold: answered %q (%v), want inactive", dir, err)
+	}
+	if err := a1.panel.Resume(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a1.media.ResetAudio()
+	a1.hears(callerHz, "the caller after the agent's resume")
+	c.ResetAudio()
+	waitToneBy(t, c, agentHz, 5*time.Second, "the agent after its resume")
+	// The customer's next re-offer is answered from the agent's direction
+	// again.
+	if dir, err := c.Hold(h.ctx); err != nil || dir != "recvonly" {
+		t.Errorf("customer's hold after the agent's resume: answered %q (%v), want recvonly", dir, err)
+	}
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	a1.next("call.ended", 5*time.Second)
+	h.waitMetric("switchboard_active_calls", "0")
+}
