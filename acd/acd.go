@@ -15,7 +15,7 @@
 // an agent's command) runs under it, so at most one assignment runs per queue
 // (and in fact per ACD) at a time. Store writes happen under the mutex, so what
 // is stored always follows the order of decisions. Calls out of the ACD that
-// may take time or call back (Media.Attach, the Hold hook, ending a call,
+// may take time or call back (Media.Attach, Caller.Hold, ending a call,
 // sending DTMF, hanging up a leg) run with the mutex released.
 //
 // # Time
@@ -41,8 +41,11 @@
 //   - Answering asks Options.Media for the agent's leg; the caller's Ticket
 //     then delivers an Assignment whose Dialer hands that leg back. If Media is
 //     nil or Attach fails, the offer moves to the next agent (ErrMedia).
-//   - Hold and Resume call Options.Hold (which plays the queue's music on hold
-//     to the caller); with no hook they only record the state.
+//   - Hold and Resume ask the call to hold the agent's leg (Caller.Hold): the
+//     call's bridge owns its legs' media directions, so the agent's hold and
+//     the customer's own re-offers are combined in one place. The agent's
+//     leg's end reaches the ACD through the call (the bridge watches the
+//     leg's Done and ends the call, which the ACD watches).
 //   - Capacity counts the conversations not Closed assigned to the agent (a
 //     conversation is assigned to the agent who answers its call). An agent's
 //     Capacity of 0 means DefaultCapacity.
