@@ -15,7 +15,7 @@
 // an agent's command) runs under it, so at most one assignment runs per queue
 // (and in fact per ACD) at a time. Store writes happen under the mutex, so what
 // is stored always follows the order of decisions. Calls out of the ACD that
-// may take time or call back (Media.Attach, the Hold hook, ending a call,
+// may take time or call back (Media.Attach, Caller.Hold, ending a call,
 // sending DTMF, hanging up a leg) run with the mutex released.
 //
 // # Time
@@ -41,8 +41,11 @@
 //   - Answering asks Options.Media for the agent's leg; the caller's Ticket
 //     then delivers an Assignment whose Dialer hands that leg back. If Media is
 //     nil or Attach fails, the offer moves to the next agent (ErrMedia).
-//   - Hold and Resume call Options.Hold (which plays the queue's music on hold
-//     to the caller); with no hook they only record the state.
+//   - Hold and Resume ask the call to hold the agent's leg (Caller.Hold): the
+//     call's bridge owns its legs' media directions, so the agent's hold and
+//     the customer's own re-offers are combined in one place. The agent's
+//     leg's end reaches the ACD through the call (the bridge watches the
+//     leg's Done and ends the call, which the ACD watches).
 //   - Capacity counts the conversations not Closed assigned to the agent (a
 //     conversation is assigned to the agent who answers its call). An agent's
 //     Capacity of 0 means DefaultCapacity.
@@ -168,6 +171,10 @@ type Caller interface {
 	Inbound() call.Inbound
 	Done() <-chan struct{}
 	End(ctx context.Context, cause call.Cause)
+	// Hold holds (on) or resumes one of the call's bridged legs, the
+	// agent's: the call's bridge owns its legs' directions, so a caller's
+	// own hold and the agent's are combined in one place.
+	Hold(ctx context.Context, leg call.Leg, on bool) error
 }
 
 var _ Caller = (*call.Call)(nil)
@@ -178,10 +185,7 @@ type Options struct {
 	// Media gives agents' legs on answer; nil: answering fails and the offer
 	// moves on.
 	Media Media
-	// Hold puts the agent's leg of a call on hold (on) or takes it off;
-	// nil: Hold and Resume only record the state.
-	Hold func(ctx context.Context, agentLeg call.Leg, on bool) error
-	Log  *slog.Logger
+	Log   *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 	// HeartbeatTimeout sets an agent Offline when its last heartbeat is older;
@@ -195,15 +199,14 @@ type Options struct {
 
 // ACD is the contact-center core. Its methods are safe for concurrent use.
 type ACD struct {
-	st     Store
-	media  Media
-	holdFn func(context.Context, call.Leg, bool) error
-	log    *slog.Logger
-	now    func() time.Time
-	hb     time.Duration
-	rng    *rand.Rand
-	evBuf  int
-	ctx    context.Context // for writes that no request carries
+	st    Store
+	media Media
+	log   *slog.Logger
+	now   func() time.Time
+	hb    time.Duration
+	rng   *rand.Rand
+	evBuf int
+	ctx   context.Context // for writes that no request carries
 
 	mu        sync.Mutex
 	closed    bool
@@ -252,7 +255,6 @@ func New(ctx context.Context, o Options) (*ACD, error) {
 	a := &ACD{
 		st:        o.Store,
 		media:     o.Media,
-		holdFn:    o.Hold,
 		log:       o.Log.With("component", "acd"),
 		now:       o.Now,
 		hb:        o.HeartbeatTimeout,

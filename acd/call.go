@@ -506,8 +506,9 @@ func (a *ACD) SendDTMF(ctx context.Context, agentID, callID, digits string) erro
 	return nil
 }
 
-// Hold puts the agent's caller on hold through Options.Hold (music on hold);
-// the agent's state becomes on_hold. With no hook only the state changes.
+// Hold puts the agent's caller on hold: the call holds the agent's leg
+// (Caller.Hold; music on hold comes with transfers) and the agent's state
+// becomes on_hold.
 func (a *ACD) Hold(ctx context.Context, agentID, callID string) error {
 	return a.setHold(ctx, agentID, callID, true)
 }
@@ -536,13 +537,10 @@ func (a *ACD) setHold(ctx context.Context, agentID, callID string, on bool) erro
 		return err
 	}
 	e.holdBusy = true
-	leg := e.leg
+	leg, c := e.leg, e.c
 	a.end()
 
-	var hookErr error
-	if a.holdFn != nil {
-		hookErr = a.holdFn(ctx, leg, on)
-	}
+	hookErr := c.Hold(ctx, leg, on)
 
 	now, err := a.begin()
 	if err != nil {

@@ -173,14 +173,7 @@ func noHeartbeat(o *Options) { o.HeartbeatTimeout = -1 }
 func errOnly(_ any, err error) error { return err }
 
 func TestAgentCommands(t *testing.T) {
-	var holds []string
-	var holdErr error
-	e := newEnv(t, func(o *Options) {
-		o.Hold = func(_ context.Context, leg call.Leg, on bool) error {
-			holds = append(holds, fmt.Sprintf("%s:%v", leg.ID(), on))
-			return holdErr
-		}
-	})
+	e := newEnv(t)
 	e.queue("q", LongestIdle)
 	e.agent("a", "available", "q")
 	e.agent("b", "available", "q")
@@ -205,16 +198,16 @@ func TestAgentCommands(t *testing.T) {
 	e.must(e.a.Hold(e.ctx, "a", "c1"))
 	e.wantSystem("a", SystemOnHold)
 	wantErr(t, e.a.Hold(e.ctx, "a", "c1"), ErrState)
-	holdErr = errors.New("no music")
+	c.setHoldErr(errors.New("no music"))
 	if err := e.a.Resume(e.ctx, "a", "c1"); err == nil {
 		t.Fatal("a failing hook did not fail Resume")
 	}
 	e.wantSystem("a", SystemOnHold)
-	holdErr = nil
+	c.setHoldErr(nil)
 	e.must(e.a.Resume(e.ctx, "a", "c1"))
 	e.wantSystem("a", SystemOnCall)
-	if want := []string{"agent-a-c1:true", "agent-a-c1:false", "agent-a-c1:false"}; fmt.Sprint(holds) != fmt.Sprint(want) {
-		t.Fatalf("hold hook calls %v, want %v", holds, want)
+	if holds, want := c.holdCalls(), []string{"agent-a-c1:true", "agent-a-c1:false", "agent-a-c1:false"}; fmt.Sprint(holds) != fmt.Sprint(want) {
+		t.Fatalf("the call's Hold calls %v, want %v", holds, want)
 	}
 
 	wantErr(t, e.a.Hangup(e.ctx, "b", "c1"), ErrForbidden)

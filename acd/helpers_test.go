@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -68,6 +69,8 @@ type fakeCall struct {
 	once  sync.Once
 	mu    sync.Mutex
 	cause *call.Cause
+	holds []string // "leg:on" per Hold
+	hold  error    // what Hold returns
 }
 
 func newCall(id, number, name string) *fakeCall {
@@ -85,6 +88,26 @@ func (c *fakeCall) End(_ context.Context, cause call.Cause) {
 		c.mu.Unlock()
 		close(c.done)
 	})
+}
+
+// Hold records the hold (and fails with c.hold, when set).
+func (c *fakeCall) Hold(_ context.Context, leg call.Leg, on bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holds = append(c.holds, fmt.Sprintf("%s:%v", leg.ID(), on))
+	return c.hold
+}
+
+func (c *fakeCall) setHoldErr(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hold = err
+}
+
+func (c *fakeCall) holdCalls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.holds...)
 }
 
 func (c *fakeCall) ended() *call.Cause {

@@ -71,6 +71,14 @@ func CauseOf(err error) Cause {
 // bridge is the call's signalling loop between the caller and out.
 // With failOver, the out leg's failure before it answers, when it
 // FailsOver, returns a *FailedOver instead of ending the call.
+//
+// The loop never stops reading a leg while it waits for the other: a
+// re-offer in progress (the other leg being re-offered its direction, then
+// the offering leg applying the answer) is a state of the loop, pending,
+// and its steps arrive as cases of the same select. While one is pending,
+// a new re-offer from either leg is refused with 491 (RFC 3261 §14.2).
+// Each leg's end is seen on its Done channel, never lost to a full event
+// channel.
 func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	inEv, outEv := c.in.Events(), out.Events()
 	offer := c.in.Offer()
@@ -83,7 +91,40 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	if offer != nil {
 		dirs.party[c.in], dirs.conveyed[c.in] = offer.Direction, offer.Direction
 	}
+	var p *pendingReoffer
+	var holds []holdCmd // waiting for p to end
+	defer func() {
+		p.stop()
+		for _, h := range holds {
+			h.reply <- ErrEnded
+		}
+	}()
+	// settle moves the loop on after a step of a re-offer or hold: when it
+	// is over, media is re-joined with what each leg now uses, and the next
+	// hold waiting starts.
+	var settle func(next *pendingReoffer)
+	settle = func(next *pendingReoffer) {
+		p = next
+		if p != nil {
+			return
+		}
+		c.connect(out)
+		if len(holds) > 0 {
+			h := holds[0]
+			holds = holds[1:]
+			settle(c.startHold(ctx, h, out, dirs))
+		}
+	}
 	for {
+		var updated <-chan updateResult
+		var applied <-chan struct{}
+		var expired <-chan time.Time
+		if p != nil {
+			updated, applied = p.updated, p.applied
+			if p.timer != nil {
+				expired = p.timer.C
+			}
+		}
 		select {
 		case <-ctx.Done():
 			c.End(context.WithoutCancel(ctx), Shutdown)
@@ -95,11 +136,48 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			_ = out.Hangup(context.WithoutCancel(ctx), Normal)
 			return nil
 
-		case ev, ok := <-outEv:
-			if !ok {
-				outEv = nil
-				continue
+		case <-c.in.Done():
+			c.End(ctx, c.in.Cause())
+			return nil
+
+		case <-out.Done():
+			if c.isEnding() {
+				// End hung out up: the call is over, not failed over.
+				return nil
 			}
+			cause := out.Cause()
+			if failOver && !farAnswered && FailsOver(cause) {
+				c.dropLeg(out)
+				return &FailedOver{Cause: cause}
+			}
+			c.End(ctx, cause)
+			return nil
+
+		case h := <-c.holds:
+			switch {
+			case h.leg != out && h.leg != Leg(c.in):
+				h.reply <- errNotBridged
+			case !farAnswered || !answered:
+				h.reply <- Cause{Code: 491, Reason: "Request Pending"}
+			case p != nil:
+				holds = append(holds, h)
+			default:
+				settle(c.startHold(ctx, h, out, dirs))
+			}
+
+		case res := <-updated:
+			settle(c.reofferUpdated(p, res, dirs))
+
+		case <-applied:
+			p.stop()
+			settle(nil)
+
+		case <-expired:
+			c.log.Warn("leg did not apply its re-offer's answer", "leg", p.from.ID())
+			p.stop()
+			settle(nil)
+
+		case ev := <-outEv:
 			switch e := ev.(type) {
 			case Progress:
 				if answered {
@@ -144,124 +222,277 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				c.log.Info("call answered")
 				c.startSupervision(ctx)
 			case Reoffer:
-				c.reoffer(ctx, out, c.in, e, dirs)
-				c.connect(out)
+				if p != nil {
+					refusePending(e)
+					continue
+				}
+				settle(c.startReoffer(ctx, out, c.in, e, dirs, false))
 			case DTMF:
 				c.relayDTMF(out, c.in, e)
-			case Ended:
-				if failOver && !farAnswered && FailsOver(e.Cause) {
-					c.dropLeg(out)
-					return &FailedOver{Cause: e.Cause}
-				}
-				c.End(ctx, e.Cause)
-				return nil
 			}
 
-		case ev, ok := <-inEv:
-			if !ok {
-				inEv = nil
-				continue
-			}
+		case ev := <-inEv:
 			switch e := ev.(type) {
 			case Reoffer:
+				if p != nil {
+					refusePending(e)
+					continue
+				}
 				if !answered {
 					// An UPDATE in the early dialog (RFC 3311), while the
 					// caller hears early media: answered on the caller's
 					// leg alone; the far end's leg is still being set up.
 					if c.State() != StateEarlyMedia {
-						e.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
+						refusePending(e)
 						continue
 					}
-					c.reofferLocal(ctx, c.in, out, e, dirs)
-					c.connect(out)
+					settle(c.startReoffer(ctx, c.in, out, e, dirs, true))
 					continue
 				}
-				c.reoffer(ctx, c.in, out, e, dirs)
-				c.connect(out)
+				settle(c.startReoffer(ctx, c.in, out, e, dirs, false))
 			case DTMF:
 				c.relayDTMF(c.in, out, e)
-			case Ended:
-				c.End(ctx, e.Cause)
-				return nil
 			}
 		}
 	}
 }
 
+// holdCmd asks the bridge to hold (on) or resume one of its legs; reply
+// has room for the one answer.
+type holdCmd struct {
+	leg   Leg
+	on    bool
+	reply chan error
+}
+
+// errNotBridged refuses a hold for a leg the running bridge does not join.
+var errNotBridged = errors.New("call: the leg is not bridged in this call")
+
+// Hold puts one of the call's bridged legs on hold (on: the switch
+// re-offers it inactive, so its media stops both ways) or takes it off (it
+// is re-offered what the other leg's party last asked for: sendrecv, or
+// sendonly while that party holds). The bridge is the one owner of its
+// legs' directions: a hold the switch places and the parties' own re-offers
+// are combined there, never by two writers. Hold waits for a bridge to run
+// and returns once the leg answered, or when the call or ctx ends.
+func (c *Call) Hold(ctx context.Context, leg Leg, on bool) error {
+	cmd := holdCmd{leg: leg, on: on, reply: make(chan error, 1)}
+	select {
+	case c.holds <- cmd:
+	case <-c.done:
+		return ErrEnded
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-cmd.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refusePending answers a re-offer the bridge cannot take now (another is
+// in progress, or the dialog is not ready for it) with 491.
+func refusePending(r Reoffer) {
+	r.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
+}
+
+// isEnding reports whether End has begun (it hangs the legs up before it
+// closes done).
+func (c *Call) isEnding() bool { return c.State() == StateEnded }
+
 // directions is what a bridge knows of its legs' media directions: as each
 // party's SDP last said it (party), and the direction of each leg last
 // carried to the other leg (conveyed). A missing entry is sendrecv.
+//
+// held marks the legs the switch holds (Hold): such a leg stays inactive
+// whatever the other party asks, and on resume it is re-offered what the
+// other leg's party last asked for (conveyed).
 type directions struct {
 	party    map[Leg]media.Direction
 	conveyed map[Leg]media.Direction
+	held     map[Leg]bool
 }
 
 func newDirections() directions {
-	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{}}
+	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{}, held: map[Leg]bool{}}
 }
 
-// reoffer answers a re-offer from one leg on that leg, with that leg's own
-// codecs (the offer, already limited to its trunk's): the other leg's codec
-// when offered (media is relayed), else the one the leg uses now, else the
-// first the switch can transcode. The other leg is re-offered only what
-// must change for it: the offer's direction, when it differs from what it
-// was last told (hold, resume), with its own codecs. A codec change needs
-// nothing from it. The caller re-joins media after reoffer returns; the
-// leg's socket uses the answer by then.
-func (c *Call) reoffer(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
-	c.reofferOn(ctx, from, to, r, dirs, false)
+// told is the direction leg was last offered by the switch: inactive while
+// the switch holds it, else what the other leg's party asked for.
+func (d directions) told(leg, other Leg) media.Direction {
+	if d.held[leg] {
+		return media.Inactive
+	}
+	if dir, ok := d.conveyed[other]; ok {
+		return dir
+	}
+	return media.SendRecv
 }
 
-// reofferLocal answers a re-offer from one leg on that leg only: the other
-// leg is not re-offered anything (it is not confirmed yet: an early dialog).
-func (c *Call) reofferLocal(ctx context.Context, from, to Leg, r Reoffer, dirs directions) {
-	c.reofferOn(ctx, from, to, r, dirs, true)
+// pendingReoffer is a re-offer from one leg the bridge is answering, in one
+// of two steps: the other leg is being re-offered its new direction
+// (updated, fed by a goroutine running to.Update), or the answer is sent
+// and the offering leg is applying it to its socket (applied, bounded by
+// timer).
+type pendingReoffer struct {
+	from, to Leg
+	r        Reoffer
+	hold     *holdCmd // a hold the switch places on to, instead of a re-offer from from
+	ans      media.Description
+	updated  chan updateResult
+	cancel   context.CancelFunc // the update's context
+	applied  <-chan struct{}
+	timer    *time.Timer
 }
 
-func (c *Call) reofferOn(ctx context.Context, from, to Leg, r Reoffer, dirs directions, local bool) {
+type updateResult struct {
+	got media.Description
+	err error
+}
+
+// stop releases what p holds: the update's context (a leg still being
+// re-offered is told to give up) and the timer. A re-offer not answered
+// yet is refused (487: the bridge ends under it), so that its leg's
+// transaction ends now. A nil p is a no-op.
+func (p *pendingReoffer) stop() {
+	if p == nil {
+		return
+	}
+	if p.updated != nil {
+		p.updated = nil
+		if p.hold != nil {
+			p.hold.reply <- ErrEnded
+		} else {
+			p.r.Reply <- OfferReply{Err: &Cancelled}
+		}
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+}
+
+// startReoffer answers a re-offer from one leg on that leg, with that
+// leg's own codecs (the offer, already limited to its trunk's): the other
+// leg's codec when offered (media is relayed), else the one the leg uses
+// now, else the first the switch can transcode. The other leg is re-offered
+// only what must change for it: the offer's direction, when it differs
+// from what it was last told (hold, resume), with its own codecs; local
+// (an early dialog, the other leg not confirmed yet) re-offers it nothing.
+// A codec change needs nothing from it.
+//
+// It returns the re-offer still pending (the bridge loop carries on with
+// it), or nil when it is over: refused, or answered on a leg that reports
+// no Applied. The loop re-joins media when it is over.
+func (c *Call) startReoffer(ctx context.Context, from, to Leg, r Reoffer, dirs directions, local bool) *pendingReoffer {
 	if r.Offer == nil {
 		r.Reply <- OfferReply{Err: &Cause{Code: 488, Reason: "Offerless re-INVITE not supported"}}
-		return
+		return nil
 	}
 	offer := r.Offer
 	prefer := media.Description{Codecs: []media.Codec{to.Socket().Config().Audio, from.Socket().Config().Audio}}
 	ans := answerTo(offer, prefer)
 	if len(ans.Audio()) == 0 {
 		r.Reply <- OfferReply{Err: &NotAcceptable}
-		return
+		return nil
 	}
+	p := &pendingReoffer{from: from, to: to, r: r, ans: ans}
 	if offer.Direction != dirs.conveyed[from] && !local {
-		c.log.Info("re-offering direction", "from", from.ID(), "to", to.ID(), "direction", offer.Direction.String())
-		uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
-		got, err := to.Update(uctx, media.Description{Direction: offer.Direction})
-		cancel()
-		if err != nil {
-			cause := CauseOf(err)
-			r.Reply <- OfferReply{Err: &cause}
-			return
+		if dirs.held[to] {
+			// The switch holds the other leg: it stays inactive, and is
+			// offered this direction when it is resumed.
+			dirs.conveyed[from] = offer.Direction
+			return c.answerReoffer(p, dirs)
 		}
-		dirs.party[to] = got.Direction
-		dirs.conveyed[from] = offer.Direction
+		c.log.Info("re-offering direction", "from", from.ID(), "to", to.ID(), "direction", offer.Direction.String())
+		c.update(ctx, p, to, offer.Direction)
+		return p
 	}
+	return c.answerReoffer(p, dirs)
+}
+
+// update re-offers leg dir (with its own codecs) on a goroutine; the
+// answer comes back to the bridge loop on p.updated.
+func (c *Call) update(ctx context.Context, p *pendingReoffer, leg Leg, dir media.Direction) {
+	uctx, cancel := context.WithTimeout(ctx, reofferTimeout)
+	ch := make(chan updateResult, 1) // the goroutine never waits for the loop
+	p.updated, p.cancel = ch, cancel
+	go func() {
+		got, err := leg.Update(uctx, media.Description{Direction: dir})
+		ch <- updateResult{got: got, err: err}
+	}()
+}
+
+// startHold holds or resumes h.leg: it is re-offered the direction it is
+// now to have, when that changed. It returns the hold still pending, or
+// nil when it is over (answered at once).
+func (c *Call) startHold(ctx context.Context, h holdCmd, out Leg, dirs directions) *pendingReoffer {
+	other := out
+	if h.leg == out {
+		other = c.in
+	}
+	was := dirs.told(h.leg, other)
+	dirs.held[h.leg] = h.on
+	want := dirs.told(h.leg, other)
+	if want == was {
+		h.reply <- nil
+		return nil
+	}
+	c.log.Info("switch re-offers a leg for hold", "leg", h.leg.ID(), "hold", h.on, "direction", want.String())
+	p := &pendingReoffer{to: h.leg, hold: &h}
+	c.update(ctx, p, h.leg, want)
+	return p
+}
+
+// reofferUpdated takes the other leg's answer to the direction it was
+// re-offered, and answers the pending re-offer.
+func (c *Call) reofferUpdated(p *pendingReoffer, res updateResult, dirs directions) *pendingReoffer {
+	p.cancel()
+	p.updated, p.cancel = nil, nil
+	if h := p.hold; h != nil {
+		if res.err != nil {
+			dirs.held[p.to] = !h.on // the leg's party did not take it
+			c.log.Warn("hold re-offer failed", "leg", p.to.ID(), "hold", h.on, "error", res.err)
+			h.reply <- res.err
+			return nil
+		}
+		dirs.party[p.to] = res.got.Direction
+		h.reply <- nil
+		return nil
+	}
+	if res.err != nil {
+		cause := CauseOf(res.err)
+		c.log.Warn("re-offer to the other leg failed", "from", p.from.ID(), "to", p.to.ID(), "cause", cause.String())
+		p.r.Reply <- OfferReply{Err: &cause}
+		return nil
+	}
+	dirs.party[p.to] = res.got.Direction
+	dirs.conveyed[p.from] = p.r.Offer.Direction
+	return c.answerReoffer(p, dirs)
+}
+
+// answerReoffer sends the answer to the offering leg; the re-offer stays
+// pending until the leg's socket uses it (Applied), bounded by
+// reofferTimeout.
+func (c *Call) answerReoffer(p *pendingReoffer, dirs directions) *pendingReoffer {
+	offer, ans := p.r.Offer, p.ans
 	// The switch sends to this leg what the other leg's party sends, and
 	// takes what the other leg's party takes.
-	ans.Direction = dirs.party[to].AnswerTo(offer.Direction)
+	ans.Direction = dirs.party[p.to].AnswerTo(offer.Direction)
 	ans.Ptime, ans.RTCPMux = 20, offer.RTCPMux
-	dirs.party[from] = offer.Direction
-	c.log.Info("answering re-offer", "leg", from.ID(), "codec", ans.Audio()[0].Name, "direction", ans.Direction.String())
-	r.Reply <- OfferReply{Answer: ans}
-	if r.Applied == nil {
-		return
+	dirs.party[p.from] = offer.Direction
+	c.log.Info("answering re-offer", "leg", p.from.ID(), "codec", ans.Audio()[0].Name, "direction", ans.Direction.String())
+	p.r.Reply <- OfferReply{Answer: ans}
+	if p.r.Applied == nil {
+		return nil
 	}
-	t := time.NewTimer(reofferTimeout)
-	defer t.Stop()
-	select {
-	case <-r.Applied:
-	case <-c.done:
-	case <-ctx.Done():
-	case <-t.C:
-		c.log.Warn("leg did not apply its re-offer's answer", "leg", from.ID())
-	}
+	p.applied = p.r.Applied
+	p.timer = time.NewTimer(reofferTimeout)
+	return p
 }
 
 // answerTo fits ans, produced by the far leg, as an answer to offer from the

@@ -118,6 +118,8 @@ type Call struct {
 	// The pump (local.go) reads the caller's events when no bridge does.
 	pumpPause, pumpResume, pumpDone chan struct{}
 	digits                          chan DTMF
+
+	holds chan holdCmd // Hold's commands to the bridge loop
 }
 
 // New starts a call for an inbound leg.
@@ -129,6 +131,7 @@ func New(in Inbound, log *slog.Logger, o Options) *Call {
 		in:    in,
 		opts:  o,
 		dtmf:  map[Leg]chan DTMF{},
+		holds: make(chan holdCmd),
 		legs:  []Leg{in},
 		done:  make(chan struct{}),
 		state: StateSetup,

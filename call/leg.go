@@ -58,9 +58,20 @@ type Leg interface {
 	ID() string
 	// Socket is the switch's media endpoint facing this leg's party.
 	Socket() *media.Socket
-	// Events delivers what the party does: progress, answer, re-offers, hang-up.
-	// The channel is closed after an Ended event.
+	// Events delivers notifications of what the party does: progress,
+	// answer, re-offers, DTMF. It is bounded and never blocks the leg: when
+	// its owner does not read, a notification is dropped and logged (a
+	// dropped Reoffer is refused to the party). It is never closed; the
+	// leg's end is not an event but Done.
 	Events() <-chan Event
+	// Done is closed exactly once, when the leg is over, whoever ended it
+	// (its party, Hangup, a time-out, the switch shutting down). It is never
+	// lost: an owner selects on it next to Events.
+	Done() <-chan struct{}
+	// Cause is why the leg ended, once Done is closed (the cause of the
+	// first end wins: the party's BYE or final response and its Q.850
+	// reason, or the cause given to Hangup).
+	Cause() Cause
 	// Update sends a new offer to the party (hold, resume) and returns its
 	// answer, once the leg's socket uses it. An offer without codecs asks
 	// only for offer.Direction: the leg re-offers its own codecs, those it
@@ -68,7 +79,7 @@ type Leg interface {
 	// passes one leg's codec list to another).
 	Update(ctx context.Context, offer media.Description) (media.Description, error)
 	// Hangup ends the leg with cause: a final response or CANCEL before answer,
-	// a BYE after. It is idempotent and does not emit Ended.
+	// a BYE after. It is idempotent; Done closes once the leg is over.
 	Hangup(ctx context.Context, cause Cause) error
 	// SendDTMF sends one digit to the party the way its trunk wants it
 	// (RFC 4733 telephone-events, or SIP INFO) and returns once it is sent.
@@ -114,7 +125,8 @@ type Progress struct {
 type Answered struct{ Answer media.Description }
 
 // Reoffer: the party sent a new offer (re-INVITE). Offer is nil when it asks
-// the switch to offer. The owner must send exactly one OfferReply on Reply;
+// the switch to offer. The owner must send exactly one OfferReply on Reply,
+// which has room for it (sending never blocks the owner);
 // the answer is the leg's own (its codecs, from Offer) and the leg applies
 // it to its socket. Applied, when not nil, is closed once the leg's socket
 // uses the reply (or the leg gave up on it): the owner re-joins media then.
@@ -139,16 +151,9 @@ type DTMF struct {
 	InBand   bool
 }
 
-// Ended: the leg is over; Remote tells whether its party ended it.
-type Ended struct {
-	Cause  Cause
-	Remote bool
-}
-
 func (Progress) event() {}
 func (Answered) event() {}
 func (Reoffer) event()  {}
-func (Ended) event()    {}
 func (DTMF) event()     {}
 
 // DialRequest asks a Dialer for a new outgoing leg.
@@ -178,7 +183,7 @@ type Assignment struct {
 }
 
 // Dialer creates outgoing legs. Dial returns as soon as the leg's request is
-// sent; its Events report progress, answer or failure (Ended).
+// sent; its Events report progress and answer, its Done and Cause failure.
 type Dialer interface {
 	Dial(ctx context.Context, r DialRequest) (Leg, error)
 }

@@ -14,8 +14,8 @@ import (
 // pump. While the call is bridged (Dial) the bridge loop reads them itself:
 // it pauses the pump first and resumes it when the bridge ends. Otherwise
 // (prompts, menus, waiting in a queue) the pump handles them: a hang-up ends
-// the call, digits go to Digits, and a re-offer (hold) is answered from the
-// caller's own stream.
+// the call (the leg's Done, never lost), digits go to Digits, and a re-offer
+// (hold) is answered from the caller's own stream.
 
 // startPump starts the pump; New calls it.
 func (c *Call) startPump() {
@@ -33,12 +33,12 @@ func (c *Call) pump() {
 		select {
 		case <-c.pumpPause:
 			<-c.pumpResume
-		case <-c.done: // the leg's events channel is never closed
+		case <-c.done:
 			return
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
+		case <-c.in.Done():
+			c.End(context.Background(), c.in.Cause())
+			return
+		case ev := <-events:
 			c.handleLocal(ev)
 		}
 	}
@@ -66,8 +66,6 @@ func (c *Call) resumePump() {
 // handleLocal handles one event of the caller's leg while no bridge runs.
 func (c *Call) handleLocal(ev Event) {
 	switch e := ev.(type) {
-	case Ended:
-		c.End(context.Background(), e.Cause)
 	case DTMF:
 		c.emit(Notice{Kind: NoticeDTMF, Leg: c.in.ID(), Inbound: true, Digit: e.Digit})
 		select {

@@ -143,6 +143,18 @@ func nextEvent(t testing.TB, l *Leg) call.Event {
 	}
 }
 
+// legEnded waits for a leg's end and returns its cause.
+func legEnded(t testing.TB, l *Leg) call.Cause {
+	t.Helper()
+	select {
+	case <-l.Done():
+		return l.Cause()
+	case <-time.After(testTimeout):
+		t.Fatal("timed out waiting for the leg's end")
+		return call.Cause{}
+	}
+}
+
 // noEvent checks that a leg has no event pending (and its channel is open).
 func noEvent(t testing.TB, l *Leg) {
 	t.Helper()

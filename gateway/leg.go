@@ -37,8 +37,8 @@ type Leg struct {
 	events  chan call.Event
 	ssrcSet atomic.Bool // the quality monitor knows the track's SSRC
 
-	mu       sync.Mutex // guards events against close, and cfg
-	evClosed bool
+	mu    sync.Mutex // guards cfg and cause
+	cause call.Cause // why the leg ended, set before done closes
 
 	finishOnce sync.Once
 	done       chan struct{}
@@ -46,7 +46,9 @@ type Leg struct {
 
 var _ call.Leg = (*Leg)(nil)
 
-// eventBuffer is how many events a leg holds for a slow owner.
+// eventBuffer is how many notifications (Answered, DTMF) a leg holds for a
+// slow owner; beyond it they are dropped and logged. The leg's end is not
+// one of them: Done and Cause.
 const eventBuffer = 32
 
 // Attach switches the session's audio to a new leg for callID. The leg's
@@ -127,8 +129,8 @@ func (l *Leg) Session() *Session { return l.s }
 // Socket is the switch's media endpoint facing the agent.
 func (l *Leg) Socket() *media.Socket { return l.sock }
 
-// Events delivers Answered at once, DTMF from the agent, and Ended when the
-// agent ends the call (End) or the session ends; it is closed after Ended.
+// Events delivers Answered at once and DTMF from the agent. It is never
+// closed: the leg's end is Done.
 func (l *Leg) Events() <-chan call.Event { return l.events }
 
 // Description is the leg's answer: Opus and telephone-event with the
@@ -136,8 +138,16 @@ func (l *Leg) Events() <-chan call.Event { return l.events }
 func (l *Leg) Description() media.Description { return l.desc.Clone() }
 
 // Done is closed once the leg is detached (Hangup, End, or the session
-// ended).
+// ended); Cause says why.
 func (l *Leg) Done() <-chan struct{} { return l.done }
+
+// Cause is why the leg ended: the agent's End, the session's end
+// (CauseSessionEnded, CauseMediaLost) or the cause given to Hangup.
+func (l *Leg) Cause() call.Cause {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cause
+}
 
 // Update takes a new offer from the call (hold, resume) and answers it
 // with the direction mirrored, without renegotiating with the browser: the
@@ -167,16 +177,14 @@ func (l *Leg) Update(ctx context.Context, offer media.Description) (media.Descri
 }
 
 // Hangup detaches the leg: the session goes back to silence and stays
-// alive for the agent's next call. It does not emit Ended; it is
-// idempotent.
+// alive for the agent's next call. It is idempotent.
 func (l *Leg) Hangup(ctx context.Context, cause call.Cause) error {
 	l.finish(false, cause)
 	return nil
 }
 
 // End is the agent ending the call (through the REST API): the leg
-// detaches and emits call.Ended{Cause: cause, Remote: true}. A zero cause
-// is call.Normal.
+// detaches, Done closes and Cause is cause. A zero cause is call.Normal.
 func (l *Leg) End(cause call.Cause) {
 	if cause.Code == 0 {
 		cause = call.Normal
@@ -195,33 +203,30 @@ func (l *Leg) SendDTMF(ctx context.Context, digit rune, d time.Duration) error {
 }
 
 // finish detaches the leg once: the pumps stop delivering to it, its
-// socket closes (the reader goroutines end), and with ended the owner gets
-// Ended and the events channel closes.
-func (l *Leg) finish(ended bool, cause call.Cause) {
+// socket closes (the reader goroutines end), and Done closes with cause
+// recorded. remote says the agent's side ended it (End, the session), for
+// the log.
+func (l *Leg) finish(remote bool, cause call.Cause) {
 	l.finishOnce.Do(func() {
 		l.s.attached.CompareAndSwap(l, nil)
 		l.s.poke()
 		_ = l.sock.Close()
-		if ended {
-			l.emit(call.Ended{Cause: cause, Remote: true})
-		}
 		l.mu.Lock()
-		if ended {
-			l.evClosed = true
-			close(l.events)
-		}
+		l.cause = cause
 		l.mu.Unlock()
 		close(l.done)
-		l.log.Info("leg detached", "ended", ended, "cause", cause.String())
+		l.log.Info("leg detached", "remote", remote, "cause", cause.String())
 	})
 }
 
-// emit delivers an event without ever blocking the media path.
+// emit delivers a notification without ever blocking the media path: when
+// the owner is not reading and the channel is full, it is dropped and
+// logged. After the leg's end nothing is delivered.
 func (l *Leg) emit(ev call.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.evClosed {
+	select {
+	case <-l.done:
 		return
+	default:
 	}
 	select {
 	case l.events <- ev:

@@ -61,13 +61,10 @@ func TestLegEndByAgent(t *testing.T) {
 		t.Fatalf("second Attach: %v, want ErrBusy", err)
 	}
 	leg.End(call.Cause{})
-	ev := nextEvent(t, leg)
-	if e, ok := ev.(call.Ended); !ok || !e.Remote || e.Cause != call.Normal {
-		t.Fatalf("got %T %+v, want call.Ended{Normal, Remote}", ev, ev)
+	if got := legEnded(t, leg); got != call.Normal {
+		t.Fatalf("leg ended with %v, want %v", got, call.Normal)
 	}
-	if _, ok := <-leg.Events(); ok {
-		t.Fatal("events not closed after Ended")
-	}
+	noEvent(t, leg)
 	if err := leg.Hangup(context.Background(), call.Normal); err != nil {
 		t.Fatal(err) // idempotent after End
 	}
@@ -82,6 +79,31 @@ func TestLegEndByAgent(t *testing.T) {
 	next.Hangup(context.Background(), call.Normal)
 }
 
+// TestLegEndWithEventsFull ends a leg whose owner reads nothing while its
+// event channel is full of notifications: the end still arrives (Done and
+// its cause), and later notifications are dropped, never blocking.
+func TestLegEndWithEventsFull(t *testing.T) {
+	srv, whip := newTestServer(t)
+	connectAgent(t, whip, "token-a", 700)
+	sess := session(t, srv, "agent-a")
+	leg := attach(t, sess, "call-1")
+	for range eventBuffer + 8 {
+		leg.emit(call.DTMF{Digit: '5', Duration: 100 * time.Millisecond})
+	}
+	if n := len(leg.Events()); n != eventBuffer {
+		t.Fatalf("%d events queued, want the channel full (%d)", n, eventBuffer)
+	}
+	busy := call.Cause{Code: 486, Reason: "Busy Here"}
+	leg.End(busy)
+	if got := legEnded(t, leg); got != busy {
+		t.Fatalf("leg ended with %v, want %v", got, busy)
+	}
+	leg.emit(call.DTMF{Digit: '6'}) // after the end: dropped, not blocking
+	if n := len(leg.Events()); n != eventBuffer {
+		t.Fatalf("%d events queued after the end, want %d", n, eventBuffer)
+	}
+}
+
 func TestLegEndsWithSession(t *testing.T) {
 	srv, whip := newTestServer(t)
 	client := connectAgent(t, whip, "token-a", 700)
@@ -90,9 +112,8 @@ func TestLegEndsWithSession(t *testing.T) {
 	if err := sess.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ev := nextEvent(t, leg)
-	if e, ok := ev.(call.Ended); !ok || !e.Remote || e.Cause != CauseSessionEnded {
-		t.Fatalf("got %T %+v, want call.Ended{CauseSessionEnded, Remote}", ev, ev)
+	if got := legEnded(t, leg); got != CauseSessionEnded {
+		t.Fatalf("leg ended with %v, want %v", got, CauseSessionEnded)
 	}
 	if !closed(sess.Done()) {
 		t.Fatal("Close returned before the session ended")
@@ -119,9 +140,8 @@ func TestLegEndsWhenAgentVanishes(t *testing.T) {
 	sess := session(t, srv, "agent-a")
 	leg := attach(t, sess, "call-1")
 	client.Abandon()
-	ev := nextEvent(t, leg)
-	if e, ok := ev.(call.Ended); !ok || !e.Remote || e.Cause != CauseMediaLost {
-		t.Fatalf("got %T %+v, want call.Ended{CauseMediaLost, Remote}", ev, ev)
+	if got := legEnded(t, leg); got != CauseMediaLost {
+		t.Fatalf("leg ended with %v, want %v", got, CauseMediaLost)
 	}
 	select {
 	case <-sess.Done():

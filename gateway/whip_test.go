@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/switchboard-voice/switchboard/call"
 )
 
 var locationRE = regexp.MustCompile(`^/whip/[0-9a-f]{32}$`)
@@ -181,8 +179,8 @@ func TestWHIPSecondPostReplaces(t *testing.T) {
 	case <-time.After(testTimeout):
 		t.Fatal("first session not closed")
 	}
-	if e, ok := nextEvent(t, l1).(call.Ended); !ok || !e.Remote || e.Cause != CauseSessionEnded {
-		t.Fatalf("leg of the replaced session got %+v, want call.Ended{%v, Remote}", e, CauseSessionEnded)
+	if got := legEnded(t, l1); got != CauseSessionEnded {
+		t.Fatalf("leg of the replaced session ended with %v, want %v", got, CauseSessionEnded)
 	}
 	if !strings.HasSuffix(second.SessionURL(), s2.ID()) || !strings.HasSuffix(first.SessionURL(), s1.ID()) {
 		t.Fatalf("session URLs %s, %s", first.SessionURL(), second.SessionURL())

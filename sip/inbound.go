@@ -89,7 +89,7 @@ func (l *InboundLeg) transportLost(err error) {
 	l.ended, l.finalSent = true, true
 	l.mu.Unlock()
 	l.log.Warn("caller unreachable before the final response", "error", err)
-	l.emit(call.Ended{Cause: callerGone, Remote: true})
+	l.endWith(callerGone)
 	l.cleanup()
 }
 
@@ -126,7 +126,7 @@ func (l *InboundLeg) onCancel(cancel *sip.Request) {
 	if cancel != nil {
 		h = cancel
 	}
-	l.emit(call.Ended{Cause: withQ850(call.Cancelled, h), Remote: true})
+	l.endWith(withQ850(call.Cancelled, h))
 	l.cleanup()
 }
 
@@ -284,6 +284,7 @@ func (l *InboundLeg) terminate(ctx context.Context, cause call.Cause, signal boo
 	finalSent, confirmed := l.finalSent, l.confirmed
 	l.finalSent = true
 	l.mu.Unlock()
+	l.endWith(cause)
 	if signal {
 		switch {
 		case !finalSent:

@@ -58,7 +58,8 @@ type legBase struct {
 	layout    Layout            // the session's m-lines, from the party's SDP
 	ackCh     chan *sip.Request
 	st        sessionTimer  // RFC 4028 (timer.go)
-	done      chan struct{} // closed when the leg is cleaned up
+	cause     *call.Cause   // why the leg ended: the first cause given (endWith)
+	done      chan struct{} // closed when the leg is over and cleaned up (Done)
 	cleanOnce sync.Once
 	// tcp keeps the party's TCP/TLS connection open while the dialog
 	// lives (doors.go): an idle connection carrying a call is not closed.
@@ -83,13 +84,39 @@ func (l *legBase) ID() string { return l.dlg.callID }
 // Socket is the switch's media socket facing this leg.
 func (l *legBase) Socket() *media.Socket { return l.sock }
 
-// Events delivers the party's actions.
+// Events delivers the party's actions: progress, answer, re-offers, DTMF.
+// It holds 16; beyond that emit drops them (logged), never the leg's end.
 func (l *legBase) Events() <-chan call.Event { return l.events }
+
+// Done is closed once the leg is over and its resources are freed.
+func (l *legBase) Done() <-chan struct{} { return l.done }
+
+// Cause is why the leg ended (call.Normal if no cause was recorded).
+func (l *legBase) Cause() call.Cause {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cause == nil {
+		return call.Normal
+	}
+	return *l.cause
+}
+
+// endWith records why the leg ends, unless a cause is recorded already: the
+// first end wins. Done closes when cleanup runs.
+func (l *legBase) endWith(cause call.Cause) {
+	l.mu.Lock()
+	if l.cause == nil {
+		l.cause = &cause
+	}
+	l.mu.Unlock()
+}
 
 // Trunk is the name of the leg's trunk.
 func (l *legBase) Trunk() string { return l.trunk.Name() }
 
-// emit delivers an event without ever blocking the SIP stack.
+// emit delivers a notification without ever blocking the SIP stack: when
+// the owner is not reading and the channel is full, it is dropped and
+// logged (the leg's end never goes this way: endWith and Done).
 func (l *legBase) emit(ev call.Event) bool {
 	select {
 	case l.events <- ev:
@@ -153,7 +180,7 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		l.mu.Unlock()
 		if !already {
 			// The party's Q.850 cause goes on to the other legs (reason.go).
-			l.emit(call.Ended{Cause: withQ850(call.Normal, req), Remote: true})
+			l.endWith(withQ850(call.Normal, req))
 			l.cleanup()
 		}
 	case sip.INVITE, sip.UPDATE:
@@ -238,6 +265,10 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	var r call.OfferReply
 	select {
 	case r = <-reply:
+	case <-l.done:
+		// The leg ended under its re-offer (BYE, the call's end).
+		l.s.respond(tx, req, 487, "Request Terminated")
+		return
 	case <-time.After(timer64):
 		l.s.respond(tx, req, 500, "Server Internal Error")
 		return
@@ -523,9 +554,12 @@ func reasonHeader(c call.Cause) string {
 	return "SIP;cause=" + strconv.Itoa(c.Code) + `;text="` + text + `"`
 }
 
-// cleanup frees the leg's resources once: socket, dialog, trunk channel.
+// cleanup frees the leg's resources once: socket, dialog, trunk channel;
+// Done closes then, with the cause recorded by endWith (the caller records
+// it first).
 func (l *legBase) cleanup() {
 	l.cleanOnce.Do(func() {
+		l.endWith(call.Normal) // only if no end recorded its cause
 		close(l.done)
 		l.stopTimer()
 		_ = l.sock.Close()

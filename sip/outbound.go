@@ -158,7 +158,7 @@ func (l *OutboundLeg) run(tx sip.ClientTransaction, ring time.Duration) {
 		l.ended = true
 		l.mu.Unlock()
 		if !already {
-			l.emit(call.Ended{Cause: c, Remote: true})
+			l.endWith(c)
 		}
 		l.cleanup()
 	}
@@ -380,14 +380,14 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause, forked
 	rm, err := ParseSDP(res.Body())
 	if err != nil {
 		l.log.Warn("bad SDP in 200 OK", "error", err)
+		l.endWith(call.Cause{Code: 502, Reason: "Bad Gateway"})
 		l.terminate(context.Background(), call.Cause{Code: 488, Reason: "Bad SDP in answer"}, true)
-		l.emit(call.Ended{Cause: call.Cause{Code: 502, Reason: "Bad Gateway"}, Remote: true})
 		return
 	}
 	if err := l.acceptAnswer(rm, forked); err != nil {
 		l.log.Warn("unusable answer", "error", err)
+		l.endWith(call.NotAcceptable)
 		l.terminate(context.Background(), call.NotAcceptable, true)
-		l.emit(call.Ended{Cause: call.NotAcceptable, Remote: true})
 		return
 	}
 	l.startTimerUAC(res)
@@ -469,6 +469,7 @@ func (l *OutboundLeg) terminate(ctx context.Context, cause call.Cause, signal bo
 		}
 		return
 	}
+	l.endWith(cause)
 	if signal {
 		l.sendBye(cause)
 	}

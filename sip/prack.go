@@ -205,7 +205,6 @@ func (l *InboundLeg) retransmitUntilPRACK(p *relProv) bool {
 			}
 			l.log.Warn("no PRACK for reliable provisional response: rejecting the INVITE", "code", p.res.StatusCode, "rseq", p.rseq)
 			l.terminate(context.WithoutCancel(l.s.pendingCtx), noPRACK, true)
-			l.emit(call.Ended{Cause: noPRACK, Remote: true})
 			return false
 		}
 	}

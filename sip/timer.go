@@ -365,11 +365,10 @@ func (l *legBase) onSessionTimer() {
 // timer expired.
 var sessionExpired = call.Cause{Code: 408, Reason: "Session timer expired"}
 
-// expire ends the leg with BYE and reports it, so that the call ends the
+// expire ends the leg with BYE; its Done tells the call, which ends the
 // other legs too.
 func (l *legBase) expire() {
 	l.self.terminate(context.WithoutCancel(l.s.pendingCtx), sessionExpired, true)
-	l.emit(call.Ended{Cause: sessionExpired, Remote: true})
 }
 
 // sendRefresh refreshes the session as its refresher (RFC 4028 §7.4, §8.3):

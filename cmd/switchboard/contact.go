@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/gateway"
-	"github.com/switchboard-voice/switchboard/media"
 	"github.com/switchboard-voice/switchboard/media/codec"
 	"github.com/switchboard-voice/switchboard/store"
 )
@@ -39,7 +38,7 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 		return nil, fmt.Errorf("storage.database: %w", err)
 	}
 	cc := &contactCenter{store: st, log: log, cfg: running}
-	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Hold: cc.hold, Log: log, Now: now,
+	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Log: log, Now: now,
 		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout})
 	if err != nil {
 		st.Close()
@@ -102,18 +101,6 @@ func (cc *contactCenter) Attach(ctx context.Context, agentID, callID string) (ca
 		return nil, errors.New("the agent has no media session (POST /whip)")
 	}
 	return s.Attach(ctx, callID)
-}
-
-// hold puts the agent's leg of a call on hold (on) or takes it off: it
-// stops carrying audio both ways, without renegotiating with the browser.
-// (Music on hold for the customer comes with transfers.)
-func (cc *contactCenter) hold(ctx context.Context, leg call.Leg, on bool) error {
-	dir := media.SendRecv
-	if on {
-		dir = media.Inactive
-	}
-	_, err := leg.Update(ctx, media.Description{Direction: dir})
-	return err
 }
 
 // Enqueue implements dialplan.Queues with the ACD; the call's variables

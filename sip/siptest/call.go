@@ -80,6 +80,8 @@ type Call struct {
 	earlyTarget  *sip.Uri // its Contact
 	updates      chan *sip.Request
 	reliable     []*ReliableProvisional // reliable 18x received (prack.go)
+	holdGate     chan struct{}          // while not nil, re-INVITEs wait for it (HoldReinvites)
+	holdHeld     chan *sip.Request      // the re-INVITEs held
 }
 
 func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {
@@ -450,6 +452,25 @@ func (c *Call) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.remoteSeq = seq
 	if ct := req.Contact(); ct != nil {
 		c.remoteTarget = *ct.Address.Clone() // target refresh
+	}
+	if gate, held := c.holdGate, c.holdHeld; gate != nil {
+		c.mu.Unlock()
+		select {
+		case held <- req:
+		default:
+		}
+		select {
+		case <-gate:
+		case <-c.ended:
+			c.ua.respond(req, tx, 487, "Request Terminated")
+			return
+		}
+		c.mu.Lock()
+		if c.isEnded {
+			c.mu.Unlock()
+			c.ua.respond(req, tx, 481, "Call/Transaction Does Not Exist")
+			return
+		}
 	}
 
 	var offered, answerDir string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -178,4 +179,22 @@ func (c *Call) SetCodecs(names ...string) error {
 	}
 	c.offer = fs
 	return nil
+}
+
+// HoldReinvites makes the UA hold back its answer to each re-INVITE it
+// receives from now on, as a slow far end would: held delivers each one as
+// it waits (up to 8 unread), and release answers them all as the UA would
+// have and stops holding. A held re-INVITE whose call ends meanwhile is
+// answered 487.
+func (c *Call) HoldReinvites() (held <-chan *sip.Request, release func()) {
+	gate, ch := make(chan struct{}), make(chan *sip.Request, 8)
+	c.mu.Lock()
+	c.holdGate, c.holdHeld = gate, ch
+	c.mu.Unlock()
+	return ch, sync.OnceFunc(func() {
+		c.mu.Lock()
+		c.holdGate, c.holdHeld = nil, nil
+		c.mu.Unlock()
+		close(gate)
+	})
 }
