@@ -27,7 +27,7 @@ sip: {listen: ["udp://127.0.0.1:0"]}
 rtp: {ports: "41000-41999"}
 http: {listen: "127.0.0.1:0"}
 storage: {database: "sqlite://:memory:"}
-prompts: {cache_dir: %q}
+prompts: {cache_dir: %q, dirs: [%q]}
 shutdown_timeout: 2s
 trunks:
   - {name: carrier, inbound: {allow: [%q]}}
@@ -38,7 +38,7 @@ flows:
     - answer: {}
     - play: {file: %q, duration: 20s}
     - hangup: {code: 480}
-`, cache, allow, flowRef, abs)
+`, cache, filepath.Dir(abs), allow, flowRef, abs)
 }
 
 // TestReloadUnderRunningCall: a reload makes the next call follow the new

@@ -380,7 +380,7 @@ func TestFileErrors(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "dir.wav"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	check(filepath.Join(dir, "dir.wav"), nil, "not a regular file")
+	check(filepath.Join(dir, "dir.wav"), ErrNotFound, "audio file not found in the prompt directories")
 }
 
 func TestFileMissingFFmpeg(t *testing.T) {
@@ -500,5 +500,51 @@ func TestFileNotReadAgainWhileUnchanged(t *testing.T) {
 	}
 	if c, err := lib.File(ctx, path); err != nil || !hasTone(t, c, 900) {
 		t.Errorf("touched file: %v, want its new content (900 Hz)", err)
+	}
+}
+
+// TestFileConfined: with Options.Dirs, File and CheckFile read only files
+// under them. A "../" path, an absolute path elsewhere, and a symbolic link
+// inside that points out are refused with the error of a missing file, word
+// for word apart from the path, so the answer tells nothing of what exists.
+func TestFileConfined(t *testing.T) {
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "prompts")
+	if err := os.Mkdir(prompts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(toneFile("500"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, "secret.wav"), filepath.Join(prompts, "ok.wav")} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "secret.wav"), filepath.Join(prompts, "link.wav")); err != nil {
+		t.Fatal(err)
+	}
+	lib := New(Options{CacheDir: filepath.Join(dir, "cache"), Dirs: []string{prompts}})
+	ctx := testCtx(t)
+	if c, err := lib.File(ctx, filepath.Join(prompts, "ok.wav")); err != nil || !hasTone(t, c, 500) {
+		t.Fatalf("a file inside the prompt directory: %v", err)
+	}
+	for _, p := range []string{
+		filepath.Join(prompts, "..", "secret.wav"), // exists
+		filepath.Join(prompts, "..", "missing.wav"),
+		filepath.Join(dir, "secret.wav"),
+		filepath.Join(prompts, "link.wav"),
+		filepath.Join(prompts, "missing.wav"),
+		"/etc/../" + filepath.Join(dir, "secret.wav"),
+	} {
+		want := p + ": audio file not found in the prompt directories"
+		_, err := lib.File(ctx, p)
+		if err == nil || err.Error() != want || !errors.Is(err, ErrNotFound) {
+			t.Errorf("File(%s) = %v, want %q", p, err, want)
+		}
+		if err := lib.CheckFile(p); err == nil || err.Error() != want {
+			t.Errorf("CheckFile(%s) = %v, want %q", p, err, want)
+		}
 	}
 }
