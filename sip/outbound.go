@@ -35,6 +35,11 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 		return nil, call.Cause{Code: 500, Reason: "No outbound trunk " + r.Trunk}
 	}
 	log := s.log.With("call_id", r.CallID, "out_trunk", t.Name())
+	number, err := t.DialNumber(r.To)
+	if err != nil {
+		log.Warn("called number refused: not sent to the trunk", "error", err)
+		return nil, call.Cause{Code: 484, Reason: "Address Incomplete"}
+	}
 	if t.State() == TrunkDown {
 		log.Warn("outbound trunk down")
 		return nil, call.Cause{Code: 503, Reason: "Trunk unavailable"}
@@ -71,7 +76,6 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 	if tp, ok := target.UriParams.Get("transport"); ok && tp != "" {
 		transport = sip.NetworkToUpper(tp)
 	}
-	number := t.Format(r.To)
 	ruri := sip.Uri{Scheme: target.Scheme, User: number, Host: target.Host, Port: target.Port}
 	if target.UriParams != nil {
 		ruri.UriParams = target.UriParams.Clone()
