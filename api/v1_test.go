@@ -63,7 +63,7 @@ func contactServer(t *testing.T) (*apiServer, *acd.ACD) {
 	promptDir := t.TempDir()
 	c := &Contact{ACD: a, Strategies: st, Prompts: st, PromptDir: func() string { return promptDir },
 		Converter: prompt.New(prompt.Options{CacheDir: t.TempDir()}),
-		Keys: func() map[string]string { return map[string]string{testKey: "ops"} },
+		Keys:      func() map[string]string { return map[string]string{testKey: "ops"} },
 		ManagedStrategies: func() map[string]WaitingStrategy {
 			return map[string]WaitingStrategy{"default": {ID: "default", Managed: true,
 				WaitingStrategyInput: WaitingStrategyInput{Name: "default", Music: "music.wav"}}}

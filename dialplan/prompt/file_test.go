@@ -206,46 +206,13 @@ func TestFileConcurrentConvertsOnce(t *testing.T) {
 	}
 }
 
-// encodeVOX is a Dialogic ADPCM encoder for tests, the inverse of DecodeVOX:
-// each code is chosen by running the decoder's own step.
-func encodeVOX(samples []int16) []byte {
-	out := make([]byte, (len(samples)+1)/2)
-	predictor, index := 0, 0
-	for i, s := range samples {
-		target := int(s) / 16
-		step := voxSteps[index]
-		diff := target - predictor
-		var code int
-		if diff < 0 {
-			code = 8
-			diff = -diff
-		}
-		// Magnitude m with ((2m+1)*step)>>3 closest to diff.
-		m := min(max((8*diff/step-1+1)/2, 0), 7)
-		code |= m
-		d := ((2*m + 1) * step) >> 3
-		if code&8 != 0 {
-			predictor -= d
-		} else {
-			predictor += d
-		}
-		predictor = min(max(predictor, -2048), 2047)
-		index = min(max(index+voxIndexAdjust[m], 0), 48)
-		if i%2 == 0 {
-			out[i/2] = byte(code) << 4
-		} else {
-			out[i/2] |= byte(code)
-		}
-	}
-	return out
-}
 
 func TestFileVOX(t *testing.T) {
 	dir := t.TempDir()
 	samples := make([]int16, 16000)
 	tone.NewGenerator(8000, 1500, 0.5).Fill(samples)
 	path := filepath.Join(dir, "menu.vox")
-	if err := os.WriteFile(path, encodeVOX(samples), 0o644); err != nil {
+	if err := os.WriteFile(path, EncodeVOX(samples), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	lib := New(Options{CacheDir: filepath.Join(dir, "cache"), FFmpeg: "/nonexistent/ffmpeg"})
