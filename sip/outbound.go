@@ -350,6 +350,11 @@ func (l *OutboundLeg) redirect(res *sip.Response) (sip.ClientTransaction, bool) 
 		l.log.Warn("far end redirected to another host: refused", "code", res.StatusCode,
 			"contact_host", ct.Address.Host, "trunk_host", t.target.Host)
 		return nil, false
+	case t.checkFormatted(ct.Address.User) != nil:
+		// Wildcards and parameters never reach a trunk, also from its own 3xx.
+		l.log.Warn("far end redirected to what is no number: refused", "code", res.StatusCode,
+			"error", t.checkFormatted(ct.Address.User))
+		return nil, false
 	}
 	inv := l.invite
 	ruri := sip.Uri{Scheme: t.target.Scheme, User: ct.Address.User, Host: t.target.Host, Port: ct.Address.Port}

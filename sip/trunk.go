@@ -209,14 +209,20 @@ func (t *Trunk) DialNumber(number string) (string, error) {
 		return "", err
 	}
 	out := t.Format(number)
-	rest, ok := strings.CutPrefix(out, t.format.TechPrefix)
-	if !ok {
-		return "", fmt.Errorf("%w: %q formatted for trunk %s as %q", call.ErrNumberFormat, number, t.Name(), out)
-	}
-	if err := call.ValidNumber(rest); err != nil {
+	if err := t.checkFormatted(out); err != nil {
 		return "", fmt.Errorf("%q formatted for trunk %s: %w", number, t.Name(), err)
 	}
 	return out, nil
+}
+
+// checkFormatted checks a number in the trunk's format: its tech prefix,
+// then a valid number (call.ValidNumber).
+func (t *Trunk) checkFormatted(out string) error {
+	rest, ok := strings.CutPrefix(out, t.format.TechPrefix)
+	if !ok {
+		return fmt.Errorf("%w: %q lacks the tech prefix %q", call.ErrNumberFormat, out, t.format.TechPrefix)
+	}
+	return call.ValidNumber(rest)
 }
 
 // RateLimiter is a token bucket allowing rate events per second with a burst
