@@ -206,7 +206,6 @@ func TestFileConcurrentConvertsOnce(t *testing.T) {
 	}
 }
 
-
 func TestFileVOX(t *testing.T) {
 	dir := t.TempDir()
 	samples := make([]int16, 16000)
