@@ -30,6 +30,8 @@ type schemaDoc struct {
 	request  bool
 	required []string
 	fields   map[string]fieldDoc
+	// media is a request body's content type; "" is application/json.
+	media string
 }
 
 // fieldDoc describes one property.
@@ -110,14 +112,18 @@ var queueFieldDocs = map[string]fieldDoc{
 var strategyFields = map[string]fieldDoc{
 	"id":               nameField("The waiting strategy's id: its name."),
 	"name":             nameField("The strategy's name, which is its id and what queues and flows name; it cannot change."),
-	"greeting":         {desc: "Audio file played once when the caller enters the queue (.wav .mp3 .mp2 .ircam .m4a .m4r .voc .vox, at most 4 MB), relative to the configuration file; \"\": none."},
-	"music":            {desc: "Audio file looped while the caller waits; \"\": silence."},
+	"greeting":         {desc: promptRef + " played once when the caller enters the queue; \"\": none."},
+	"music":            {desc: promptRef + " looped while the caller waits; \"\": silence."},
 	"announcement":     {desc: "A message repeated over the music, with keys the caller may press; absent: none."},
 	"max_wait":         {desc: "Longest wait in seconds; 0: no limit.", min: num(0)},
-	"max_wait_message": {desc: "Audio file played when the maximum wait is reached; \"\": none."},
+	"max_wait_message": {desc: promptRef + " played when the maximum wait is reached; \"\": none."},
 	"max_wait_flow":    {desc: "Flow the caller goes to when the maximum wait is reached; \"\": the call ends with 480."},
 	"managed":          {desc: "Declared in the configuration: read-only through the API (409 managed by config)."},
 }
+
+// promptRef describes a field naming a prompt.
+const promptRef = "The id of a prompt uploaded with POST /api/v1/prompts (never a file path; a strategy of the " +
+	"configuration shows its file as the YAML names it),"
 
 // schemaDocs are the document's schemas; a name ending in "List" is an
 // array of the name before it.
@@ -221,13 +227,30 @@ var schemaDocs = map[string]schemaDoc{
 	"Announcement": {typ: Announcement{},
 		desc: "A message repeated over the music; keys pressed while it plays or shortly after lead to flows.",
 		fields: map[string]fieldDoc{
-			"file":  {desc: "Audio file of the message."},
+			"file":  {desc: promptRef + " the message."},
 			"every": {desc: "Seconds between two announcements; required (above 0) with a file.", min: num(0)},
 			"response_codes": {desc: "A key (0-9, *, #, A-D) and the flow it leads to, e.g. {\"1\": \"callback\"}.",
 				keys: "^[0-9*#A-D]$"},
 			"wait_for_response": {desc: "Seconds keys still count after the message ends; 0: 5.", min: num(0)},
 		},
 		example: *exampleStrategy.Announcement},
+	"Prompt": {typ: Prompt{}, desc: "An uploaded audio file, kept converted; strategies name it by its id.",
+		fields: map[string]fieldDoc{
+			"id":         {desc: "The prompt's id, made by the switch.", pattern: PromptIDPattern},
+			"name":       {desc: "The uploaded file's name (for people; never used as a path)."},
+			"format":     {desc: "The uploaded file's format.", enum: []string{".mp2", ".mp3", ".ircam", ".m4a", ".m4r", ".voc", ".vox", ".wav"}},
+			"size":       {desc: "Bytes uploaded.", min: num(0), max: num(4 << 20)},
+			"duration":   {desc: "Length of the audio in seconds.", min: num(0)},
+			"created_at": {desc: "When it was uploaded.", format: "date-time"},
+		},
+		example: Prompt{ID: "prompt-5f0c2a9d41b7e3c86a1d0f2e", Name: "welcome.mp3", Format: ".mp3", Size: 48213,
+			Duration: 3.02, CreatedAt: exampleTime(0)}},
+	"PromptUpload": {typ: PromptUpload{}, request: true, required: []string{"file"}, media: "multipart/form-data",
+		desc: "The audio file, in the part named \"file\" with its file name (whose extension gives the format).",
+		fields: map[string]fieldDoc{
+			"file": {desc: "The audio file: .mp2 .mp3 .ircam .m4a .m4r .voc .vox .wav, at most 4 MB.", format: "binary"},
+		},
+		example: PromptUpload{File: "(the audio file's bytes)"}},
 	"DTMFInput": {typ: DTMFInput{}, request: true, required: []string{"digits"},
 		desc:    "Keys to send to the caller.",
 		fields:  map[string]fieldDoc{"digits": {desc: "DTMF digits: 0-9, *, #, A-D.", pattern: dtmfPattern, minLength: 1}},
@@ -249,10 +272,10 @@ var schemaDocs = map[string]schemaDoc{
 			{Field: "capacity", Problem: "must be from 1 to 100, not 500"}})},
 }
 
-var exampleStrategy = WaitingStrategyInput{Name: "quiet", Greeting: "prompts/welcome.wav", Music: "prompts/music.mp3",
-	Announcement: &Announcement{File: "prompts/press-1.wav", Every: 30, ResponseCodes: map[string]string{"1": "callback"},
-		WaitForResponse: 5},
-	MaxWait: 300, MaxWaitMessage: "prompts/sorry.wav", MaxWaitFlow: "voicemail"}
+var exampleStrategy = WaitingStrategyInput{Name: "quiet", Greeting: "prompt-5f0c2a9d41b7e3c86a1d0f2e",
+	Music:        "prompt-0b8e6f3a2c1d4e5f60718293",
+	Announcement: &Announcement{File: "prompt-9a7b6c5d4e3f2a1b0c9d8e7f", Every: 30, ResponseCodes: map[string]string{"1": "callback"}, WaitForResponse: 5},
+	MaxWait:      300, MaxWaitMessage: "prompt-1a2b3c4d5e6f708192a3b4c5", MaxWaitFlow: "voicemail"}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -267,6 +290,7 @@ var tags = map[string]string{
 	"conversations":      "Conversations",
 	"queues":             "Queues",
 	"waiting-strategies": "Waiting strategies",
+	"prompts":            "Prompts",
 	"calls":              "Calls",
 }
 
@@ -276,6 +300,7 @@ var idParams = map[string]struct{ desc, example string }{
 	"conversations":      {"The conversation's id (conversation_id of call.offered).", "9d2b7c1e-0a4f-4b3e-8c6d-5e1f2a3b4c5d"},
 	"queues":             {"The queue's id: its name.", "sales"},
 	"waiting-strategies": {"The waiting strategy's id: its name.", "quiet"},
+	"prompts":            {"The prompt's id (made by the switch at upload).", "prompt-5f0c2a9d41b7e3c86a1d0f2e"},
 	"calls":              {"The call's id (call_id of call.offered).", "3f1c9a2e-7b6d-4e1a-9c3b-2d8e5f4a1b7c"},
 }
 
@@ -296,10 +321,11 @@ var statusDocs = map[int]string{
 	403: "The credentials do not allow this (an agent acting on another, a supervisor on an agent's call).",
 	404: "No such object.",
 	409: "Not now or not here: managed by config, already exists, or not allowed in the current state.",
-	415: "The body is not application/json.",
+	413: "The uploaded file is larger than 4 MB.",
+	415: "The body is not of the operation's type (application/json; multipart/form-data for an upload), or the uploaded file's format is not allowed.",
 	426: "Not a WebSocket handshake.",
 	500: "The switch failed (the error says how).",
-	503: "No database for waiting strategies.",
+	503: "No database (or no upload directory) for the objects of this path, or a program it needs (ffmpeg) is not installed.",
 }
 
 // openapi serves the OpenAPI 3.1 document of /api/v1, made from the same
@@ -339,6 +365,7 @@ func (v *v1) document() map[string]any {
 			{"name": "Agents", "description": "Agents, their status, heartbeats, wrap-up and events."},
 			{"name": "Queues", "description": "Queues and their statistics."},
 			{"name": "Waiting strategies", "description": "What callers hear while they wait."},
+			{"name": "Prompts", "description": "Uploaded audio files that waiting strategies play, named by id."},
 			{"name": "Conversations", "description": "Customers' threads of calls."},
 			{"name": "Calls", "description": "An agent's commands on its calls."},
 		},
@@ -383,8 +410,12 @@ func operation(rt route) map[string]any {
 	}
 	if rt.body != "" {
 		d := schemaDocs[rt.body]
+		media := d.media
+		if media == "" {
+			media = "application/json"
+		}
 		op["requestBody"] = map[string]any{"required": true, "description": d.desc, "content": map[string]any{
-			"application/json": map[string]any{"schema": ref(rt.body), "example": d.example}}}
+			media: map[string]any{"schema": ref(rt.body), "example": d.example}}}
 	}
 	codes := []int{rt.code, 401, 403, 500}
 	if rt.body != "" {
@@ -443,6 +474,8 @@ func errorExample(code int) apiError {
 		return apiError{Error: `not found: queue "sales"`}
 	case 409:
 		return apiError{Error: `managed by config: queue "support"; change it in the YAML and reload`}
+	case 413:
+		return apiError{Error: "the audio file is larger than 4 MB (4194304 bytes)"}
 	case 415:
 		return apiError{Error: "send application/json, not text/plain"}
 	case 503:

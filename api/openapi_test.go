@@ -105,6 +105,9 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 			if rb := op.RequestBody; rb != nil {
 				mt := rb.Value.Content.Get("application/json")
+				if path == "/api/v1/prompts" {
+					mt = rb.Value.Content.Get("multipart/form-data")
+				}
 				if !rb.Value.Required || mt == nil || mt.Example == nil {
 					t.Errorf("%s: request body not required or without example", where)
 				}
@@ -215,10 +218,10 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 		{"GET", "/api/v1/queues", testKey, ""},
 		{"GET", "/api/v1/queues/sales", "agent1-token", ""},
 		{"PATCH", "/api/v1/queues/sales", testKey, `{"priority":2}`},
-		{"POST", "/api/v1/waiting-strategies", testKey, `{"name":"quiet","music":"m.wav","announcement":{"file":"a.wav","every":30,"response_codes":{"1":"callback"}}}`},
+		{"POST", "/api/v1/waiting-strategies", testKey, `{"name":"quiet","music":"prompt-aaaaaaaaaaaaaaaaaaaaaaaa","announcement":{"file":"prompt-bbbbbbbbbbbbbbbbbbbbbbbb","every":30,"response_codes":{"1":"callback"}}}`},
 		{"GET", "/api/v1/waiting-strategies", testKey, ""},
 		{"GET", "/api/v1/waiting-strategies/quiet", testKey, ""},
-		{"PUT", "/api/v1/waiting-strategies/quiet", testKey, `{"music":"other.wav"}`},
+		{"PUT", "/api/v1/waiting-strategies/quiet", testKey, `{"music":"prompt-cccccccccccccccccccccccc"}`},
 		{"DELETE", "/api/v1/waiting-strategies/quiet", testKey, ""},
 		{"POST", "/api/v1/agents/agent1/heartbeat", "agent1-token", ""},
 		{"POST", "/api/v1/agents/agent1/wrapup/extend", "agent1-token", ""},

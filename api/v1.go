@@ -27,6 +27,12 @@ type Contact struct {
 	Keys func() map[string]string
 	// WHIP serves the agents' media sessions under /whip.
 	WHIP http.Handler
+	// Prompts keeps the uploaded prompts' metadata, PromptDir (read at each
+	// request) is the directory their audio is kept in, and Converter
+	// converts an upload into it. Without them /api/v1/prompts answers 503.
+	Prompts   store.Prompts
+	PromptDir func() string
+	Converter PromptConverter
 }
 
 // FieldProblem is one thing wrong in a request: Field is the body's field
@@ -139,6 +145,22 @@ func newV1(c *Contact) *v1 {
 			code: 204, handler: v.deleteQueue,
 			desc: "Deletes a queue created through the API; its agents leave it. 409 while callers wait in it; " +
 				"the default queue cannot be deleted (403)."},
+		{method: "POST", path: "/api/v1/prompts", summary: "Upload a prompt", who: "supervisor",
+			body: "PromptUpload", reply: "Prompt", code: 201, errs: []int{413, 503}, handler: v.uploadPrompt,
+			desc: "Uploads an audio file (multipart/form-data, the file in the part named \"file\"): " +
+				".mp2 .mp3 .ircam .m4a .m4r .voc .vox .wav, at most 4 MB (413 above, 415 for another format or " +
+				"content that does not decode). It is converted once (with ffmpeg; VOX decoded as 8 kHz Dialogic ADPCM) " +
+				"into the WAV the switch plays, kept under the prompt upload directory, and given an id: waiting " +
+				"strategies name prompts by that id, never by a path."},
+		{method: "GET", path: "/api/v1/prompts", summary: "List prompts", who: "supervisor",
+			reply: "PromptList", code: 200, errs: []int{503}, handler: v.listPrompts,
+			desc: "Every uploaded prompt, oldest first."},
+		{method: "GET", path: "/api/v1/prompts/{id}", summary: "Get a prompt", who: "supervisor",
+			reply: "Prompt", code: 200, errs: []int{503}, handler: v.getPrompt,
+			desc: "One uploaded prompt: its original file name, format, size and duration."},
+		{method: "DELETE", path: "/api/v1/prompts/{id}", summary: "Delete a prompt", who: "supervisor",
+			code: 204, errs: []int{503}, handler: v.deletePrompt,
+			desc: "Deletes an uploaded prompt and its audio; 409 while a waiting strategy names it."},
 		{method: "GET", path: "/api/v1/waiting-strategies", summary: "List waiting strategies", who: "supervisor",
 			reply: "WaitingStrategyList", code: 200, handler: v.listStrategies,
 			desc: "Every waiting strategy, those of the configuration (managed) and those created through the API, ordered by name."},

@@ -129,11 +129,12 @@ func writeNotFound(w http.ResponseWriter, err error, what string) {
 
 // checkStrategy adds what is wrong with in to ps: its name, then (when the
 // name is good) everything the configuration checks of a strategy.
-func (v *v1) checkStrategy(ps *problems, in WaitingStrategyInput) {
+func (v *v1) checkStrategy(ps *problems, r *http.Request, in WaitingStrategyInput) {
 	if msg := config.NameProblem(in.Name); msg != "" {
 		ps.add("name", "%s", msg)
 		return
 	}
+	v.checkPrompts(ps, r, in)
 	if v.c.CheckStrategy != nil {
 		for _, p := range v.c.CheckStrategy(in) {
 			if !slices.ContainsFunc(*ps, func(q FieldProblem) bool { return q.Field == p.Field }) {
@@ -170,7 +171,7 @@ func (v *v1) createStrategy(w http.ResponseWriter, r *http.Request, p principal)
 	if !ok {
 		return
 	}
-	v.checkStrategy(&ps, in)
+	v.checkStrategy(&ps, r, in)
 	if ps.reply(w) {
 		return
 	}
@@ -211,7 +212,7 @@ func (v *v1) putStrategy(w http.ResponseWriter, r *http.Request, p principal) {
 		ps.add("name", "cannot be changed: a waiting strategy's name is its id (create another one)")
 		in.Name = cur.Name
 	}
-	v.checkStrategy(&ps, in)
+	v.checkStrategy(&ps, r, in)
 	if ps.reply(w) {
 		return
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard-voice/switchboard/acd"
 	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan/prompt"
 	"github.com/switchboard-voice/switchboard/store"
 )
 
@@ -64,8 +65,16 @@ func testContact(t *testing.T) (*Contact, *acd.ACD) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Contact{ACD: a, Strategies: st,
-		Keys: func() map[string]string { return map[string]string{testKey: "ops"} },
+	// Prompts the strategies of the tests name, as uploads would have left them.
+	for _, id := range []string{"prompt-aaaaaaaaaaaaaaaaaaaaaaaa", "prompt-bbbbbbbbbbbbbbbbbbbbbbbb", "prompt-cccccccccccccccccccccccc"} {
+		if err := st.AddPrompt(ctx, store.Prompt{ID: id, Name: "t.wav", Format: ".wav", Size: 1, Duration: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	promptDir := t.TempDir()
+	c := &Contact{ACD: a, Strategies: st, Prompts: st, PromptDir: func() string { return promptDir },
+		Converter: prompt.New(prompt.Options{CacheDir: t.TempDir()}),
+		Keys:      func() map[string]string { return map[string]string{testKey: "ops"} },
 		ManagedStrategies: func() map[string]WaitingStrategy {
 			return map[string]WaitingStrategy{"default": {ID: "default", Managed: true,
 				WaitingStrategyInput: WaitingStrategyInput{Name: "default", Music: "music.wav"}}}
@@ -167,8 +176,8 @@ func TestAPIValidation(t *testing.T) {
 		{"POST", "/api/v1/queues", `{"id":"q1","name":"q1"}`, 400, "id", "unknown field"},
 		{"POST", "/api/v1/queues", `{"name":"sales","service_level_threshold":-1}`, 400, "service_level_threshold", "must not be negative"},
 		{"PATCH", "/api/v1/queues/default", `{"name":"other"}`, 400, "name", "cannot be changed"},
-		{"POST", "/api/v1/waiting-strategies", `{"name":"quiet","announcement":{"file":"a.wav"}}`, 400, "announcement.every", "required"},
-		{"POST", "/api/v1/waiting-strategies", `{"name":"quiet","announcement":{"file":"a.wav","every":"often"}}`, 400, "announcement.every", "must be a number, not string"},
+		{"POST", "/api/v1/waiting-strategies", `{"name":"quiet","announcement":{"file":"prompt-bbbbbbbbbbbbbbbbbbbbbbbb"}}`, 400, "announcement.every", "required"},
+		{"POST", "/api/v1/waiting-strategies", `{"name":"quiet","announcement":{"file":"prompt-bbbbbbbbbbbbbbbbbbbbbbbb","every":"often"}}`, 400, "announcement.every", "must be a number, not string"},
 		{"POST", "/api/v1/waiting-strategies", `{"name":"Quiet Music"}`, 400, "name", `Quiet Music`},
 		{"POST", "/api/v1/waiting-strategies", `{"id":"x","name":"quiet"}`, 400, "id", "unknown field"},
 		{"PUT", "/api/v1/agents/agent1/status", `{}`, 400, "status", `is not one of available, busy, away, offline`},
@@ -211,7 +220,7 @@ func TestAPIListsEveryProblem(t *testing.T) {
 				{"wrap_up", "must not be negative"},
 				{"waiting_strategy", `unknown waiting strategy "ghost": create it first (POST /api/v1/waiting-strategies)`},
 			}},
-		{"/api/v1/waiting-strategies", `{"name":"quiet","max_wait":-1,"music":7,"announcement":{"file":"a.wav","colour":"red"}}`,
+		{"/api/v1/waiting-strategies", `{"name":"quiet","max_wait":-1,"music":7,"announcement":{"file":"prompt-bbbbbbbbbbbbbbbbbbbbbbbb","colour":"red"}}`,
 			[]FieldProblem{
 				{"music", "must be a string, not number"},
 				{"announcement.colour", "unknown field"},
@@ -273,7 +282,7 @@ func TestAPIAgentWithoutToken(t *testing.T) {
 // the configuration's rule.
 func TestAPIIdsAreNames(t *testing.T) {
 	srv, _ := contactServer(t)
-	code, body := request(t, srv, "POST", "/api/v1/waiting-strategies", testKey, `{"name":"quiet","music":"m.wav"}`)
+	code, body := request(t, srv, "POST", "/api/v1/waiting-strategies", testKey, `{"name":"quiet","music":"prompt-aaaaaaaaaaaaaaaaaaaaaaaa"}`)
 	if code != 201 || !strings.Contains(body, `"id":"quiet","name":"quiet"`) {
 		t.Fatalf("create strategy: %d %s", code, body)
 	}
@@ -330,16 +339,16 @@ func TestAPIManagedObjects(t *testing.T) {
 	if code, body := request(t, srv, "PATCH", "/api/v1/queues/"+q.ID, testKey, `{"strategy":"round_robin"}`); code != 200 || !strings.Contains(body, `"strategy":"round_robin"`) {
 		t.Errorf("patch queue: %d %s", code, body)
 	}
-	code, body = request(t, srv, "POST", "/api/v1/waiting-strategies", testKey, `{"name":"quiet","music":"m.wav","max_wait":120}`)
+	code, body = request(t, srv, "POST", "/api/v1/waiting-strategies", testKey, `{"name":"quiet","music":"prompt-aaaaaaaaaaaaaaaaaaaaaaaa","max_wait":120}`)
 	if code != 201 {
 		t.Fatalf("create strategy: %d %s", code, body)
 	}
 	var ws WaitingStrategy
 	_ = json.Unmarshal([]byte(body), &ws)
-	if code, body := request(t, srv, "PUT", "/api/v1/waiting-strategies/"+ws.ID, testKey, `{"name":"quiet","music":"other.wav"}`); code != 200 || !strings.Contains(body, "other.wav") {
+	if code, body := request(t, srv, "PUT", "/api/v1/waiting-strategies/"+ws.ID, testKey, `{"name":"quiet","music":"prompt-cccccccccccccccccccccccc"}`); code != 200 || !strings.Contains(body, "prompt-cccccccccccccccccccccccc") {
 		t.Errorf("put strategy: %d %s", code, body)
 	}
-	if code, body := request(t, srv, "GET", "/api/v1/waiting-strategies", testKey, ""); code != 200 || !strings.Contains(body, "other.wav") || !strings.Contains(body, `"managed":true`) {
+	if code, body := request(t, srv, "GET", "/api/v1/waiting-strategies", testKey, ""); code != 200 || !strings.Contains(body, "prompt-cccccccccccccccccccccccc") || !strings.Contains(body, `"managed":true`) {
 		t.Errorf("list strategies: %d %s", code, body)
 	}
 	if code, _ := request(t, srv, "DELETE", "/api/v1/waiting-strategies/"+ws.ID, testKey, ""); code != 204 {

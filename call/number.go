@@ -1,6 +1,42 @@
 package call
 
-import "strings"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNumberFormat is wrapped by ValidNumber's error.
+var ErrNumberFormat = errors.New("invalid number format")
+
+// MaxDigits is the longest digit string ValidNumber accepts without a '+'.
+const MaxDigits = 32
+
+// ValidNumber reports whether number may be called (sent to a trunk, or
+// taken from an INVITE as the called number): an E.164 number ('+', then 1
+// to 15 digits, the first not 0) or a string of 1 to MaxDigits digits.
+// Anything else is refused, wrapping ErrNumberFormat: wildcards ('*', '?')
+// are for patterns, not calls, and URI parameters
+// ("1000;phone-context=+1900"), '#', letters and spaces are no number.
+func ValidNumber(number string) error {
+	digits, plus := strings.CutPrefix(number, "+")
+	max := MaxDigits
+	if plus {
+		max = 15
+	}
+	ok := digits != "" && len(digits) <= max && (!plus || digits[0] != '0')
+	for i := 0; ok && i < len(digits); i++ {
+		ok = digits[i] >= '0' && digits[i] <= '9'
+	}
+	if ok {
+		return nil
+	}
+	if len(number) > 64 {
+		number = number[:64] + "..."
+	}
+	return fmt.Errorf("%w: %q is neither an E.164 number (+ and up to 15 digits) nor a string of up to %d digits",
+		ErrNumberFormat, number, MaxDigits)
+}
 
 // MatchNumber reports whether number matches pattern: '*' matches any run of
 // characters (including none), '?' exactly one; everything else literally.

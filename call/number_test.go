@@ -1,6 +1,9 @@
 package call
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestMatchNumber(t *testing.T) {
 	cases := []struct {
@@ -26,6 +29,22 @@ func TestMatchNumber(t *testing.T) {
 	for _, c := range cases {
 		if got := MatchNumber(c.pattern, c.number); got != c.want {
 			t.Errorf("MatchNumber(%q, %q) = %v, want %v", c.pattern, c.number, got, c.want)
+		}
+	}
+}
+
+func TestValidNumber(t *testing.T) {
+	for _, n := range []string{"+15550100", "+442071234567", "1000", "0044207", "+1", "123456789012345678901234567890"} {
+		if err := ValidNumber(n); err != nil {
+			t.Errorf("ValidNumber(%q) = %v, want nil", n, err)
+		}
+	}
+	for _, n := range []string{"", "+", "+1555*", "1555?", "*", "1000;phone-context=+1900", "+1555;user=phone",
+		"+0123", "+1234567890123456", "12#", "*67123", "anonymous", "agent-7", "1 000", "+1555%2A",
+		"1234567890123456789012345678901234"} {
+		err := ValidNumber(n)
+		if !errors.Is(err, ErrNumberFormat) {
+			t.Errorf("ValidNumber(%q) = %v, want ErrNumberFormat", n, err)
 		}
 	}
 }

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/config/schedule"
@@ -290,6 +291,23 @@ type Prompts struct {
 	// CacheDir keeps rendered speech and converted audio files, so each is
 	// prepared once.
 	CacheDir string `mapstructure:"cache_dir" yaml:"cache_dir"`
+	// Dirs are the directories audio files named in the configuration
+	// (play, gather prompts, waiting strategies) must lie under, relative to
+	// the configuration file; default: the configuration file's directory.
+	Dirs []string `mapstructure:"dirs" yaml:"dirs"`
+	// UploadDir keeps the audio files uploaded through the API
+	// (POST /api/v1/prompts), converted, named by their ids; default: the
+	// "uploads" directory in CacheDir (Prompts.Uploads).
+	UploadDir string `mapstructure:"upload_dir" yaml:"upload_dir"`
+}
+
+// Uploads is the directory uploaded prompts are kept in: UploadDir, or
+// "uploads" in CacheDir.
+func (p Prompts) Uploads() string {
+	if p.UploadDir != "" {
+		return p.UploadDir
+	}
+	return filepath.Join(p.CacheDir, "uploads")
 }
 
 // Action is one step of a flow; exactly one field is set.

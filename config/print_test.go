@@ -133,6 +133,8 @@ schedules: []
 waiting_strategies: {}
 prompts:
   cache_dir: data/prompts
+  dirs: []
+  upload_dir: ""
 queues: []
 agents: []
 acd:
@@ -204,6 +206,7 @@ flows:
 	want.Schedules = []schedule.Schedule{}                  // printed as "schedules: []"
 	want.Flows["out"][0].Dial.Trunks = []string{}           // printed as "trunks: []"
 	want.Queues, want.Agents, want.API.Keys, want.Gateway.IPs = []Queue{}, []Agent{}, []APIKey{}, []string{}
+	want.Prompts.Dirs = []string{} // printed as "dirs: []"
 	if !reflect.DeepEqual(*again, want) {
 		t.Errorf("printed config loads back as\n%+v\nwant\n%+v", *again, want)
 	}

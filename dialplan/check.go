@@ -17,7 +17,7 @@ import (
 // without them starts; a configuration that needs them is refused with
 // what to install.
 func Check(cfg *config.Config) config.Problems {
-	lib := prompt.New(prompt.Options{CacheDir: cfg.Prompts.CacheDir})
+	lib := Library(cfg)
 	var ps config.Problems
 	names := make([]string, 0, len(cfg.Flows))
 	for name := range cfg.Flows {
@@ -69,6 +69,28 @@ func Check(cfg *config.Config) config.Problems {
 		}
 	}
 	return ps
+}
+
+// Library returns a prompt library for cfg: caching under prompts.cache_dir
+// and reading audio files only from the prompt directories (PromptDirs).
+func Library(cfg *config.Config) *prompt.Library {
+	return prompt.New(prompt.Options{CacheDir: cfg.Prompts.CacheDir, Dirs: PromptDirs(cfg)})
+}
+
+// PromptDirs are the directories cfg's audio files may be read from:
+// prompts.dirs (relative to the configuration file), or the configuration
+// file's directory when none is set (the working directory for a
+// configuration built in code), and prompts.upload_dir, where uploaded
+// prompts are kept.
+func PromptDirs(cfg *config.Config) []string {
+	dirs := make([]string, 0, len(cfg.Prompts.Dirs)+2)
+	for _, d := range cfg.Prompts.Dirs {
+		dirs = append(dirs, resolve(cfg, d))
+	}
+	if len(dirs) == 0 {
+		dirs = append(dirs, resolve(cfg, "."))
+	}
+	return append(dirs, cfg.Prompts.Uploads())
 }
 
 // resolve makes a prompt path relative to the configuration file.

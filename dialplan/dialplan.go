@@ -43,7 +43,8 @@ type Options struct {
 	Dialer call.Dialer
 	Log    *slog.Logger
 	// Prompts prepares speech and audio files; nil makes a library caching
-	// under the configuration's prompts.cache_dir.
+	// under the configuration's prompts.cache_dir and reading audio files
+	// only from its prompt directories (Library).
 	Prompts *prompt.Library
 	// Now is the engine's clock (working hours); nil is time.Now.
 	Now func() time.Time
@@ -79,7 +80,7 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 		o.Now = time.Now
 	}
 	if o.Prompts == nil {
-		o.Prompts = prompt.New(prompt.Options{CacheDir: cfg.Prompts.CacheDir})
+		o.Prompts = Library(cfg)
 	}
 	if o.Queues == nil {
 		o.Queues = HoldQueues{}

@@ -35,6 +35,11 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 		return nil, call.Cause{Code: 500, Reason: "No outbound trunk " + r.Trunk}
 	}
 	log := s.log.With("call_id", r.CallID, "out_trunk", t.Name())
+	number, err := t.DialNumber(r.To)
+	if err != nil {
+		log.Warn("called number refused: not sent to the trunk", "error", err)
+		return nil, call.Cause{Code: 484, Reason: "Address Incomplete"}
+	}
 	if t.State() == TrunkDown {
 		log.Warn("outbound trunk down")
 		return nil, call.Cause{Code: 503, Reason: "Trunk unavailable"}
@@ -71,7 +76,6 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 	if tp, ok := target.UriParams.Get("transport"); ok && tp != "" {
 		transport = sip.NetworkToUpper(tp)
 	}
-	number := t.Format(r.To)
 	ruri := sip.Uri{Scheme: target.Scheme, User: number, Host: target.Host, Port: target.Port}
 	if target.UriParams != nil {
 		ruri.UriParams = target.UriParams.Clone()
@@ -346,6 +350,11 @@ func (l *OutboundLeg) redirect(res *sip.Response) (sip.ClientTransaction, bool) 
 	case !strings.EqualFold(ct.Address.Host, t.target.Host):
 		l.log.Warn("far end redirected to another host: refused", "code", res.StatusCode,
 			"contact_host", ct.Address.Host, "trunk_host", t.target.Host)
+		return nil, false
+	case t.checkFormatted(ct.Address.User) != nil:
+		// Wildcards and parameters never reach a trunk, also from its own 3xx.
+		l.log.Warn("far end redirected to what is no number: refused", "code", res.StatusCode,
+			"error", t.checkFormatted(ct.Address.User))
 		return nil, false
 	}
 	inv := l.invite

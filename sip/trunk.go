@@ -138,8 +138,13 @@ type Refusal struct {
 }
 
 // CheckNumber is the edge's decision on the called number of an INVITE that
-// came in on t: nil when t serves number, else the refusal the edge sends.
+// came in on t: nil when it is a number (call.ValidNumber: E.164 or digits,
+// never a wildcard or a URI parameter) that t serves, else the refusal the
+// edge sends (484 for what is no number, 404 for a number not served).
 func (t *Trunk) CheckNumber(number string) *Refusal {
+	if err := call.ValidNumber(number); err != nil {
+		return &Refusal{Code: 484, Status: "Address Incomplete", Why: "called number refused: " + err.Error()}
+	}
 	if t.Serves(number) {
 		return nil
 	}
@@ -194,6 +199,31 @@ func (t *Trunk) setRegistration(s RegState, detail string, until time.Time) {
 
 // Format applies the trunk's outbound number format.
 func (t *Trunk) Format(number string) string { return t.format.Apply(number) }
+
+// DialNumber is the called number sent to t for number: number must be
+// valid (call.ValidNumber), and so must the trunk's formatting of it, after
+// its configured tech prefix. Wildcards, '#' and URI parameters never reach
+// a trunk.
+func (t *Trunk) DialNumber(number string) (string, error) {
+	if err := call.ValidNumber(number); err != nil {
+		return "", err
+	}
+	out := t.Format(number)
+	if err := t.checkFormatted(out); err != nil {
+		return "", fmt.Errorf("%q formatted for trunk %s: %w", number, t.Name(), err)
+	}
+	return out, nil
+}
+
+// checkFormatted checks a number in the trunk's format: its tech prefix,
+// then a valid number (call.ValidNumber).
+func (t *Trunk) checkFormatted(out string) error {
+	rest, ok := strings.CutPrefix(out, t.format.TechPrefix)
+	if !ok {
+		return fmt.Errorf("%w: %q lacks the tech prefix %q", call.ErrNumberFormat, out, t.format.TechPrefix)
+	}
+	return call.ValidNumber(rest)
+}
 
 // RateLimiter is a token bucket allowing rate events per second with a burst
 // of one second's worth. A zero rate allows everything.

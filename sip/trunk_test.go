@@ -80,3 +80,34 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatal("rate 0.5 must allow a first call")
 	}
 }
+
+// TestTrunkDialNumber: what reaches a trunk is its tech prefix and an E.164
+// number or digits; wildcards, parameters and what the format leaves empty
+// are refused.
+func TestTrunkDialNumber(t *testing.T) {
+	tr, err := NewTrunk(config.Trunk{Name: "c", Outbound: &config.Outbound{URI: "sip:198.51.100.1",
+		NumberFormat: config.NumberFormat{TechPrefix: "99#", Strip: []string{"+44"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{"+442071234567": "99#2071234567", "+15550100": "99#15550100", "0800": "99#0800"} {
+		if got, err := tr.DialNumber(in); err != nil || got != want {
+			t.Errorf("DialNumber(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"+1555*", "1000;phone-context=+1900", "+44", "", "12#", "+1555?"} {
+		if got, err := tr.DialNumber(in); err == nil {
+			t.Errorf("DialNumber(%q) = %q, want an error", in, got)
+		}
+	}
+	// A refused inbound called number is 484, even matching a pattern.
+	in, _ := NewTrunk(config.Trunk{Name: "in", Inbound: &config.Inbound{Numbers: []string{"+1555*"}}})
+	for _, n := range []string{"+1555*", "+1555;x=y"} {
+		if r := in.CheckNumber(n); r == nil || r.Code != 484 {
+			t.Errorf("CheckNumber(%q) = %+v, want 484", n, r)
+		}
+	}
+	if r := in.CheckNumber("+15550100"); r != nil {
+		t.Errorf("CheckNumber(+15550100) = %+v", r)
+	}
+}

@@ -955,3 +955,24 @@ func TestMigrationIdsAreNames(t *testing.T) {
 		[]string{"7c1e-uuid:quiet", "default:", "sales:quiet", "support:5e0f-uuid"})
 	wantEqual(t, "foreign key problems", count(t, s, `SELECT count(*) FROM pragma_foreign_key_check`), 0)
 }
+
+func TestPrompts(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *SQLite) {
+		ctx := context.Background()
+		p := Prompt{ID: "p-1", Name: "welcome.mp3", Format: ".mp3", Size: 1234, Duration: 1500 * time.Millisecond}
+		must(t, s.AddPrompt(ctx, p))
+		wantErr(t, s.AddPrompt(ctx, p), ErrConflict)
+		got, err := s.GetPrompt(ctx, "p-1")
+		must(t, err)
+		want := p
+		want.CreatedAt = t0
+		wantEqual(t, "GetPrompt", got, want)
+		list, err := s.ListPrompts(ctx)
+		must(t, err)
+		wantEqual(t, "ListPrompts", list, []Prompt{want})
+		must(t, s.DeletePrompt(ctx, "p-1"))
+		wantErr(t, s.DeletePrompt(ctx, "p-1"), ErrNotFound)
+		_, err = s.GetPrompt(ctx, "p-1")
+		wantErr(t, err, ErrNotFound)
+	})
+}

@@ -160,6 +160,17 @@ type WaitingStrategy struct {
 	UpdatedAt time.Time       `json:"updated_at"`
 }
 
+// Prompt is an audio file uploaded through the API, kept converted as a WAV
+// file named by its id in the prompt upload directory.
+type Prompt struct {
+	ID        string        `json:"id"`
+	Name      string        `json:"name"`   // the uploaded file's name
+	Format    string        `json:"format"` // its extension, lower case: ".mp3"
+	Size      int64         `json:"size"`   // bytes uploaded
+	Duration  time.Duration `json:"duration"`
+	CreatedAt time.Time     `json:"created_at"`
+}
+
 // Agents keeps agents and their ACD state.
 type Agents interface {
 	ListAgents(ctx context.Context) ([]Agent, error)
@@ -221,6 +232,15 @@ type WaitingStrategies interface {
 	DeleteWaitingStrategy(ctx context.Context, id string) error
 }
 
+// Prompts keeps the uploaded prompts' metadata.
+type Prompts interface {
+	ListPrompts(ctx context.Context) ([]Prompt, error)
+	GetPrompt(ctx context.Context, id string) (Prompt, error)
+	// AddPrompt records a new prompt; an id taken already is ErrConflict.
+	AddPrompt(ctx context.Context, p Prompt) error
+	DeletePrompt(ctx context.Context, id string) error
+}
+
 // Settings keeps system settings as key/value pairs.
 type Settings interface {
 	// GetSetting returns a setting's value; ErrNotFound when it was never set.
@@ -234,6 +254,7 @@ type Store interface {
 	Queues
 	Conversations
 	WaitingStrategies
+	Prompts
 	Settings
 	Close() error
 }

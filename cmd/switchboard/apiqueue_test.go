@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-voice/switchboard/api"
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/gateway/agent"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
@@ -157,8 +159,9 @@ flows:
 }
 
 // TestFlowPlaysAPIStrategy: a flow names a waiting strategy the YAML does
-// not declare; created through the API (id = name), it is what the caller
-// hears: its music (700 Hz), not the YAML's default strategy's greeting.
+// not declare; created through the API (id = name) with an uploaded prompt
+// as its music, it is what the caller hears: that music (700 Hz), not the
+// YAML's default strategy's greeting.
 func TestFlowPlaysAPIStrategy(t *testing.T) {
 	h := newHarness(t, fromFile(t, ccConfig, func(c *config.Config) {
 		c.Routes = append([]config.Route{{Name: "quiet", Match: config.RouteMatch{To: "+15550400"}, Flow: "quiet"}}, c.Routes...)
@@ -169,7 +172,17 @@ func TestFlowPlaysAPIStrategy(t *testing.T) {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
-	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/waiting-strategies", map[string]any{"name": "quiet", "music": "../audio/tone-700.wav"}, &ws); err != nil {
+	requireFFmpeg(t) // uploads are converted with ffmpeg
+	wav, err := os.ReadFile(audioDir + "tone-700.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := upload(t, h, "tone-700.wav", wav, "")
+	var p api.Prompt
+	if code != http.StatusCreated || json.Unmarshal(body, &p) != nil {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/waiting-strategies", map[string]any{"name": "quiet", "music": p.ID}, &ws); err != nil {
 		t.Fatalf("create waiting strategy quiet: %v", err)
 	}
 	if ws.ID != "quiet" || ws.Name != "quiet" {

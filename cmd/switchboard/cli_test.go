@@ -100,3 +100,78 @@ flows:
 		t.Errorf("the size limit is not named:\n%s", stderr)
 	}
 }
+
+// TestValidateConfinesPrompts: audio files named in the configuration must
+// lie under prompts.dirs. A "../" path or an absolute one outside them is
+// refused with file, line and key, and with the same message whether the
+// file exists or not (also for a symbolic link inside that points out).
+func TestValidateConfinesPrompts(t *testing.T) {
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "conf", "prompts")
+	if err := os.MkdirAll(prompts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tone, err := filepath.Abs(audioDir + "tone-500.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wav, err := os.ReadFile(tone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// secret.wav exists outside the prompt directory, a real playable file.
+	for _, p := range []string{filepath.Join(dir, "secret.wav"), filepath.Join(prompts, "ok.wav")} {
+		if err := os.WriteFile(p, wav, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "secret.wav"), filepath.Join(prompts, "link.wav")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "conf", "switchboard.yaml")
+	if err := os.WriteFile(cfg, []byte(`node: {name: t}
+sip: {listen: ["udp://127.0.0.1:5060"]}
+prompts: {dirs: [prompts]}
+trunks:
+  - {name: carrier, inbound: {allow: [127.0.0.1]}}
+routes:
+  - {match: {to: "*"}, flow: ivr}
+flows:
+  ivr:
+    - play: {file: prompts/ok.wav}
+    - play: {file: ../secret.wav}
+    - play: {file: ../missing.wav}
+    - play: {file: `+filepath.Join(dir, "secret.wav")+`}
+    - play: {file: `+filepath.Join(dir, "missing.wav")+`}
+    - play: {file: prompts/link.wav}
+    - play: {file: prompts/../../secret.wav}
+waiting_strategies:
+  w:
+    music: ../secret.wav
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCLI(t, "validate", "--config", cfg)
+	if err == nil {
+		t.Fatal("validate accepted audio files outside prompts.dirs")
+	}
+	// Paths are named as resolved against the configuration's directory.
+	const msg = ": audio file not found in the prompt directories"
+	secret, missing := filepath.Join(dir, "secret.wav"), filepath.Join(dir, "missing.wav")
+	for _, want := range []string{
+		cfg + `:11: flows.ivr[1].play.file: ` + secret + msg,
+		cfg + `:12: flows.ivr[2].play.file: ` + missing + msg,
+		cfg + `:13: flows.ivr[3].play.file: ` + secret + msg,
+		cfg + `:14: flows.ivr[4].play.file: ` + missing + msg,
+		cfg + `:15: flows.ivr[5].play.file: ` + filepath.Join(prompts, "link.wav") + msg,
+		cfg + `:16: flows.ivr[6].play.file: ` + secret + msg,
+		cfg + `:19: waiting_strategies.w.music: ` + secret + msg,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "ivr[0]") {
+		t.Errorf("a file inside prompts.dirs was refused:\n%s", stderr)
+	}
+}

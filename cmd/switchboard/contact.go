@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/gateway"
+	"github.com/switchboard-voice/switchboard/media/audio"
 	"github.com/switchboard-voice/switchboard/media/codec"
 	"github.com/switchboard-voice/switchboard/store"
 )
@@ -151,6 +153,9 @@ func (cc *contactCenter) api() *api.Contact {
 			return out
 		},
 		CheckStrategy: func(w api.WaitingStrategyInput) []api.FieldProblem { return checkStrategy(cc.cfg(), w) },
+		Prompts:       cc.store,
+		PromptDir:     func() string { return cc.cfg().Prompts.Uploads() },
+		Converter:     promptConverter{cfg: cc.cfg},
 	}
 }
 
@@ -166,16 +171,31 @@ func strategyView(name string, w config.WaitingStrategy) api.WaitingStrategy {
 	return v
 }
 
-// strategyConfig is an API waiting strategy as the dialplan plays it.
-func strategyConfig(w api.WaitingStrategyInput) config.WaitingStrategy {
+// strategyConfig is an API waiting strategy as the dialplan of cfg plays
+// it: its prompt ids become the uploaded files in prompts.upload_dir. What is
+// not a prompt id (a path stored before prompts had ids) plays nothing.
+func strategyConfig(cfg *config.Config, w api.WaitingStrategyInput) config.WaitingStrategy {
 	s := func(x float64) time.Duration { return time.Duration(x * float64(time.Second)) }
-	c := config.WaitingStrategy{Greeting: w.Greeting, Music: w.Music, MaxWait: s(w.MaxWait),
-		MaxWaitMessage: w.MaxWaitMessage, MaxWaitFlow: w.MaxWaitFlow}
+	dir, err := filepath.Abs(cfg.Prompts.Uploads())
+	if err != nil {
+		dir = cfg.Prompts.Uploads()
+	}
+	file := func(id string) string { return api.PromptFile(dir, id) }
+	c := config.WaitingStrategy{Greeting: file(w.Greeting), Music: file(w.Music), MaxWait: s(w.MaxWait),
+		MaxWaitMessage: file(w.MaxWaitMessage), MaxWaitFlow: w.MaxWaitFlow}
 	if a := w.Announcement; a != nil {
-		c.Announcement = config.Announcement{File: a.File, Every: s(a.Every), ResponseCodes: a.ResponseCodes,
+		c.Announcement = config.Announcement{File: file(a.File), Every: s(a.Every), ResponseCodes: a.ResponseCodes,
 			WaitForResponse: s(a.WaitForResponse)}
 	}
 	return c
+}
+
+// promptConverter converts uploads with the running configuration's prompt
+// library.
+type promptConverter struct{ cfg func() *config.Config }
+
+func (p promptConverter) Convert(ctx context.Context, name string, data []byte, ext, dst string) (*audio.Clip, error) {
+	return dialplan.Library(p.cfg()).Convert(ctx, name, data, ext, dst)
 }
 
 // checkStrategy validates a strategy from the API the way the
@@ -183,7 +203,7 @@ func strategyConfig(w api.WaitingStrategyInput) config.WaitingStrategy {
 // running configuration.
 func checkStrategy(running *config.Config, w api.WaitingStrategyInput) []api.FieldProblem {
 	c := *running
-	c.WaitingStrategies = map[string]config.WaitingStrategy{w.Name: strategyConfig(w)}
+	c.WaitingStrategies = map[string]config.WaitingStrategy{w.Name: strategyConfig(running, w)}
 	prefix := "waiting_strategies." + w.Name
 	var out []api.FieldProblem
 	var ps config.Problems
@@ -244,6 +264,6 @@ func (cc *contactCenter) strategyFor(cfg *config.Config) func(ctx context.Contex
 			cc.log.Warn("waiting strategy", "name", named, "error", err)
 			return config.WaitingStrategy{}, false
 		}
-		return strategyConfig(w), true
+		return strategyConfig(cfg, w), true
 	}
 }

@@ -118,6 +118,7 @@ func TestFlowGather(t *testing.T) {
 	}
 	menu := func(prompt string) func(c *config.Config) {
 		return func(c *config.Config) {
+			c.Prompts.Dirs = append(c.Prompts.Dirs, filepath.Dir(longPrompt)) // the long prompt's directory too
 			c.Flows = map[string][]config.Action{
 				"out": {
 					{Answer: &config.AnswerAction{}},

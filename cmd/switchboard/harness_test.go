@@ -114,6 +114,8 @@ func newHarnessWith(t testing.TB, mutate func(c *config.Config), o nodeOptions) 
 	t.Cleanup(func() { h.far.Close() })
 	h.cfg = baseConfig(h.far.Addr())
 	h.cfg.Prompts.CacheDir = t.TempDir()
+	h.cfg.Prompts.UploadDir = t.TempDir()
+	h.cfg.Prompts.Dirs = []string{audioDir} // the tests' audio files, and nothing else
 	if mutate != nil {
 		mutate(h.cfg)
 		h.cfg.ApplyDefaults()

@@ -72,7 +72,7 @@ func (q *testQueues) Enqueue(ctx context.Context, name string, c *call.Call) (di
 	go func() {
 		select {
 		case <-time.After(q.after):
-			t.found <- call.Assignment{Agent: "agent-7", Request: call.DialRequest{Trunk: "far-end", To: "agent-7"}}
+			t.found <- call.Assignment{Agent: "agent-7", Request: call.DialRequest{Trunk: "far-end", To: "7007"}} // over a trunk: a number
 		case <-t.done:
 		}
 	}()
@@ -109,8 +109,8 @@ func TestQueueAgentFound(t *testing.T) {
 	}
 	waitToneBy(t, c, 500, 2*time.Second, "greeting")
 	fc := h.waitCall(farCall)
-	if got := fc.Request().Recipient.User; got != "agent-7" {
-		t.Errorf("agent leg to %q, want agent-7", got)
+	if got := fc.Request().Recipient.User; got != "+7007" {
+		t.Errorf("agent leg to %q, want +7007 (the far-end trunk adds the plus)", got)
 	}
 	heardAlone(t, c, farHz, 700, 3*time.Second, "the agent, music stopped")
 	waitTone(t, fc, callerHz, "agent")

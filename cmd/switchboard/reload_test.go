@@ -30,7 +30,7 @@ sip: {listen: ["udp://127.0.0.1:0"]}
 rtp: {ports: "41000-41999"}
 http: {listen: "127.0.0.1:0"}
 storage: {database: "sqlite://:memory:"}
-prompts: {cache_dir: %q}
+prompts: {cache_dir: %q, dirs: [%q]}
 shutdown_timeout: 2s
 trunks:
   - {name: carrier, inbound: {allow: [%q]}}
@@ -42,7 +42,7 @@ flows:
     - play: {file: %q, duration: 20s}
     - hangup: {code: 480}
 api: {keys: [{name: ops, key: %q}]}
-`, cache, allow, flowRef, abs, reloadKey)
+`, cache, filepath.Dir(abs), allow, flowRef, abs, reloadKey)
 }
 
 // TestReloadUnderRunningCall: a reload makes the next call follow the new

@@ -30,20 +30,27 @@ type rfc4475Case struct {
 	via  string // top Via sent-by to replace with the test socket's address
 	tcp  bool   // send over TCP (the message's top Via says TCP)
 	why  string // what RFC 4475 says, and why this answer
+	// user replaces the Request-URI's user ("user" in most vectors, which is
+	// no number and gets 484 at the edge) so that the INVITE reaches the
+	// dialplan and what the vector tests is tested.
+	user string
 }
 
 // rfc4475Cases pins the answer to every message in testdata/rfc4475. The
 // flow answers every INVITE that reaches the dialplan 480, so a 480 means
-// "parsed, accepted and processed".
+// "parsed, accepted and processed". The vectors' INVITEs call "user", which
+// is no number (484 at the edge): those whose point is past the edge call
+// a number instead (user), and esc01, whose point is its escaped user, is
+// processed when the edge refuses it 484 after parsing it.
 var rfc4475Cases = map[string]rfc4475Case{
 	// §3.1.1 valid messages: processed.
 	"wsinv":      {want: "SIP/2.0 481 ", via: "192.0.2.2", why: "3.1.1.1 valid; To has a tag: an in-dialog INVITE for no dialog is 481 (RFC 3261 §12.2.2). Via's LWS kept, only its host replaced"},
 	"intmeth":    {want: "SIP/2.0 405 ", tcp: true, why: "3.1.1.2 valid; unknown method outside a dialog: 405 with Allow"},
-	"esc01":      {want: "SIP/2.0 480 ", via: "host5.example.net", why: "3.1.1.3 valid INVITE: processed"},
+	"esc01":      {want: "SIP/2.0 484 ", via: "host5.example.net", why: "3.1.1.3 valid INVITE: processed; its called user (sips:user@example.com, unescaped) is no number: 484"},
 	"escnull":    {want: "SIP/2.0 405 ", via: "host5.example.com", why: "3.1.1.4 valid REGISTER: the switch is no registrar, 405 with Allow"},
 	"esc02":      {want: "SIP/2.0 405 ", tcp: true, why: "3.1.1.5 valid; method RE%47IST%45R is not REGISTER: unknown, 405 with Allow"},
 	"lwsdisp":    {want: "SIP/2.0 200 ", via: "funky.example.com", why: "3.1.1.6 valid OPTIONS"},
-	"longreq":    {want: "SIP/2.0 480 ", tcp: true, why: "3.1.1.7 valid INVITE: processed"},
+	"longreq":    {want: "SIP/2.0 480 ", tcp: true, user: "+15550100", why: "3.1.1.7 valid INVITE: processed"},
 	"dblreq":     {want: "SIP/2.0 405 ", via: "192.0.2.125", why: "3.1.1.8 valid: the REGISTER is answered, the INVITE after it ignored"},
 	"semiuri":    {want: "SIP/2.0 200 ", via: "192.0.2.1", why: "3.1.1.9 valid OPTIONS"},
 	"transports": {want: "SIP/2.0 200 ", via: "t1.example.com", why: "3.1.1.10 valid OPTIONS; top Via is UDP"},
@@ -77,7 +84,7 @@ var rfc4475Cases = map[string]rfc4475Case{
 	"novelsc":   {want: "SIP/2.0 400 ", tcp: true, why: "3.3.3 Request-URI scheme soap.beep (RFC: 416; the parser refuses the scheme, so 400)"},
 	"unksm2":    {want: "SIP/2.0 405 ", via: "192.0.2.21:5060", why: "3.3.4 REGISTER with an unknown To scheme: 405 with Allow"},
 	"bext01":    {want: "SIP/2.0 420 ", via: "fold-and-staple.example.com", why: "3.3.5 Require of an unknown extension on OPTIONS: 420 with Unsupported (Via says TLS; sent over UDP)"},
-	"invut":     {want: "SIP/2.0 415 ", via: "somehost.example.com", why: "3.3.6 unknown body type: 415"},
+	"invut":     {want: "SIP/2.0 415 ", user: "+15550100", via: "somehost.example.com", why: "3.3.6 unknown body type: 415"},
 	"regaut01":  {want: "SIP/2.0 405 ", tcp: true, why: "3.3.7 REGISTER with an unknown auth scheme: 405 with Allow"},
 	"multi01":   {want: "SIP/2.0 400 ", via: "192.0.2.25", why: "3.3.8 several Call-ID, To, From, CSeq, Max-Forwards"},
 	"mcl01":     {want: "SIP/2.0 400 ", via: "host5.example.net", why: "3.3.9 two Content-Length"},
@@ -86,8 +93,8 @@ var rfc4475Cases = map[string]rfc4475Case{
 	"cparam01":  {want: "SIP/2.0 405 ", via: "saturn.example.com:5060", why: "3.3.12 REGISTER: 405 with Allow"},
 	"cparam02":  {want: "SIP/2.0 405 ", via: "saturn.example.com:5060", why: "3.3.13 REGISTER: 405 with Allow"},
 	"regescrt":  {want: "SIP/2.0 405 ", via: "host5.example.com", why: "3.3.14 REGISTER: 405 with Allow"},
-	"sdp01":     {want: "SIP/2.0 480 ", via: "192.0.2.15", why: "3.3.15 Accept without SDP but an SDP offer: processed"},
-	"inv2543":   {want: "SIP/2.0 480 ", via: "iftgw.example.com", why: "3.4.1 RFC 2543 INVITE (no branch): processed"},
+	"sdp01":     {want: "SIP/2.0 480 ", via: "192.0.2.15", user: "+15550100", why: "3.3.15 Accept without SDP but an SDP offer: processed"},
+	"inv2543":   {want: "SIP/2.0 480 ", via: "iftgw.example.com", user: "+15550100", why: "3.4.1 RFC 2543 INVITE (no branch): processed"},
 }
 
 // rfc4475Send sends one message to the switch from a fresh socket and
@@ -181,6 +188,13 @@ func TestRFC4475(t *testing.T) {
 				continue
 			}
 			seen[name] = true
+			if c.user != "" {
+				line, rest, _ := strings.Cut(string(msg), "\r\n")
+				if i, j := strings.Index(line, "sip:"), strings.Index(line, "@"); i >= 0 && j > i {
+					line = line[:i+4] + c.user + line[j:]
+				}
+				msg = []byte(line + "\r\n" + rest)
+			}
 			wait := 3 * time.Second
 			if c.want == "" {
 				wait = 700 * time.Millisecond

@@ -28,6 +28,7 @@ func fromFile(t testing.TB, path string, change func(c *config.Config)) func(c *
 		c.File = f.File
 		c.Routes, c.Flows, c.Schedules, c.WaitingStrategies = f.Routes, f.Flows, f.Schedules, f.WaitingStrategies
 		c.Queues, c.Agents, c.ACD, c.API, c.Gateway = f.Queues, f.Agents, f.ACD, f.API, f.Gateway
+		c.Prompts.Dirs = f.Prompts.Dirs
 	}
 }
 

@@ -38,7 +38,7 @@ const ffmpegRate = 16000
 // "apt-get install ffmpeg"). Conversion is bounded by ctx and
 // Options.Timeout.
 func (l *Library) File(ctx context.Context, path string) (*audio.Clip, error) {
-	ext, fi, err := statFile(path)
+	ext, fi, real, err := l.statFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -51,14 +51,14 @@ func (l *Library) File(ctx context.Context, path string) (*audio.Clip, error) {
 	l.mu.Unlock()
 	if known && key.fileSeen == seen {
 		return l.load(ctx, "file:"+ext+":"+key.sum, func(ctx context.Context) (*audio.Clip, error) {
-			data, err := readFile(path)
+			data, err := readFile(path, real)
 			if err != nil {
 				return nil, err
 			}
 			return l.prepareFile(ctx, path, ext, key.sum, data)
 		})
 	}
-	data, err := readFile(path)
+	data, err := readFile(path, real)
 	if err != nil {
 		return nil, err
 	}
@@ -111,17 +111,7 @@ func (l *Library) prepareFile(ctx context.Context, path, ext, key string, data [
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s; %w", path, why, err)
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	c, err := l.produce(cached, func(tmp string) error {
-		// "file:" keeps ffmpeg from reading a name with a colon as a
-		// protocol; -vn drops cover art; -map_metadata -1 drops tags.
-		return l.run(ctx, ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-			"-i", "file:"+abs, "-vn", "-map_metadata", "-1",
-			"-ac", "1", "-ar", fmt.Sprint(ffmpegRate), "-c:a", "pcm_s16le", "-f", "wav", "file:"+tmp)
-	})
+	c, err := l.produce(cached, func(tmp string) error { return l.ffmpeg(ctx, ffmpeg, data, ext, tmp) })
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: converting with ffmpeg: %w", path, err)
@@ -130,6 +120,68 @@ func (l *Library) prepareFile(ctx context.Context, path, ext, key string, data [
 			return nil, fmt.Errorf("%s: %w: %v; %v", path, ErrFormat, goErr, err)
 		}
 		return nil, fmt.Errorf("%s: %w: cannot convert with %v", path, ErrFormat, err)
+	}
+	return c, nil
+}
+
+// ffmpeg converts data, audio of type ext, into a 16 kHz mono 16-bit WAV
+// file dst. The input is a private copy in the cache directory (never the
+// named file again, which may have changed since it was read).
+func (l *Library) ffmpeg(ctx context.Context, ffmpeg string, data []byte, ext, dst string) error {
+	src, err := os.CreateTemp(l.opts.CacheDir, ".src-*"+ext)
+	if err != nil {
+		return fmt.Errorf("prompt cache: %w", err)
+	}
+	defer os.Remove(src.Name())
+	_, werr := src.Write(data)
+	if cerr := src.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("prompt cache: %w", werr)
+	}
+	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-y"}
+	// "file:" keeps ffmpeg from reading a name with a colon as a protocol;
+	// -vn drops cover art; -map_metadata -1 drops tags.
+	args = append(args, "-i", "file:"+src.Name(), "-vn", "-map_metadata", "-1",
+		"-ac", "1", "-ar", fmt.Sprint(ffmpegRate), "-c:a", "pcm_s16le", "-f", "wav", "file:"+dst)
+	return l.run(ctx, ffmpeg, args...)
+}
+
+// Convert turns data, an uploaded audio file of type ext (one of
+// AllowedExtensions, at most MaxFileSize), into the WAV file the players
+// read (16-bit mono; VOX decoded as Dialogic ADPCM at 8000 Hz, every other
+// format converted with ffmpeg to 16 kHz), written atomically to dst, and
+// returns it decoded. Errors wrap ErrFormat, ErrTooLarge or ErrMissingTool
+// where those apply; they name the upload as name.
+func (l *Library) Convert(ctx context.Context, name string, data []byte, ext, dst string) (*audio.Clip, error) {
+	ext = strings.ToLower(ext)
+	if !allowedExtension(ext) {
+		return nil, fmt.Errorf("%s: %w %q, want one of %s", name, ErrFormat, ext, strings.Join(allowedExtensions, " "))
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(name, int64(len(data)))
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return nil, fmt.Errorf("prompt store: %w", err)
+	}
+	if ext == ".vox" {
+		c := DecodeVOX(data, VOXRate)
+		if len(c.Samples) == 0 {
+			return nil, fmt.Errorf("%s: %w: empty VOX file", name, ErrFormat)
+		}
+		return c, writeWAV(dst, c)
+	}
+	ffmpeg, err := l.lookFFmpeg()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s files are converted with ffmpeg; %w", name, ext, err)
+	}
+	c, err := l.produce(dst, func(tmp string) error { return l.ffmpeg(ctx, ffmpeg, data, ext, tmp) })
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s: converting with ffmpeg: %w", name, err)
+		}
+		return nil, fmt.Errorf("%s: %w: cannot convert with %v", name, ErrFormat, err)
 	}
 	return c, nil
 }
@@ -157,40 +209,76 @@ func decodeGo(ext string, data []byte) (*audio.Clip, error) {
 	return c, nil
 }
 
-// statFile checks that path is a regular file of at most MaxFileSize with an
-// allowed extension, and returns the extension in lower case and the size.
-func statFile(path string) (ext string, fi os.FileInfo, err error) {
+// statFile checks that path lies under the prompt directories (Dirs) and
+// is a regular file of at most MaxFileSize with an allowed extension, and
+// returns the extension in lower case, the file's information and the path
+// to open (symbolic links resolved when the Library is confined).
+func (l *Library) statFile(path string) (ext string, fi os.FileInfo, real string, err error) {
 	ext = strings.ToLower(filepath.Ext(path))
 	if !allowedExtension(ext) {
 		what := fmt.Sprintf("%q", ext)
 		if ext == "" {
 			what = "(no file name extension)"
 		}
-		return "", nil, fmt.Errorf("%s: %w %s, want one of %s", path, ErrFormat, what, strings.Join(allowedExtensions, " "))
+		return "", nil, "", fmt.Errorf("%s: %w %s, want one of %s", path, ErrFormat, what, strings.Join(allowedExtensions, " "))
 	}
-	fi, err = os.Stat(path)
+	real, err = l.confine(path)
 	if err != nil {
-		return "", nil, fileError(path, err)
+		return "", nil, "", err
 	}
-	if !fi.Mode().IsRegular() {
-		return "", nil, fmt.Errorf("%s: not a regular file", path)
+	fi, err = os.Stat(real)
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", nil, "", notFound(path)
 	}
 	if fi.Size() > MaxFileSize {
-		return "", nil, tooLarge(path, fi.Size())
+		return "", nil, "", tooLarge(path, fi.Size())
 	}
-	return ext, fi, nil
+	return ext, fi, real, nil
 }
 
-// readFile reads path, at most MaxFileSize bytes.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// confine returns the file path names, symbolic links resolved, when it
+// lies under one of Options.Dirs (path itself when there are none), else
+// the not-found error.
+func (l *Library) confine(path string) (string, error) {
+	if len(l.opts.Dirs) == 0 {
+		return path, nil
+	}
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fileError(path, err)
+		return "", notFound(path)
+	}
+	for _, d := range l.opts.Dirs {
+		dir, err := filepath.Abs(d)
+		if err != nil || !within(dir, abs) {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return "", notFound(path)
+		}
+		if realDir, err := filepath.EvalSymlinks(dir); err == nil && within(realDir, real) {
+			return real, nil
+		}
+	}
+	return "", notFound(path)
+}
+
+// within reports whether the clean absolute path p lies under dir.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// readFile reads real (the file path names), at most MaxFileSize bytes.
+func readFile(path, real string) ([]byte, error) {
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, notFound(path)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fileError(path, err)
+		return nil, notFound(path)
 	}
 	if len(data) > MaxFileSize {
 		return nil, tooLarge(path, int64(len(data)))
@@ -202,15 +290,15 @@ func tooLarge(path string, size int64) error {
 	return fmt.Errorf("%s: %w: %d bytes, at most %d (4 MB)", path, ErrTooLarge, size, MaxFileSize)
 }
 
-// fileError returns err about path as "path: reason", keeping errors.Is for
-// fs.ErrNotExist and the like.
-func fileError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: audio file not found: %w", path, err)
-	}
-	return fmt.Errorf("%s: cannot read audio file: %w", path, err)
+// notFoundError is the one error for a file that cannot be used where it
+// is named, whatever the reason (see ErrNotFound).
+type notFoundError struct{ path string }
+
+func (e *notFoundError) Error() string { return e.path + ": " + ErrNotFound.Error() }
+
+// Is reports whether target is ErrNotFound or fs.ErrNotExist.
+func (e *notFoundError) Is(target error) bool {
+	return target == ErrNotFound || target == fs.ErrNotExist
 }
+
+func notFound(path string) error { return &notFoundError{path: path} }

@@ -206,46 +206,12 @@ func TestFileConcurrentConvertsOnce(t *testing.T) {
 	}
 }
 
-// encodeVOX is a Dialogic ADPCM encoder for tests, the inverse of DecodeVOX:
-// each code is chosen by running the decoder's own step.
-func encodeVOX(samples []int16) []byte {
-	out := make([]byte, (len(samples)+1)/2)
-	predictor, index := 0, 0
-	for i, s := range samples {
-		target := int(s) / 16
-		step := voxSteps[index]
-		diff := target - predictor
-		var code int
-		if diff < 0 {
-			code = 8
-			diff = -diff
-		}
-		// Magnitude m with ((2m+1)*step)>>3 closest to diff.
-		m := min(max((8*diff/step-1+1)/2, 0), 7)
-		code |= m
-		d := ((2*m + 1) * step) >> 3
-		if code&8 != 0 {
-			predictor -= d
-		} else {
-			predictor += d
-		}
-		predictor = min(max(predictor, -2048), 2047)
-		index = min(max(index+voxIndexAdjust[m], 0), 48)
-		if i%2 == 0 {
-			out[i/2] = byte(code) << 4
-		} else {
-			out[i/2] |= byte(code)
-		}
-	}
-	return out
-}
-
 func TestFileVOX(t *testing.T) {
 	dir := t.TempDir()
 	samples := make([]int16, 16000)
 	tone.NewGenerator(8000, 1500, 0.5).Fill(samples)
 	path := filepath.Join(dir, "menu.vox")
-	if err := os.WriteFile(path, encodeVOX(samples), 0o644); err != nil {
+	if err := os.WriteFile(path, EncodeVOX(samples), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	lib := New(Options{CacheDir: filepath.Join(dir, "cache"), FFmpeg: "/nonexistent/ffmpeg"})
@@ -380,7 +346,7 @@ func TestFileErrors(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "dir.wav"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	check(filepath.Join(dir, "dir.wav"), nil, "not a regular file")
+	check(filepath.Join(dir, "dir.wav"), ErrNotFound, "audio file not found in the prompt directories")
 }
 
 func TestFileMissingFFmpeg(t *testing.T) {
@@ -500,5 +466,51 @@ func TestFileNotReadAgainWhileUnchanged(t *testing.T) {
 	}
 	if c, err := lib.File(ctx, path); err != nil || !hasTone(t, c, 900) {
 		t.Errorf("touched file: %v, want its new content (900 Hz)", err)
+	}
+}
+
+// TestFileConfined: with Options.Dirs, File and CheckFile read only files
+// under them. A "../" path, an absolute path elsewhere, and a symbolic link
+// inside that points out are refused with the error of a missing file, word
+// for word apart from the path, so the answer tells nothing of what exists.
+func TestFileConfined(t *testing.T) {
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "prompts")
+	if err := os.Mkdir(prompts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(toneFile("500"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, "secret.wav"), filepath.Join(prompts, "ok.wav")} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "secret.wav"), filepath.Join(prompts, "link.wav")); err != nil {
+		t.Fatal(err)
+	}
+	lib := New(Options{CacheDir: filepath.Join(dir, "cache"), Dirs: []string{prompts}})
+	ctx := testCtx(t)
+	if c, err := lib.File(ctx, filepath.Join(prompts, "ok.wav")); err != nil || !hasTone(t, c, 500) {
+		t.Fatalf("a file inside the prompt directory: %v", err)
+	}
+	for _, p := range []string{
+		filepath.Join(prompts, "..", "secret.wav"), // exists
+		filepath.Join(prompts, "..", "missing.wav"),
+		filepath.Join(dir, "secret.wav"),
+		filepath.Join(prompts, "link.wav"),
+		filepath.Join(prompts, "missing.wav"),
+		"/etc/../" + filepath.Join(dir, "secret.wav"),
+	} {
+		want := p + ": audio file not found in the prompt directories"
+		_, err := lib.File(ctx, p)
+		if err == nil || err.Error() != want || !errors.Is(err, ErrNotFound) {
+			t.Errorf("File(%s) = %v, want %q", p, err, want)
+		}
+		if err := lib.CheckFile(p); err == nil || err.Error() != want {
+			t.Errorf("CheckFile(%s) = %v, want %q", p, err, want)
+		}
 	}
 }

@@ -79,6 +79,12 @@ var (
 	// ErrFormat is wrapped by the error for an audio file whose extension is
 	// not allowed, or whose content cannot be decoded.
 	ErrFormat = errors.New("unsupported audio format")
+	// ErrNotFound is wrapped by the error for an audio file that cannot be
+	// used where it is named: missing, unreadable, not a regular file, or
+	// outside Options.Dirs. The message is the same in every case, so that
+	// it does not tell whether a file exists; it also matches
+	// fs.ErrNotExist.
+	ErrNotFound = errors.New("audio file not found in the prompt directories")
 	// ErrMissingTool is matched (errors.Is) by the error for a needed external
 	// program that cannot be found; see MissingToolError.
 	ErrMissingTool = errors.New("required program is not installed")
@@ -122,6 +128,12 @@ type Options struct {
 	// Timeout bounds each run of an external program, in addition to the
 	// caller's context. Default DefaultTimeout (2 minutes).
 	Timeout time.Duration
+	// Dirs are the directories audio files may be read from (File and
+	// CheckFile): a path that does not lie under one of them, also once
+	// symbolic links are followed, is refused with the same error as a
+	// missing file (ErrNotFound). Empty: any path (for tools and tests; the
+	// switch always sets them).
+	Dirs []string
 }
 
 // Library prepares prompts and caches them. It is safe for concurrent use;
@@ -182,7 +194,7 @@ func (l *Library) CheckSpeech() error {
 // is found. Errors name the file and wrap ErrFormat, ErrTooLarge or
 // ErrMissingTool where those apply.
 func (l *Library) CheckFile(path string) error {
-	ext, _, err := statFile(path)
+	ext, _, real, err := l.statFile(path)
 	if err != nil {
 		return err
 	}
@@ -190,7 +202,7 @@ func (l *Library) CheckFile(path string) error {
 	switch ext {
 	case ".vox":
 	case ".wav", ".mp3":
-		data, err := readFile(path)
+		data, err := readFile(path, real)
 		if err != nil {
 			return err
 		}
@@ -317,6 +329,29 @@ func (t *tailBuffer) String() string {
 	return strings.Join(strings.Fields(string(t.b)), " ")
 }
 
+// writeWAV writes c to path as a 16-bit WAV file, atomically.
+func writeWAV(path string, c *audio.Clip) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.wav")
+	if err != nil {
+		return fmt.Errorf("prompt store: %w", err)
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	err = audio.EncodeWAV(f, c)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("prompt store: %w", err)
+	}
+	return nil
+}
+
 // loadCached decodes the cached WAV file at path. ok is false when there is
 // no usable file; a damaged one is removed.
 func loadCached(path string) (*audio.Clip, bool) {
@@ -331,14 +366,15 @@ func loadCached(path string) (*audio.Clip, bool) {
 	return c, true
 }
 
-// produce makes the cache file path by letting write fill a temporary file
-// in the same directory, then decodes it and moves it into place, so that
-// the cache never holds a partial file. write gets the temporary file's name.
+// produce makes the file path (in the cache, or an upload) by letting write
+// fill a temporary file in the same directory, then decodes it and moves it
+// into place, so that no reader sees a partial file. write gets the
+// temporary file's name.
 func (l *Library) produce(path string, write func(tmp string) error) (*audio.Clip, error) {
 	if err := os.MkdirAll(l.opts.CacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("prompt cache: %w", err)
 	}
-	f, err := os.CreateTemp(l.opts.CacheDir, ".tmp-*.wav")
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*.wav")
 	if err != nil {
 		return nil, fmt.Errorf("prompt cache: %w", err)
 	}

@@ -43,3 +43,38 @@ func DecodeVOX(data []byte, rate int) *audio.Clip {
 	}
 	return &audio.Clip{Rate: rate, Samples: out}
 }
+
+// EncodeVOX encodes 16-bit samples as Dialogic VOX data (the inverse of
+// DecodeVOX; no header, the rate is the caller's to remember): each code is
+// chosen by running the decoder's own step.
+func EncodeVOX(samples []int16) []byte {
+	out := make([]byte, (len(samples)+1)/2)
+	predictor, index := 0, 0
+	for i, s := range samples {
+		target := int(s) / 16
+		step := voxSteps[index]
+		diff := target - predictor
+		var code int
+		if diff < 0 {
+			code = 8
+			diff = -diff
+		}
+		// Magnitude m with ((2m+1)*step)>>3 closest to diff.
+		m := min(max((8*diff/step-1+1)/2, 0), 7)
+		code |= m
+		d := ((2*m + 1) * step) >> 3
+		if code&8 != 0 {
+			predictor -= d
+		} else {
+			predictor += d
+		}
+		predictor = min(max(predictor, -2048), 2047)
+		index = min(max(index+voxIndexAdjust[m], 0), 48)
+		if i%2 == 0 {
+			out[i/2] = byte(code) << 4
+		} else {
+			out[i/2] |= byte(code)
+		}
+	}
+	return out
+}
