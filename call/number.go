@@ -38,6 +38,34 @@ func ValidNumber(number string) error {
 		ErrNumberFormat, number, MaxDigits)
 }
 
+// MaxNameLen is the longest name ValidDestination accepts.
+const MaxNameLen = 64
+
+// ValidDestination reports whether an inbound INVITE's called user may be
+// routed: a number (ValidNumber), or a plain name such as "support" or
+// "sales.uk" (letters, digits, '.', '-', '_'; up to MaxNameLen), which a
+// route can match but a dial can never send to a trunk (ValidNumber refuses
+// it there). Wildcards ('*', '?'), URI parameters (';') and escaped
+// characters are refused, wrapping ErrNumberFormat.
+func ValidDestination(user string) error {
+	if ValidNumber(user) == nil {
+		return nil
+	}
+	ok := user != "" && len(user) <= MaxNameLen
+	for i := 0; ok && i < len(user); i++ {
+		c := user[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+	}
+	if ok {
+		return nil
+	}
+	if len(user) > 64 {
+		user = user[:64] + "..."
+	}
+	return fmt.Errorf("%w: %q is neither a number (E.164, or up to %d digits) nor a name (letters, digits, '.', '-', '_')",
+		ErrNumberFormat, user, MaxDigits)
+}
+
 // MatchNumber reports whether number matches pattern: '*' matches any run of
 // characters (including none), '?' exactly one; everything else literally.
 // A pattern without '+' also matches the number's form without its leading

@@ -2,6 +2,7 @@ package call
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,22 @@ func TestMatchNumber(t *testing.T) {
 	for _, c := range cases {
 		if got := MatchNumber(c.pattern, c.number); got != c.want {
 			t.Errorf("MatchNumber(%q, %q) = %v, want %v", c.pattern, c.number, got, c.want)
+		}
+	}
+}
+
+// TestValidDestination: an inbound called user may be a number or a plain
+// name; wildcards, parameters and escapes are refused.
+func TestValidDestination(t *testing.T) {
+	for _, n := range []string{"+15550100", "1000", "support", "sales.uk", "agent-7", "queue_1"} {
+		if err := ValidDestination(n); err != nil {
+			t.Errorf("ValidDestination(%q) = %v, want nil", n, err)
+		}
+	}
+	for _, n := range []string{"", "+1555*", "1555?", "*", "1000;phone-context=+1900", "+1555;user=phone",
+		"sips:user@example.com", "1 000", "+1555%2A", "a*", strings.Repeat("a", MaxNameLen+1)} {
+		if err := ValidDestination(n); !errors.Is(err, ErrNumberFormat) {
+			t.Errorf("ValidDestination(%q) = %v, want ErrNumberFormat", n, err)
 		}
 	}
 }

@@ -138,11 +138,12 @@ type Refusal struct {
 }
 
 // CheckNumber is the edge's decision on the called number of an INVITE that
-// came in on t: nil when it is a number (call.ValidNumber: E.164 or digits,
-// never a wildcard or a URI parameter) that t serves, else the refusal the
-// edge sends (484 for what is no number, 404 for a number not served).
+// came in on t: nil when it is a number or a plain name
+// (call.ValidDestination: never a wildcard or a URI parameter) that t
+// serves, else the refusal the edge sends (484 for what is neither, 404 for
+// one not served).
 func (t *Trunk) CheckNumber(number string) *Refusal {
-	if err := call.ValidNumber(number); err != nil {
+	if err := call.ValidDestination(number); err != nil {
 		return &Refusal{Code: 484, Status: "Address Incomplete", Why: "called number refused: " + err.Error()}
 	}
 	if t.Serves(number) {
