@@ -50,6 +50,8 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	# the sipgo fork's own tests of what we changed (third_party/sipgo/README.switchboard.md)
+	cd third_party/sipgo && $(GO) test -race -count=1 -run 'Switchboard|^TestTCP(RefAfterPeerClose|CloseIsIdempotentForPool|PerIPCap|LimitsFirstMessage|LimitLogRate)$$' ./sip/
 
 test: deps fmt-check vet build unit
 
