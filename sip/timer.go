@@ -374,10 +374,13 @@ func (l *legBase) expire() {
 
 // sendRefresh refreshes the session as its refresher (RFC 4028 §7.4, §8.3):
 // UPDATE without SDP, or a re-INVITE with the leg's current SDP when the
-// peer lacks UPDATE. A 422 is retried once with the peer's Min-SE; 408,
+// peer lacks UPDATE. A 422 is retried once with the peer's Min-SE as
+// interval and Min-SE (RFC 4028 §7.4, §10); 408,
 // 481 or no answer end the leg with BYE; other failures leave the session
 // to expire unless the peer refreshes.
 func (l *legBase) sendRefresh(ctx context.Context) {
+	// RFC 4028 §7.4: a retry after 422 carries the largest Min-SE seen.
+	floor := l.trunk.Config.SessionTimers.MinSE
 	for attempt := 0; attempt < 2; attempt++ {
 		l.mu.Lock()
 		if l.ended || !l.confirmed || l.st.interval == 0 {
@@ -395,7 +398,7 @@ func (l *legBase) sendRefresh(ctx context.Context) {
 		}
 		secs := int(l.st.interval / time.Second)
 		l.mu.Unlock()
-		setSessionHeaders(req, secs, l.trunk.Config.SessionTimers.MinSE, "uac")
+		setSessionHeaders(req, secs, floor, "uac")
 		req.AppendHeader(sip.NewHeader("Allow", allowHeader))
 		l.log.Debug("session refresh", "method", method, "session_expires", secs)
 		res, err := l.transact(ctx, req)
@@ -419,7 +422,9 @@ func (l *legBase) sendRefresh(ctx context.Context) {
 			l.acceptTimerUACLocked(res)
 			l.mu.Unlock()
 			return
-		case code == 422 && attempt == 0 && minSE(res) > secs:
+		case code == 422 && attempt == 0 && minSE(res) > secs && minSE(res) <= 86400:
+			floor = max(floor, minSE(res))
+			l.log.Info("session refresh refused 422: retrying with the peer's Min-SE", "min_se", floor)
 			l.mu.Lock()
 			l.st.interval = time.Duration(minSE(res)) * time.Second
 			l.mu.Unlock()

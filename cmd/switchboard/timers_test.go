@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,77 @@ func TestEarlyUpdateWithSDP(t *testing.T) {
 	}
 	waitTone(t, c, farHz, "caller after answer")
 	waitTone(t, fc, callerHz, "far end after answer")
+	h.hangup(c, fc)
+}
+
+// TestSessionTimerRefreshReinvite: the caller asks the switch to refresh
+// but its Allow lacks UPDATE; the switch refreshes with re-INVITEs (RFC
+// 4028 §7.4) carrying Session-Expires with refresher=uac and the leg's SDP,
+// never UPDATE, and audio keeps flowing both ways.
+func TestSessionTimerRefreshReinvite(t *testing.T) {
+	h := newHarness(t, shortTimers(4))
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
+		Headers: map[string]string{"Session-Expires": "4;refresher=uas", "Supported": "timer",
+			"Allow": "INVITE, ACK, CANCEL, BYE, OPTIONS"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	fc := h.waitCall(farCall)
+	for i := 0; i < 2; i++ {
+		ri := recv(t, c.Reinvites(), fmt.Sprintf("refresh re-INVITE %d", i+1))
+		if h := ri.Request.GetHeader("Session-Expires"); h == nil || strings.ReplaceAll(h.Value(), " ", "") != "4;refresher=uac" {
+			t.Errorf("refresh %d Session-Expires = %v, want 4;refresher=uac", i+1, h)
+		}
+		if !strings.Contains(string(ri.Request.Body()), "m=audio") {
+			t.Errorf("refresh re-INVITE %d carries no SDP: %q", i+1, ri.Request.Body())
+		}
+	}
+	select {
+	case up := <-c.Updates():
+		t.Errorf("switch refreshed with UPDATE though the caller's Allow lacks it: %s", up.StartLine())
+	default:
+	}
+	c.ResetAudio()
+	fc.ResetAudio()
+	waitTone(t, c, farHz, "caller after re-INVITE refreshes")
+	waitTone(t, fc, callerHz, "far end after re-INVITE refreshes")
+	h.hangup(c, fc)
+}
+
+// TestSessionTimerRefresh422: the caller answers the switch's first
+// refresh 422 with Min-SE: 6 (above the 4 s interval); the switch sends the
+// refresh again at once with Session-Expires and Min-SE 6 (RFC 4028 §7.4),
+// keeps 6 s for the refreshes after it, and the call stays up.
+func TestSessionTimerRefresh422(t *testing.T) {
+	h := newHarness(t, shortTimers(4))
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
+		Headers: map[string]string{"Session-Expires": "4;refresher=uas", "Supported": "timer"}})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	fc := h.waitCall(farCall)
+	c.RefuseNextUpdate(422, "Session Interval Too Small", map[string]string{"Min-SE": "6"})
+	want := []string{"4;refresher=uac", "6;refresher=uac", "6;refresher=uac"}
+	for i, w := range want {
+		up := recv(t, c.Updates(), fmt.Sprintf("refresh %d", i+1))
+		se := up.GetHeader("Session-Expires")
+		if se == nil || strings.ReplaceAll(se.Value(), " ", "") != w {
+			t.Errorf("refresh %d Session-Expires = %v, want %s", i+1, se, w)
+		}
+		if i == 1 {
+			if m := up.GetHeader("Min-SE"); m == nil || strings.TrimSpace(m.Value()) != "6" {
+				t.Errorf("refresh retried after 422: Min-SE = %v, want 6", m)
+			}
+		}
+	}
+	select {
+	case <-c.Ended():
+		t.Fatal("the call ended after the 422")
+	default:
+	}
+	waitTone(t, c, farHz, "caller after the 422")
+	waitTone(t, fc, callerHz, "far end after the 422")
 	h.hangup(c, fc)
 }

@@ -79,6 +79,7 @@ type Call struct {
 	earlyTag     string   // To tag of the first 18x (an early dialog)
 	earlyTarget  *sip.Uri // its Contact
 	updates      chan *sip.Request
+	refuseUpdate *refusal               // the answer to the next UPDATE (RefuseNextUpdate)
 	reliable     []*ReliableProvisional // reliable 18x received (prack.go)
 }
 

@@ -19,6 +19,23 @@ import (
 // to 32 unread), as received: session refreshes among them.
 func (c *Call) Updates() <-chan *sip.Request { return c.updates }
 
+// refusal is a scripted final response to a request.
+type refusal struct {
+	code    int
+	reason  string
+	headers map[string]string
+}
+
+// RefuseNextUpdate makes the UA answer the next UPDATE in the call's dialog
+// with code, reason and headers instead of 200, as a peer does that wants a
+// longer session interval (422 with "Min-SE": "120", RFC 4028 §8.1). The
+// UPDATE is still reported on Updates.
+func (c *Call) RefuseNextUpdate(code int, reason string, headers map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refuseUpdate = &refusal{code: code, reason: reason, headers: headers}
+}
+
 // Refresh sends an UPDATE without SDP (a session refresh, RFC 4028 §7.4)
 // with headers set on it (e.g. "Session-Expires": "90;refresher=uac",
 // "Supported": "timer") and returns the final response.
