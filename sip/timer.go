@@ -391,17 +391,41 @@ func (l *legBase) sendRefresh(ctx context.Context) {
 		if l.st.peerNoUpd {
 			method = sip.INVITE
 		}
-		req := l.dlg.request(method, l.contact, 0)
-		if method == sip.INVITE && l.lastBody != "" {
-			req.SetBody([]byte(l.lastBody))
-			req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		}
 		secs := int(l.st.interval / time.Second)
 		l.mu.Unlock()
-		setSessionHeaders(req, secs, floor, "uac")
-		req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+		build := func() *sip.Request { // l.mu held
+			req := l.dlg.request(method, l.contact, 0)
+			if method == sip.INVITE && l.lastBody != "" {
+				req.SetBody([]byte(l.lastBody))
+				req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			}
+			setSessionHeaders(req, secs, floor, "uac")
+			req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+			return req
+		}
 		l.log.Debug("session refresh", "method", method, "session_expires", secs)
-		res, err := l.transact(ctx, req)
+		var req *sip.Request
+		var res *sip.Response
+		var err error
+		if method == sip.INVITE {
+			// A re-INVITE refused 491 is sent again after a while (leg.go).
+			req, res, err = l.reinvite(ctx, build)
+			if errors.Is(err, errReinvitePending) {
+				// Another re-INVITE of ours is pending: try again after it.
+				attempt--
+				select {
+				case <-time.After(l.glareDelay()):
+					continue
+				case <-ctx.Done():
+					return
+				}
+			}
+		} else {
+			l.mu.Lock()
+			req = build()
+			l.mu.Unlock()
+			res, err = l.transact(ctx, req)
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return
