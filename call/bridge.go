@@ -173,6 +173,9 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 						continue
 					}
 					c.reofferLocal(ctx, c.in, out, e, dirs)
+					// The far end's answer is fitted to the caller's
+					// latest offer: the 200 keeps what the UPDATE agreed.
+					offer = c.in.Offer()
 					c.connect(out)
 					continue
 				}

@@ -57,6 +57,9 @@ type legBase struct {
 	// reinviting: a re-INVITE of ours is pending on the dialog; a re-offer
 	// from the party meanwhile gets 491 (RFC 3261 §14.2).
 	reinviting bool
+	// earlyOffer: the party's latest offer answered in the early dialog
+	// (UPDATE, RFC 3311); the INVITE's final response keeps that session.
+	earlyOffer *RemoteMedia
 	agreed     media.Description // the codecs the socket uses with the party (configure)
 	layout     Layout            // the session's m-lines, from the party's SDP
 	ackCh      chan *sip.Request
@@ -256,6 +259,9 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 		l.applyRemote(rm)
 		l.mu.Lock()
 		l.srtp = srtp
+		if !l.confirmed {
+			l.earlyOffer = &rm
+		}
 		l.mu.Unlock()
 		if err := l.configure(r.Answer, rm.Desc, srtp.sess); err != nil {
 			l.log.Warn("configure media", "error", err)

@@ -337,3 +337,83 @@ func TestSessionTimerRefresh422(t *testing.T) {
 	waitTone(t, fc, callerHz, "far end after the 422")
 	h.hangup(c, fc)
 }
+
+// TestEarlyUpdateCodecChange: in early media (the far end's 183, PCMU) the
+// caller re-offers PCMA only by UPDATE; the switch answers PCMA on the
+// caller's leg and the far end is not disturbed. When the far end answers
+// (PCMU), the caller's 200 keeps PCMA, the codec the early UPDATE agreed,
+// and audio flows both ways, transcoded.
+func TestEarlyUpdateCodecChange(t *testing.T) {
+	h := newHarness(t, nil)
+	release := make(chan struct{})
+	done := make(chan *siptest.Call, 1)
+	go func() {
+		in := h.nextIncoming()
+		if err := in.Progress(siptest.AnswerOptions{ToneHz: 700, Codecs: []string{"PCMU"}}); err != nil {
+			t.Errorf("183: %v", err)
+		}
+		select {
+		case <-release:
+		case <-h.ctx.Done():
+			return
+		}
+		fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz, Codecs: []string{"PCMU"}})
+		if err != nil {
+			t.Errorf("answer: %v", err)
+		}
+		done <- fc
+	}()
+	early := make(chan *siptest.Call, 1)
+	result := make(chan *siptest.Call, 1)
+	go func() {
+		c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
+			Codecs: []string{"PCMU", "PCMA"},
+			OnProvisional: func(c *siptest.Call, res *siptestResponse) {
+				if res.StatusCode == 183 {
+					select {
+					case early <- c:
+					default:
+					}
+				}
+			}})
+		if err != nil {
+			t.Errorf("invite: %v", err)
+		}
+		result <- c
+	}()
+	c := recv(t, early, "183")
+	waitTone(t, c, 700, "caller in early media")
+	if err := c.SetCodecs("PCMA"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.UpdateOffer(h.ctx, siptest.SendRecv)
+	if err != nil || res == nil || res.StatusCode != 200 {
+		t.Fatalf("early UPDATE: %v %v", err, res)
+	}
+	if got := c.Codec(); got != "PCMA" {
+		t.Fatalf("codec after the early UPDATE = %q, want PCMA", got)
+	}
+	close(release)
+	if c = recv(t, result, "the caller's final response"); c == nil || c.Status() != 200 {
+		t.Fatal("call not answered")
+	}
+	fc := recv(t, done, "the far end's answer")
+	if fc == nil {
+		t.Fatal("far end did not answer")
+	}
+	if got := c.Codec(); got != "PCMA" {
+		t.Errorf("caller's codec after the 200 = %q, want PCMA (the early UPDATE's):\n%s", got, c.RemoteSDP())
+	}
+	if !strings.Contains(c.RemoteSDP(), "PCMA/8000") || strings.Contains(c.RemoteSDP(), "PCMU/8000") {
+		t.Errorf("the 200's SDP does not keep PCMA alone:\n%s", c.RemoteSDP())
+	}
+	select {
+	case up := <-fc.Updates():
+		t.Errorf("the caller's early UPDATE reached the far end: %s", up.StartLine())
+	default:
+	}
+	c.ResetAudio()
+	waitTone(t, c, farHz, "caller after answer")
+	waitTone(t, fc, callerHz, "far end after answer")
+	h.hangup(c, fc)
+}
