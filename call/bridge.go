@@ -144,7 +144,13 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				c.log.Info("call answered")
 				c.startSupervision(ctx)
 			case Reoffer:
-				c.reoffer(ctx, out, c.in, e, dirs)
+				if !farAnswered {
+					// An UPDATE in the far end's early dialog (RFC
+					// 3311): answered on its leg alone, never passed on.
+					c.reofferLocal(ctx, out, c.in, e, dirs)
+				} else {
+					c.reoffer(ctx, out, c.in, e, dirs)
+				}
 				c.connect(out)
 			case DTMF:
 				c.relayDTMF(out, c.in, e)

@@ -417,3 +417,83 @@ func TestEarlyUpdateCodecChange(t *testing.T) {
 	waitTone(t, fc, callerHz, "far end after answer")
 	h.hangup(c, fc)
 }
+
+// TestEarlyUpdateFromFarEnd: in early media (its 183, PCMU) the far end
+// offers sendonly by UPDATE (answered recvonly), then PCMA only; the
+// switch answers each on the far end's
+// leg (200 with PCMA), the caller is sent nothing (no UPDATE, no
+// re-INVITE) and keeps hearing the early media; after the far end's 200
+// audio flows both ways.
+func TestEarlyUpdateFromFarEnd(t *testing.T) {
+	h := newHarness(t, nil)
+	early := make(chan *siptest.Incoming, 1)
+	release := make(chan struct{})
+	done := make(chan *siptest.Call, 1)
+	go func() {
+		in := h.nextIncoming()
+		if err := in.Progress(siptest.AnswerOptions{ToneHz: 700, Codecs: []string{"PCMU", "PCMA"}}); err != nil {
+			t.Errorf("183: %v", err)
+		}
+		early <- in
+		select {
+		case <-release:
+		case <-h.ctx.Done():
+			return
+		}
+		fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+		if err != nil {
+			t.Errorf("answer: %v", err)
+		}
+		done <- fc
+	}()
+	heard, heardCh := hearsEarly(700)
+	result := make(chan *siptest.Call, 1)
+	go func() {
+		c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz,
+			Codecs: []string{"PCMU"}, OnProvisional: heard})
+		if err != nil {
+			t.Errorf("invite: %v", err)
+		}
+		result <- c
+	}()
+	in := recv(t, early, "far end's 183")
+	if !recv(t, heardCh, "early media check") {
+		t.Fatal("caller does not hear the early media")
+	}
+	ec := in.EarlyCall()
+	// A direction change in the early dialog is answered on the far end's
+	// leg too: the caller's dialog is not confirmed and is not re-offered.
+	res, err := ec.UpdateOffer(h.ctx, siptest.SendOnly)
+	if err != nil || res == nil || res.StatusCode != 200 || !strings.Contains(string(res.Body()), "a=recvonly") {
+		t.Fatalf("far end's early UPDATE (sendonly): %v %v", err, res)
+	}
+	if err := ec.SetCodecs("PCMA"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = ec.UpdateOffer(h.ctx, siptest.SendRecv)
+	if err != nil || res == nil || res.StatusCode != 200 {
+		t.Fatalf("far end's early UPDATE: %v %v", err, res)
+	}
+	if got := ec.Codec(); got != "PCMA" {
+		t.Errorf("far end's codec after its early UPDATE = %q, want PCMA:\n%s", got, res.Body())
+	}
+	close(release)
+	c := recv(t, result, "the caller's final response")
+	if c == nil || c.Status() != 200 {
+		t.Fatal("call not answered")
+	}
+	fc := recv(t, done, "the far end's answer")
+	if fc == nil {
+		t.Fatal("far end did not answer")
+	}
+	select {
+	case up := <-c.Updates():
+		t.Errorf("the far end's early UPDATE reached the caller: %s", up.StartLine())
+	default:
+	}
+	noReinvite(t, c, "caller")
+	c.ResetAudio()
+	waitTone(t, c, farHz, "caller after answer")
+	waitTone(t, fc, callerHz, "far end after answer")
+	h.hangup(c, fc)
+}

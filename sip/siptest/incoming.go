@@ -141,6 +141,15 @@ func (u *UA) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
+// EarlyCall returns the call of the early dialog Progress made (nil
+// before it): the UA may send UPDATE on it before its final response
+// (Call.UpdateOffer, RFC 3311).
+func (in *Incoming) EarlyCall() *Call {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.call
+}
+
 // Request returns the INVITE as received (read-only): useful to check what
 // the switch sent (headers, topology hiding, SDP).
 func (in *Incoming) Request() *sip.Request { return in.req }
