@@ -185,6 +185,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				}
 				var early *media.Description
 				if e.Early != nil {
+					offer = c.in.Offer() // the caller's latest: an early UPDATE's
 					d := answerTo(offer, *e.Early)
 					early = &d
 					c.setState(StateEarlyMedia)
@@ -209,6 +210,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					c.startSupervision(ctx)
 					continue
 				}
+				offer = c.in.Offer() // the caller's latest: an early UPDATE's
 				d := answerTo(offer, e.Answer)
 				if _, err := c.in.Answer(ctx, d); err != nil {
 					c.log.Warn("answer caller", "error", err)
@@ -226,7 +228,9 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					refusePending(e)
 					continue
 				}
-				settle(c.startReoffer(ctx, out, c.in, e, dirs, false))
+				// Before the far end answers, its UPDATE (RFC 3311) is
+				// answered on its own leg alone, never passed on.
+				settle(c.startReoffer(ctx, out, c.in, e, dirs, !farAnswered))
 			case DTMF:
 				c.relayDTMF(out, c.in, e)
 			}
@@ -246,6 +250,9 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 						refusePending(e)
 						continue
 					}
+					// The far end's answer is fitted to the caller's latest
+					// offer (offer is re-read when it answers): the 200
+					// keeps what the UPDATE agreed.
 					settle(c.startReoffer(ctx, c.in, out, e, dirs, true))
 					continue
 				}

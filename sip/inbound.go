@@ -108,8 +108,21 @@ func (l *InboundLeg) MaxForwards() int { return l.maxFwd }
 // Request is the INVITE (read-only).
 func (l *InboundLeg) Request() *sip.Request { return l.req }
 
-// Offer is the caller's offer, filtered to the trunk's codecs; nil for a late offer.
-func (l *InboundLeg) Offer() *media.Description { return l.offer.description() }
+// Offer is the caller's offer, filtered to the trunk's codecs; nil for a
+// late offer. After an offer by UPDATE in the early dialog it is that one:
+// the 200 answers with the session the UPDATE agreed.
+func (l *InboundLeg) Offer() *media.Description { return l.currentOffer().description() }
+
+// currentOffer is the INVITE's offer, or the caller's later one answered in
+// the early dialog.
+func (l *InboundLeg) currentOffer() *RemoteMedia {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.earlyOffer != nil {
+		return l.earlyOffer
+	}
+	return l.offer
+}
 
 // onCancel: sipgo has already answered the CANCEL 200 and the INVITE 487.
 // A Q.850 cause in the CANCEL's Reason goes on to the far end's CANCEL.
@@ -150,7 +163,7 @@ func (l *InboundLeg) response(code int, reason string, body []byte) *sip.Respons
 func (l *InboundLeg) Progress(ctx context.Context, ringing bool, early *media.Description) error {
 	withMedia := early != nil && l.offer != nil
 	if withMedia {
-		if err := l.configure(*early, l.offer.Desc, l.srtpSession()); err != nil {
+		if err := l.configure(*early, l.currentOffer().Desc, l.srtpSession()); err != nil {
 			return err
 		}
 	}
@@ -183,7 +196,7 @@ func (l *InboundLeg) Answer(ctx context.Context, d media.Description) (media.Des
 	}
 	l.mu.Unlock()
 	if l.offer != nil {
-		if err := l.configure(d, l.offer.Desc, l.srtpSession()); err != nil {
+		if err := l.configure(d, l.currentOffer().Desc, l.srtpSession()); err != nil {
 			l.terminate(ctx, call.NotAcceptable, true)
 			return media.Description{}, err
 		}

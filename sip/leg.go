@@ -54,13 +54,19 @@ type legBase struct {
 	lastBody  string
 	confirmed bool
 	ended     bool
-	agreed    media.Description // the codecs the socket uses with the party (configure)
-	layout    Layout            // the session's m-lines, from the party's SDP
-	ackCh     chan *sip.Request
-	st        sessionTimer  // RFC 4028 (timer.go)
-	cause     *call.Cause   // why the leg ended: the first cause given (endWith)
-	done      chan struct{} // closed when the leg is over and cleaned up (Done)
-	cleanOnce sync.Once
+	// reinviting: a re-INVITE of ours is pending on the dialog; a re-offer
+	// from the party meanwhile gets 491 (RFC 3261 §14.2).
+	reinviting bool
+	// earlyOffer: the party's latest offer answered in the early dialog
+	// (UPDATE, RFC 3311); the INVITE's final response keeps that session.
+	earlyOffer *RemoteMedia
+	agreed     media.Description // the codecs the socket uses with the party (configure)
+	layout     Layout            // the session's m-lines, from the party's SDP
+	ackCh      chan *sip.Request
+	st         sessionTimer  // RFC 4028 (timer.go)
+	cause      *call.Cause   // why the leg ended: the first cause given (endWith)
+	done       chan struct{} // closed when the leg is over and cleaned up (Done)
+	cleanOnce  sync.Once
 	// tcp keeps the party's TCP/TLS connection open while the dialog
 	// lives (doors.go): an idle connection carrying a call is not closed.
 	tcp connHold
@@ -213,7 +219,13 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	if l.nat {
 		l.dlg.flow = req.Source() // the NAT binding may have moved
 	}
+	glare := l.reinviting && (req.Method == sip.INVITE || len(req.Body()) > 0)
 	l.mu.Unlock()
+	if glare {
+		l.log.Info("re-offer while our re-INVITE is pending: 491", "method", req.Method)
+		l.s.respond(tx, req, 491, "Request Pending")
+		return
+	}
 	if l.refuseSmallInterval(req, tx) {
 		return
 	}
@@ -281,6 +293,9 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 		l.applyRemote(rm)
 		l.mu.Lock()
 		l.srtp = srtp
+		if !l.confirmed {
+			l.earlyOffer = &rm
+		}
 		l.mu.Unlock()
 		if err := l.configure(r.Answer, rm.Desc, srtp.sess); err != nil {
 			l.log.Warn("configure media", "error", err)
@@ -373,16 +388,15 @@ func (l *legBase) Update(ctx context.Context, offer media.Description) (media.De
 	if len(offer.Audio()) == 0 {
 		return media.Description{}, call.NotAcceptable
 	}
-	l.mu.Lock()
-	if !l.confirmed || l.ended {
-		l.mu.Unlock()
+	req, res, err := l.reinvite(ctx, func() *sip.Request {
+		req := l.dlg.request(sip.INVITE, l.contact, 0)
+		req.SetBody(l.renderLocked(offer))
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		return req
+	})
+	if errors.Is(err, errReinvitePending) {
 		return media.Description{}, call.Cause{Code: 491, Reason: "Request Pending"}
 	}
-	req := l.dlg.request(sip.INVITE, l.contact, 0)
-	req.SetBody(l.renderLocked(offer))
-	l.mu.Unlock()
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	res, err := l.transact(ctx, req)
 	if err != nil {
 		return media.Description{}, err
 	}
@@ -406,6 +420,56 @@ func (l *legBase) Update(ctx context.Context, offer media.Description) (media.De
 		return media.Description{}, err
 	}
 	return rm.Desc, nil
+}
+
+// errReinvitePending: the leg cannot send a re-INVITE now (one of ours is
+// pending, or the dialog is not confirmed or is over).
+var errReinvitePending = errors.New("sip: re-INVITE pending or dialog not confirmed")
+
+// glareRetries bounds how often a re-INVITE refused 491 is sent again.
+const glareRetries = 2
+
+// glareDelay is how long to wait before re-sending a re-INVITE refused 491
+// (RFC 3261 §14.1): 2.1 to 4 s when the switch chose the dialog's Call-ID
+// (outbound legs), else 0 to 2 s, in units of 10 ms.
+func (l *legBase) glareDelay() time.Duration {
+	if _, owner := l.self.(*OutboundLeg); owner {
+		return time.Duration(210+rand.IntN(191)) * 10 * time.Millisecond
+	}
+	return time.Duration(rand.IntN(201)) * 10 * time.Millisecond
+}
+
+// reinvite sends the re-INVITE build makes (called with l.mu held, once per
+// attempt) and returns it with its final response (not ACKed). While it is
+// pending, a re-offer from the party gets 491; a 491 to it is sent again
+// after glareDelay, up to glareRetries times (RFC 3261 §14.1).
+func (l *legBase) reinvite(ctx context.Context, build func() *sip.Request) (*sip.Request, *sip.Response, error) {
+	for attempt := 0; ; attempt++ {
+		l.mu.Lock()
+		if !l.confirmed || l.ended || l.reinviting {
+			l.mu.Unlock()
+			return nil, nil, errReinvitePending
+		}
+		req := build()
+		l.reinviting = true
+		l.mu.Unlock()
+		res, err := l.transact(ctx, req)
+		l.mu.Lock()
+		l.reinviting = false
+		l.mu.Unlock()
+		if err != nil || res.StatusCode != 491 || attempt == glareRetries {
+			return req, res, err
+		}
+		d := l.glareDelay()
+		l.log.Info("re-INVITE met glare (491): sending it again", "leg", l.ID(), "after", d)
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return req, res, nil
+		case <-l.done:
+			return req, res, nil
+		}
+	}
 }
 
 // srtpSession is the leg's current SRTP session (nil: plain RTP).

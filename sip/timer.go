@@ -373,10 +373,13 @@ func (l *legBase) expire() {
 
 // sendRefresh refreshes the session as its refresher (RFC 4028 §7.4, §8.3):
 // UPDATE without SDP, or a re-INVITE with the leg's current SDP when the
-// peer lacks UPDATE. A 422 is retried once with the peer's Min-SE; 408,
+// peer lacks UPDATE. A 422 is retried once with the peer's Min-SE as
+// interval and Min-SE (RFC 4028 §7.4, §10); 408,
 // 481 or no answer end the leg with BYE; other failures leave the session
 // to expire unless the peer refreshes.
 func (l *legBase) sendRefresh(ctx context.Context) {
+	// RFC 4028 §7.4: a retry after 422 carries the largest Min-SE seen.
+	floor := l.trunk.Config.SessionTimers.MinSE
 	for attempt := 0; attempt < 2; attempt++ {
 		l.mu.Lock()
 		if l.ended || !l.confirmed || l.st.interval == 0 {
@@ -387,17 +390,41 @@ func (l *legBase) sendRefresh(ctx context.Context) {
 		if l.st.peerNoUpd {
 			method = sip.INVITE
 		}
-		req := l.dlg.request(method, l.contact, 0)
-		if method == sip.INVITE && l.lastBody != "" {
-			req.SetBody([]byte(l.lastBody))
-			req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		}
 		secs := int(l.st.interval / time.Second)
 		l.mu.Unlock()
-		setSessionHeaders(req, secs, l.trunk.Config.SessionTimers.MinSE, "uac")
-		req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+		build := func() *sip.Request { // l.mu held
+			req := l.dlg.request(method, l.contact, 0)
+			if method == sip.INVITE && l.lastBody != "" {
+				req.SetBody([]byte(l.lastBody))
+				req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			}
+			setSessionHeaders(req, secs, floor, "uac")
+			req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+			return req
+		}
 		l.log.Debug("session refresh", "method", method, "session_expires", secs)
-		res, err := l.transact(ctx, req)
+		var req *sip.Request
+		var res *sip.Response
+		var err error
+		if method == sip.INVITE {
+			// A re-INVITE refused 491 is sent again after a while (leg.go).
+			req, res, err = l.reinvite(ctx, build)
+			if errors.Is(err, errReinvitePending) {
+				// Another re-INVITE of ours is pending: try again after it.
+				attempt--
+				select {
+				case <-time.After(l.glareDelay()):
+					continue
+				case <-ctx.Done():
+					return
+				}
+			}
+		} else {
+			l.mu.Lock()
+			req = build()
+			l.mu.Unlock()
+			res, err = l.transact(ctx, req)
+		}
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return
@@ -418,7 +445,9 @@ func (l *legBase) sendRefresh(ctx context.Context) {
 			l.acceptTimerUACLocked(res)
 			l.mu.Unlock()
 			return
-		case code == 422 && attempt == 0 && minSE(res) > secs:
+		case code == 422 && attempt == 0 && minSE(res) > secs && minSE(res) <= 86400:
+			floor = max(floor, minSE(res))
+			l.log.Info("session refresh refused 422: retrying with the peer's Min-SE", "min_se", floor)
 			l.mu.Lock()
 			l.st.interval = time.Duration(minSE(res)) * time.Second
 			l.mu.Unlock()

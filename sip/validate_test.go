@@ -46,7 +46,7 @@ func TestEdgeRFC4475(t *testing.T) {
 		"invalid/inv2543": "", "invalid/invut": "", "invalid/ltgtruri": "parse", "invalid/lwsruri": "screen 400",
 		"invalid/lwsstart": "screen 400", "invalid/mcl01": "check 400", "invalid/mismatch01": "check 400",
 		"invalid/mismatch02": "check 400", "invalid/multi01": "check 400", "invalid/ncl": "parse",
-		"invalid/novelsc": "parse", "invalid/quotbal": "parse", "invalid/regaut01": "", "invalid/regbadct": "parse",
+		"invalid/novelsc": "check 416", "invalid/quotbal": "parse", "invalid/regaut01": "", "invalid/regbadct": "parse",
 		"invalid/regescrt": "", "invalid/scalar02": "parse", "invalid/scalarlg": "parse", "invalid/sdp01": "",
 		"invalid/trws": "screen 400", "invalid/unkscm": "check 416", "invalid/unksm2": "", "invalid/zeromf": "",
 	}

@@ -445,13 +445,9 @@ func headerLine(msg, name string) string {
 // TestReAckRetransmitted200: when the far end retransmits its 200 (our ACK
 // was lost), the switch sends the ACK again.
 func TestReAckRetransmitted200(t *testing.T) {
-	far, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer far.Close()
+	far := newRawFar(t)
 	h := newHarness(t, func(c *config.Config) {
-		c.Trunks[1].Outbound.URI = "sip:" + far.LocalAddr().String() + ";transport=udp"
+		c.Trunks[1].Outbound.URI = "sip:" + far.addr() + ";transport=udp"
 	})
 	done := make(chan int, 1)
 	go func() {
@@ -462,45 +458,17 @@ func TestReAckRetransmitted200(t *testing.T) {
 		}
 		done <- c.Status()
 	}()
-	buf := make([]byte, 65535)
-	read := func(prefix string) (string, net.Addr) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			_ = far.SetReadDeadline(deadline)
-			n, from, err := far.ReadFrom(buf)
-			if err != nil {
-				t.Fatalf("far end waiting for %s: %v", prefix, err)
-			}
-			if msg := string(buf[:n]); strings.HasPrefix(msg, prefix) {
-				return msg, from
-			}
-		}
-	}
-	inv, from := read("INVITE ")
-	var res strings.Builder
-	res.WriteString("SIP/2.0 200 OK\r\n")
-	for _, l := range strings.Split(inv, "\r\n") {
-		switch name, _, _ := strings.Cut(l, ":"); name {
-		case "Via", "From", "Call-ID", "CSeq":
-			res.WriteString(l + "\r\n")
-		case "To":
-			res.WriteString(l + ";tag=far1\r\n")
-		}
-	}
+	inv, from := far.expectRequest("INVITE", 5*time.Second)
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
-	fmt.Fprintf(&res, "Contact: <sip:far@%s>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", far.LocalAddr(), len(sdp), sdp)
-	ok := []byte(res.String())
-	if _, err := far.WriteTo(ok, from); err != nil {
-		t.Fatal(err)
+	ok := func() {
+		far.reply(inv, from, 200, "OK", "far1", "Contact: <sip:far@"+far.addr()+">\r\nContent-Type: application/sdp\r\n", sdp)
 	}
-	read("ACK ")
+	ok()
+	far.expectRequest("ACK", 5*time.Second)
 	// Pretend the ACK was lost: retransmit the 200.
-	if _, err := far.WriteTo(ok, from); err != nil {
-		t.Fatal(err)
-	}
-	read("ACK ")
-	if got := <-done; got != 200 {
+	ok()
+	far.expectRequest("ACK", 5*time.Second)
+	if got := recv(t, done, "caller's final response"); got != 200 {
 		t.Fatalf("caller got %d", got)
 	}
 }

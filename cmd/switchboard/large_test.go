@@ -48,21 +48,77 @@ func (p *rawPeer) send(msg string) {
 // wait. Other messages are skipped (retransmissions, provisional responses).
 func (p *rawPeer) expect(code int, method string, wait time.Duration) string {
 	p.t.Helper()
+	msg, _ := p.read(fmt.Sprintf("%d to %s", code, method), wait, func(line, msg string) bool {
+		return strings.HasPrefix(line, fmt.Sprintf("SIP/2.0 %d ", code)) && strings.HasSuffix(headerLine(msg, "CSeq"), " "+method)
+	})
+	return msg
+}
+
+// expectRequest reads until a request of method arrives and returns it with
+// where it came from; it fails the test after wait. Other messages are
+// skipped.
+func (p *rawPeer) expectRequest(method string, wait time.Duration) (string, net.Addr) {
+	p.t.Helper()
+	return p.read(method, wait, func(line, _ string) bool { return strings.HasPrefix(line, method+" ") })
+}
+
+// read reads until match takes a message (its first line and all of it).
+func (p *rawPeer) read(what string, wait time.Duration, match func(line, msg string) bool) (string, net.Addr) {
+	p.t.Helper()
 	buf := make([]byte, 65535)
 	deadline := time.Now().Add(wait)
 	var seen []string
 	for {
 		_ = p.conn.SetReadDeadline(deadline)
-		n, _, err := p.conn.ReadFrom(buf)
+		n, from, err := p.conn.ReadFrom(buf)
 		if err != nil {
-			p.t.Fatalf("no %d to %s within %v (saw %q)", code, method, wait, seen)
+			p.t.Fatalf("no %s within %v (saw %q)", what, wait, seen)
 		}
 		msg := string(buf[:n])
 		line, _, _ := strings.Cut(msg, "\r\n")
 		seen = append(seen, line)
-		if strings.HasPrefix(line, fmt.Sprintf("SIP/2.0 %d ", code)) && strings.HasSuffix(headerLine(msg, "CSeq"), " "+method) {
-			return msg
+		if match(line, msg) {
+			return msg, from
 		}
+	}
+}
+
+// newRawFar is a far end on a bare UDP socket (point a trunk at its addr),
+// for exchanges the test UA would not make (a 200 after a CANCEL).
+func newRawFar(t *testing.T) *rawPeer {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &rawPeer{t: t, conn: conn, port: conn.LocalAddr().(*net.UDPAddr).Port}
+}
+
+// addr is the peer's "host:port".
+func (p *rawPeer) addr() string { return p.conn.LocalAddr().String() }
+
+// reply answers req (as read by expectRequest from to) with code: its Via,
+// From, Call-ID and CSeq, its To with toTag, then extra header lines
+// ("Name: value\r\n" each) and body.
+func (p *rawPeer) reply(req string, to net.Addr, code int, reason, toTag, extra, body string) {
+	p.t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	for _, l := range strings.Split(req, "\r\n") {
+		switch name, _, _ := strings.Cut(l, ":"); name {
+		case "Via", "From", "Call-ID", "CSeq":
+			b.WriteString(l + "\r\n")
+		case "To":
+			if !strings.Contains(l, ";tag=") {
+				l += ";tag=" + toTag
+			}
+			b.WriteString(l + "\r\n")
+		}
+	}
+	fmt.Fprintf(&b, "%sContent-Length: %d\r\n\r\n%s", extra, len(body), body)
+	if _, err := p.conn.WriteTo([]byte(b.String()), to); err != nil {
+		p.t.Fatal(err)
 	}
 }
 
@@ -309,5 +365,46 @@ func TestCallerTransportLost(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("far end got no CANCEL after the caller's connection closed")
 	}
+	waitNoLegs(t, h)
+}
+
+// TestCancelCrossed200: the caller cancels a ringing call, and the far end
+// (a raw peer) had answered before the switch's CANCEL reached it: it
+// answers the CANCEL 200 and then sends its 200 to the INVITE. The switch
+// ACKs that 200 and ends the far end's dialog with BYE; the caller gets its
+// 487, and no leg is left.
+func TestCancelCrossed200(t *testing.T) {
+	far := newRawFar(t)
+	h := newHarness(t, func(c *config.Config) {
+		c.Trunks[1].Outbound.URI = "sip:" + far.addr() + ";transport=udp"
+	})
+	p := newRawPeer(t, h.sip)
+	body := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	inv := rawInvite("crossed", "", body)
+	p.send(inv)
+	farInv, from := far.expectRequest("INVITE", 5*time.Second)
+	far.reply(farInv, from, 180, "Ringing", "far1", "", "")
+	p.expect(180, "INVITE", 3*time.Second)
+
+	head := inv[:strings.Index(inv, "Contact:")]
+	p.send(strings.Replace(strings.Replace(head, "INVITE sip:", "CANCEL sip:", 1), "CSeq: 1 INVITE", "CSeq: 1 CANCEL", 1) +
+		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+	p.expect(200, "CANCEL", 3*time.Second)
+	final := p.expect(487, "INVITE", 3*time.Second)
+	p.send(inDialog("ACK", "crossed", final, 1))
+
+	cancel, from := far.expectRequest("CANCEL", 5*time.Second)
+	far.reply(cancel, from, 200, "OK", "far1", "", "")
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
+	far.reply(farInv, from, 200, "OK", "far1", "Contact: <sip:far@"+far.addr()+">\r\nContent-Type: application/sdp\r\n", sdp)
+	ack, _ := far.expectRequest("ACK", 5*time.Second)
+	if !strings.Contains(headerLine(ack, "To"), "tag=far1") || !strings.HasSuffix(headerLine(ack, "CSeq"), " ACK") {
+		t.Errorf("ACK for the late 200 is not in its dialog:\n%s", ack)
+	}
+	bye, from := far.expectRequest("BYE", 5*time.Second)
+	if !strings.Contains(headerLine(bye, "To"), "tag=far1") {
+		t.Errorf("BYE is not in the late 200's dialog:\n%s", bye)
+	}
+	far.reply(bye, from, 200, "OK", "far1", "", "")
 	waitNoLegs(t, h)
 }

@@ -20,7 +20,9 @@ func transcodeConfig(t *testing.T) func(c *config.Config) {
 			t.Fatal(err)
 		}
 		listen, ports, httpListen, far, db := c.SIP.Listen, c.RTP.Ports, c.HTTP.Listen, c.Trunks[1].Outbound.URI, c.Storage.Database
+		keys := c.API.Keys // the harness's supervisor key (/metrics)
 		*c = *ref
+		c.API.Keys = keys
 		c.SIP.Listen, c.RTP.Ports, c.RTP.PortMin, c.RTP.PortMax = listen, ports, 0, 0
 		c.HTTP.Listen, c.Storage.Database = httpListen, db
 		c.Trunks[1].Outbound.URI = far

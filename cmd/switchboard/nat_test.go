@@ -131,3 +131,37 @@ func TestNATSymmetricResponse(t *testing.T) {
 		})
 	}
 }
+
+// TestResponseBeforeTrunkToViaPort: responses sent before the trunk is
+// known (100 Trying, then 420 for an unsupported Require) to a request
+// without rport go to the packet's source IP and the Via's sent-by port
+// (RFC 3261 §18.2.2), even on a trunk with inbound.nat, which cannot apply
+// before the trunk is identified. The Via names a private IP, so the
+// response's Via gets received= the source IP (§18.2.1).
+func TestResponseBeforeTrunkToViaPort(t *testing.T) {
+	for _, nat := range []bool{true, false} {
+		t.Run(fmt.Sprintf("nat=%v", nat), func(t *testing.T) {
+			h := newHarness(t, func(c *config.Config) { c.Trunks[0].Inbound.NAT = nat })
+			src := newRawPeer(t, h.sip)
+			viaPort := newRawFar(t) // the port the Via names
+			port := viaPort.conn.LocalAddr().(*net.UDPAddr).Port
+			msg := strings.Replace(rawInvite("via-port", "", ""), "Via: SIP/2.0/UDP 127.0.0.1:PORT",
+				fmt.Sprintf("Via: SIP/2.0/UDP 10.9.9.9:%d", port), 1)
+			msg = strings.Replace(msg, "Max-Forwards: 70", "Max-Forwards: 70\r\nRequire: x-unknown", 1)
+			src.send(msg)
+			res := viaPort.expect(420, "INVITE", 3*time.Second)
+			via := headerLine(res, "Via")
+			if !strings.Contains(via, fmt.Sprintf("10.9.9.9:%d", port)) || !strings.Contains(via, "received=127.0.0.1") {
+				t.Errorf("420's Via = %q, want the sent-by kept and received=127.0.0.1", via)
+			}
+			if line := readRequestLine(src.conn, 0); line != "" {
+				t.Errorf("the request's source port got %q; without rport responses go to the Via's port", line)
+			}
+			select {
+			case in := <-h.far.Incoming():
+				t.Errorf("far end got an INVITE for a refused call: %s", in.Request().StartLine())
+			default:
+			}
+		})
+	}
+}

@@ -346,3 +346,37 @@ func TestPRACKFlowEarlyMedia(t *testing.T) {
 	waitTone(t, fc, callerHz, "far end")
 	h.hangup(c, fc)
 }
+
+// TestPRACKNeverCame: a caller that requires 100rel never PRACKs the
+// switch's reliable 180 (it drops every copy). After 64·T1 (32 s; T1 is
+// not scaled in tests) the switch gives up on it: the caller's INVITE gets
+// 504 (RFC 3262 §3), the far end's ringing leg is cancelled, and no leg is
+// left.
+func TestPRACKNeverCame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 64·T1 (32 s)")
+	}
+	h := newHarness(t, nil)
+	cancelled := h.ringUntilCancelled(45 * time.Second)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{
+		ToneHz: callerHz, Require100rel: true, IgnoreReliable: 1 << 20})
+	if err != nil && c == nil {
+		t.Fatalf("call: %v", err)
+	}
+	if c.Status() != 504 {
+		t.Fatalf("status %d, want 504 after no PRACK", c.Status())
+	}
+	rel := c.Reliable()
+	if len(rel) == 0 || rel[0].Code != 180 || rel[0].Copies < 2 {
+		t.Errorf("reliable provisionals %+v, want the 180 re-sent several times", rel)
+	}
+	for _, r := range rel {
+		if r.PRACKStatus != 0 {
+			t.Errorf("a PRACK was sent for %+v", r)
+		}
+	}
+	if !recv(t, cancelled, "far end's CANCEL report") {
+		t.Error("far end's ringing leg was not cancelled")
+	}
+	waitNoLegs(t, h)
+}

@@ -100,3 +100,32 @@ func TestReasonCarried(t *testing.T) {
 		}
 	})
 }
+
+// TestReasonOnCancel: a caller (raw UDP peer) cancels a ringing call with
+// a Q.850 cause in its CANCEL's Reason (RFC 3326); the far end's CANCEL
+// carries that Q.850 cause, the caller gets 200 and 487, and no leg is left.
+func TestReasonOnCancel(t *testing.T) {
+	h := newHarness(t, nil)
+	const q850 = `Q.850;cause=19;text="No answer from user"`
+	p := newRawPeer(t, h.sip)
+	body := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	inv := rawInvite("q850cancel", "", body)
+	p.send(inv)
+	in := h.nextIncoming()
+	if err := in.Ring(false); err != nil {
+		t.Fatal(err)
+	}
+	p.expect(180, "INVITE", 3*time.Second)
+	head := inv[:strings.Index(inv, "Contact:")]
+	cancel := strings.Replace(strings.Replace(head, "INVITE sip:", "CANCEL sip:", 1), "CSeq: 1 INVITE", "CSeq: 1 CANCEL", 1) +
+		"Max-Forwards: 70\r\nReason: " + q850 + "\r\nContent-Length: 0\r\n\r\n"
+	p.send(cancel)
+	p.expect(200, "CANCEL", 3*time.Second)
+	final := p.expect(487, "INVITE", 3*time.Second)
+	recv(t, in.Cancelled(), "far end's CANCEL")
+	if got := reasons(in.CancelRequest()); !strings.Contains(got, q850) {
+		t.Errorf("far end's CANCEL Reason = %q, want it to carry %q", got, q850)
+	}
+	p.send(inDialog("ACK", "q850cancel", final, 1))
+	waitNoLegs(t, h)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -223,4 +224,76 @@ func lastBridge(logs string) string {
 		}
 	}
 	return last
+}
+
+// TestGlareAnswered491: while the switch's re-INVITE (the caller's hold,
+// passed on) is pending on the far end's leg, the far end sends its own
+// re-INVITE on that leg: it gets 491 (RFC 3261 §14.2). Once the far end
+// answers the switch's re-INVITE, the hold completes and the call goes on.
+func TestGlareAnswered491(t *testing.T) {
+	h := newHarness(t, nil)
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	fc := h.waitCall(farCall)
+	release := make(chan struct{})
+	arrived := fc.StallNextReinvite(release)
+	held := make(chan error, 1)
+	go func() {
+		dir, err := c.Hold(h.ctx)
+		if err == nil && dir != siptest.RecvOnly {
+			err = fmt.Errorf("hold answered %q, want recvonly", dir)
+		}
+		held <- err
+	}()
+	recv(t, arrived, "switch's re-INVITE at the far end")
+	_, err = fc.Reinvite(h.ctx, siptest.SendOnly)
+	var se *siptest.StatusError
+	if !errors.As(err, &se) || se.Code != 491 {
+		t.Errorf("far end's re-INVITE during the switch's: %v, want 491", err)
+	}
+	close(release)
+	if err := recv(t, held, "caller's hold"); err != nil {
+		t.Fatalf("hold: %v", err)
+	}
+	if ri := reinvited(t, fc, "far end"); ri.Direction != siptest.SendOnly {
+		t.Errorf("far end got re-INVITE %q, want sendonly", ri.Direction)
+	}
+	if _, err := c.Resume(h.ctx); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	tonesBothWays(t, c, fc, callerHz, farHz, "after glare and resume")
+	h.hangup(c, fc)
+}
+
+// TestGlareRetried: the far end answers the switch's re-INVITE (the
+// caller's hold, passed on) 491; the switch sends it again after RFC 3261
+// §14.1's random wait (2.1 to 4 s: it chose that leg's Call-ID), the far end
+// takes it, and the caller's hold completes.
+func TestGlareRetried(t *testing.T) {
+	h := newHarness(t, nil)
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	fc := h.waitCall(farCall)
+	fc.RefuseNextReinvite(491, "Request Pending", nil)
+	dir, err := c.Hold(h.ctx)
+	if err != nil || dir != siptest.RecvOnly {
+		t.Fatalf("hold answered %q (%v), want recvonly", dir, err)
+	}
+	if ri := recv(t, fc.Reinvites(), "re-INVITE sent again after 491"); ri.Direction != siptest.SendOnly {
+		t.Errorf("far end got re-INVITE %q, want sendonly", ri.Direction)
+	}
+	if !strings.Contains(h.logs.String(), "re-INVITE met glare (491)") {
+		t.Error("no log line about the 491")
+	}
+	if _, err := c.Resume(h.ctx); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	tonesBothWays(t, c, fc, callerHz, farHz, "after the retried hold and resume")
+	h.hangup(c, fc)
 }

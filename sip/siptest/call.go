@@ -79,6 +79,9 @@ type Call struct {
 	earlyTag     string   // To tag of the first 18x (an early dialog)
 	earlyTarget  *sip.Uri // its Contact
 	updates      chan *sip.Request
+	refuseUpdate *refusal               // the answer to the next UPDATE (RefuseNextUpdate)
+	refuseInvite *refusal               // the answer to the next re-INVITE (RefuseNextReinvite)
+	stall        *stall                 // holds the next re-INVITE (StallNextReinvite)
 	reliable     []*ReliableProvisional // reliable 18x received (prack.go)
 	holdGate     chan struct{}          // while not nil, re-INVITEs wait for it (HoldReinvites)
 	holdHeld     chan *sip.Request      // the re-INVITEs held
@@ -432,6 +435,28 @@ func (c *Call) inviteFinal(ctx context.Context, req *sip.Request) (sip.ClientTra
 // handleReinvite answers a re-INVITE from the far side (in sipgo's handler
 // goroutine, which must not return before the final response is sent).
 func (c *Call) handleReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	c.mu.Lock()
+	st, refuse := c.stall, c.refuseInvite
+	c.stall, c.refuseInvite = nil, nil
+	c.mu.Unlock()
+	if st != nil {
+		close(st.arrived)
+		select {
+		case <-st.release:
+		case <-c.ended:
+		case <-c.ua.done:
+		}
+	}
+	if refuse != nil {
+		res := sip.NewResponseFromRequest(req, refuse.code, refuse.reason, nil)
+		for k, v := range refuse.headers {
+			setHeader(res, k, v)
+		}
+		if err := tx.Respond(res); err != nil {
+			c.log.Debug("respond", "code", refuse.code, "error", err)
+		}
+		return
+	}
 	seq := req.CSeq().SeqNo
 	c.mu.Lock()
 	switch {

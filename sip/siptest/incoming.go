@@ -52,6 +52,7 @@ type Incoming struct {
 	finalOnce  sync.Once
 
 	mu        sync.Mutex
+	cancel    *sip.Request // the caller's CANCEL, once it came
 	finalSent bool
 	call      *Call // made by Progress or Answer
 	early     bool  // the call's local SDP already answered the offer (183)
@@ -96,7 +97,12 @@ func (u *UA) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// sipgo answers a CANCEL itself (200, then 487 to the INVITE); this
 	// only records it. The callback runs under the transaction's lock:
 	// it must not call back into the transaction.
-	if !tx.OnCancel(func(*sip.Request) { in.cancelOnce.Do(func() { close(in.cancelled) }) }) {
+	if !tx.OnCancel(func(cancel *sip.Request) {
+		in.mu.Lock()
+		in.cancel = cancel
+		in.mu.Unlock()
+		in.cancelOnce.Do(func() { close(in.cancelled) })
+	}) {
 		return // already cancelled or terminated
 	}
 	if !u.deliver(in) {
@@ -135,6 +141,15 @@ func (u *UA) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
+// EarlyCall returns the call of the early dialog Progress made (nil
+// before it): the UA may send UPDATE on it before its final response
+// (Call.UpdateOffer, RFC 3311).
+func (in *Incoming) EarlyCall() *Call {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.call
+}
+
 // Request returns the INVITE as received (read-only): useful to check what
 // the switch sent (headers, topology hiding, SDP).
 func (in *Incoming) Request() *sip.Request { return in.req }
@@ -142,6 +157,14 @@ func (in *Incoming) Request() *sip.Request { return in.req }
 // Cancelled is closed when the caller cancelled the INVITE (sipgo has then
 // answered 487 already).
 func (in *Incoming) Cancelled() <-chan struct{} { return in.cancelled }
+
+// CancelRequest returns the caller's CANCEL as received (read-only; nil
+// before Cancelled is closed), e.g. to read its Reason headers.
+func (in *Incoming) CancelRequest() *sip.Request {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.cancel
+}
 
 // Ring sends 180 Ringing, or with withSDP a 183 Session Progress with an SDP
 // answer that starts early media (silence; see Progress for a tone).

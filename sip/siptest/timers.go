@@ -19,6 +19,50 @@ import (
 // to 32 unread), as received: session refreshes among them.
 func (c *Call) Updates() <-chan *sip.Request { return c.updates }
 
+// refusal is a scripted final response to a request.
+type refusal struct {
+	code    int
+	reason  string
+	headers map[string]string
+}
+
+// RefuseNextUpdate makes the UA answer the next UPDATE in the call's dialog
+// with code, reason and headers instead of 200, as a peer does that wants a
+// longer session interval (422 with "Min-SE": "120", RFC 4028 §8.1). The
+// UPDATE is still reported on Updates.
+func (c *Call) RefuseNextUpdate(code int, reason string, headers map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refuseUpdate = &refusal{code: code, reason: reason, headers: headers}
+}
+
+// RefuseNextReinvite makes the UA answer the next re-INVITE in the call's
+// dialog with code, reason and headers (e.g. 491 Request Pending, as a peer
+// in glare does, RFC 3261 §14.2). The refused re-INVITE is not reported on
+// Reinvites.
+func (c *Call) RefuseNextReinvite(code int, reason string, headers map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refuseInvite = &refusal{code: code, reason: reason, headers: headers}
+}
+
+// stall holds a re-INVITE unanswered.
+type stall struct {
+	arrived chan struct{}
+	release <-chan struct{}
+}
+
+// StallNextReinvite holds the next re-INVITE from the far side unanswered
+// until release is closed (or the call or UA ends), as a slow peer does; the
+// returned channel is closed when it arrives. Meanwhile the test may send a
+// re-INVITE of its own on the call (glare, RFC 3261 §14).
+func (c *Call) StallNextReinvite(release <-chan struct{}) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stall = &stall{arrived: make(chan struct{}), release: release}
+	return c.stall.arrived
+}
+
 // Refresh sends an UPDATE without SDP (a session refresh, RFC 4028 §7.4)
 // with headers set on it (e.g. "Session-Expires": "90;refresher=uac",
 // "Supported": "timer") and returns the final response.

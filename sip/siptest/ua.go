@@ -491,6 +491,20 @@ func (u *UA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	case c.updates <- req:
 	default:
 	}
+	c.mu.Lock()
+	refuse := c.refuseUpdate
+	c.refuseUpdate = nil
+	c.mu.Unlock()
+	if refuse != nil {
+		res := sip.NewResponseFromRequest(req, refuse.code, refuse.reason, nil)
+		for k, v := range refuse.headers {
+			setHeader(res, k, v)
+		}
+		if err := tx.Respond(res); err != nil {
+			u.log.Debug("respond", "code", refuse.code, "error", err)
+		}
+		return
+	}
 	if len(req.Body()) > 0 {
 		u.respond(req, tx, 488, "Not Acceptable Here")
 		return

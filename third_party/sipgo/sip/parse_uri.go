@@ -52,13 +52,22 @@ func uriStateScheme(uri *Uri, s string) (uriFSM, string, error) {
 			}
 			return uriStateSlashes, s[i+1:], nil
 		}
-		// Check is c still ASCII
-		if !isASCII(c) {
+		// Switchboard fork: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-"
+		// / "." ) (RFC 3261 §25.1); upstream took letters only, so
+		// soap.beep: (RFC 4475 novelsc) failed to parse and got 400, not
+		// the 416 an unknown scheme gets.
+		if !isASCII(c) && (i == 0 || !isSchemeChar(c)) {
 			return nil, "", fmt.Errorf("invalid uri scheme")
 		}
 	}
 
 	return nil, "", fmt.Errorf("missing protocol scheme")
+}
+
+// isSchemeChar: a URI scheme's characters after the first, other than
+// letters (RFC 3261 §25.1).
+func isSchemeChar(c rune) bool {
+	return '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
 }
 
 func uriStateSlashes(uri *Uri, s string) (uriFSM, string, error) {

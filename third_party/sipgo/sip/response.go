@@ -231,10 +231,15 @@ func NewResponseFromRequest(
 	}
 
 	if h := res.Via(); h != nil {
+		host, port, _ := net.SplitHostPort(req.Source())
 		// https://datatracker.ietf.org/doc/html/rfc3581#section-4
 		if val, exists := h.Params.Get("rport"); exists && val == "" {
-			host, port, _ := net.SplitHostPort(req.Source())
 			h.Params.Add("rport", port)
+			h.Params.Add("received", host)
+		} else if host != "" && h.Host != host && !h.Params.Has("received") {
+			// Switchboard fork: RFC 3261 §18.2.1, a sent-by that is a
+			// name or another address than the packet's source gets
+			// received= the source address.
 			h.Params.Add("received", host)
 		}
 	}

@@ -106,3 +106,24 @@ func TestSwitchboardRequestScreen(t *testing.T) {
 		t.Fatalf("screened %d, handled %d, transactions %d; want 1, 0, 0", screened, handled, txl.ServerTransactions())
 	}
 }
+
+// Switchboard fork: a URI scheme may have digits, "+", "-" and "." after
+// its first letter (RFC 3261 §25.1; RFC 4475 novelsc's soap.beep:), and
+// must start with a letter.
+func TestSwitchboardURISchemeChars(t *testing.T) {
+	for in, scheme := range map[string]string{
+		"soap.beep://192.0.2.103:3002": "soap.beep",
+		"x-foo+bar1:opaque":            "x-foo+bar1",
+	} {
+		var u Uri
+		if err := ParseUri(in, &u); err != nil || u.Scheme != scheme {
+			t.Errorf("%q: scheme %q, err %v; want %q", in, u.Scheme, err, scheme)
+		}
+	}
+	for _, in := range []string{"1soap:x", ".x:y", "so ap:x"} {
+		var u Uri
+		if err := ParseUri(in, &u); err == nil {
+			t.Errorf("%q parsed (scheme %q); want an error", in, u.Scheme)
+		}
+	}
+}
