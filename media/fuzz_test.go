@@ -87,7 +87,9 @@ func rfc8285Extension(b []byte) bool {
 // fuzzSink records what a socket delivers.
 type fuzzSink struct{ got [][]byte }
 
-func (k *fuzzSink) HandleRTP(pkt []byte, _ *Socket) { k.got = append(k.got, append([]byte(nil), pkt...)) }
+func (k *fuzzSink) HandleRTP(pkt []byte, _ *Socket) {
+	k.got = append(k.got, append([]byte(nil), pkt...))
+}
 
 // FuzzSocketReceive drives a socket's receive path (classification,
 // latching of RTP and RTCP, the quality monitor, the RFC 4733 detector)
