@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -117,7 +118,7 @@ func build(path string, doc *yaml.Node, check Checker) (*Config, Problems, error
 func parseYAML(path, text string) (*yaml.Node, *Problem) {
 	var root yaml.Node
 	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
-		p := syntaxProblem(path, err)
+		p := syntaxProblem(path, err, text)
 		return nil, &p
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
@@ -134,7 +135,10 @@ func parseYAML(path, text string) (*yaml.Node, *Problem) {
 }
 
 // syntaxProblem turns a yaml.v3 error ("yaml: line 3: ...") into a Problem.
-func syntaxProblem(path string, err error) Problem {
+// yaml.v3 leaves the line out of errors on the first line and of the
+// reader's (bad UTF-8, control characters): those are placed at the first
+// character YAML does not allow, or else on line 1.
+func syntaxProblem(path string, err error, text string) Problem {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -143,7 +147,32 @@ func syntaxProblem(path string, err error) Problem {
 			line, msg = n, after
 		}
 	}
+	if line <= 0 {
+		line = badCharLine(text)
+	}
 	return Problem{File: path, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// badCharLine is the line of the first character of text that YAML 1.2
+// does not allow (§5.1: invalid UTF-8, control characters, surrogates), or
+// 1 when there is none.
+func badCharLine(text string) int {
+	line := 1
+	for i, r := range text {
+		ok := r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+			r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+		if r == utf8.RuneError {
+			_, size := utf8.DecodeRuneInString(text[i:])
+			ok = size > 1
+		}
+		if !ok {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+	}
+	return 1
 }
 
 // placeExpansion turns ${VAR} problems into Problems keyed by the setting
