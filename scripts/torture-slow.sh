@@ -13,7 +13,9 @@
 #
 # Environment (defaults): TORTURE_SLOW_N=100 connections of each kind,
 # TORTURE_SLOW_TIMEOUT=2 seconds, TORTURE_SLOW_GRACE=3 seconds, TORTURE_BIN
-# (bin/switchboard), TORTURE_SIP=15060 TORTURE_HTTP=18080, TORTURE_OUT (a temp dir).
+# (bin/switchboard), TORTURE_SIP=15060 TORTURE_HTTP=18080, TORTURE_OUT (a temp dir),
+# TORTURE_SLOW_CONFIGURE=1 (0: start the switch without the timeout settings, to
+# see what its defaults do within the same wait).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -39,12 +41,16 @@ if [ "$(ulimit -n)" != unlimited ] && (($(ulimit -n) < need)); then
 fi
 
 cfg=$OUT/node.yaml
-node_config "$cfg" "$SIP" "$HTTP" "$OUT/switchboard.db" \
+if [ "${TORTURE_SLOW_CONFIGURE:-1}" = 0 ]; then
+	node_config "$cfg" "$SIP" "$HTTP" "$OUT/switchboard.db"
+else
+	node_config "$cfg" "$SIP" "$HTTP" "$OUT/switchboard.db" \
 	"  tcp_first_request_timeout: ${TIMEOUT}s
   tcp_idle_timeout: ${TIMEOUT}s" \
 	"  read_header_timeout: ${TIMEOUT}s
   read_timeout: ${TIMEOUT}s
   idle_timeout: ${TIMEOUT}s"
+fi
 
 HTTP_TARGET="0 of $N open after ${TIMEOUT} s + ${GRACE} s"
 SIP_TARGET=$HTTP_TARGET
