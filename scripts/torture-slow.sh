@@ -56,6 +56,8 @@ HTTP_TARGET="0 of $N open after ${TIMEOUT} s + ${GRACE} s"
 SIP_TARGET=$HTTP_TARGET
 if ! "$BIN" validate --config "$cfg" >"$OUT/validate.log" 2>&1; then
 	why=$(grep -E 'timeout' "$OUT/validate.log" | head -2 | sed 's|.*node.yaml:||' | tr '\n' ' ' | tr '|' '/')
+	echo "| check | target | figure | met |"
+	echo "|---|---|---|---|"
 	row "slow HTTP bodies" "$HTTP_TARGET" "the switch refuses the timeout settings: ${why:-see $OUT/validate.log}" no
 	row "idle SIP TCP connections" "$SIP_TARGET" "the switch refuses the timeout settings" no
 	row "half-sent SIP requests" "$SIP_TARGET" "the switch refuses the timeout settings" no
@@ -113,6 +115,8 @@ for fd in "${FDS[@]}"; do exec {fd}>&-; done
 alive=no
 curl -fsS -m 2 "http://127.0.0.1:$HTTP/healthz" >/dev/null 2>&1 && alive=yes
 
+echo "| check | target | figure | met |"
+echo "|---|---|---|---|"
 verdict() { [ "$1" = 0 ] && [ "$2" -gt 0 ] && echo yes || echo no; }
 row "slow HTTP bodies" "$HTTP_TARGET" "$http_left of $http_opened still open ($http_before established before); switch answering: $alive" "$(verdict "$http_left" "$http_opened")"
 row "idle SIP TCP connections" "$SIP_TARGET" "$idle_left of $idle_opened still open ($idle_before established before)" "$(verdict "$idle_left" "$idle_opened")"

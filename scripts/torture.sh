@@ -151,6 +151,30 @@ run_sigterm() {
 # ---------------------------------------------------------------------------------------
 # flood and slow: other scripts' rows
 
+# table_rows NAME FILE: the table rows of FILE as rows of this table. A table of
+# its own (a header line followed by |---|) with other columns than check, target,
+# figure, met is folded in: check is NAME and its first column, the figure lists the
+# middle columns with their headers, the target is the last header (what is inside
+# its parentheses, if any) and met the last column.
+table_rows() {
+	awk -v name="$1" '
+	function trim(s) { gsub(/^[ \t]+|[ \t]+$/, "", s); return s }
+	/^\|/ { line[++n] = $0 }
+	END {
+		for (i = 1; i <= n; i++) {
+			if (line[i] ~ /^\|[ :|-]+\|$/) continue
+			if (i < n && line[i + 1] ~ /^\|[ :|-]+\|$/) { hn = split(line[i], h, "|"); continue }
+			k = split(line[i], c, "|")
+			if (!hn || tolower(trim(h[2])) == "check") { print line[i]; continue }
+			tgt = trim(h[hn - 1])
+			if (match(tgt, /\(.*\)/)) tgt = substr(tgt, RSTART + 1, RLENGTH - 2)
+			fig = ""
+			for (j = 3; j < k - 1; j++) fig = fig (fig == "" ? "" : "; ") trim(h[j]) ": " trim(c[j])
+			printf "| %s: %s | %s | %s | %s |\n", name, trim(c[2]), tgt, fig, trim(c[k - 1])
+		}
+	}' "$2"
+}
+
 run_script() { # NAME: runs scripts/torture-NAME.sh and keeps its rows
 	local name=$1 script=scripts/torture-$1.sh rc
 	if [ ! -f "$script" ]; then
@@ -162,7 +186,7 @@ run_script() { # NAME: runs scripts/torture-NAME.sh and keeps its rows
 	TORTURE_OUT=$OUT/$name TORTURE_BIN=$BIN TORTURE_SIP=$SIP TORTURE_HTTP=$HTTP \
 		bash "$script" >"$OUT/$name/stdout.md" 2> >(tee "$OUT/$name/stderr.log" >&2)
 	rc=$?
-	grep -E '^\|' "$OUT/$name/stdout.md" | grep -Ev '^\|[ -]*check[ ]*\||^\|[ :|-]+\|$' || true
+	table_rows "$name" "$OUT/$name/stdout.md"
 	if [ "$rc" != 0 ] && ! grep -qE '^\|' "$OUT/$name/stdout.md"; then
 		row "$name" "$script prints its rows" "exit $rc without rows (see $OUT/$name/stderr.log)" no
 	fi
