@@ -131,7 +131,39 @@ func parseYAML(path, text string) (*yaml.Node, *Problem) {
 	case doc.Kind != yaml.MappingNode:
 		return nil, &Problem{File: path, Line: doc.Line, Msg: "the configuration must be a mapping of keys to values"}
 	}
+	if a := recursiveAlias(doc, map[*yaml.Node]bool{}, map[*yaml.Node]bool{}); a != nil {
+		return nil, &Problem{File: path, Line: a.Line, Msg: fmt.Sprintf("invalid YAML: alias *%s refers to a node that contains it", a.Value)}
+	}
 	return doc, nil
+}
+
+// recursiveAlias returns an alias inside the node it refers to (a: &x {b: *x}),
+// which would make every walk of the document endless; nil if there is none.
+// onPath holds the nodes from the root to n, done those already searched (a
+// depth-first search for a cycle, linear in the nodes even when aliases share
+// them).
+func recursiveAlias(n *yaml.Node, onPath, done map[*yaml.Node]bool) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return nil
+		}
+		if onPath[n.Alias] {
+			return n
+		}
+		n = n.Alias
+	}
+	if onPath[n] || done[n] {
+		return nil
+	}
+	onPath[n] = true
+	for _, c := range n.Content {
+		if a := recursiveAlias(c, onPath, done); a != nil {
+			return a
+		}
+	}
+	delete(onPath, n)
+	done[n] = true
+	return nil
 }
 
 // syntaxProblem turns a yaml.v3 error ("yaml: line 3: ...") into a Problem.
