@@ -4,6 +4,8 @@
 #   make test      gofmt + vet + race tests + SIPp suites (what CI runs)
 #   make bench     go benchmarks of the hot paths
 #   make loadtest  SIPp load test through the switch, with baselines
+#   make torture   robustness suite (fuzzing, kill -9 restart, SIGTERM drain, floods,
+#                  slow clients) with a table of results; not part of make test
 
 SHELL   := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
@@ -11,7 +13,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CONFIG  ?= testdata/config/demo.yaml
 
-.PHONY: all deps build run call test vet fmt-check unit bench loadtest clean
+.PHONY: all deps build run call test vet fmt-check unit bench loadtest torture clean
 
 all: build
 
@@ -61,6 +63,10 @@ bench:
 
 loadtest: deps build
 	bash scripts/loadtest.sh
+
+# torture: TORTURE_FUZZTIME (default 5m) per fuzz target; see scripts/torture.sh.
+torture: deps build
+	bash scripts/torture.sh
 
 clean:
 	rm -rf bin

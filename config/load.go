@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -117,7 +118,7 @@ func build(path string, doc *yaml.Node, check Checker) (*Config, Problems, error
 func parseYAML(path, text string) (*yaml.Node, *Problem) {
 	var root yaml.Node
 	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
-		p := syntaxProblem(path, err)
+		p := syntaxProblem(path, err, text)
 		return nil, &p
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
@@ -130,11 +131,46 @@ func parseYAML(path, text string) (*yaml.Node, *Problem) {
 	case doc.Kind != yaml.MappingNode:
 		return nil, &Problem{File: path, Line: doc.Line, Msg: "the configuration must be a mapping of keys to values"}
 	}
+	if a := recursiveAlias(doc, map[*yaml.Node]bool{}, map[*yaml.Node]bool{}); a != nil {
+		return nil, &Problem{File: path, Line: a.Line, Msg: fmt.Sprintf("invalid YAML: alias *%s refers to a node that contains it", a.Value)}
+	}
 	return doc, nil
 }
 
+// recursiveAlias returns an alias inside the node it refers to (a: &x {b: *x}),
+// which would make every walk of the document endless; nil if there is none.
+// onPath holds the nodes from the root to n, done those already searched (a
+// depth-first search for a cycle, linear in the nodes even when aliases share
+// them).
+func recursiveAlias(n *yaml.Node, onPath, done map[*yaml.Node]bool) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return nil
+		}
+		if onPath[n.Alias] {
+			return n
+		}
+		n = n.Alias
+	}
+	if onPath[n] || done[n] {
+		return nil
+	}
+	onPath[n] = true
+	for _, c := range n.Content {
+		if a := recursiveAlias(c, onPath, done); a != nil {
+			return a
+		}
+	}
+	delete(onPath, n)
+	done[n] = true
+	return nil
+}
+
 // syntaxProblem turns a yaml.v3 error ("yaml: line 3: ...") into a Problem.
-func syntaxProblem(path string, err error) Problem {
+// yaml.v3 leaves the line out of errors on the first line and of the
+// reader's (bad UTF-8, control characters): those are placed at the first
+// character YAML does not allow, or else on line 1.
+func syntaxProblem(path string, err error, text string) Problem {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -143,7 +179,32 @@ func syntaxProblem(path string, err error) Problem {
 			line, msg = n, after
 		}
 	}
+	if line <= 0 {
+		line = badCharLine(text)
+	}
 	return Problem{File: path, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// badCharLine is the line of the first character of text that YAML 1.2
+// does not allow (§5.1: invalid UTF-8, control characters, surrogates), or
+// 1 when there is none.
+func badCharLine(text string) int {
+	line := 1
+	for i, r := range text {
+		ok := r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+			r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+		if r == utf8.RuneError {
+			_, size := utf8.DecodeRuneInString(text[i:])
+			ok = size > 1
+		}
+		if !ok {
+			return line
+		}
+		if r == '\n' {
+			line++
+		}
+	}
+	return 1
 }
 
 // placeExpansion turns ${VAR} problems into Problems keyed by the setting

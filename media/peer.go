@@ -43,3 +43,25 @@ func latch(p *atomic.Pointer[peer], from netip.AddrPort) (ok, latched bool) {
 		}
 	}
 }
+
+// latchRTCP is latch for the RTCP port, which latches only to the party:
+// before latching, a packet is accepted only from the IP address of the RTP
+// peer (its latched source, or the address SDP gave) or of the SDP's a=rtcp
+// address (p's fixed address); its port may differ (NAT). Anything else is
+// foreign, so a stranger spraying the port never takes it.
+func latchRTCP(p *atomic.Pointer[peer], rtp, from netip.AddrPort) (ok, latched bool) {
+	for {
+		cur := p.Load()
+		if cur.latched {
+			return cur.addr == from, false
+		}
+		party := sendable(rtp) && rtp.Addr() == from.Addr() ||
+			cur.fixed && sendable(cur.addr) && cur.addr.Addr() == from.Addr()
+		if !party {
+			return false, false
+		}
+		if p.CompareAndSwap(cur, &peer{addr: from, latched: true, fixed: cur.fixed}) {
+			return true, true
+		}
+	}
+}

@@ -204,7 +204,9 @@ func (s *Socket) LocalRTCPAddr() netip.AddrPort {
 
 // SetRemote sets the peer's RTP address from SDP and re-arms latching for RTP
 // and RTCP: packets go to rtp until the next packet received, whose source
-// becomes the peer. RTCP goes to rtp's port + 1 (or to the latched RTP
+// becomes the peer. The RTCP port latches only to a source on the IP address
+// of the RTP peer or of the SDP's a=rtcp address (see [Socket.SetRemoteRTCP]):
+// RTCP from anyone else is dropped as foreign. RTCP goes to rtp's port + 1 (or to the latched RTP
 // address's port + 1) unless [Socket.SetRemoteRTCP] says otherwise.
 //
 // A zero or unspecified address (c=IN IP4 0.0.0.0, the old way to hold) means
@@ -509,7 +511,12 @@ func (s *Socket) receive(pkt []byte, from netip.AddrPort, p *atomic.Pointer[peer
 		st.drop(&st.DroppedInvalid)
 		return
 	}
-	ok, latched := latch(p, from)
+	var ok, latched bool
+	if p == &s.rtcpPeer {
+		ok, latched = latchRTCP(p, s.rtpPeer.Load().addr, from)
+	} else {
+		ok, latched = latch(p, from)
+	}
 	if !ok {
 		st.drop(&st.DroppedForeign)
 		return
