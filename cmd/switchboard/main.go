@@ -60,6 +60,7 @@ func serveCmd() *cobra.Command {
 			}
 			log := newLogger(cfg.Log, os.Stderr)
 			logWarnings(log, cfg)
+			tuneGC(log, os.Getenv)
 			// sipgo logs through its own package-level logger: point it at ours
 			// before any user agent exists (LIBRARY-NOTES 11).
 			sipmsg.SetDefaultLogger(log.With("component", "sipgo"))
