@@ -57,7 +57,7 @@ cat >"$CONFIG" <<EOF
 node: {name: torture}
 sip: {listen: ["udp://$SWITCH_SIP"]${SIP_EXTRA:+, $SIP_EXTRA}}
 rtp: {ports: "20000-39999"}
-http: {listen: "$HTTP"}
+http: {listen: "$HTTP", metrics_public: true}
 log: {level: warn}
 trunks:
   - name: carrier
