@@ -153,7 +153,11 @@ func (v *v1) uploadPrompt(w http.ResponseWriter, r *http.Request, p principal) {
 	}
 	id := newPromptID()
 	dst := PromptFile(v.c.PromptDir(), id)
+	// The conversion may take up to ffmpeg's time-out, longer than
+	// http.write_timeout: the answer gets its own deadline after it.
+	rc := http.NewResponseController(w)
 	clip, err := v.c.Converter.Convert(ctx(r), name, data, ext, dst)
+	_ = rc.SetWriteDeadline(time.Now().Add(30 * time.Second)) // unsupported only on a test recorder
 	if err != nil {
 		os.Remove(dst)
 		switch {

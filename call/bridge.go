@@ -93,6 +93,10 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	}
 	var p *pendingReoffer
 	var holds []holdCmd // waiting for p to end
+	// answering: the caller's Answer in flight. A SIP caller's waits for
+	// its ACK (and PRACK), up to 64·T1: the loop reads both legs meanwhile,
+	// and refuses re-offers with 491 until the caller's dialog is confirmed.
+	var answering <-chan error
 	defer func() {
 		p.stop()
 		for _, h := range holds {
@@ -137,7 +141,9 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			return nil
 
 		case <-c.in.Done():
-			c.End(ctx, c.in.Cause())
+			p.stop() // before End: no Update on out overlaps its Hangup
+			p = nil
+			c.End(context.WithoutCancel(ctx), c.in.Cause())
 			return nil
 
 		case <-out.Done():
@@ -145,6 +151,8 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				// End hung out up: the call is over, not failed over.
 				return nil
 			}
+			p.stop()
+			p = nil
 			cause := out.Cause()
 			if failOver && !farAnswered && FailsOver(cause) {
 				c.dropLeg(out)
@@ -212,19 +220,15 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				}
 				offer = c.in.Offer() // the caller's latest: an early UPDATE's
 				d := answerTo(offer, e.Answer)
-				if _, err := c.in.Answer(ctx, d); err != nil {
-					c.log.Warn("answer caller", "error", err)
-					c.End(ctx, CauseOf(err))
-					return err
-				}
 				dirs.conveyed[out] = d.Direction
-				answered = true
-				c.setState(StateAnswered)
-				c.connect(out)
-				c.log.Info("call answered")
-				c.startSupervision(ctx)
+				ch := make(chan error, 1) // the goroutine never waits for the loop
+				answering = ch
+				go func() {
+					_, err := c.in.Answer(ctx, d)
+					ch <- err
+				}()
 			case Reoffer:
-				if p != nil {
+				if p != nil || answering != nil {
 					refusePending(e)
 					continue
 				}
@@ -235,10 +239,23 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				c.relayDTMF(out, c.in, e)
 			}
 
+		case err := <-answering:
+			answering = nil
+			if err != nil {
+				c.log.Warn("answer caller", "error", err)
+				c.End(context.WithoutCancel(ctx), CauseOf(err))
+				return err
+			}
+			answered = true
+			c.setState(StateAnswered)
+			c.connect(out)
+			c.log.Info("call answered")
+			c.startSupervision(ctx)
+
 		case ev := <-inEv:
 			switch e := ev.(type) {
 			case Reoffer:
-				if p != nil {
+				if p != nil || answering != nil {
 					refusePending(e)
 					continue
 				}
@@ -281,7 +298,8 @@ var errNotBridged = errors.New("call: the leg is not bridged in this call")
 // sendonly while that party holds). The bridge is the one owner of its
 // legs' directions: a hold the switch places and the parties' own re-offers
 // are combined there, never by two writers. Hold waits for a bridge to run
-// and returns once the leg answered, or when the call or ctx ends.
+// (or for the call or ctx to end); once the bridge has taken the command it
+// returns the hold's outcome: when the leg answered, or ErrEnded.
 func (c *Call) Hold(ctx context.Context, leg Leg, on bool) error {
 	cmd := holdCmd{leg: leg, on: on, reply: make(chan error, 1)}
 	select {
@@ -291,12 +309,10 @@ func (c *Call) Hold(ctx context.Context, leg Leg, on bool) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case err := <-cmd.reply:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// Taken: the bridge always replies (at once, when the leg answers, or
+	// ErrEnded when it ends first), and the caller must learn the outcome
+	// of a hold that may already be on the wire, not ctx's.
+	return <-cmd.reply
 }
 
 // refusePending answers a re-offer the bridge cannot take now (another is
@@ -490,6 +506,11 @@ func (c *Call) answerReoffer(p *pendingReoffer, dirs directions) *pendingReoffer
 	// The switch sends to this leg what the other leg's party sends, and
 	// takes what the other leg's party takes.
 	ans.Direction = dirs.party[p.to].AnswerTo(offer.Direction)
+	if dirs.held[p.from] {
+		// The switch holds this leg: its own re-offer (a refresh with
+		// sendrecv, say) does not take it off hold.
+		ans.Direction = media.Inactive
+	}
 	ans.Ptime, ans.RTCPMux = 20, offer.RTCPMux
 	dirs.party[p.from] = offer.Direction
 	c.log.Info("answering re-offer", "leg", p.from.ID(), "codec", ans.Audio()[0].Name, "direction", ans.Direction.String())

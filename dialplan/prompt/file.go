@@ -20,6 +20,14 @@ import (
 // ffmpegRate is the sample rate of files converted with ffmpeg.
 const ffmpegRate = 16000
 
+// ffmpegFormats are the demuxers of AllowedExtensions (mov reads .m4a and
+// .m4r, mp3 reads .mp2): ffmpeg's -format_whitelist.
+const ffmpegFormats = "wav,mp3,mov,ircam,voc"
+
+// maxSeconds bounds a converted prompt: 4 MB of low-bitrate audio could
+// otherwise decode to hours of WAV on disk and in memory.
+const maxSeconds = 600
+
 // File returns the audio file at path as a clip. The extension (any case)
 // must be one of AllowedExtensions and the file at most MaxFileSize.
 //
@@ -141,9 +149,13 @@ func (l *Library) ffmpeg(ctx context.Context, ffmpeg string, data []byte, ext, d
 		return fmt.Errorf("prompt cache: %w", werr)
 	}
 	args := []string{"-nostdin", "-hide_banner", "-loglevel", "error", "-y"}
+	// The bytes may be anyone's upload: ffmpeg reads only local files and
+	// only the demuxers of the allowed extensions (never a playlist or
+	// concat list naming other files), and writes at most maxSeconds.
 	// "file:" keeps ffmpeg from reading a name with a colon as a protocol;
 	// -vn drops cover art; -map_metadata -1 drops tags.
-	args = append(args, "-i", "file:"+src.Name(), "-vn", "-map_metadata", "-1",
+	args = append(args, "-protocol_whitelist", "file", "-format_whitelist", ffmpegFormats,
+		"-i", "file:"+src.Name(), "-vn", "-map_metadata", "-1", "-t", fmt.Sprint(maxSeconds),
 		"-ac", "1", "-ar", fmt.Sprint(ffmpegRate), "-c:a", "pcm_s16le", "-f", "wav", "file:"+dst)
 	return l.run(ctx, ffmpeg, args...)
 }

@@ -514,3 +514,36 @@ func TestFileConfined(t *testing.T) {
 		}
 	}
 }
+
+// TestConvertRefusesListsOfOtherFiles: an upload whose bytes are an ffmpeg
+// concat list (or any demuxer outside the allowed formats) naming another
+// file is refused, not played: ffmpeg runs with a format whitelist.
+func TestConvertRefusesListsOfOtherFiles(t *testing.T) {
+	ffmpeg := needTool(t, "ffmpeg")
+	dir := t.TempDir()
+	// Next to the private copy ffmpeg reads (in the cache directory), so
+	// that even the concat demuxer's safe mode would follow the name.
+	cache := filepath.Join(dir, "cache")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(cache, "secret.m4a")
+	ffmpegMake(t, ffmpeg, toneFile("700"), secret)
+	lib := New(Options{CacheDir: cache, FFmpeg: ffmpeg})
+	list := []byte("ffconcat version 1.0\nfile secret.m4a\n")
+	for _, ext := range []string{".mp3", ".m4a", ".wav"} {
+		c, err := lib.Convert(testCtx(t), "list"+ext, list, ext, filepath.Join(dir, "out"+ext+".wav"))
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: a concat list was converted (clip %v, err %v), want ErrFormat", ext, c != nil, err)
+		}
+	}
+	// The same file as itself still converts.
+	data, err := os.ReadFile(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := lib.Convert(testCtx(t), "tone.m4a", data, ".m4a", filepath.Join(dir, "tone.wav"))
+	if err != nil || !hasTone(t, c, 700) {
+		t.Fatalf("a real .m4a: %v", err)
+	}
+}
