@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -110,7 +111,7 @@ func (m *Metrics) screened(method, reason string, answered bool) {
 	if answered {
 		action = "answered"
 	}
-	m.screen.WithLabelValues(method, reason, action).Inc()
+	m.screen.WithLabelValues(methodLabel(method), reason, action).Inc()
 }
 
 // Collect implements prometheus.Collector.
@@ -195,3 +196,15 @@ func (m *Metrics) callEnded() { m.active.Dec() }
 
 // CallFinished counts a call that got past the edge, by its record's result.
 func (m *Metrics) CallFinished(result string) { m.calls.WithLabelValues(result).Inc() }
+
+// methodLabel bounds a method taken from the wire to the methods the switch
+// knows, else "other": any token parses as a method (RFC 4475 intmeth), and
+// each would be a new series.
+func methodLabel(method string) string {
+	switch sip.RequestMethod(method) {
+	case sip.INVITE, sip.ACK, sip.CANCEL, sip.BYE, sip.OPTIONS, sip.REGISTER, sip.INFO,
+		sip.UPDATE, sip.PRACK, sip.REFER, sip.MESSAGE, sip.SUBSCRIBE, sip.NOTIFY, sip.PUBLISH:
+		return method
+	}
+	return "other"
+}

@@ -33,6 +33,15 @@ func symmetric(tx sip.ServerTransaction, req *sip.Request) sip.ServerTransaction
 	return symmetricTx{ServerTransaction: tx, source: req.Source()}
 }
 
+// Connection is the wrapped transaction's connection: a leg holds it while
+// its dialog lives (doors.go), NAT or not.
+func (tx symmetricTx) Connection() sip.Connection {
+	if c, ok := tx.ServerTransaction.(interface{ Connection() sip.Connection }); ok {
+		return c.Connection()
+	}
+	return nil
+}
+
 // Respond sends res to the request's source address.
 func (tx symmetricTx) Respond(res *sip.Response) error {
 	res.SetDestination(tx.source)

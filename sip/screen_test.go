@@ -86,3 +86,14 @@ func TestStateCapDefault(t *testing.T) {
 		t.Errorf("derived cap = %d, want within [1024, 262144]", got)
 	}
 }
+
+// TestMethodLabel: a method from the wire is a metrics label only when the
+// switch knows it; any other token is "other" (one series, not one each).
+func TestMethodLabel(t *testing.T) {
+	for in, want := range map[string]string{"INVITE": "INVITE", "ACK": "ACK", "OPTIONS": "OPTIONS",
+		"NEWMETHOD": "other", "invite": "other", "XFLOOD1": "other", "": "other"} {
+		if got := methodLabel(in); got != want {
+			t.Errorf("methodLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

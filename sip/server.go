@@ -522,7 +522,9 @@ func (s *Server) removeDialog(key string) {
 
 func (s *Server) findDialog(req *sip.Request) dialogOwner {
 	to := req.To()
-	if to == nil || req.CallID() == nil {
+	// From too: the parser takes a message without one, and the screen
+	// calls this outside the handlers' recover.
+	if to == nil || req.CallID() == nil || req.From() == nil {
 		return nil
 	}
 	tag, _ := to.Params.Get("tag")

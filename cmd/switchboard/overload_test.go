@@ -361,3 +361,40 @@ func TestPerSourceBan(t *testing.T) {
 		}
 	}
 }
+
+// TestScreenForgedACK: an ACK with a live call's Call-ID and the switch's
+// tag but no From, from a source no trunk allows, reaches the screen's
+// dialog lookup outside any recover: it is dropped, and the switch and the
+// call go on.
+func TestScreenForgedACK(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.Trunks[0].Inbound.Allow = []string{"127.0.0.1/32"} })
+	call := func() (*siptest.Call, *siptest.Call) {
+		farCall := h.answerNext(farHz)
+		c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+		if err != nil || c.Status() != 200 {
+			t.Fatalf("invite: %v status %d", err, c.Status())
+		}
+		return c, h.waitCall(farCall)
+	}
+	c, fc := call()
+	src := newRawSource(t, "127.0.0.2", h.sip)
+	host := fmt.Sprintf("127.0.0.2:%d", src.port)
+	for _, method := range []string{"ACK"} {
+		msg := strings.Join([]string{
+			method + " sip:+15550100@127.0.0.1 SIP/2.0",
+			"Via: SIP/2.0/UDP " + host + ";branch=z9hG4bK-forged" + method,
+			"To: <sip:+15550100@127.0.0.1>;tag=" + c.RemoteTag(),
+			"Call-ID: " + c.CallID(),
+			"CSeq: 1 " + method,
+			"Max-Forwards: 70",
+			"Content-Length: 0", "", "",
+		}, "\r\n")
+		if _, err := src.conn.WriteTo([]byte(msg), src.dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Still serving: the call hangs up cleanly, and a new one connects.
+	h.hangup(c, fc)
+	c2, fc2 := call()
+	h.hangup(c2, fc2)
+}

@@ -109,6 +109,13 @@ func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {
 // CallID returns the Call-ID of the call's dialog.
 func (c *Call) CallID() string { return c.callID }
 
+// RemoteTag returns the peer's tag in the call's dialog ("" before one).
+func (c *Call) RemoteTag() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remoteTag
+}
+
 // Status returns the final status code of the initial INVITE (0 while
 // none, and for a nil Call, so that a failed Invite can be reported).
 func (c *Call) Status() int {
