@@ -96,8 +96,13 @@ type sourceTable struct {
 	ban  time.Duration
 	now  func() time.Time
 
-	mu      sync.Mutex
-	sources map[netip.Addr]*sourceState
+	mu        sync.Mutex
+	sources   map[netip.Addr]*sourceState
+	lastSweep time.Time
+	// unknown limits the log lines about sources no trunk accepts: one
+	// for all of them per interval, so that spoofed addresses neither fill
+	// the table nor the log.
+	unknown sourceState
 }
 
 type sourceState struct {
@@ -128,7 +133,12 @@ func (t *sourceTable) entry(src netip.Addr, now time.Time) *sourceState {
 		return st
 	}
 	if len(t.sources) >= maxTrackedSources {
-		t.sweep(now)
+		// A full sweep at most once a second: a table full of live
+		// sources must not cost a scan per request.
+		if now.Sub(t.lastSweep) >= time.Second {
+			t.lastSweep = now
+			t.sweep(now)
+		}
 		if len(t.sources) >= maxTrackedSources {
 			return nil
 		}
@@ -159,6 +169,9 @@ func (t *sourceTable) charge(src netip.Addr) int {
 	defer t.mu.Unlock()
 	st := t.entry(src, now)
 	if st == nil {
+		// The table is full of live sources (a spoofed flood from
+		// addresses a trunk accepts): this one passes, and the trunk's
+		// and the node's max_cps and the state cap still apply.
 		return sourceUntracked
 	}
 	st.seen = now
@@ -179,16 +192,19 @@ func (t *sourceTable) charge(src netip.Addr) int {
 }
 
 // shouldLog reports whether a line about src may be logged now, and how
-// many were held back since the last one.
-func (t *sourceTable) shouldLog(src netip.Addr) (bool, int) {
+// many were held back since the last one. Sources no trunk accepts (known
+// false) share one limit and get no entry.
+func (t *sourceTable) shouldLog(src netip.Addr, known bool) (bool, int) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := t.entry(src, now)
-	if st == nil {
-		return false, 0
+	st := &t.unknown
+	if known {
+		if st = t.entry(src, now); st == nil {
+			return false, 0
+		}
+		st.seen = now
 	}
-	st.seen = now
 	if !st.loggedAt.IsZero() && now.Sub(st.loggedAt) < screenLogEvery {
 		st.unlogged++
 		return false, 0
@@ -271,7 +287,22 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 		}
 	}
 	method := req.Method
-	limited := outOfDialog && (method == sip.INVITE || method == sip.REGISTER)
+	if method == sip.CANCEL {
+		// sipgo matched every CANCEL of a live INVITE before the screen:
+		// this one matches none (RFC 3261 §9.2: 481), answered without a
+		// transaction; from a source no trunk accepts, dropped.
+		src, ok := sourceAddr(req)
+		if !ok || !s.acl.known(src) {
+			s.screened(req, src, false, screenUnknown, false)
+			return nil, false
+		}
+		return s.statelessResponse(req, 481, "Call/Transaction Does Not Exist"), false
+	}
+	// A request with a To tag but no dialog of ours (forged, or stale) is
+	// screened like an initial one: source ACL and rate. Requests in a live
+	// dialog never are.
+	forged := !outOfDialog && method != sip.ACK && s.findDialog(req) == nil
+	limited := forged || outOfDialog && (method == sip.INVITE || method == sip.REGISTER)
 	if limited || method == sip.ACK {
 		src, ok := sourceAddr(req)
 		if !ok {
@@ -285,7 +316,7 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 				return nil, s.findDialog(req) != nil
 			}
 			drop := s.cfg.SIP.UnknownSources == config.UnknownSourcesDrop
-			s.screened(req, src, screenUnknown, !drop)
+			s.screened(req, src, false, screenUnknown, !drop)
 			if drop {
 				return nil, false
 			}
@@ -298,35 +329,39 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 	if outOfDialog && method != sip.ACK && method != sip.CANCEL {
 		if n := s.stateInUse(); n >= s.maxState {
 			src, _ := sourceAddr(req)
-			s.screened(req, src, screenState, true)
+			s.screened(req, src, s.acl.known(src), screenState, true)
 			return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
 		}
 	}
-	if !limited {
+	if !outOfDialog && !forged {
+		return nil, true // in a live dialog (or an ACK, never answered)
+	}
+	// Every other request is charged to its source: INVITE, REGISTER and
+	// forged in-dialog requests from trunks' sources, and out-of-dialog
+	// OPTIONS, MESSAGE... from anyone (those get no ACL: carriers ping
+	// from addresses in no inbound.allow).
+	src, ok := sourceAddr(req)
+	if !ok {
 		return nil, true
 	}
-	src, _ := sourceAddr(req)
 	switch s.sources.charge(src) {
 	case sourceOver:
-		s.screened(req, src, screenRate, true)
+		s.screened(req, src, true, screenRate, true)
 		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
 	case sourceBanned:
-		s.screened(req, src, screenBanned, false)
+		s.screened(req, src, true, screenBanned, false)
 		return nil, false
-	case sourceUntracked:
-		s.screened(req, src, screenRate, true)
-		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
 	}
 	return nil, true
 }
 
 // screened counts a screened request and logs it, at most once per source
 // per screenLogEvery.
-func (s *Server) screened(req *sip.Request, src netip.Addr, reason string, answered bool) {
+func (s *Server) screened(req *sip.Request, src netip.Addr, known bool, reason string, answered bool) {
 	if s.metrics != nil {
 		s.metrics.screened(string(req.Method), reason, answered)
 	}
-	ok, held := s.sources.shouldLog(src)
+	ok, held := s.sources.shouldLog(src, known)
 	if !ok {
 		return
 	}

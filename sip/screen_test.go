@@ -59,16 +59,16 @@ func TestSourceTableLogsOncePerInterval(t *testing.T) {
 	tab := newSourceTable(0, 10*time.Second)
 	tab.now = func() time.Time { return now }
 	a := netip.MustParseAddr("192.0.2.1")
-	if ok, _ := tab.shouldLog(a); !ok {
+	if ok, _ := tab.shouldLog(a, true); !ok {
 		t.Fatal("first line not logged")
 	}
 	for range 5 {
-		if ok, _ := tab.shouldLog(a); ok {
+		if ok, _ := tab.shouldLog(a, true); ok {
 			t.Fatal("logged twice within the interval")
 		}
 	}
 	now = now.Add(screenLogEvery)
-	ok, held := tab.shouldLog(a)
+	ok, held := tab.shouldLog(a, true)
 	if !ok || held != 5 {
 		t.Fatalf("after the interval: logged %v, held back %d, want true, 5", ok, held)
 	}

@@ -398,3 +398,64 @@ func TestScreenForgedACK(t *testing.T) {
 	c2, fc2 := call()
 	h.hangup(c2, fc2)
 }
+
+// rawRequest is a request from r with a To tag (a dialog's, or a forged one)
+// or none.
+func (r *rawSource) rawRequest(method, toTag, id string) {
+	ip := r.conn.LocalAddr().(*net.UDPAddr).IP.String()
+	host := fmt.Sprintf("%s:%d", ip, r.port)
+	to := "To: <sip:+15550100@127.0.0.1>"
+	if toTag != "" {
+		to += ";tag=" + toTag
+	}
+	msg := strings.Join([]string{
+		method + " sip:+15550100@127.0.0.1 SIP/2.0",
+		"Via: SIP/2.0/UDP " + host + ";branch=z9hG4bK-" + id,
+		"From: <sip:stray@" + host + ">;tag=f" + id,
+		to,
+		"Call-ID: " + id + "@stray",
+		"CSeq: 1 " + method,
+		"Max-Forwards: 70",
+		"Content-Length: 0", "", "",
+	}, "\r\n")
+	if _, err := r.conn.WriteTo([]byte(msg), r.dst); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// TestScreenStrayRequests: requests that match nothing never get a server
+// transaction: a CANCEL of no INVITE gets a stateless 481 (RFC 3261 §9.2)
+// from a trunk's source and nothing from a stranger; an in-dialog request
+// of no dialog of ours is screened like an INVITE (403 from a stranger).
+func TestScreenStrayRequests(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.Trunks[0].Inbound.Allow = []string{"127.0.0.1/32"} })
+	known := newRawSource(t, "127.0.0.1", h.sip)
+	stranger := newRawSource(t, "127.0.0.2", h.sip)
+	for _, tc := range []struct {
+		src         *rawSource
+		method, tag string
+		want        string // first line prefix; "" = no answer
+	}{
+		{known, "CANCEL", "", "SIP/2.0 481 "},
+		{stranger, "CANCEL", "", ""},
+		{stranger, "BYE", "forged", "SIP/2.0 403 "},
+		{stranger, "INFO", "forged", "SIP/2.0 403 "},
+		{known, "BYE", "forged", "SIP/2.0 481 "}, // through to the handler: no such dialog
+	} {
+		id := fmt.Sprintf("%s-%s-%d", tc.method, tc.tag, tc.src.port)
+		tc.src.rawRequest(tc.method, tc.tag, id)
+		wait := 5 * time.Second
+		if tc.want == "" {
+			wait = time.Second // nothing is to come: bounded, not synchronising
+		}
+		res := tc.src.next(wait)
+		if got, _, _ := strings.Cut(res, "\r\n"); !strings.HasPrefix(got+" ", tc.want) || (tc.want == "") != (res == "") {
+			t.Errorf("%s (To tag %q) from %v: got %q, want %q", tc.method, tc.tag, tc.src.conn.LocalAddr(), got, tc.want)
+		}
+		if tc.want != "SIP/2.0 481 " || tc.src != known || tc.method != "BYE" {
+			if got := h.metric("switchboard_sip_server_transactions"); got != "0" {
+				t.Errorf("%s from %v: %s server transactions, want 0 (answered statelessly or dropped)", tc.method, tc.src.conn.LocalAddr(), got)
+			}
+		}
+	}
+}
