@@ -624,7 +624,6 @@ func reasonHeader(c call.Cause) string {
 func (l *legBase) cleanup() {
 	l.cleanOnce.Do(func() {
 		l.endWith(call.Normal) // only if no end recorded its cause
-		close(l.done)
 		l.stopTimer()
 		_ = l.sock.Close()
 		l.mu.Lock()
@@ -634,5 +633,6 @@ func (l *legBase) cleanup() {
 		l.s.untrackLeg(l.self)
 		l.tcp.release()
 		l.trunk.ReleaseChannel()
+		close(l.done) // last: Done means cleaned up (ports, dialog, channel)
 	})
 }

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"hash/fnv"
 	"net/netip"
 	"os"
 	"runtime"
@@ -298,23 +299,25 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 		}
 		return s.statelessResponse(req, 481, "Call/Transaction Does Not Exist"), false
 	}
+	if method == sip.ACK {
+		// An ACK is never answered. sipgo matched the ACK of every non-2xx
+		// it sent before the screen; a 2xx's ACK belongs to one of our
+		// dialogs, possibly from another address of the carrier (it goes
+		// to our Contact). Any other (the ACK of a stateless answer, or a
+		// forged one) is dropped, from whatever source.
+		return nil, s.findDialog(req) != nil
+	}
 	// A request with a To tag but no dialog of ours (forged, or stale) is
 	// screened like an initial one: source ACL and rate. Requests in a live
 	// dialog never are.
-	forged := !outOfDialog && method != sip.ACK && s.findDialog(req) == nil
+	forged := !outOfDialog && s.findDialog(req) == nil
 	limited := forged || outOfDialog && (method == sip.INVITE || method == sip.REGISTER)
-	if limited || method == sip.ACK {
+	if limited {
 		src, ok := sourceAddr(req)
 		if !ok {
 			return nil, true // the handler answers 400
 		}
 		if !s.acl.known(src) {
-			if method == sip.ACK {
-				// An ACK is never answered. One for a call of ours may come
-				// from another address of the carrier (a 2xx's ACK goes to
-				// our Contact): only an ACK matching no dialog is dropped.
-				return nil, s.findDialog(req) != nil
-			}
 			drop := s.cfg.SIP.UnknownSources == config.UnknownSourcesDrop
 			s.screened(req, src, false, screenUnknown, !drop)
 			if drop {
@@ -322,11 +325,8 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 			}
 			return s.statelessResponse(req, 403, "Forbidden"), false
 		}
-		if method == sip.ACK {
-			return nil, true
-		}
 	}
-	if outOfDialog && method != sip.ACK && method != sip.CANCEL {
+	if outOfDialog {
 		if n := s.stateInUse(); n >= s.maxState {
 			src, _ := sourceAddr(req)
 			s.screened(req, src, s.acl.known(src), screenState, true)
@@ -334,7 +334,7 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 		}
 	}
 	if !outOfDialog && !forged {
-		return nil, true // in a live dialog (or an ACK, never answered)
+		return nil, true // in a live dialog
 	}
 	// Every other request is charged to its source: INVITE, REGISTER and
 	// forged in-dialog requests from trunks' sources, and out-of-dialog
@@ -381,9 +381,11 @@ func callIDOf(req *sip.Request) string {
 func (s *Server) statelessResponse(req *sip.Request, code int, reason string, hdrs ...sip.Header) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	if to := res.To(); to != nil && to.Params != nil {
-		if tag, _ := to.Params.Get("tag"); tag == "" {
-			// RFC 3261 §8.2.6.2: a final response carries a To tag.
-			to.Params.Add("tag", strconv.FormatUint(uint64(time.Now().UnixNano()), 36))
+		if tag, _ := req.To().Params.Get("tag"); tag == "" {
+			// RFC 3261 §8.2.7: a stateless UAS gives a retransmitted
+			// request the same To tag: one derived from the request
+			// (NewResponseFromRequest's is random).
+			to.Params.Add("tag", statelessTag(req))
 		}
 	}
 	for _, h := range hdrs {
@@ -391,4 +393,21 @@ func (s *Server) statelessResponse(req *sip.Request, code int, reason string, hd
 	}
 	res.AppendHeader(sip.NewHeader("Server", s.userAgent()))
 	return res
+}
+
+// statelessTag is the To tag of a stateless response: a hash of the
+// request's Call-ID, From tag and top Via branch, the same for each
+// retransmission of the request.
+func statelessTag(req *sip.Request) string {
+	h := fnv.New64a()
+	h.Write([]byte(callIDOf(req)))
+	if f := req.From(); f != nil {
+		tag, _ := f.Params.Get("tag")
+		h.Write([]byte(tag))
+	}
+	if v := req.Via(); v != nil {
+		branch, _ := v.Params.Get("branch")
+		h.Write([]byte(branch))
+	}
+	return "sb" + strconv.FormatUint(h.Sum64(), 36)
 }

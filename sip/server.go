@@ -625,7 +625,13 @@ func (s *Server) retryAfter() sip.Header {
 
 // reject answers an initial request with a failure and counts it.
 func (s *Server) reject(tx sip.ServerTransaction, req *sip.Request, log *slog.Logger, code int, reason, why string, hdrs ...sip.Header) {
-	log.Info("call rejected", "code", code, "reason", why)
+	// Over-capacity 503s come in floods: counted, and logged at debug
+	// (a trunk at its max_cps would otherwise log a line per INVITE).
+	if code == 503 {
+		log.Debug("call rejected", "code", code, "reason", why)
+	} else {
+		log.Info("call rejected", "code", code, "reason", why)
+	}
 	s.respond(tx, req, code, reason, hdrs...)
 	if s.metrics != nil {
 		s.metrics.rejected(code)

@@ -459,3 +459,23 @@ func TestScreenStrayRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestStatelessTagStable: a retransmitted request gets the same To tag in
+// its stateless answer (RFC 3261 §8.2.7); another request another tag.
+func TestStatelessTagStable(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.Trunks[0].Inbound.Allow = []string{"127.0.0.1/32"} })
+	src := newRawSource(t, "127.0.0.2", h.sip)
+	var tags []string
+	for _, id := range []string{"same", "same", "other"} {
+		src.send("INVITE", "+15550100", id)
+		res := src.next(5 * time.Second)
+		if !strings.HasPrefix(res, "SIP/2.0 403 ") {
+			t.Fatalf("INVITE %s: %q, want 403", id, res)
+		}
+		_, tag, _ := strings.Cut(headerLine(res, "To"), "tag=")
+		tags = append(tags, tag)
+	}
+	if tags[0] == "" || tags[0] != tags[1] || tags[2] == tags[0] {
+		t.Errorf("To tags %q: want one tag for the retransmission and another for the new request", tags)
+	}
+}
