@@ -97,6 +97,37 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 	// its ACK (and PRACK), up to 64·T1: the loop reads both legs meanwhile,
 	// and refuses re-offers with 491 until the caller's dialog is confirmed.
 	var answering <-chan error
+	// callerAnswered takes the outcome of the caller's Answer; an error
+	// ends the call and is returned.
+	callerAnswered := func(err error) error {
+		answering = nil
+		if err != nil {
+			c.log.Warn("answer caller", "error", err)
+			c.End(context.WithoutCancel(ctx), CauseOf(err))
+			return err
+		}
+		answered = true
+		c.setState(StateAnswered)
+		c.connect(out)
+		c.log.Info("call answered")
+		c.startSupervision(ctx)
+		return nil
+	}
+	// answerSettled reports whether the caller's Answer is over, taking its
+	// outcome when it is ready: a re-offer and the Answer's end may be
+	// ready at once (the caller's ACK, then its re-INVITE), and the
+	// re-offer must not lose that race.
+	answerSettled := func() (bool, error) {
+		if answering == nil {
+			return true, nil
+		}
+		select {
+		case err := <-answering:
+			return true, callerAnswered(err)
+		default:
+			return false, nil
+		}
+	}
 	defer func() {
 		p.stop()
 		for _, h := range holds {
@@ -228,7 +259,12 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					ch <- err
 				}()
 			case Reoffer:
-				if p != nil || answering != nil {
+				settled, err := answerSettled()
+				if err != nil {
+					refusePending(e)
+					return err
+				}
+				if p != nil || !settled {
 					refusePending(e)
 					continue
 				}
@@ -240,22 +276,19 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			}
 
 		case err := <-answering:
-			answering = nil
-			if err != nil {
-				c.log.Warn("answer caller", "error", err)
-				c.End(context.WithoutCancel(ctx), CauseOf(err))
+			if err := callerAnswered(err); err != nil {
 				return err
 			}
-			answered = true
-			c.setState(StateAnswered)
-			c.connect(out)
-			c.log.Info("call answered")
-			c.startSupervision(ctx)
 
 		case ev := <-inEv:
 			switch e := ev.(type) {
 			case Reoffer:
-				if p != nil || answering != nil {
+				settled, err := answerSettled()
+				if err != nil {
+					refusePending(e)
+					return err
+				}
+				if p != nil || !settled {
 					refusePending(e)
 					continue
 				}
