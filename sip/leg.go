@@ -124,11 +124,38 @@ func (l *legBase) Trunk() string { return l.trunk.Name() }
 // the owner is not reading and the channel is full, it is dropped and
 // logged (the leg's end never goes this way: endWith and Done).
 func (l *legBase) emit(ev call.Event) bool {
+	if l.emit0(ev) {
+		return true
+	}
+	l.log.Error("leg event dropped: owner not reading", "event", fmt.Sprintf("%T", ev))
+	return false
+}
+
+// emitSure delivers ev, an event the call cannot do without (the far end's
+// answer): when the channel is full it waits for the owner to read, until
+// the leg ends or 64·T1 pass, instead of dropping it.
+func (l *legBase) emitSure(ev call.Event) bool {
+	if l.emit0(ev) {
+		return true
+	}
+	t := time.NewTimer(timer64)
+	defer t.Stop()
+	select {
+	case l.events <- ev:
+		return true
+	case <-l.done:
+	case <-t.C:
+	}
+	l.log.Error("leg event dropped: owner not reading", "event", fmt.Sprintf("%T", ev))
+	return false
+}
+
+// emit0 is emit without the log line.
+func (l *legBase) emit0(ev call.Event) bool {
 	select {
 	case l.events <- ev:
 		return true
 	default:
-		l.log.Error("leg event dropped: owner not reading", "event", fmt.Sprintf("%T", ev))
 		return false
 	}
 }

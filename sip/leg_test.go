@@ -123,3 +123,46 @@ func TestLegEndWithEventsFull(t *testing.T) {
 		t.Errorf("%d RTP port pairs left", n)
 	}
 }
+
+// TestEmitSureWaitsForTheOwner: an event the call cannot do without (the
+// far end's answer) is not dropped when the channel is full: it waits for
+// the owner to read, and gives up only when the leg ends.
+func TestEmitSureWaitsForTheOwner(t *testing.T) {
+	var logs syncBuffer
+	l := &legBase{events: make(chan call.Event, 1), done: make(chan struct{}),
+		log: slog.New(slog.NewTextHandler(&logs, nil))}
+	l.events <- call.DTMF{Digit: '1'} // full
+	delivered := make(chan bool, 1)
+	go func() { delivered <- l.emitSure(call.Answered{}) }()
+	first := <-l.events
+	if _, ok := first.(call.DTMF); !ok {
+		t.Fatalf("first event %T, want the DTMF queued before", first)
+	}
+	select {
+	case ev := <-l.events:
+		if _, ok := ev.(call.Answered); !ok {
+			t.Fatalf("second event %T, want Answered", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Answered was not delivered once the owner read")
+	}
+	if !<-delivered {
+		t.Error("emitSure reported a drop")
+	}
+
+	// Full, and the leg ends: it gives up, logged.
+	l.events <- call.DTMF{Digit: '2'}
+	go func() { delivered <- l.emitSure(call.Answered{}) }()
+	close(l.done)
+	select {
+	case ok := <-delivered:
+		if ok {
+			t.Error("delivered to a full channel after the leg ended")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("emitSure did not give up when the leg ended")
+	}
+	if !strings.Contains(logs.String(), "leg event dropped") {
+		t.Error("the drop was not logged")
+	}
+}

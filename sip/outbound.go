@@ -401,7 +401,7 @@ func (l *OutboundLeg) answered(res *sip.Response, cancelling *call.Cause, forked
 	}
 	l.startTimerUAC(res)
 	l.log.Info("far end answered")
-	l.emit(call.Answered{Answer: rm.Desc})
+	l.emitSure(call.Answered{Answer: rm.Desc}) // never dropped: the call waits on it
 }
 
 // acceptAnswer applies the far end's answer (in a 183 or the 200): where
