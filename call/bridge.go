@@ -12,6 +12,10 @@ import (
 // relayed re-offer (RFC 3261 Timer B is 32 s).
 const reofferTimeout = 32 * time.Second
 
+// answerSettle bounds how long a caller's re-offer waits for the caller's
+// Answer (whose ACK came before it) to be taken by the bridge.
+const answerSettle = time.Second
+
 // Dial places an outgoing leg for the call with d and bridges it to the
 // caller: progress and early media are relayed, the caller is answered when
 // the far end answers, re-offers are relayed both ways, and a hang-up on
@@ -114,17 +118,34 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 		return nil
 	}
 	// answerSettled reports whether the caller's Answer is over, taking its
-	// outcome when it is ready: a re-offer and the Answer's end may be
-	// ready at once (the caller's ACK, then its re-INVITE), and the
-	// re-offer must not lose that race.
-	answerSettled := func() (bool, error) {
+	// outcome when it is ready or within wait. The caller's re-offer comes
+	// once its dialog is confirmed (its ACK came, so Answer is returning),
+	// and must not lose that race to a goroutine not yet scheduled: it
+	// waits up to answerSettle; the far end's does not wait.
+	answerSettled := func(wait time.Duration) (bool, error) {
 		if answering == nil {
 			return true, nil
+		}
+		var timeout <-chan time.Time
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timeout = t.C
 		}
 		select {
 		case err := <-answering:
 			return true, callerAnswered(err)
+		case <-timeout:
+			return false, nil
 		default:
+			if timeout == nil {
+				return false, nil
+			}
+		}
+		select {
+		case err := <-answering:
+			return true, callerAnswered(err)
+		case <-timeout:
 			return false, nil
 		}
 	}
@@ -259,7 +280,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					ch <- err
 				}()
 			case Reoffer:
-				settled, err := answerSettled()
+				settled, err := answerSettled(0)
 				if err != nil {
 					refusePending(e)
 					return err
@@ -283,7 +304,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 		case ev := <-inEv:
 			switch e := ev.(type) {
 			case Reoffer:
-				settled, err := answerSettled()
+				settled, err := answerSettled(answerSettle)
 				if err != nil {
 					refusePending(e)
 					return err
