@@ -271,11 +271,7 @@ func memTotal() uint64 {
 // stateInUse is the SIP state the cap bounds: live server transactions plus
 // legs (calls in progress, each side).
 func (s *Server) stateInUse() int {
-	n := s.ua.TransactionLayer().ServerTransactions()
-	s.mu.Lock()
-	n += len(s.legs)
-	s.mu.Unlock()
-	return n
+	return s.ua.TransactionLayer().ServerTransactions() + s.ActiveLegs()
 }
 
 // screenRequest is the fork's RequestScreen: it lets a request through to

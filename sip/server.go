@@ -89,6 +89,7 @@ type Server struct {
 	mu      sync.Mutex
 	dialogs map[string]dialogOwner
 	legs    map[terminator]struct{}
+	nlegs   atomic.Int64 // len(legs), read without mu (the screen, per request)
 
 	// pending tracks BYE and CANCEL transactions that finish in the
 	// background; Close cancels them through pendingCtx and waits.
@@ -420,11 +421,7 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) Draining() bool { return s.draining.Load() }
 
 // ActiveLegs is the number of SIP legs up or being set up.
-func (s *Server) ActiveLegs() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.legs)
-}
+func (s *Server) ActiveLegs() int { return int(s.nlegs.Load()) }
 
 // Shutdown drains the node: no new calls, calls in progress continue until
 // ctx is done (its deadline, or cancelled to cut the drain short), then every
@@ -573,13 +570,19 @@ func (s *Server) onStrayResponse(res *sip.Response) {
 
 func (s *Server) trackLeg(l terminator) {
 	s.mu.Lock()
-	s.legs[l] = struct{}{}
+	if _, ok := s.legs[l]; !ok {
+		s.legs[l] = struct{}{}
+		s.nlegs.Add(1)
+	}
 	s.mu.Unlock()
 }
 
 func (s *Server) untrackLeg(l terminator) {
 	s.mu.Lock()
-	delete(s.legs, l)
+	if _, ok := s.legs[l]; ok {
+		delete(s.legs, l)
+		s.nlegs.Add(-1)
+	}
 	s.mu.Unlock()
 }
 
