@@ -19,6 +19,9 @@
 # Environment (defaults):
 #   TORTURE_FUZZTIME=5m      how long each fuzz target runs (go test -fuzztime)
 #   TORTURE_FUZZ=""          "PKG:FuzzName ..." to run only these (default: all found)
+#   TORTURE_FUZZPARALLEL=""  fuzz workers per target (go test -parallel; default GOMAXPROCS)
+#   TORTURE_FUZZMIN=1000     a target that ran fewer execs than this is not met (a
+#                            target that barely ran proves nothing)
 #   TORTURE_CHECKS=fuzz,restart,sigterm,flood,slow   which checks to run
 #   TORTURE_SIP=15060 TORTURE_HTTP=18080   the switch's ports (loopback)
 #   TORTURE_STRICT=0         1 = exit 1 when a target is not met
@@ -77,12 +80,14 @@ run_fuzz() {
 		pkg=${spec%%:*} name=${spec#*:}
 		logf=$OUT/fuzz-${pkg//\//_}-$name.log
 		log "fuzz $pkg $name for $FUZZTIME"
-		"$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg" >"$logf" 2>&1
+		"$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" ${TORTURE_FUZZPARALLEL:+-parallel "$TORTURE_FUZZPARALLEL"} "$pkg" >"$logf" 2>&1
 		rc=$?
 		last=$(grep -Eo 'elapsed: [0-9]+s, execs: [0-9]+' "$logf" | tail -1)
 		secs=$(sed -E 's/elapsed: ([0-9]+)s.*/\1/' <<<"$last")
 		execs=$(sed -E 's/.*execs: ([0-9]+)/\1/' <<<"$last")
-		if [ "$rc" = 0 ]; then
+		if [ "$rc" = 0 ] && [ "${execs:-0}" -lt "${TORTURE_FUZZMIN:-1000}" ]; then
+			row "fuzz $name ($pkg)" "no failure in $FUZZTIME, >= ${TORTURE_FUZZMIN:-1000} execs" "only ${execs:-0} execs in ${secs:-?} s" no
+		elif [ "$rc" = 0 ]; then
 			row "fuzz $name ($pkg)" "no failure in $FUZZTIME" "${execs:-?} execs in ${secs:-?} s, 0 failures" yes
 		else
 			crasher=$(grep -Eo 'Failing input written to [^ ]+' "$logf" | head -1 | sed 's/Failing input written to //')
