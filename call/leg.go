@@ -151,10 +151,33 @@ type DTMF struct {
 	InBand   bool
 }
 
+// Refer: the party asked, with a REFER (RFC 3515), that the call be
+// transferred to Target, and leaves it when the transfer succeeds (a blind
+// transfer). The leg has answered 202 Accepted and holds the implicit
+// subscription; the owner reports the transfer's progress with Notify, a
+// SIP status line of the target's leg (100 Trying, 180 Ringing, 200 OK,
+// 486 Busy Here...). A final status (>= 200) ends the subscription; Notify
+// is safe from any goroutine, never blocks, and does nothing once the
+// subscription ended. A leg whose trunk refuses REFER answers it 603 and
+// never emits Refer.
+type Refer struct {
+	// Target is the number the Refer-To URI names (the user part of a sip:
+	// or sips: URI, or a tel: URI's number), as sent: the owner checks it
+	// like any number it dials.
+	Target string
+	// URI is the Refer-To URI as sent.
+	URI string
+	// ReferredBy is the Referred-By URI (RFC 3892), "" when absent.
+	ReferredBy string
+	// Notify reports the transfer's progress to the party.
+	Notify func(code int, reason string)
+}
+
 func (Progress) event() {}
 func (Answered) event() {}
 func (Reoffer) event()  {}
 func (DTMF) event()     {}
+func (Refer) event()    {}
 
 // DialRequest asks a Dialer for a new outgoing leg.
 type DialRequest struct {

@@ -33,6 +33,15 @@ type Config struct {
 	ACD     ACD     `mapstructure:"acd" yaml:"acd"`
 	API     API     `mapstructure:"api" yaml:"api"`
 	Gateway Gateway `mapstructure:"gateway" yaml:"gateway"`
+	// Hold is what a caller on hold hears in a queue without a hold of its
+	// own (Queue.Hold).
+	Hold Hold `mapstructure:"hold" yaml:"hold"`
+	// Transfers configures blind transfers: what the caller hears while the
+	// target rings, the ring time-out, and which numbers may be dialled.
+	Transfers Transfers `mapstructure:"transfers" yaml:"transfers"`
+	// Contacts is the phone book; external transfers (and REFER targets)
+	// go only to numbers of contacts tagged external_number.
+	Contacts []Contact `mapstructure:"contacts" yaml:"contacts"`
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `mapstructure:"-" yaml:"-"`
@@ -189,6 +198,9 @@ type Trunk struct {
 	FollowRedirects bool `mapstructure:"follow_redirects" yaml:"follow_redirects"`
 	// SessionTimers sets RFC 4028 session timers on this trunk's legs.
 	SessionTimers SessionTimers `mapstructure:"session_timers" yaml:"session_timers"`
+	// Refer says what a REFER from this trunk's legs gets: reject (the
+	// default, 603 Decline) or allow (a blind transfer to its Refer-To).
+	Refer string `mapstructure:"refer" yaml:"refer"`
 }
 
 // SessionTimers are RFC 4028 session timers on a trunk's legs: outbound
@@ -273,6 +285,11 @@ type Route struct {
 	Name  string     `mapstructure:"name" yaml:"name"`
 	Match RouteMatch `mapstructure:"match" yaml:"match"`
 	Flow  string     `mapstructure:"flow" yaml:"flow"`
+	// Outbound, instead of Flow, makes the route one for the switch's own
+	// calls (external transfers, REFER targets, agents' outbound calls,
+	// callbacks): a number matching Match.To leaves through this outbound
+	// trunk. Such a route matches only on To.
+	Outbound string `mapstructure:"outbound" yaml:"outbound"`
 }
 
 // RouteMatch patterns: empty matches anything; '*' and '?' are wildcards;

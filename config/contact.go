@@ -44,6 +44,8 @@ type Queue struct {
 	WaitingStrategy string        `mapstructure:"waiting_strategy" yaml:"waiting_strategy"`
 	Priority        int           `mapstructure:"priority" yaml:"priority"`
 	ServiceLevel    time.Duration `mapstructure:"service_level" yaml:"service_level"`
+	// Hold is what the queue's callers hear on hold; nil: the top-level hold.
+	Hold *Hold `mapstructure:"hold" yaml:"hold"`
 }
 
 // Agent is an agent declared in the configuration.
@@ -263,4 +265,55 @@ func (c *Config) validateContact(v *collector) {
 			v.add("gateway.ports", "%v", err)
 		}
 	}
+}
+
+// Hold and transfer defaults (SPEC §6).
+const (
+	DefaultHoldAnnouncementEvery = 10 * time.Second
+	DefaultTransferMessageEvery  = 10 * time.Second
+	DefaultTransferTimeout       = 30 * time.Second
+	// TagExternalNumber marks the contacts whose numbers external transfers
+	// may dial.
+	TagExternalNumber = "external_number"
+)
+
+// Hold is what a caller hears while an agent holds the call: music, with an
+// announcement repeated over it. An empty Music is the built-in hold music.
+type Hold struct {
+	Music        string  `mapstructure:"music" yaml:"music"`
+	Announcement Message `mapstructure:"announcement" yaml:"announcement"`
+}
+
+// Message is a message repeated over music: a file or a text spoken by
+// TTS (one of them), every Every.
+type Message struct {
+	File  string        `mapstructure:"file" yaml:"file"`
+	Say   string        `mapstructure:"say" yaml:"say"`
+	Every time.Duration `mapstructure:"every" yaml:"every"`
+}
+
+// Set reports whether the message names something to play.
+func (m Message) Set() bool { return m.File != "" || m.Say != "" }
+
+// Transfers configures blind transfers.
+type Transfers struct {
+	// Music is what the caller hears while the target rings; "" is the
+	// built-in hold music.
+	Music string `mapstructure:"music" yaml:"music"`
+	// Message repeats over the music; none by default.
+	Message Message `mapstructure:"message" yaml:"message"`
+	// Timeout: a target that has not answered after this long fails the
+	// transfer (the caller goes back to the transferring agent); default 30s.
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
+	// AllowManualNumbers lets agents transfer to numbers not in the phone
+	// book (each is added to it, tagged external_number).
+	AllowManualNumbers bool `mapstructure:"allow_manual_numbers" yaml:"allow_manual_numbers"`
+}
+
+// Contact is a phone-book entry declared in the configuration (read-only
+// through the API).
+type Contact struct {
+	Name    string   `mapstructure:"name" yaml:"name"`
+	Numbers []string `mapstructure:"numbers" yaml:"numbers"`
+	Tags    []string `mapstructure:"tags" yaml:"tags"`
 }
