@@ -171,10 +171,19 @@ type Caller interface {
 	Inbound() call.Inbound
 	Done() <-chan struct{}
 	End(ctx context.Context, cause call.Cause)
-	// Hold holds (on) or resumes one of the call's bridged legs, the
-	// agent's: the call's bridge owns its legs' directions, so a caller's
-	// own hold and the agent's are combined in one place.
-	Hold(ctx context.Context, leg call.Leg, on bool) error
+	// HoldWith holds (on) or resumes one of the call's bridged legs, the
+	// agent's, with music for the caller: the call's bridge owns its legs'
+	// directions, so a caller's own hold and the agent's are combined in
+	// one place.
+	HoldWith(ctx context.Context, leg call.Leg, on bool, music *call.Music) error
+	// Release takes the agent's leg out of the call (a transfer); the
+	// caller hears feed.
+	Release(ctx context.Context, leg call.Leg, cause call.Cause, feed *call.Music) error
+	// Join joins an agent's answered leg to the call (after a transfer).
+	Join(ctx context.Context, leg call.Leg) error
+	// DialParty places an external leg as the call's party (a transfer to a
+	// number): nil once it answered, its cause when it failed.
+	DialParty(ctx context.Context, d call.Dialer, r call.DialRequest, feed *call.Music) error
 }
 
 var _ Caller = (*call.Call)(nil)
@@ -185,6 +194,9 @@ type Options struct {
 	// Media gives agents' legs on answer; nil: answering fails and the offer
 	// moves on.
 	Media Media
+	// Calls gives hold and transfer music and external legs; nil: holds
+	// are silent and transfers to numbers are refused.
+	Calls Calls
 	Log   *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
@@ -199,31 +211,34 @@ type Options struct {
 
 // ACD is the contact-center core. Its methods are safe for concurrent use.
 type ACD struct {
-	st    Store
-	media Media
-	log   *slog.Logger
-	now   func() time.Time
-	hb    time.Duration
-	rng   *rand.Rand
-	evBuf int
-	ctx   context.Context // for writes that no request carries
+	st      Store
+	media   Media
+	dialing Calls
+	log     *slog.Logger
+	now     func() time.Time
+	hb      time.Duration
+	rng     *rand.Rand
+	evBuf   int
+	ctx     context.Context // for writes that no request carries
 
-	mu        sync.Mutex
-	closed    bool
-	done      chan struct{}
-	queues    map[string]*queue // by id
-	order     []*queue          // by priority, for assignment
-	agents    map[string]*agent
-	byToken   map[string]*agent
-	calls     map[string]*entry    // live calls by id
-	convOwner map[string]*convInfo // conversations not Closed that have an agent
-	seq       uint64
-	timer     *time.Timer
-	timerAt   time.Time
-	subs      map[string]map[*subscription]struct{}
-	dropped   uint64
-	since     time.Time // cumulative stats count from here
-	elig      []*agent  // scratch for pick
+	mu      sync.Mutex
+	closed  bool
+	done    chan struct{}
+	queues  map[string]*queue // by id
+	order   []*queue          // by priority, for assignment
+	agents  map[string]*agent
+	byToken map[string]*agent
+	calls   map[string]*entry // live calls by id
+	// transferring are the calls whose transfer is under way.
+	transferring map[*entry]struct{}
+	convOwner    map[string]*convInfo // conversations not Closed that have an agent
+	seq          uint64
+	timer        *time.Timer
+	timerAt      time.Time
+	subs         map[string]map[*subscription]struct{}
+	dropped      uint64
+	since        time.Time // cumulative stats count from here
+	elig         []*agent  // scratch for pick
 }
 
 type convInfo struct {
@@ -253,21 +268,23 @@ func New(ctx context.Context, o Options) (*ACD, error) {
 		o.EventBuffer = DefaultEventBuffer
 	}
 	a := &ACD{
-		st:        o.Store,
-		media:     o.Media,
-		log:       o.Log.With("component", "acd"),
-		now:       o.Now,
-		hb:        o.HeartbeatTimeout,
-		rng:       o.Rand,
-		evBuf:     o.EventBuffer,
-		ctx:       context.WithoutCancel(ctx),
-		done:      make(chan struct{}),
-		queues:    map[string]*queue{},
-		agents:    map[string]*agent{},
-		byToken:   map[string]*agent{},
-		calls:     map[string]*entry{},
-		convOwner: map[string]*convInfo{},
-		subs:      map[string]map[*subscription]struct{}{},
+		st:           o.Store,
+		media:        o.Media,
+		dialing:      o.Calls,
+		log:          o.Log.With("component", "acd"),
+		now:          o.Now,
+		hb:           o.HeartbeatTimeout,
+		rng:          o.Rand,
+		evBuf:        o.EventBuffer,
+		ctx:          context.WithoutCancel(ctx),
+		done:         make(chan struct{}),
+		queues:       map[string]*queue{},
+		agents:       map[string]*agent{},
+		byToken:      map[string]*agent{},
+		calls:        map[string]*entry{},
+		transferring: map[*entry]struct{}{},
+		convOwner:    map[string]*convInfo{},
+		subs:         map[string]map[*subscription]struct{}{},
 	}
 	if err := a.load(ctx); err != nil {
 		return nil, err
@@ -460,6 +477,7 @@ func (a *ACD) advanceLocked(now time.Time) {
 			}
 		}
 	}
+	a.transferDeadlinesLocked(now)
 }
 
 // rescheduleLocked arms the timer for the earliest deadline after now.
@@ -483,6 +501,7 @@ func (a *ACD) rescheduleLocked(now time.Time) {
 			earlier(ag.st.WrapUpUntil)
 		}
 	}
+	earlier(a.nextTransferDeadline())
 	if next.IsZero() {
 		if a.timer != nil {
 			a.timer.Stop()

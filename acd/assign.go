@@ -145,7 +145,12 @@ func (a *ACD) offerLocked(e *entry, ag *agent, now time.Time) {
 	a.putState(ag)
 	a.addEvent(e.conv, now, "offered", map[string]any{
 		"call_id": e.id, "agent": ag.cfg.ID, "queue": q.cfg.Name, "expires_at": ag.st.RingingUntil})
+	by := ""
+	if e.transfer != nil {
+		by = e.transfer.by.cfg.Name
+	}
 	a.publishLocked(ag.cfg.ID, EventCallOffered, now, OfferData{
+		TransferredBy:  by,
 		CallID:         e.id,
 		ConversationID: e.conv,
 		QueueID:        q.cfg.ID,
@@ -166,6 +171,12 @@ func (a *ACD) offerLocked(e *entry, ag *agent, now time.Time) {
 // agent goes back to idle under the status it chose, and the caller waits
 // again in its place, not to be offered to that agent again.
 func (a *ACD) returnOfferLocked(e *entry, now time.Time, reason string) {
+	if e.transfer != nil && e.transfer.kind == TransferAgent {
+		// The transfer's target agent did not take it: the caller goes
+		// back to the transferring agent.
+		a.failTransferLocked(e, now, reason, 0)
+		return
+	}
 	ag := e.agent
 	a.releaseAgentLocked(ag, e, now, reason)
 	if e.tried == nil {

@@ -14,11 +14,13 @@ import (
 type entryState int
 
 const (
-	stWaiting   entryState = iota // in the queue, not offered
-	stOffered                     // ringing an agent
-	stAnswering                   // the agent answered; its media is being attached
-	stConnected                   // the agent has the call
-	stDone                        // ended or left
+	stWaiting      entryState = iota // in the queue, not offered
+	stOffered                        // ringing an agent
+	stAnswering                      // the agent answered; its media is being attached
+	stConnected                      // the agent has the call
+	stTransferring                   // a transfer released the agent; its target is not ringing yet
+	stExternal                       // a transfer's external leg rings
+	stDone                           // ended or left
 )
 
 // entry is a caller the ACD handles, from Enqueue to the end of its call.
@@ -34,15 +36,22 @@ type entry struct {
 	state entryState
 	agent *agent
 	// tried are the agents that declined or missed this call.
-	tried    map[string]bool
-	conv     string
-	rec      store.CallRecord
-	found    chan call.Assignment
-	stop     chan struct{} // closed when the entry is done
-	leg      call.Leg
-	answered time.Time
-	onHold   bool
-	holdBusy bool
+	tried     map[string]bool
+	conv      string
+	rec       store.CallRecord
+	found     chan call.Assignment
+	stop      chan struct{} // closed when the entry is done
+	leg       call.Leg
+	answered  time.Time
+	onHold    bool
+	holdBusy  bool
+	heldAt    time.Time     // when the hold under way started
+	heldTotal time.Duration // time on hold so far
+	// transfer is the blind transfer under way, if any; bridged says the
+	// call's bridge runs (an agent had it): a new agent's leg then joins the
+	// call directly instead of through the Ticket.
+	transfer *transfer
+	bridged  bool
 	// endedBy says who ended a connected call ("agent" when the agent hung
 	// up through Hangup).
 	endedBy string
@@ -209,8 +218,11 @@ func (a *ACD) watch(e *entry) {
 		return
 	}
 	var leg call.Leg
+	if e.transfer != nil {
+		a.endTransferLocked(e, now, "abandoned")
+	}
 	switch e.state {
-	case stWaiting, stOffered, stAnswering:
+	case stWaiting, stOffered, stAnswering, stTransferring, stExternal:
 		a.abandonLocked(e, now, "hangup")
 	case stConnected:
 		why := e.endedBy
@@ -324,8 +336,18 @@ func (a *ACD) Answer(ctx context.Context, agentID, callID string) error {
 		a.hangupLeg(leg, callID)
 		return fmt.Errorf("%w: %v", ErrMedia, err)
 	}
+	bridged := e.bridged
 	a.connectLocked(e, ag, leg, now)
 	a.end()
+	if bridged {
+		// A transferred caller: the call's bridge runs; the agent's leg
+		// joins it.
+		if err := e.c.Join(ctx, leg); err != nil {
+			a.log.Warn("join the agent's leg", "call_id", callID, "agent", agentID, "error", err)
+			a.hangupLeg(leg, callID)
+			return fmt.Errorf("%w: call %q: %v", ErrState, callID, err)
+		}
+	}
 	return nil
 }
 
@@ -354,21 +376,33 @@ func (a *ACD) connectLocked(e *entry, ag *agent, leg call.Leg, now time.Time) {
 		}
 		a.trackConvLocked(c.ID, c.AgentID, c.Status)
 	}
-	e.rec.Answered, e.rec.AgentID = now, ag.cfg.ID
+	if e.rec.Answered.IsZero() {
+		e.rec.Answered = now
+	}
+	e.rec.AgentID = ag.cfg.ID
 	a.putRecord(e.rec)
 
 	wait := now.Sub(e.enq)
-	q.stats.answered++
-	q.stats.waitSum += wait
-	if wait <= q.cfg.ServiceLevel {
-		q.stats.inSL++
+	if !e.bridged {
+		// A transferred caller was answered once already: the queue's
+		// statistics count its first answer.
+		q.stats.answered++
+		q.stats.waitSum += wait
+		if wait <= q.cfg.ServiceLevel {
+			q.stats.inSL++
+		}
 	}
 	a.addEvent(e.conv, now, "answered", map[string]any{"call_id": e.id, "agent": ag.cfg.ID, "waited": wait.String()})
 	a.publishLocked(ag.cfg.ID, EventCallAnswered, now, CallData{CallID: e.id, ConversationID: e.conv})
 	a.publishStatusLocked(ag, now)
-	select {
-	case e.found <- call.Assignment{Agent: ag.cfg.ID, Dialer: legDialer{leg}, Request: call.DialRequest{To: ag.cfg.ID}}:
-	default:
+	if e.transfer != nil {
+		a.transferSucceededLocked(e, now, ag.cfg.ID)
+	}
+	if !e.bridged {
+		select {
+		case e.found <- call.Assignment{Agent: ag.cfg.ID, Dialer: legDialer{leg}, Request: call.DialRequest{To: ag.cfg.ID, KeepHold: true}}:
+		default:
+		}
 	}
 	a.log.Info("call answered", "call_id", e.id, "agent", ag.cfg.ID, "queue", q.cfg.Name, "waited", wait)
 }
@@ -377,7 +411,7 @@ func (a *ACD) connectLocked(e *entry, ag *agent, leg call.Leg, now time.Time) {
 // goes to wrap-up (the agent's wrap-up time, else the queue's, else 30 s).
 // It returns the agent's leg, to be hung up without the mutex.
 func (a *ACD) finishLocked(e *entry, now time.Time, reason string) call.Leg {
-	q, ag := e.q, e.agent
+	ag := e.agent
 	e.finish()
 	if a.calls[e.id] == e {
 		delete(a.calls, e.id)
@@ -387,6 +421,15 @@ func (a *ACD) finishLocked(e *entry, now time.Time, reason string) call.Leg {
 	a.putRecord(e.rec)
 	a.addEvent(e.conv, now, "ended", map[string]any{
 		"call_id": e.id, "agent": ag.cfg.ID, "by": reason, "talk": talk.String()})
+	a.wrapUpLocked(e, ag, now, reason, talk)
+	return e.leg
+}
+
+// wrapUpLocked ends ag's part in e's call (the call ended, or the agent
+// transferred it): ag goes to wrap-up (the agent's wrap-up time, else the
+// queue's, else 30 s) and is told call.ended with reason.
+func (a *ACD) wrapUpLocked(e *entry, ag *agent, now time.Time, reason string, talk time.Duration) {
+	q := e.q
 	if ag.entry == e {
 		ag.entry = nil
 		wrap := ag.cfg.WrapUp
@@ -408,9 +451,8 @@ func (a *ACD) finishLocked(e *entry, now time.Time, reason string) call.Leg {
 			CallID: e.id, ConversationID: e.conv, EndsAt: ag.st.WrapUpUntil})
 		a.publishStatusLocked(ag, now)
 	}
-	a.log.Info("call ended: wrap-up", "call_id", e.id, "agent", ag.cfg.ID, "queue", q.cfg.Name, "by", reason,
+	a.log.Info("agent's call ended: wrap-up", "call_id", e.id, "agent", ag.cfg.ID, "queue", q.cfg.Name, "by", reason,
 		"talk", talk, "wrap_up_until", ag.st.WrapUpUntil)
-	return e.leg
 }
 
 // Decline refuses the call ringing for the agent: it is offered to the next
@@ -507,8 +549,9 @@ func (a *ACD) SendDTMF(ctx context.Context, agentID, callID, digits string) erro
 }
 
 // Hold puts the agent's caller on hold: the call holds the agent's leg
-// (Caller.Hold; music on hold comes with transfers) and the agent's state
-// becomes on_hold.
+// (it hears silence) while the caller hears the queue's music on hold, and
+// the agent's state becomes on_hold. The conversation logs hold.started,
+// and hold.ended with the time held.
 func (a *ACD) Hold(ctx context.Context, agentID, callID string) error {
 	return a.setHold(ctx, agentID, callID, true)
 }
@@ -538,9 +581,13 @@ func (a *ACD) setHold(ctx context.Context, agentID, callID string, on bool) erro
 	}
 	e.holdBusy = true
 	leg, c := e.leg, e.c
+	var music *call.Music
+	if on && a.dialing != nil {
+		music = a.dialing.HoldMusic(a.ctx, e.q.cfg.Name)
+	}
 	a.end()
 
-	hookErr := c.Hold(ctx, leg, on)
+	hookErr := c.HoldWith(ctx, leg, on, music)
 
 	now, err := a.begin()
 	if err != nil {
@@ -557,14 +604,21 @@ func (a *ACD) setHold(ctx context.Context, agentID, callID string, on bool) erro
 		return fmt.Errorf("%w: call %q ended", ErrState, callID)
 	}
 	e.onHold = on
-	typ := "resumed"
+	typ := "hold.ended"
+	data := map[string]any{"call_id": callID, "agent": agentID}
 	ag.st.System = SystemOnCall
 	if on {
-		typ = "hold"
+		typ = "hold.started"
 		ag.st.System = SystemOnHold
+		e.heldAt = now
+	} else {
+		held := now.Sub(e.heldAt)
+		e.heldTotal += held
+		data["held"] = held.String()
+		data["held_total"] = e.heldTotal.String()
 	}
 	a.putState(ag)
-	a.addEvent(e.conv, now, typ, map[string]any{"call_id": callID, "agent": agentID})
+	a.addEvent(e.conv, now, typ, data)
 	a.publishStatusLocked(ag, now)
 	a.log.Info("call "+typ, "call_id", callID, "agent", agentID, "queue", e.q.cfg.Name)
 	return nil

@@ -220,7 +220,7 @@ func TestAgentCommands(t *testing.T) {
 	// up the agent's leg on its own goroutine.
 	eventually(t, "agent leg hung up", e.media.leg("c1").isHung)
 	types := e.eventTypes(tk.ConversationID())
-	for _, want := range []string{"queued", "offered", "answered", "hold", "resumed", "ended", "wrap_up"} {
+	for _, want := range []string{"queued", "offered", "answered", "hold.started", "hold.ended", "ended", "wrap_up"} {
 		if count(types, want) == 0 {
 			t.Fatalf("conversation events %v lack %s", types, want)
 		}

@@ -26,11 +26,13 @@ type Event struct {
 
 // OfferData comes with call.offered.
 type OfferData struct {
-	CallID         string    `json:"call_id"`
-	ConversationID string    `json:"conversation_id"`
-	QueueID        string    `json:"queue_id"`
-	Queue          string    `json:"queue"` // the queue's name
-	Type           string    `json:"type"`  // regular, transferred or callback
+	CallID         string `json:"call_id"`
+	ConversationID string `json:"conversation_id"`
+	QueueID        string `json:"queue_id"`
+	Queue          string `json:"queue"` // the queue's name
+	Type           string `json:"type"`  // regular, transferred or callback
+	// TransferredBy is the name of the agent who transferred the call.
+	TransferredBy  string    `json:"transferred_by,omitempty"`
 	CustomerName   string    `json:"customer_name"`
 	CustomerNumber string    `json:"customer_number"`
 	RingTimeout    int       `json:"ring_timeout"` // seconds

@@ -71,6 +71,9 @@ type fakeCall struct {
 	cause *call.Cause
 	holds []string // "leg:on" per Hold
 	hold  error    // what Hold returns
+	// parties are the party commands: release:LEG, join:LEG, dial:NUMBER.
+	parties []string
+	dial    error // what DialParty returns
 }
 
 func newCall(id, number, name string) *fakeCall {
@@ -90,12 +93,42 @@ func (c *fakeCall) End(_ context.Context, cause call.Cause) {
 	})
 }
 
-// Hold records the hold (and fails with c.hold, when set).
-func (c *fakeCall) Hold(_ context.Context, leg call.Leg, on bool) error {
+// HoldWith records the hold (and fails with c.hold, when set).
+func (c *fakeCall) HoldWith(_ context.Context, leg call.Leg, on bool, _ *call.Music) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.holds = append(c.holds, fmt.Sprintf("%s:%v", leg.ID(), on))
 	return c.hold
+}
+
+// Release records that leg left (and hangs it up, as the call does).
+func (c *fakeCall) Release(ctx context.Context, leg call.Leg, cause call.Cause, _ *call.Music) error {
+	c.mu.Lock()
+	c.parties = append(c.parties, "release:"+leg.ID())
+	c.mu.Unlock()
+	return leg.Hangup(ctx, cause)
+}
+
+// Join records that leg joined.
+func (c *fakeCall) Join(_ context.Context, leg call.Leg) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.parties = append(c.parties, "join:"+leg.ID())
+	return nil
+}
+
+// DialParty records the request and fails with c.dial, when set.
+func (c *fakeCall) DialParty(_ context.Context, _ call.Dialer, r call.DialRequest, _ *call.Music) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.parties = append(c.parties, "dial:"+r.To)
+	return c.dial
+}
+
+func (c *fakeCall) partyCalls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.parties...)
 }
 
 func (c *fakeCall) setHoldErr(err error) {

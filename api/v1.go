@@ -189,10 +189,23 @@ func newV1(c *Contact) *v1 {
 			desc: "Ends the agent's call (the caller gets a BYE); the agent's wrap-up starts."},
 		{method: "POST", path: "/api/v1/calls/{id}/hold", summary: "Put the caller on hold", who: "agent",
 			code: 204, handler: v.callAction(v.c.ACD.Hold),
-			desc: "Stops the audio both ways until resume."},
+			desc: "The caller hears the queue's music on hold (with its announcement, every 10 s by default) and the agent " +
+				"hears silence until resume; the agent's state is on_hold. The conversation logs hold.started and hold.ended " +
+				"with the time held."},
 		{method: "POST", path: "/api/v1/calls/{id}/resume", summary: "Take the caller off hold", who: "agent",
 			code: 204, handler: v.callAction(v.c.ACD.Resume),
 			desc: "Carries the audio both ways again."},
+		{method: "POST", path: "/api/v1/calls/{id}/transfer", summary: "Transfer the caller (blind)", who: "agent",
+			body: "TransferInput", reply: "TransferStarted", code: 202, handler: v.transfer,
+			desc: "Sends the agent's caller to exactly one target: an agent of the call's queue (it rings and may decline), " +
+				"a queue with automatic assignment (the caller waits there under its waiting strategy, keeping its enqueue time), " +
+				"or an external number (E.164, through the outbound routes; only numbers of contacts tagged external_number " +
+				"unless transfers.allow_manual_numbers). The agent goes to wrap-up at once; the caller hears transfer music " +
+				"(or the network's early media) until the target answers. A target that declines, fails or does not answer " +
+				"within transfers.timeout sends the caller back to the agent, who is rung again. The agent's events " +
+				"transfer.started, transfer.succeeded and transfer.failed follow the transfer. 400 for a body that is not " +
+				"exactly one target, 403 for an agent not in the queue, a queue without automatic assignment or a number not " +
+				"allowed, 404 for an unknown agent or queue, 409 for a target agent not available or a call not in progress."},
 		{method: "POST", path: "/api/v1/calls/{id}/dtmf", summary: "Send keys to the caller", who: "agent",
 			body: "DTMFInput", code: 204, handler: v.dtmf,
 			desc: "Sends the digits to the caller as RFC 4733 telephone-events, 100 ms each."},

@@ -63,6 +63,20 @@ type ConversationInput struct {
 	Notes  *string `json:"notes,omitempty"`
 }
 
+// TransferInput is a blind transfer's target: exactly one of agent, queue
+// and number (with from, the caller ID shown to the number).
+type TransferInput struct {
+	Agent  string `json:"agent,omitempty"`
+	Queue  string `json:"queue,omitempty"`
+	Number string `json:"number,omitempty"`
+	From   string `json:"from,omitempty"`
+}
+
+// TransferStarted is the answer to a transfer request.
+type TransferStarted struct {
+	TransferID string `json:"transfer_id"`
+}
+
 // DTMFInput sends keys.
 type DTMFInput struct {
 	Digits string `json:"digits"`
@@ -318,6 +332,20 @@ func (v *v1) callAction(f func(ctx context.Context, agentID, callID string) erro
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+func (v *v1) transfer(w http.ResponseWriter, r *http.Request, p principal) {
+	var in TransferInput
+	if ps, _, ok := readBody(w, r, &in); !ok || ps.reply(w) {
+		return
+	}
+	id, err := v.c.ACD.Transfer(ctx(r), p.agent, r.PathValue("id"),
+		acd.TransferTarget{Agent: in.Agent, Queue: in.Queue, Number: in.Number, From: in.From})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, TransferStarted{TransferID: id})
 }
 
 func (v *v1) dtmf(w http.ResponseWriter, r *http.Request, p principal) {

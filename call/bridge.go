@@ -29,7 +29,9 @@ func (c *Call) Dial(ctx context.Context, d Dialer, r DialRequest) error {
 // the call up and returns a *FailedOver, so that the next trunk can be
 // tried; any other failure ends the call with its cause.
 func (c *Call) dialOne(ctx context.Context, d Dialer, r DialRequest, failOver bool) error {
-	r.Offer = c.in.Offer()
+	if c.in != nil {
+		r.Offer = c.in.Offer()
+	}
 	r.CallID = c.ID()
 	out, err := d.Dial(ctx, r)
 	if err != nil {
@@ -51,7 +53,7 @@ func (c *Call) dialOne(ctx context.Context, d Dialer, r DialRequest, failOver bo
 		return ErrEnded
 	}
 	defer c.resumePump()
-	err = c.bridge(ctx, out, failOver)
+	err = c.bridge(ctx, out, failOver, !r.KeepHold)
 	var fo *FailedOver
 	if errors.As(err, &fo) {
 		fo.Trunk = r.Trunk
@@ -72,9 +74,12 @@ func CauseOf(err error) Cause {
 	return ServerError
 }
 
-// bridge is the call's signalling loop between the caller and out.
-// With failOver, the out leg's failure before it answers, when it
-// FailsOver, returns a *FailedOver instead of ending the call.
+// bridge is the call's signalling loop: the call's owner from the moment a
+// party is dialled until the call ends. It joins the anchor (the caller) to
+// one party at a time, out, which may leave (Release) while the call stays
+// up, be replaced (Join, DialParty), or be parked while a REFER's target
+// rings. With failOver, the first party's failure before it answers, when
+// it FailsOver, returns a *FailedOver instead of ending the call.
 //
 // The loop never stops reading a leg while it waits for the other: a
 // re-offer in progress (the other leg being re-offered its direction, then
@@ -83,20 +88,75 @@ func CauseOf(err error) Cause {
 // a new re-offer from either leg is refused with 491 (RFC 3261 §14.2).
 // Each leg's end is seen on its Done channel, never lost to a full event
 // channel.
-func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
-	inEv, outEv := c.in.Events(), out.Events()
-	offer := c.in.Offer()
+func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool) error {
+	inEv := c.anchor.Events()
+	var offer *media.Description
+	if c.in != nil {
+		offer = c.in.Offer()
+	}
 	// The switch may have answered the caller already (prompts, a queue):
 	// then the far end's answer only connects the media, transcoding if the
 	// codecs differ, and its early media is not relayed.
-	answered := c.State() == StateAnswered
-	farAnswered := false
+	answered := c.in == nil || c.State() == StateAnswered
 	dirs := newDirections()
 	if offer != nil {
-		dirs.party[c.in], dirs.conveyed[c.in] = offer.Direction, offer.Direction
+		dirs.party[c.anchor], dirs.conveyed[c.anchor] = offer.Direction, offer.Direction
 	}
+	// The party: out, its events and end, whether it answered, whether
+	// media may flow to it (early media or answered), whether the anchor's
+	// own hold is passed on to it (a dialled far end: yes; an agent's leg
+	// the switch joined: no, it just hears silence).
+	var (
+		out         Leg
+		outEv       <-chan Event
+		outDone     <-chan struct{}
+		farAnswered bool
+		joinable    bool
+		convey      bool
+	)
+	setOut := func(l Leg, answeredAlready, conveyHold bool) {
+		out, farAnswered, joinable, convey = l, answeredAlready, answeredAlready, conveyHold
+		outEv, outDone = nil, nil
+		if l != nil {
+			outEv, outDone = l.Events(), l.Done()
+		}
+	}
+	setOut(first, false, conveyHold)
+	// A party being placed by DialParty or for a REFER: told the outcome
+	// once it answers or fails. A REFER's sender waits parked meanwhile.
+	var (
+		placing    *placement
+		parked     Leg
+		parkedEv   <-chan Event
+		parkedDone <-chan struct{}
+	)
+	setParked := func(l Leg) {
+		parked, parkedEv, parkedDone = l, nil, nil
+		if l != nil {
+			parkedEv, parkedDone = l.Events(), l.Done()
+		}
+	}
+	// feed plays to the anchor while no party's media is joined to it;
+	// music plays while the switch holds the party with music.
+	var feed, music *Music
 	var p *pendingReoffer
-	var holds []holdCmd // waiting for p to end
+	var holds []command // waiting for p to end
+	// rejoin rebuilds the anchor's media after every change: joined to the
+	// party when there is one whose media may flow and that the switch does
+	// not hold with music; otherwise fed by the player (or silent).
+	rejoin := func() {
+		if out != nil && joinable && !(dirs.held[out] && music != nil) {
+			c.stopFeed()
+			c.connect(out)
+			return
+		}
+		c.unjoin()
+		src := feed
+		if out != nil && dirs.held[out] {
+			src = music
+		}
+		c.startFeed(ctx, src)
+	}
 	// answering: the caller's Answer in flight. A SIP caller's waits for
 	// its ACK (and PRACK), up to 64·T1: the loop reads both legs meanwhile,
 	// and refuses re-offers with 491 until the caller's dialog is confirmed.
@@ -112,7 +172,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 		}
 		answered = true
 		c.setState(StateAnswered)
-		c.connect(out)
+		rejoin()
 		c.log.Info("call answered")
 		c.startSupervision(ctx)
 		return nil
@@ -154,6 +214,8 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 		for _, h := range holds {
 			h.reply <- ErrEnded
 		}
+		placing.fail(Cause{Code: 487, Reason: "Call ended"})
+		c.stopFeed()
 	}()
 	// settle moves the loop on after a step of a re-offer or hold: when it
 	// is over, media is re-joined with what each leg now uses, and the next
@@ -164,12 +226,61 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 		if p != nil {
 			return
 		}
-		c.connect(out)
+		rejoin()
 		if len(holds) > 0 {
 			h := holds[0]
 			holds = holds[1:]
+			if h.leg != out && h.leg != c.anchor {
+				h.reply <- errNotBridged
+				settle(nil)
+				return
+			}
+			if h.on {
+				music = h.music
+			}
 			settle(c.startHold(ctx, h, out, dirs))
 		}
+	}
+	// leave takes out away from the anchor (released, failed, parked):
+	// what is pending with it is dropped and the anchor is fed.
+	leave := func() {
+		p.stop()
+		p = nil
+		for _, h := range holds {
+			h.reply <- errNotBridged
+		}
+		holds = nil
+		c.dropLeg(out)
+		delete(dirs.held, out)
+		delete(dirs.party, out)
+		delete(dirs.conveyed, out)
+		setOut(nil, false, false)
+		music = nil
+		rejoin()
+	}
+	// placed ends a placement: the party answered (cause nil) and is
+	// joined, or failed and is gone; a parked REFER sender is hung up or
+	// joined back.
+	placed := func(cause *Cause) {
+		pl := placing
+		placing = nil
+		if cause == nil {
+			pl.succeed()
+			if parked != nil {
+				c.hangupParted(ctx, parked, Normal)
+				setParked(nil)
+			}
+			rejoin()
+			return
+		}
+		pl.fail(*cause)
+		if parked != nil {
+			c.log.Info("transfer failed: the party is joined back", "leg", parked.ID(), "cause", cause.String())
+			c.addLeg(parked)
+			setOut(parked, true, true)
+			setParked(nil)
+		}
+		rejoin()
 	}
 	for {
 		var updated <-chan updateResult
@@ -189,23 +300,51 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 		case <-c.done:
 			// Ended outside the loop (the ACD for an agent's hang-up,
 			// media supervision): End hung up the legs it had; out too.
-			_ = out.Hangup(context.WithoutCancel(ctx), Normal)
+			if out != nil {
+				_ = out.Hangup(context.WithoutCancel(ctx), Normal)
+			}
+			if parked != nil {
+				_ = parked.Hangup(context.WithoutCancel(ctx), Normal)
+			}
 			return nil
 
-		case <-c.in.Done():
+		case <-c.anchor.Done():
 			p.stop() // before End: no Update on out overlaps its Hangup
 			p = nil
-			c.End(context.WithoutCancel(ctx), c.in.Cause())
+			if parked != nil {
+				c.addLeg(parked) // End hangs it up
+			}
+			c.End(context.WithoutCancel(ctx), c.anchor.Cause())
 			return nil
 
-		case <-out.Done():
+		case <-parkedDone:
+			// A REFER's sender hung up while its target rings (many do,
+			// once the REFER is accepted): the transfer goes on, and a
+			// failure then ends the call.
+			c.log.Info("the transferring party left", "leg", parked.ID())
+			setParked(nil)
+
+		case ev := <-parkedEv:
+			c.handleAside(parked, ev)
+
+		case <-outDone:
 			if c.isEnding() {
 				// End hung out up: the call is over, not failed over.
 				return nil
 			}
+			cause := out.Cause()
+			if placing != nil && !farAnswered {
+				c.log.Info("party failed", "leg", out.ID(), "cause", cause.String())
+				leave()
+				placed(&cause)
+				if out == nil && parked == nil && placing == nil && c.transferEnds() {
+					c.End(ctx, cause)
+					return nil
+				}
+				continue
+			}
 			p.stop()
 			p = nil
-			cause := out.Cause()
 			if failOver && !farAnswered && FailsOver(cause) {
 				c.dropLeg(out)
 				return &FailedOver{Cause: cause}
@@ -213,16 +352,59 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			c.End(ctx, cause)
 			return nil
 
-		case h := <-c.holds:
-			switch {
-			case h.leg != out && h.leg != Leg(c.in):
-				h.reply <- errNotBridged
-			case !farAnswered || !answered:
-				h.reply <- Cause{Code: 491, Reason: "Request Pending"}
-			case p != nil:
-				holds = append(holds, h)
-			default:
-				settle(c.startHold(ctx, h, out, dirs))
+		case cmd := <-c.cmds:
+			switch cmd.kind {
+			case cmdHold:
+				switch {
+				case out == nil || (cmd.leg != out && cmd.leg != c.anchor):
+					cmd.reply <- errNotBridged
+				case !farAnswered || !answered:
+					cmd.reply <- Cause{Code: 491, Reason: "Request Pending"}
+				case p != nil:
+					holds = append(holds, cmd)
+				default:
+					if cmd.on && cmd.leg == out {
+						music = cmd.music
+					}
+					settle(c.startHold(ctx, cmd, out, dirs))
+				}
+			case cmdRelease:
+				if out == nil || cmd.leg != out || placing != nil {
+					cmd.reply <- errNotBridged
+					continue
+				}
+				c.log.Info("party leaves the call", "leg", out.ID(), "cause", cmd.cause.String())
+				gone := out
+				feed = cmd.music
+				leave()
+				c.hangupParted(ctx, gone, cmd.cause)
+				cmd.reply <- nil
+			case cmdJoin:
+				if out != nil || !answered {
+					cmd.reply <- errPartyPresent
+					continue
+				}
+				c.addLeg(cmd.leg)
+				setOut(cmd.leg, true, false)
+				c.log.Info("party joins the call", "leg", cmd.leg.ID())
+				rejoin()
+				cmd.reply <- nil
+			case cmdDial:
+				if out != nil || !answered {
+					cmd.reply <- errPartyPresent
+					continue
+				}
+				leg, cause := c.place(ctx, cmd.dialer, cmd.req)
+				if cause != nil {
+					cmd.reply <- *cause
+					continue
+				}
+				if cmd.music != nil {
+					feed = cmd.music
+				}
+				setOut(leg, false, true)
+				placing = &placement{reply: cmd.reply}
+				rejoin()
 			}
 
 		case res := <-updated:
@@ -241,6 +423,15 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			switch e := ev.(type) {
 			case Progress:
 				if answered {
+					// A party placed for a transfer: its early media (a
+					// network's tones, announcements) replaces the music.
+					if placing != nil && !farAnswered {
+						placing.progress(e)
+						if e.Early != nil && !joinable {
+							joinable = true
+							rejoin()
+						}
+					}
 					continue
 				}
 				var early *media.Description
@@ -256,17 +447,22 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					c.log.Warn("relay progress", "error", err)
 				}
 				if early != nil {
-					c.connect(out)
+					joinable = true
+					rejoin()
 				}
 			case Answered:
 				if farAnswered {
 					continue
 				}
-				farAnswered = true
+				farAnswered, joinable = true, true
 				dirs.party[out] = e.Answer.Direction
 				if answered {
-					c.connect(out)
-					c.log.Info("far end answered (caller already answered)")
+					c.log.Info("far end answered (caller already answered)", "leg", out.ID())
+					if placing != nil {
+						placed(nil)
+					} else {
+						rejoin()
+					}
 					c.startSupervision(ctx)
 					continue
 				}
@@ -291,9 +487,37 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 				}
 				// Before the far end answers, its UPDATE (RFC 3311) is
 				// answered on its own leg alone, never passed on.
-				settle(c.startReoffer(ctx, out, c.in, e, dirs, !farAnswered))
+				settle(c.startReoffer(ctx, out, c.anchor, e, dirs, !farAnswered))
 			case DTMF:
-				c.relayDTMF(out, c.in, e)
+				if farAnswered {
+					c.relayDTMF(out, c.anchor, e)
+				}
+			case Refer:
+				if placing != nil || parked != nil || !farAnswered {
+					e.Notify(491, "Request Pending")
+					continue
+				}
+				pl, err := c.referPlan(ctx, out, e)
+				if err != nil {
+					cause := CauseOf(err)
+					c.log.Info("REFER refused", "leg", out.ID(), "target", e.Target, "cause", cause.String())
+					e.Notify(cause.Code, cause.Reason)
+					continue
+				}
+				leg, cause := c.place(ctx, pl.Dialer, pl.Request)
+				if cause != nil {
+					e.Notify(cause.Code, cause.Reason)
+					continue
+				}
+				c.log.Info("REFER: transferring", "from", out.ID(), "to", leg.ID(), "target", e.Target)
+				referrer := out
+				feed = pl.Music
+				leave()
+				setParked(referrer)
+				setOut(leg, false, true)
+				placing = &placement{refer: &e}
+				e.Notify(100, "Trying")
+				rejoin()
 			}
 
 		case err := <-answering:
@@ -302,6 +526,15 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			}
 
 		case ev := <-inEv:
+			if out == nil || (placing != nil && !farAnswered) {
+				// No party is joined: the switch answers the caller alone.
+				if r, ok := ev.(Refer); ok {
+					r.Notify(603, "Decline")
+					continue
+				}
+				c.handleAside(c.anchor, ev)
+				continue
+			}
 			switch e := ev.(type) {
 			case Reoffer:
 				settled, err := answerSettled(answerSettle)
@@ -324,49 +557,21 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					// The far end's answer is fitted to the caller's latest
 					// offer (offer is re-read when it answers): the 200
 					// keeps what the UPDATE agreed.
-					settle(c.startReoffer(ctx, c.in, out, e, dirs, true))
+					settle(c.startReoffer(ctx, c.anchor, out, e, dirs, true))
 					continue
 				}
-				settle(c.startReoffer(ctx, c.in, out, e, dirs, false))
+				// The caller's own hold is passed on to a far end, never
+				// to a party the switch joined (an agent hears silence).
+				settle(c.startReoffer(ctx, c.anchor, out, e, dirs, !convey))
 			case DTMF:
-				c.relayDTMF(c.in, out, e)
+				c.relayDTMF(c.anchor, out, e)
+			case Refer:
+				// A REFER from the anchor would hand its party to the
+				// target; not supported yet.
+				e.Notify(603, "Decline")
 			}
 		}
 	}
-}
-
-// holdCmd asks the bridge to hold (on) or resume one of its legs; reply
-// has room for the one answer.
-type holdCmd struct {
-	leg   Leg
-	on    bool
-	reply chan error
-}
-
-// errNotBridged refuses a hold for a leg the running bridge does not join.
-var errNotBridged = errors.New("call: the leg is not bridged in this call")
-
-// Hold puts one of the call's bridged legs on hold (on: the switch
-// re-offers it inactive, so its media stops both ways) or takes it off (it
-// is re-offered what the other leg's party last asked for: sendrecv, or
-// sendonly while that party holds). The bridge is the one owner of its
-// legs' directions: a hold the switch places and the parties' own re-offers
-// are combined there, never by two writers. Hold waits for a bridge to run
-// (or for the call or ctx to end); once the bridge has taken the command it
-// returns the hold's outcome: when the leg answered, or ErrEnded.
-func (c *Call) Hold(ctx context.Context, leg Leg, on bool) error {
-	cmd := holdCmd{leg: leg, on: on, reply: make(chan error, 1)}
-	select {
-	case c.holds <- cmd:
-	case <-c.done:
-		return ErrEnded
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// Taken: the bridge always replies (at once, when the leg answers, or
-	// ErrEnded when it ends first), and the caller must learn the outcome
-	// of a hold that may already be on the wire, not ctx's.
-	return <-cmd.reply
 }
 
 // refusePending answers a re-offer the bridge cannot take now (another is
@@ -386,14 +591,19 @@ func (c *Call) isEnding() bool { return c.State() == StateEnded }
 // held marks the legs the switch holds (Hold): such a leg stays inactive
 // whatever the other party asks, and on resume it is re-offered what the
 // other leg's party last asked for (conveyed).
+//
+// music marks the held legs whose other party hears music meanwhile: the
+// switch, not that leg's party, is then what the other party talks to.
 type directions struct {
 	party    map[Leg]media.Direction
 	conveyed map[Leg]media.Direction
 	held     map[Leg]bool
+	music    map[Leg]bool
 }
 
 func newDirections() directions {
-	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{}, held: map[Leg]bool{}}
+	return directions{party: map[Leg]media.Direction{}, conveyed: map[Leg]media.Direction{},
+		held: map[Leg]bool{}, music: map[Leg]bool{}}
 }
 
 // told is the direction leg was last offered by the switch: inactive while
@@ -416,7 +626,7 @@ func (d directions) told(leg, other Leg) media.Direction {
 type pendingReoffer struct {
 	from, to Leg
 	r        Reoffer
-	hold     *holdCmd // a hold the switch places on to, instead of a re-offer from from
+	hold     *command // a hold the switch places on to, instead of a re-offer from from
 	ans      media.Description
 	updated  chan updateResult
 	cancel   context.CancelFunc // the update's context
@@ -479,7 +689,7 @@ func (c *Call) startReoffer(ctx context.Context, from, to Leg, r Reoffer, dirs d
 	}
 	p := &pendingReoffer{from: from, to: to, r: r, ans: ans}
 	if offer.Direction != dirs.conveyed[from] && !local {
-		if dirs.held[to] {
+		if dirs.held[to] || dirs.music[to] {
 			// The switch holds the other leg: it stays inactive, and is
 			// offered this direction when it is resumed.
 			dirs.conveyed[from] = offer.Direction
@@ -507,10 +717,15 @@ func (c *Call) update(ctx context.Context, p *pendingReoffer, leg Leg, dir media
 // startHold holds or resumes h.leg: it is re-offered the direction it is
 // now to have, when that changed. It returns the hold still pending, or
 // nil when it is over (answered at once).
-func (c *Call) startHold(ctx context.Context, h holdCmd, out Leg, dirs directions) *pendingReoffer {
+func (c *Call) startHold(ctx context.Context, h command, out Leg, dirs directions) *pendingReoffer {
 	other := out
 	if h.leg == out {
-		other = c.in
+		other = c.anchor
+	}
+	if h.on && h.music != nil {
+		dirs.music[h.leg] = true
+	} else {
+		delete(dirs.music, h.leg)
 	}
 	was := dirs.told(h.leg, other)
 	dirs.held[h.leg] = h.on
@@ -533,6 +748,9 @@ func (c *Call) reofferUpdated(p *pendingReoffer, res updateResult, dirs directio
 	if h := p.hold; h != nil {
 		if res.err != nil {
 			dirs.held[p.to] = !h.on // the leg's party did not take it
+			if h.on {
+				delete(dirs.music, p.to)
+			}
 			c.log.Warn("hold re-offer failed", "leg", p.to.ID(), "hold", h.on, "error", res.err)
 			h.reply <- res.err
 			return nil
@@ -560,6 +778,11 @@ func (c *Call) answerReoffer(p *pendingReoffer, dirs directions) *pendingReoffer
 	// The switch sends to this leg what the other leg's party sends, and
 	// takes what the other leg's party takes.
 	ans.Direction = dirs.party[p.to].AnswerTo(offer.Direction)
+	if dirs.music[p.to] {
+		// The other leg is held and this one hears music: the switch
+		// sends, whatever that leg's party said.
+		ans.Direction = media.SendRecv.AnswerTo(offer.Direction)
+	}
 	if dirs.held[p.from] {
 		// The switch holds this leg: its own re-offer (a refresh with
 		// sendrecv, say) does not take it off hold.

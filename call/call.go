@@ -93,14 +93,18 @@ type Notice struct {
 	MOS     float64
 }
 
-// Call is one call through the switch: its inbound leg, the legs it dials and
-// the media bridge between them. A single mutex guards its fields; the bridge
-// loop in Connect is the only goroutine that drives signalling between legs.
+// Call is one call through the switch: its anchor leg (the customer), the
+// parties that join and leave it one at a time, and the media between them.
+// A single mutex guards its fields; once a party is dialled, the bridge
+// loop (bridge.go) is the call's one owner: it alone drives signalling
+// between legs, and commands (hold, release, join, dial a party) reach it
+// through cmds.
 type Call struct {
 	log *slog.Logger
 
 	mu     sync.Mutex
-	in     Inbound
+	anchor Leg
+	in     Inbound // the anchor when it is a leg the switch answers; else nil
 	legs   []Leg
 	state  State
 	record Record
@@ -119,40 +123,50 @@ type Call struct {
 	pumpPause, pumpResume, pumpDone chan struct{}
 	digits                          chan DTMF
 
-	holds chan holdCmd // Hold's commands to the bridge loop
+	cmds    chan command // commands to the bridge loop
+	feed    feeder       // music played to the anchor
+	onRefer ReferHandler
 }
 
-// New starts a call for an inbound leg.
-func New(in Inbound, log *slog.Logger, o Options) *Call {
+// New starts a call anchored on a leg: the customer's. The anchor is
+// usually the caller's leg (an Inbound, answered by the switch); it may be
+// any leg, such as one the switch placed, which is then taken as answered.
+// Only the anchor's end (or End) ends the call.
+func New(anchor Leg, log *slog.Logger, o Options) *Call {
 	if o.QualityInterval <= 0 {
 		o.QualityInterval = 5 * time.Second
 	}
 	c := &Call{
-		in:    in,
-		opts:  o,
-		dtmf:  map[Leg]chan DTMF{},
-		holds: make(chan holdCmd),
-		legs:  []Leg{in},
-		done:  make(chan struct{}),
-		state: StateSetup,
-		record: Record{
-			CallID: in.ID(),
-			Trunk:  in.Trunk(),
-			From:   in.From().Number,
-			To:     in.To().Number,
-			Start:  time.Now(),
-		},
+		anchor: anchor,
+		opts:   o,
+		dtmf:   map[Leg]chan DTMF{},
+		cmds:   make(chan command),
+		legs:   []Leg{anchor},
+		done:   make(chan struct{}),
+		state:  StateSetup,
+		record: Record{CallID: anchor.ID(), Start: time.Now()},
 	}
-	c.log = log.With("call_id", in.ID(), "trunk", in.Trunk())
+	if in, ok := anchor.(Inbound); ok {
+		c.in = in
+		c.record.Trunk, c.record.From, c.record.To = in.Trunk(), in.From().Number, in.To().Number
+	} else {
+		c.state = StateAnswered
+		c.record.Answer = c.record.Start
+	}
+	c.log = log.With("call_id", anchor.ID(), "trunk", c.record.Trunk)
 	c.startPump()
 	return c
 }
 
-// ID is the inbound leg's ID.
+// ID is the anchor leg's ID.
 func (c *Call) ID() string { return c.record.CallID }
 
-// Inbound returns the caller's leg.
+// Inbound returns the caller's leg; nil when the anchor is not a leg the
+// switch answers.
 func (c *Call) Inbound() Inbound { return c.in }
+
+// Anchor returns the anchor leg.
+func (c *Call) Anchor() Leg { return c.anchor }
 
 // Log is the call's logger (call ID and trunk attached).
 func (c *Call) Log() *slog.Logger { return c.log }

@@ -193,6 +193,10 @@ type DialRequest struct {
 	MaxForwards int
 	// Timeout bounds ringing; 0 = the dialer's default.
 	Timeout time.Duration
+	// KeepHold: the caller's own hold (its sendonly or inactive re-offer)
+	// is answered on the caller's leg alone, never re-offered to this
+	// party (an agent's leg: it just hears silence).
+	KeepHold bool
 }
 
 // Assignment is the agent a queue found for a caller: the leg to bridge

@@ -28,15 +28,15 @@ func (c *Call) startPump() {
 
 func (c *Call) pump() {
 	defer close(c.pumpDone)
-	events := c.in.Events()
+	events := c.anchor.Events()
 	for {
 		select {
 		case <-c.pumpPause:
 			<-c.pumpResume
 		case <-c.done:
 			return
-		case <-c.in.Done():
-			c.End(context.Background(), c.in.Cause())
+		case <-c.anchor.Done():
+			c.End(context.Background(), c.anchor.Cause())
 			return
 		case ev := <-events:
 			c.handleLocal(ev)
@@ -67,7 +67,7 @@ func (c *Call) resumePump() {
 func (c *Call) handleLocal(ev Event) {
 	switch e := ev.(type) {
 	case DTMF:
-		c.emit(Notice{Kind: NoticeDTMF, Leg: c.in.ID(), Inbound: true, Digit: e.Digit})
+		c.emit(Notice{Kind: NoticeDTMF, Leg: c.anchor.ID(), Inbound: true, Digit: e.Digit})
 		select {
 		case c.digits <- e:
 		default:
@@ -112,6 +112,10 @@ func (c *Call) ClearDigits() {
 	}
 }
 
+// errNotInbound: the anchor is not a leg the switch answers (no ringing,
+// early media or answer to send).
+var errNotInbound = errors.New("call: the anchor is not an inbound leg")
+
 // errLateOffer: the caller sent no offer; the switch offers in its 200.
 var errLateOffer = errors.New("call: late offer")
 
@@ -119,6 +123,9 @@ var errLateOffer = errors.New("call: late offer")
 // itself plays to the caller: the first codec of the offer it can encode,
 // with telephone-event at that codec's clock when offered.
 func (c *Call) localAnswer() (media.Description, error) {
+	if c.in == nil {
+		return media.Description{}, errNotInbound
+	}
 	offer := c.in.Offer()
 	if offer == nil {
 		return media.Description{}, errLateOffer
@@ -155,7 +162,7 @@ func (c *Call) Answer(ctx context.Context) error {
 	c.mu.Unlock()
 	c.setState(StateAnswered)
 	c.startSupervision(ctx)
-	c.log.Info("call answered by the switch", "codec", c.in.Socket().Config().Audio.Name)
+	c.log.Info("call answered by the switch", "codec", c.anchor.Socket().Config().Audio.Name)
 	return nil
 }
 
@@ -182,7 +189,7 @@ func (c *Call) EarlyMedia(ctx context.Context) error {
 // PlayRate is the PCM rate sources played to the caller must produce
 // (media.PlayRate of the caller's codec); 0 before Answer or EarlyMedia.
 func (c *Call) PlayRate() int {
-	a := c.in.Socket().Config().Audio
+	a := c.anchor.Socket().Config().Audio
 	if a.Name == "" {
 		return 0
 	}
@@ -204,7 +211,7 @@ func (c *Call) Play(ctx context.Context, src audio.Source) error {
 		case <-pctx.Done():
 		}
 	}()
-	err := media.Play(pctx, c.in.Socket(), src)
+	err := media.Play(pctx, c.anchor.Socket(), src)
 	if c.isEnded() {
 		return ErrEnded
 	}
@@ -239,6 +246,9 @@ func (c *Call) Sleep(ctx context.Context, d time.Duration) error {
 
 // Ring sends 180 Ringing to the caller.
 func (c *Call) Ring(ctx context.Context) error {
+	if c.in == nil {
+		return errNotInbound
+	}
 	if err := c.in.Progress(ctx, true, nil); err != nil {
 		return err
 	}

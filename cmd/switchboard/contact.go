@@ -30,6 +30,7 @@ type contactCenter struct {
 	gw    *gateway.Server
 	log   *slog.Logger
 	cfg   func() *config.Config // the running configuration (reload swaps it)
+	calls *calls                // music and external legs for the ACD
 }
 
 // startContact opens the database, loads the ACD and applies the
@@ -39,8 +40,8 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 	if err != nil {
 		return nil, fmt.Errorf("storage.database: %w", err)
 	}
-	cc := &contactCenter{store: st, log: log, cfg: running}
-	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Log: log, Now: now,
+	cc := &contactCenter{store: st, log: log, cfg: running, calls: &calls{cfg: running}}
+	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Calls: cc.calls, Log: log, Now: now,
 		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout})
 	if err != nil {
 		st.Close()

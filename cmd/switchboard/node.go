@@ -127,6 +127,7 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 		c.OnNotice(callMetrics.Notice)
 		if n.contact != nil {
 			c.OnNotice(n.contact.notice(c.ID()))
+			c.OnRefer(n.contact.calls.referHandler(n.contact.acd))
 		}
 		c.OnEnd(func(r call.Record) {
 			n.metrics.CallFinished(r.Result)
@@ -142,6 +143,9 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 		return nil, err
 	}
 	n.engine.Store(n.newEngine(cfg))
+	if n.contact != nil {
+		n.contact.calls.engine, n.contact.calls.dialer = n.engine.Load, n.sip
+	}
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err
 	}

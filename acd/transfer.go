@@ -1,0 +1,376 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/call"
+)
+
+// Calls is what the ACD needs of the switch beyond agents' media (package
+// cmd wires it from the dialplan and the SIP trunks): the music callers hear
+// on hold and during transfers, and legs to external numbers.
+type Calls interface {
+	// HoldMusic is what a caller on hold in queue hears.
+	HoldMusic(ctx context.Context, queue string) *call.Music
+	// TransferMusic is what a caller hears while a transfer's target rings.
+	TransferMusic(ctx context.Context) *call.Music
+	// QueueMusic is what a caller transferred to queue hears while it waits
+	// there (the queue's waiting strategy).
+	QueueMusic(ctx context.Context, queue string) *call.Music
+	// TransferTimeout bounds how long a transfer's target may take to answer.
+	TransferTimeout() time.Duration
+	// External is how to reach an external number through the outbound
+	// routes, with from as the caller ID; an error when no route leads there.
+	External(ctx context.Context, number, from string) (call.Dialer, call.DialRequest, error)
+}
+
+// Transfer kinds.
+const (
+	TransferAgent  = "agent"
+	TransferQueue  = "queue"
+	TransferNumber = "number"
+)
+
+// Transfer events, sent to the transferring agent.
+const (
+	EventTransferStarted   = "transfer.started"
+	EventTransferSucceeded = "transfer.succeeded"
+	EventTransferFailed    = "transfer.failed"
+)
+
+// TransferTarget is where an agent sends its caller: exactly one of Agent,
+// Queue and Number (with From, the caller ID the external leg shows).
+type TransferTarget struct {
+	Agent  string `json:"agent,omitempty"`
+	Queue  string `json:"queue,omitempty"`
+	Number string `json:"number,omitempty"`
+	From   string `json:"from,omitempty"`
+}
+
+// TransferData comes with the transfer events. Cause (transfer.failed) says
+// why: declined, timeout, a SIP status and reason, abandoned.
+type TransferData struct {
+	TransferID     string `json:"transfer_id"`
+	CallID         string `json:"call_id"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	Kind           string `json:"kind"`
+	Target         string `json:"target"`
+	Cause          string `json:"cause,omitempty"`
+	Code           int    `json:"code,omitempty"`
+}
+
+// transfer is a blind transfer under way: the transferring agent is in
+// wrap-up already, the caller hears music, and the target rings (an agent
+// offer, the caller waiting in another queue, an external leg).
+type transfer struct {
+	id       string
+	kind     string
+	target   string
+	by       *agent    // the transferring agent, rung again on failure
+	started  time.Time // when the request came
+	rang     time.Time // when the target started ringing (zero: not yet)
+	deadline time.Time
+	home     *queue // the queue the call was in before
+}
+
+// Transfer sends the agent's caller to t (a blind transfer) and returns the
+// transfer's id at once. The agent is released into wrap-up; the caller
+// hears transfer music (a queue's waiting music for a queue) until the
+// target answers. A target that declines, does not answer in time or fails
+// sends the caller back to the agent, who is rung again (transfer.failed).
+//
+// Errors: ErrInvalid (not exactly one target, the agent itself), ErrNotFound
+// (no such agent or queue), ErrForbidden (an agent not in the call's queue, a
+// queue without automatic assignment, a number not allowed), ErrState (the
+// call is not the agent's in progress, a target agent not available).
+func (a *ACD) Transfer(ctx context.Context, agentID, callID string, t TransferTarget) (string, error) {
+	n := 0
+	for _, s := range []string{t.Agent, t.Queue, t.Number} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return "", invalid("target", "exactly one of agent, queue and number is needed")
+	}
+	var dialer call.Dialer
+	var req call.DialRequest
+	if t.Number != "" {
+		if a.dialing == nil {
+			return "", fmt.Errorf("%w: external transfers are not configured", ErrForbidden)
+		}
+		if err := a.CheckExternalNumber(ctx, t.Number); err != nil {
+			return "", err
+		}
+		var err error
+		if dialer, req, err = a.dialing.External(ctx, t.Number, t.From); err != nil {
+			return "", fmt.Errorf("%w: %v", ErrForbidden, err)
+		}
+	}
+
+	now, err := a.begin()
+	if err != nil {
+		return "", err
+	}
+	ag, e, err := a.connectedLocked(agentID, callID)
+	var target *agent
+	var tq *queue
+	switch {
+	case err != nil:
+	case e.holdBusy:
+		err = fmt.Errorf("%w: a hold change is under way", ErrState)
+	case t.Agent != "":
+		target, err = a.agentLocked(t.Agent)
+		switch {
+		case err != nil:
+		case target == ag:
+			err = invalid("agent", "an agent cannot transfer a call to itself")
+		case !slices.Contains(e.q.members, target):
+			err = fmt.Errorf("%w: agent %q is not a member of queue %q", ErrForbidden, t.Agent, e.q.cfg.Name)
+		case !target.canTake():
+			err = fmt.Errorf("%w: agent %q is not available", ErrState, t.Agent)
+		}
+	case t.Queue != "":
+		tq = a.lookupQueue(t.Queue)
+		switch {
+		case tq == nil:
+			err = fmt.Errorf("%w: queue %q", ErrNotFound, t.Queue)
+		case !tq.cfg.AutoAssign:
+			err = fmt.Errorf("%w: queue %q has automatic assignment off", ErrForbidden, t.Queue)
+		}
+	}
+	if err != nil {
+		a.end()
+		return "", err
+	}
+	timeout := DefaultTransferTimeout
+	if a.dialing != nil {
+		if d := a.dialing.TransferTimeout(); d > 0 {
+			timeout = d
+		}
+	}
+	tr := &transfer{id: newID(), by: ag, started: now, deadline: now.Add(timeout), home: e.q}
+	switch {
+	case target != nil:
+		tr.kind, tr.target = TransferAgent, target.cfg.ID
+	case tq != nil:
+		tr.kind, tr.target = TransferQueue, tq.cfg.Name
+	default:
+		tr.kind, tr.target = TransferNumber, t.Number
+		req.Timeout = timeout
+	}
+	leg := e.leg
+	a.releaseForTransferLocked(e, ag, tr, now)
+	var music *call.Music
+	switch {
+	case a.dialing == nil:
+	case tq != nil:
+		music = a.dialing.QueueMusic(a.ctx, tq.cfg.Name)
+	default:
+		music = a.dialing.TransferMusic(a.ctx)
+	}
+	a.end()
+
+	// The agent's leg leaves the call; the caller hears the music.
+	if err := e.c.Release(ctx, leg, call.Normal, music); err != nil {
+		a.log.Warn("transfer: release the agent's leg", "call_id", callID, "error", err)
+		a.hangupLeg(leg, callID)
+	}
+
+	now, err = a.begin()
+	if err != nil {
+		return tr.id, nil
+	}
+	defer a.end()
+	if e.transfer != tr || e.state == stDone {
+		return tr.id, nil // the caller hung up meanwhile
+	}
+	switch tr.kind {
+	case TransferAgent:
+		if !target.canTake() {
+			a.failTransferLocked(e, now, "target_unavailable", 0)
+			break
+		}
+		a.offerLocked(e, target, now)
+		tr.rang = now
+	case TransferQueue:
+		a.moveLocked(e, tq)
+		e.state = stWaiting
+		tq.insertWaiting(e)
+	case TransferNumber:
+		e.state = stExternal
+		tr.rang = now
+		go a.dialExternal(e, tr, dialer, req, music)
+	}
+	return tr.id, nil
+}
+
+// DefaultTransferTimeout bounds a transfer when Calls gives no time-out.
+const DefaultTransferTimeout = 30 * time.Second
+
+// releaseForTransferLocked ends the transferring agent's part of the call:
+// its talk is counted and it goes to wrap-up at once; the caller's entry
+// lives on with the transfer.
+func (a *ACD) releaseForTransferLocked(e *entry, ag *agent, tr *transfer, now time.Time) {
+	talk := now.Sub(e.answered)
+	a.addEvent(e.conv, now, "transfer.started", map[string]any{
+		"call_id": e.id, "agent": ag.cfg.ID, "transfer_id": tr.id, "kind": tr.kind, "target": tr.target,
+		"talk": talk.String()})
+	a.log.Info("transfer started", "call_id", e.id, "agent", ag.cfg.ID, "transfer_id", tr.id, "kind", tr.kind,
+		"target", tr.target)
+	e.transfer, e.bridged = tr, true
+	e.kind = CallTransferred
+	e.tried = nil
+	e.onHold = false
+	a.publishLocked(ag.cfg.ID, EventTransferStarted, now, a.transferData(e, tr, "", 0))
+	a.wrapUpLocked(e, ag, now, "transferred", talk)
+	e.agent, e.leg = nil, nil
+	e.state = stTransferring
+	a.transferring[e] = struct{}{}
+}
+
+func (a *ACD) transferData(e *entry, tr *transfer, cause string, code int) TransferData {
+	return TransferData{TransferID: tr.id, CallID: e.id, ConversationID: e.conv, Kind: tr.kind, Target: tr.target,
+		Cause: cause, Code: code}
+}
+
+// moveLocked makes q the entry's queue (a transfer to a queue, or back
+// home): it keeps its original enqueue time.
+func (a *ACD) moveLocked(e *entry, q *queue) {
+	if e.q == q {
+		q.in[e] = struct{}{}
+		return
+	}
+	e.q.removeWaiting(e)
+	delete(e.q.in, e)
+	e.q = q
+	q.in[e] = struct{}{}
+	e.rec.Queue = q.cfg.ID
+}
+
+// transferSucceededLocked: the target answered (an agent of the target or
+// of a queue: connectLocked; an external number: dialExternal).
+func (a *ACD) transferSucceededLocked(e *entry, now time.Time, who string) {
+	tr := e.transfer
+	if tr == nil {
+		return
+	}
+	e.transfer = nil
+	delete(a.transferring, e)
+	setup := ""
+	if !tr.rang.IsZero() {
+		setup = tr.rang.Sub(tr.started).String()
+	}
+	a.addEvent(e.conv, now, "transfer.succeeded", map[string]any{
+		"call_id": e.id, "transfer_id": tr.id, "kind": tr.kind, "target": tr.target, "answered_by": who})
+	a.publishLocked(tr.by.cfg.ID, EventTransferSucceeded, now, a.transferData(e, tr, "", 0))
+	a.log.Info("transfer succeeded", "call_id", e.id, "transfer_id", tr.id, "kind", tr.kind, "target", tr.target,
+		"answered_by", who, "setup", setup, "took", now.Sub(tr.started))
+}
+
+// failTransferLocked ends a transfer that did not reach its target: the
+// transferring agent is told why and rung again; when it cannot take the
+// call, the caller waits in its queue.
+func (a *ACD) failTransferLocked(e *entry, now time.Time, cause string, code int) {
+	tr := e.transfer
+	if tr == nil {
+		return
+	}
+	e.transfer = nil
+	delete(a.transferring, e)
+	a.addEvent(e.conv, now, "transfer.failed", map[string]any{
+		"call_id": e.id, "transfer_id": tr.id, "kind": tr.kind, "target": tr.target, "cause": cause, "code": code})
+	a.publishLocked(tr.by.cfg.ID, EventTransferFailed, now, a.transferData(e, tr, cause, code))
+	a.log.Info("transfer failed: back to the transferring agent", "call_id", e.id, "transfer_id", tr.id,
+		"kind", tr.kind, "target", tr.target, "cause", cause, "agent", tr.by.cfg.ID)
+	if e.state == stOffered && e.agent != nil {
+		a.releaseAgentLocked(e.agent, e, now, "transfer_failed")
+		e.agent = nil
+	}
+	a.moveLocked(e, tr.home)
+	e.q.removeWaiting(e)
+	e.kind = CallRegular
+	back := tr.by
+	if a.agents[back.cfg.ID] == back && back.entry == nil && back.cfg.Status != "offline" {
+		if back.st.System == SystemWrapUp {
+			a.endWrapUpLocked(back, now, "transfer_failed")
+		}
+		a.offerLocked(e, back, now)
+		return
+	}
+	e.state = stWaiting
+	e.q.insertWaiting(e)
+}
+
+// dialExternal places the external leg of a transfer to a number and
+// reports its outcome.
+func (a *ACD) dialExternal(e *entry, tr *transfer, d call.Dialer, r call.DialRequest, music *call.Music) {
+	err := e.c.DialParty(a.ctx, d, r, music)
+	now, berr := a.begin()
+	if berr != nil {
+		return
+	}
+	defer a.end()
+	if e.transfer != tr || e.state == stDone {
+		return
+	}
+	if err == nil {
+		a.transferSucceededLocked(e, now, tr.target)
+		// The call now belongs to the external party: the ACD's part ends.
+		e.finish()
+		delete(e.q.in, e)
+		if a.calls[e.id] == e {
+			delete(a.calls, e.id)
+		}
+		e.rec.Ended, e.rec.Result = now, resultTransferred
+		a.putRecord(e.rec)
+		return
+	}
+	cause := call.CauseOf(err)
+	if errors.Is(err, call.ErrEnded) {
+		return
+	}
+	a.failTransferLocked(e, now, cause.Reason, cause.Code)
+}
+
+// resultTransferred closes a call record whose caller was transferred out
+// of the contact center (an external number).
+const resultTransferred = "transferred"
+
+// transferDeadlinesLocked fails the transfers whose time-out passed.
+func (a *ACD) transferDeadlinesLocked(now time.Time) {
+	for e := range a.transferring {
+		tr := e.transfer
+		if tr != nil && tr.kind != TransferNumber && !now.Before(tr.deadline) && e.state != stConnected &&
+			e.state != stAnswering {
+			a.failTransferLocked(e, now, "timeout", 408)
+		}
+	}
+}
+
+// nextTransferDeadline is the earliest transfer time-out the timer must wake
+// for (external legs time out on their own).
+func (a *ACD) nextTransferDeadline() time.Time {
+	var next time.Time
+	for e := range a.transferring {
+		if tr := e.transfer; tr != nil && tr.kind != TransferNumber && (next.IsZero() || tr.deadline.Before(next)) {
+			next = tr.deadline
+		}
+	}
+	return next
+}
+
+// endTransferLocked closes a transfer the caller ended (hung up): the
+// transferring agent is told, nobody is rung again.
+func (a *ACD) endTransferLocked(e *entry, now time.Time, cause string) {
+	tr := e.transfer
+	e.transfer = nil
+	delete(a.transferring, e)
+	a.addEvent(e.conv, now, "transfer.failed", map[string]any{
+		"call_id": e.id, "transfer_id": tr.id, "kind": tr.kind, "target": tr.target, "cause": cause})
+	a.publishLocked(tr.by.cfg.ID, EventTransferFailed, now, a.transferData(e, tr, cause, 0))
+}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/acd"
+	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/dialplan"
+)
+
+// calls gives the ACD (acd.Calls) and REFERs what they need of the running
+// node: its dialplan's music, its outbound routes and its SIP dialer. The
+// node sets engine and dialer once they exist.
+type calls struct {
+	engine func() *dialplan.Engine
+	dialer call.Dialer
+	cfg    func() *config.Config
+}
+
+// HoldMusic implements acd.Calls.
+func (c *calls) HoldMusic(ctx context.Context, queue string) *call.Music {
+	if e := c.engineOf(); e != nil {
+		return e.HoldMusic(ctx, queue)
+	}
+	return nil
+}
+
+// TransferMusic implements acd.Calls.
+func (c *calls) TransferMusic(ctx context.Context) *call.Music {
+	if e := c.engineOf(); e != nil {
+		return e.TransferMusic(ctx)
+	}
+	return nil
+}
+
+// QueueMusic implements acd.Calls.
+func (c *calls) QueueMusic(ctx context.Context, queue string) *call.Music {
+	if e := c.engineOf(); e != nil {
+		return e.QueueMusic(ctx, queue)
+	}
+	return nil
+}
+
+// TransferTimeout implements acd.Calls: transfers.timeout.
+func (c *calls) TransferTimeout() time.Duration {
+	if d := c.cfg().Transfers.Timeout; d > 0 {
+		return d
+	}
+	return config.DefaultTransferTimeout
+}
+
+func (c *calls) engineOf() *dialplan.Engine {
+	if c.engine == nil {
+		return nil
+	}
+	return c.engine()
+}
+
+// External implements acd.Calls: the outbound route's trunk for number. A
+// route whose trunk leads back to the switch's own listeners is refused, so
+// that a transfer never loops back into the switch.
+func (c *calls) External(_ context.Context, number, from string) (call.Dialer, call.DialRequest, error) {
+	e := c.engineOf()
+	if e == nil || c.dialer == nil {
+		return nil, call.DialRequest{}, errors.New("external calls are not available")
+	}
+	trunk, err := e.OutboundTrunk(number)
+	if err != nil {
+		return nil, call.DialRequest{}, err
+	}
+	if loopsBack(c.cfg(), trunk) {
+		return nil, call.DialRequest{}, fmt.Errorf("outbound trunk %s leads back to this switch", trunk)
+	}
+	return c.dialer, call.DialRequest{Trunk: trunk, To: number, From: call.Party{Number: from}, MaxForwards: 69}, nil
+}
+
+// loopsBack reports whether trunk's outbound URI is one of the switch's own
+// SIP listen addresses.
+func loopsBack(cfg *config.Config, trunk string) bool {
+	for _, t := range cfg.Trunks {
+		if t.Name != trunk || t.Outbound == nil {
+			continue
+		}
+		host := t.Outbound.URI
+		if i := strings.IndexByte(host, ':'); i >= 0 {
+			host = host[i+1:] // sip:host:port;params
+		}
+		if i := strings.IndexByte(host, '@'); i >= 0 {
+			host = host[i+1:]
+		}
+		if i := strings.IndexByte(host, ';'); i >= 0 {
+			host = host[:i]
+		}
+		if !strings.Contains(host, ":") {
+			host += ":5060"
+		}
+		for _, l := range cfg.SIP.Listen {
+			if u, err := url.Parse(l); err == nil && u.Host == host {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// referHandler answers REFERs from a call's parties (trunks with refer:
+// allow): the target must pass the phone book's rules like an agent's
+// external transfer, and leaves through the outbound routes.
+func (c *calls) referHandler(book interface {
+	CheckExternalNumber(ctx context.Context, number string) error
+}) call.ReferHandler {
+	return func(ctx context.Context, cl *call.Call, from call.Leg, r call.Refer) (call.ReferPlan, error) {
+		if book == nil {
+			return call.ReferPlan{}, call.Cause{Code: 603, Reason: "Decline"}
+		}
+		if err := book.CheckExternalNumber(ctx, r.Target); err != nil {
+			if errors.Is(err, acd.ErrInvalid) {
+				return call.ReferPlan{}, call.Cause{Code: 400, Reason: "Bad Refer-To number"}
+			}
+			return call.ReferPlan{}, call.Cause{Code: 403, Reason: "Transfer target not allowed"}
+		}
+		caller := ""
+		if in := cl.Inbound(); in != nil {
+			caller = in.From().Number
+		}
+		d, req, err := c.External(ctx, r.Target, caller)
+		if err != nil {
+			cl.Log().Info("REFER target has no route", "target", r.Target, "error", err)
+			return call.ReferPlan{}, call.Cause{Code: 404, Reason: "No route to the transfer target"}
+		}
+		if in := cl.Inbound(); in != nil && in.MaxForwards() > 0 {
+			req.MaxForwards = in.MaxForwards() - 1
+		}
+		req.Timeout = c.TransferTimeout()
+		return call.ReferPlan{Dialer: d, Request: req, Music: c.TransferMusic(ctx)}, nil
+	}
+}
