@@ -314,5 +314,8 @@ func parseSipfragStatus(b []byte) (int, string, error) {
 	if code < 100 || code > 699 {
 		return 0, "", fmt.Errorf("%w: sipfrag status code %d out of range", errReferSyntax, code)
 	}
+	if strings.ContainsAny(reason, "\r\n\x00") {
+		return 0, "", fmt.Errorf("%w: control character in the sipfrag reason phrase", errReferSyntax)
+	}
 	return code, reason, nil
 }
