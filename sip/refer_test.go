@@ -277,3 +277,69 @@ func TestReferOwnerNotReading(t *testing.T) {
 		t.Fatalf("REFER to a call not reading: %v %v, want 503 with Retry-After", res, err)
 	}
 }
+
+// TestReferOnPlacedLeg: a leg the switch placed takes REFER from the party
+// it called under its (outbound) trunk's refer setting, with the same
+// subscription: its NOTIFYs are requests the switch sends as UAC of the
+// dialog.
+func TestReferOnPlacedLeg(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ua, err := siptest.NewUA(ctx, siptest.Options{ListenAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	cfg := config.Default()
+	cfg.SIP.Listen = []string{"udp://127.0.0.1:0"}
+	cfg.Trunks = []config.Trunk{{Name: "pstn", Refer: "allow", Outbound: &config.Outbound{URI: "sip:" + ua.Addr() + ";transport=udp"}}}
+	cfg.ApplyDefaults()
+	ports, err := media.NewPortAllocator(media.PortAllocatorOptions{IP: netip.MustParseAddr("127.0.0.1"), Min: 43320, Max: 43339})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(Options{Config: cfg, Ports: ports, Handler: HandlerFunc(func(context.Context, *InboundLeg) {}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	leg, err := s.Dial(ctx, call.DialRequest{Trunk: "pstn", To: "+15550142", From: call.Party{Number: "+15550100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *siptest.Call
+	select {
+	case in := <-ua.Incoming():
+		if c, err = in.Answer(siptest.AnswerOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("no INVITE from the switch")
+	}
+	res, err := c.Refer(ctx, "<sip:+15550143@example.com>", nil)
+	if err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER: %v %v, want 202", res, err)
+	}
+	var r call.Refer
+	for r.Notify == nil {
+		select {
+		case ev := <-leg.Events():
+			if rr, ok := ev.(call.Refer); ok {
+				r = rr
+			}
+		case <-ctx.Done():
+			t.Fatal("no call.Refer event")
+		}
+	}
+	if r.Target != "+15550143" {
+		t.Errorf("Refer target %q", r.Target)
+	}
+	nextNotify(t, ctx, c, 100, "refer", "active")
+	r.Notify(200, "OK")
+	nextNotify(t, ctx, c, 200, "refer", "terminated;reason=noresource")
+	_ = leg.Hangup(ctx, call.Normal)
+}
