@@ -57,6 +57,9 @@ type legBase struct {
 	// reinviting: a re-INVITE of ours is pending on the dialog; a re-offer
 	// from the party meanwhile gets 491 (RFC 3261 §14.2).
 	reinviting bool
+	// refers counts the REFERs accepted in the dialog (refer.go): the
+	// NOTIFYs of all but the first carry an Event id.
+	refers int
 	// earlyOffer: the party's latest offer answered in the early dialog
 	// (UPDATE, RFC 3311); the INVITE's final response keeps that session.
 	earlyOffer *RemoteMedia
@@ -220,12 +223,14 @@ func (l *legBase) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		l.onReoffer(req, tx)
 	case sip.INFO:
 		l.onInfo(req, tx)
+	case sip.REFER:
+		l.onRefer(req, tx)
 	case sip.PRACK:
 		// Inbound legs take PRACKs (prack.go); the switch sends no
 		// reliable provisional response on any other leg.
 		l.s.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 	default:
-		l.s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", allowHeader))
+		l.s.respond(tx, req, 405, "Method Not Allowed", sip.NewHeader("Allow", l.trunk.allowMethods()))
 	}
 }
 

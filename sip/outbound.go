@@ -106,7 +106,7 @@ func (s *Server) Dial(ctx context.Context, r call.DialRequest) (call.Leg, error)
 		v := sip.MaxForwardsHeader(r.MaxForwards)
 		inv.ReplaceHeader(&v)
 	}
-	inv.AppendHeader(sip.NewHeader("Allow", allowHeader))
+	inv.AppendHeader(sip.NewHeader("Allow", t.allowMethods()))
 	offer100rel(inv)
 	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	requestTimers(inv, t)

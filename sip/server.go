@@ -188,6 +188,7 @@ func (s *Server) Trunk(name string) *Trunk { return s.byName[name] }
 // registrations. It returns once the listeners are bound.
 func (s *Server) Start(ctx context.Context) error {
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()),
+		sipgo.WithUserAgentParser(sip.NewParser(sip.WithHeadersParsers(referHeaderParsers()))),
 		sipgo.WithUserAgentTransactionLayerOptions(
 			sip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
 			// Overload control before any transaction state (screen.go).

@@ -399,7 +399,7 @@ func (l *legBase) sendRefresh(ctx context.Context) {
 				req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 			}
 			setSessionHeaders(req, secs, floor, "uac")
-			req.AppendHeader(sip.NewHeader("Allow", allowHeader))
+			req.AppendHeader(sip.NewHeader("Allow", l.trunk.allowMethods()))
 			return req
 		}
 		l.log.Debug("session refresh", "method", method, "session_expires", secs)

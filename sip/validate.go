@@ -8,8 +8,19 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// allowHeader is the one Allow value of every 405, OPTIONS 200 and INVITE.
+// allowHeader is the Allow value of every 405, OPTIONS 200 and INVITE;
+// in a dialog of a trunk that allows REFER, Trunk.allowMethods adds REFER.
 const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK"
+
+// allowMethods is the Allow value in this trunk's dialogs: REFER is listed only
+// where it can be accepted (trunks[].refer: allow), so that a peer does
+// not offer transfers the trunk declines.
+func (t *Trunk) allowMethods() string {
+	if t.Config.Refer == referAllow {
+		return allowHeader + ", REFER"
+	}
+	return allowHeader
+}
 
 // singleValued are the headers a request may carry at most once (RFC 3261
 // §7.3.1, §20), by their lower-case full and compact names.

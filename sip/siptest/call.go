@@ -81,6 +81,8 @@ type Call struct {
 	updates      chan *sip.Request
 	refuseUpdate *refusal               // the answer to the next UPDATE (RefuseNextUpdate)
 	refuseInvite *refusal               // the answer to the next re-INVITE (RefuseNextReinvite)
+	refuseNotify *refusal               // the answer to the next NOTIFY (RefuseNextNotify)
+	notifies     chan *sip.Request      // NOTIFYs received (Notifies)
 	stall        *stall                 // holds the next re-INVITE (StallNextReinvite)
 	reliable     []*ReliableProvisional // reliable 18x received (prack.go)
 	holdGate     chan struct{}          // while not nil, re-INVITEs wait for it (HoldReinvites)
@@ -101,6 +103,7 @@ func newCall(u *UA, outgoing bool, m *media, callID, localTag string) *Call {
 		remoteDir:  SendRecv,
 		ackWait:    make(map[uint32]chan *sip.Request),
 		updates:    make(chan *sip.Request, 32),
+		notifies:   make(chan *sip.Request, 32),
 	}
 	c.log = u.log.With("call_id", callID, "leg", map[bool]string{true: "uac", false: "uas"}[outgoing])
 	return c

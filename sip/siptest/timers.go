@@ -168,3 +168,63 @@ func timerAnswer(req *sip.Request, res *sip.Response) {
 		res.AppendHeader(sip.NewHeader("Require", "timer"))
 	}
 }
+
+// Refer sends a REFER in the call's dialog (RFC 3515) with Refer-To set to
+// referTo (none when empty: a malformed REFER) and headers set on it (e.g.
+// "Referred-By", "Refer-Sub": "false"), and returns the final response.
+// The NOTIFYs of the implicit subscription arrive on Notifies.
+func (c *Call) Refer(ctx context.Context, referTo string, headers map[string]string) (*sip.Response, error) {
+	c.mu.Lock()
+	if c.isEnded {
+		c.mu.Unlock()
+		return nil, ErrEnded
+	}
+	c.localSeq++
+	req := c.newRequestLocked(sip.REFER, c.localSeq)
+	req.AppendHeader(sip.HeaderClone(&c.ua.contact))
+	if referTo != "" {
+		req.AppendHeader(sip.NewHeader("Refer-To", referTo))
+	}
+	for k, v := range headers {
+		setHeader(req, k, v)
+	}
+	c.mu.Unlock()
+	return c.transact(ctx, req)
+}
+
+// Notifies delivers the NOTIFYs received in the call's dialog (a REFER's
+// subscription), in order of arrival; each was answered 200 unless
+// RefuseNextNotify said otherwise. It holds 32; beyond that they are still
+// answered but not delivered.
+func (c *Call) Notifies() <-chan *sip.Request { return c.notifies }
+
+// RefuseNextNotify makes the UA answer the call's next NOTIFY with code
+// (e.g. 481 to end a subscription) instead of 200.
+func (c *Call) RefuseNextNotify(code int, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refuseNotify = &refusal{code: code, reason: reason}
+}
+
+// onNotify answers a NOTIFY in a call's dialog and reports it on the
+// call's Notifies; one outside any call gets 481.
+func (u *UA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	c := u.lookup(req)
+	if c == nil {
+		u.respond(req, tx, 481, "Subscription Does Not Exist")
+		return
+	}
+	c.mu.Lock()
+	refuse := c.refuseNotify
+	c.refuseNotify = nil
+	c.mu.Unlock()
+	select {
+	case c.notifies <- req:
+	default:
+	}
+	if refuse != nil {
+		u.respond(req, tx, refuse.code, refuse.reason)
+		return
+	}
+	u.respond(req, tx, 200, "OK")
+}

@@ -2,7 +2,8 @@
 // switch over loopback: it places and answers calls with sipgo, exchanges
 // G.711 or Opus audio over RTP or SDES-SRTP, sends a tone of a chosen
 // frequency and detects the tone it receives (Goertzel). It also sends and
-// receives DTMF (RFC 4733 telephone-events and SIP INFO) and can impair the
+// receives DTMF (RFC 4733 telephone-events and SIP INFO), sends REFER and
+// receives its NOTIFYs (Call.Refer, Call.Notifies), and can impair the
 // RTP it sends (loss, jitter).
 //
 // A typical test:
@@ -250,6 +251,7 @@ func NewUA(ctx context.Context, o Options) (*UA, error) {
 	u.srv.OnInfo(u.onInfo)
 	u.srv.OnUpdate(u.onUpdate)
 	u.srv.OnPrack(u.onPrack)
+	u.srv.OnNotify(u.onNotify)
 
 	go func() {
 		defer close(u.serveDone)
