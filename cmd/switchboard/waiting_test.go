@@ -29,6 +29,7 @@ func fromFile(t testing.TB, path string, change func(c *config.Config)) func(c *
 		c.Routes, c.Flows, c.Schedules, c.WaitingStrategies = f.Routes, f.Flows, f.Schedules, f.WaitingStrategies
 		c.Queues, c.Agents, c.ACD, c.API, c.Gateway = f.Queues, f.Agents, f.ACD, f.API, f.Gateway
 		c.Prompts.Dirs = f.Prompts.Dirs
+		c.Hold, c.Transfers, c.Contacts = f.Hold, f.Transfers, f.Contacts
 	}
 }
 

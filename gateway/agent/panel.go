@@ -192,3 +192,14 @@ func (p *Panel) Resume(ctx context.Context, callID string) error {
 func (p *Panel) SendDTMF(ctx context.Context, callID, digits string) error {
 	return p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/dtmf", map[string]string{"digits": digits}, nil)
 }
+
+// Transfer sends the agent's caller to target (exactly one of "agent",
+// "queue" and "number", with "from" for a number) and returns the
+// transfer's id.
+func (p *Panel) Transfer(ctx context.Context, callID string, target map[string]string) (string, error) {
+	var out struct {
+		TransferID string `json:"transfer_id"`
+	}
+	err := p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/transfer", target, &out)
+	return out.TransferID, err
+}

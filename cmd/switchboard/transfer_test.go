@@ -1,0 +1,430 @@
+package main
+
+import (
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/config"
+	"github.com/switchboard-voice/switchboard/gateway/agent"
+	"github.com/switchboard-voice/switchboard/sip/siptest"
+)
+
+// Tones of testdata/config/contact-center.yaml's hold and transfers.
+const (
+	holdMusicHz       = 600.0
+	holdAnnounceHz    = 800.0
+	transferMusicHz   = 400.0
+	transferMessageHz = 1200.0
+)
+
+// transferHarness runs testdata/config/contact-center.yaml with its pstn
+// trunk replaced by the harness's far end (the test UA, not 5080).
+func transferHarness(t *testing.T, change func(c *config.Config)) *harness {
+	t.Helper()
+	return newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
+		for i := range c.Routes {
+			if c.Routes[i].Outbound == "pstn" {
+				c.Routes[i].Outbound = "far-end"
+			}
+		}
+		if change != nil {
+			change(c)
+		}
+	}))
+}
+
+// answered places a call to the support queue and has a answer it: both
+// tones cross. It returns the caller's call, its id and its conversation.
+func (h *harness) answered(a *simAgent) (*siptest.Call, string, string) {
+	h.t.Helper()
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		h.t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	offer := a.next("call.offered", 5*time.Second)
+	callID := offer.Field("call_id")
+	if err := a.panel.Answer(h.ctx, callID); err != nil {
+		h.t.Fatal(err)
+	}
+	a.next("call.answered", 5*time.Second)
+	a.hears(callerHz, "the caller")
+	waitToneBy(h.t, c, agentHz, 5*time.Second, "the agent")
+	return c, callID, offer.Field("conversation_id")
+}
+
+// silent checks that the agent hears nothing of the caller for a while.
+func (a *simAgent) silent(hz float64, what string) {
+	a.t.Helper()
+	a.media.ResetAudio()
+	time.Sleep(600 * time.Millisecond)
+	if a.media.Hears(hz) {
+		a.t.Errorf("agent %s hears %s (%.0f Hz); want silence", a.id, what, hz)
+	}
+}
+
+// TestHoldWithMusic: the agent holds the call: the customer hears the hold
+// music (600 Hz) with its announcement (800 Hz) about every 10 s, the agent
+// hears nothing and is on_hold; the customer's own hold meanwhile is
+// answered on its leg alone; resume brings both tones back.
+func TestHoldWithMusic(t *testing.T) {
+	h := transferHarness(t, nil)
+	a1 := h.login("agent1", "agent1-token")
+	c, callID, convID := h.answered(a1)
+
+	if err := a1.panel.Hold(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := a1.next("status.changed", 5*time.Second); ev.Field("system") != "on_hold" {
+		t.Errorf("status after hold: %s, want system on_hold", ev.Data)
+	}
+	held := time.Now()
+	heardAlone(t, c, holdMusicHz, agentHz, 5*time.Second, "the hold music")
+	a1.silent(callerHz, "the caller on hold")
+	c.ResetAudio()
+	waitToneBy(t, c, holdAnnounceHz, 15*time.Second, "the hold announcement")
+	if d := time.Since(held); d < 8*time.Second || d > 13*time.Second {
+		t.Errorf("the announcement came %v after the hold, want about 10 s", d.Round(100*time.Millisecond))
+	}
+	// The customer holds too: answered on its own leg (the switch plays
+	// music, so recvonly), the agent's leg is not re-offered for it.
+	if dir, err := c.Hold(h.ctx); err != nil || dir != "recvonly" {
+		t.Errorf("customer's hold during the agent's: answered %q (%v), want recvonly", dir, err)
+	}
+	if dir, err := c.Resume(h.ctx); err != nil || dir != "sendrecv" {
+		t.Errorf("customer's resume during the agent's hold: answered %q (%v), want sendrecv", dir, err)
+	}
+	heardAlone(t, c, holdMusicHz, agentHz, 5*time.Second, "the hold music after the customer's resume")
+
+	if err := a1.panel.Resume(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a1.media.ResetAudio()
+	a1.hears(callerHz, "the caller after resume")
+	heardAlone(t, c, agentHz, holdMusicHz, 5*time.Second, "the agent after resume")
+
+	conv := h.conversationEvents(convID)
+	if !strings.Contains(conv, "hold.started") || !strings.Contains(conv, "hold.ended") {
+		t.Errorf("conversation events %s lack hold.started and hold.ended", conv)
+	}
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	a1.next("call.ended", 5*time.Second)
+	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// conversationEvents lists the types of the events of the conversation
+// callID joined, from the store.
+func (h *harness) conversationEvents(convID string) string {
+	h.t.Helper()
+	evs, err := h.node.contact.store.ListEvents(h.ctx, convID)
+	if err != nil {
+		h.t.Fatalf("conversation %s events: %v", convID, err)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	return strings.Join(types, " ")
+}
+
+// TestTransferToAgent: agent1 transfers the caller to agent2: the caller
+// hears the transfer music (400 Hz) while agent2 rings, agent2's offer says
+// "transferred" by Agent One, agent1 is in wrap-up at once; agent2 answers
+// and the tones cross; agent1 learns transfer.succeeded.
+func TestTransferToAgent(t *testing.T) {
+	h := transferHarness(t, nil)
+	a1 := h.login("agent1", "agent1-token")
+	c, callID, _ := h.answered(a1)
+	a2 := h.login("agent2", "agent2-token")
+
+	start := time.Now()
+	id, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"agent": "agent2"})
+	if err != nil || id == "" {
+		t.Fatalf("transfer: %q, %v", id, err)
+	}
+	offer := a2.next("call.offered", 5*time.Second)
+	t.Logf("transfer set-up (request → target rings): %v", time.Since(start))
+	if offer.Field("type") != "transferred" || offer.Field("transferred_by") != "Agent One" || offer.Field("call_id") != callID {
+		t.Errorf("agent2's offer: %s; want type transferred by Agent One", offer.Data)
+	}
+	if ev := a1.next("transfer.started", 5*time.Second); ev.Field("transfer_id") != id {
+		t.Errorf("transfer.started %s, want id %s", ev.Data, id)
+	}
+	a1.next("wrapup.started", 5*time.Second)
+	heardAlone(t, c, transferMusicHz, agentHz, 5*time.Second, "the transfer music")
+
+	if err := a2.panel.Answer(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.answered", 5*time.Second)
+	a2.hears(callerHz, "the caller, transferred")
+	heardAlone(t, c, agentHz, transferMusicHz, 5*time.Second, "agent2")
+	if ev := a1.next("transfer.succeeded", 5*time.Second); ev.Field("transfer_id") != id {
+		t.Errorf("transfer.succeeded %s, want id %s", ev.Data, id)
+	}
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.ended", 5*time.Second)
+	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// TestTransferDeclinedReturns: agent2 declines the transfer: agent1 learns
+// transfer.failed and is rung again; it answers and talks to the caller.
+func TestTransferDeclinedReturns(t *testing.T) {
+	h := transferHarness(t, nil)
+	a1 := h.login("agent1", "agent1-token")
+	c, callID, _ := h.answered(a1)
+	a2 := h.login("agent2", "agent2-token")
+
+	if _, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"agent": "agent2"}); err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.offered", 5*time.Second)
+	if err := a2.panel.Decline(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := a1.next("transfer.failed", 5*time.Second); ev.Field("cause") != "declined" {
+		t.Errorf("transfer.failed %s, want cause declined", ev.Data)
+	}
+	back := a1.next("call.offered", 5*time.Second)
+	if back.Field("call_id") != callID {
+		t.Fatalf("agent1 rung again for %s, want %s", back.Field("call_id"), callID)
+	}
+	if err := a1.panel.Answer(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a1.media.ResetAudio()
+	a1.hears(callerHz, "the caller, back")
+	heardAlone(t, c, agentHz, transferMusicHz, 5*time.Second, "agent1 again")
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// TestTransferToQueue: agent1 sends the caller to queue sales, where agent3
+// answers; a transfer to a queue without automatic assignment is 403, to
+// an agent outside the call's queue 403, to a busy agent 409, to nothing
+// 400, to an unknown queue 404.
+func TestTransferToQueue(t *testing.T) {
+	h := transferHarness(t, func(c *config.Config) {
+		c.Queues = append(c.Queues, config.Queue{Name: "manual", RingTimeout: 10 * time.Second})
+	})
+	a1 := h.login("agent1", "agent1-token")
+	c, callID, _ := h.answered(a1)
+	a3 := h.login("agent3", "agent3-token")
+
+	for _, tc := range []struct {
+		target map[string]string
+		code   int
+	}{
+		{map[string]string{}, 400},
+		{map[string]string{"agent": "agent2", "queue": "sales"}, 400},
+		{map[string]string{"queue": "manual"}, 403},
+		{map[string]string{"queue": "nope"}, 404},
+		{map[string]string{"agent": "agent3"}, 403}, // not in support
+		{map[string]string{"agent": "agent2"}, 409}, // not logged in: offline
+		{map[string]string{"number": "+15550199"}, 403},
+	} {
+		_, err := a1.panel.Transfer(h.ctx, callID, tc.target)
+		var se *agent.StatusError
+		if !errors.As(err, &se) || se.Code != tc.code {
+			t.Errorf("transfer to %v: %v, want %d", tc.target, err, tc.code)
+		}
+	}
+	if _, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"queue": "sales"}); err != nil {
+		t.Fatal(err)
+	}
+	offer := a3.next("call.offered", 5*time.Second)
+	if offer.Field("queue") != "sales" || offer.Field("type") != "transferred" {
+		t.Errorf("agent3's offer %s, want queue sales, type transferred", offer.Data)
+	}
+	if err := a3.panel.Answer(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a3.hears(callerHz, "the caller, transferred to sales")
+	heardAlone(t, c, agentHz, transferMusicHz, 5*time.Second, "agent3")
+	a1.next("transfer.succeeded", 5*time.Second)
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// TestTransferToNumber: agent1 sends the caller to +15550142 (the phone
+// book's Escalations): the far end rings (the caller hears the transfer
+// music), answers, and the tones cross; a number outside the phone book is
+// refused with 403 and no INVITE leaves.
+func TestTransferToNumber(t *testing.T) {
+	h := transferHarness(t, nil)
+	a1 := h.login("agent1", "agent1-token")
+	c, callID, _ := h.answered(a1)
+
+	var se *agent.StatusError
+	if _, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"number": "+15550199"}); !errors.As(err, &se) || se.Code != 403 {
+		t.Errorf("transfer to a number outside the phone book: %v, want 403", err)
+	}
+	select {
+	case in := <-h.far.Incoming():
+		t.Fatalf("an INVITE left for %s", in.Request().Recipient.User)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	start := time.Now()
+	if _, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"number": "+15550142", "from": "+15550100"}); err != nil {
+		t.Fatal(err)
+	}
+	in := h.nextIncoming()
+	t.Logf("transfer set-up (request → INVITE): %v", time.Since(start))
+	if u := in.Request().Recipient.User; u != "+15550142" {
+		t.Errorf("INVITE to %s, want +15550142", u)
+	}
+	if err := in.Ring(false); err != nil {
+		t.Fatal(err)
+	}
+	heardAlone(t, c, transferMusicHz, agentHz, 5*time.Second, "the transfer music while the number rings")
+	fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitTone(t, fc, callerHz, "the far end hears the caller")
+	heardAlone(t, c, farHz, transferMusicHz, 5*time.Second, "the caller hears the far end")
+	a1.next("transfer.succeeded", 5*time.Second)
+	h.hangup(c, fc)
+	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// TestReferFromFarEnd: a B2BUA call whose far end sends REFER to
+// +15550142: with refer: allow the far end gets 202 and NOTIFYs (100, then
+// 200), the switch calls the target and the caller talks to it; the
+// referrer is hung up. With the default (reject), 603.
+func TestReferFromFarEnd(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "allow"}[allow], func(t *testing.T) {
+			h := newHarness(t, func(c *config.Config) {
+				if allow {
+					c.Trunks[1].Refer = "allow"
+				}
+				c.Routes = append([]config.Route{{Name: "escalations", Match: config.RouteMatch{To: "+15550142"}, Outbound: "far-end"}}, c.Routes...)
+				c.Contacts = []config.Contact{{Name: "Escalations", Numbers: []string{"+15550142"}, Tags: []string{"external_number"}}}
+			})
+			ans := h.answerNext(farHz)
+			c, err := h.caller.Invite(h.ctx, h.target("+15550111"), siptest.InviteOptions{ToneHz: callerHz})
+			if err != nil || c.Status() != 200 {
+				t.Fatalf("invite: %v (status %d)", err, c.Status())
+			}
+			fc := h.waitCall(ans)
+			waitTone(t, c, farHz, "the far end")
+
+			res, err := fc.Refer(h.ctx, "<sip:+15550142@"+h.sip+">", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !allow {
+				if res.StatusCode != 603 {
+					t.Errorf("REFER with the default: %d, want 603", res.StatusCode)
+				}
+				h.hangup(c, fc)
+				return
+			}
+			if res.StatusCode != 202 {
+				t.Fatalf("REFER: %d, want 202", res.StatusCode)
+			}
+			in := h.nextIncoming()
+			if u := in.Request().Recipient.User; u != "+15550142" {
+				t.Errorf("INVITE to %s, want +15550142", u)
+			}
+			target, err := in.Answer(siptest.AnswerOptions{ToneHz: 1700})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var frags []string
+			deadline := time.After(5 * time.Second)
+			for len(frags) == 0 || !strings.HasPrefix(frags[len(frags)-1], "SIP/2.0 200") {
+				select {
+				case n := <-fc.Notifies():
+					frags = append(frags, strings.TrimSpace(string(n.Body())))
+				case <-deadline:
+					t.Fatalf("NOTIFYs %q: no final 200", frags)
+				}
+			}
+			if !strings.HasPrefix(frags[0], "SIP/2.0 100") {
+				t.Errorf("first NOTIFY %q, want 100 Trying", frags[0])
+			}
+			waitEnded(t, fc, "the referrer")
+			heardAlone(t, c, 1700, farHz, 5*time.Second, "the caller hears the REFER's target")
+			waitTone(t, target, callerHz, "the target hears the caller")
+			h.hangup(c, target)
+			h.waitMetric("switchboard_active_calls", "0")
+		})
+	}
+}
+
+// TestLegsComeAndGoLeaveNothing: one call whose legs change five times
+// (hold, resume, transfer, failed transfer, hang-up) leaves no leg, media
+// port or goroutine behind.
+func TestLegsComeAndGoLeaveNothing(t *testing.T) {
+	h := transferHarness(t, nil)
+	a1 := h.login("agent1", "agent1-token")
+	a2 := h.login("agent2", "agent2-token")
+	// Warm up: one call end to end, so that pools and idle connections
+	// exist before the baseline.
+	c, callID, _ := h.answered(a1)
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	a1.next("call.ended", 5*time.Second)
+	if err := a1.panel.ClearWrapUp(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMetric("switchboard_active_calls", "0")
+	baseG, basePorts := goroutines(), h.node.ports.InUse()
+
+	c, callID, _ = h.answered(a1)
+	if err := a1.panel.Hold(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	waitToneBy(t, c, holdMusicHz, 5*time.Second, "the hold music")
+	if err := a1.panel.Resume(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"agent": "agent2"}); err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.offered", 5*time.Second)
+	if err := a2.panel.Decline(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a1.next("transfer.failed", 5*time.Second)
+	if err := a1.panel.Answer(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	waitToneBy(t, c, agentHz, 5*time.Second, "agent1 again")
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMetric("switchboard_active_calls", "0")
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, ports, legs := goroutines(), h.node.ports.InUse(), h.node.sip.ActiveLegs()
+		if g <= baseG+2 && ports == basePorts && legs == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the call: %d goroutines (before %d), %d ports in use (before %d), %d SIP legs",
+				g, baseG, ports, basePorts, legs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func goroutines() int {
+	runtime.GC()
+	return runtime.NumGoroutine()
+}
