@@ -515,8 +515,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				leave()
 				setParked(referrer)
 				setOut(leg, false, true)
-				placing = &placement{refer: &e}
-				e.Notify(100, "Trying")
+				placing = &placement{refer: &e} // the leg sent 100 Trying already
 				rejoin()
 			}
 

@@ -345,9 +345,9 @@ func (c *Config) validateRoutes(v *collector, trunks map[string]*Trunk, schedule
 		if r.Match.Schedule != "" && !schedules[r.Match.Schedule] {
 			v.add(key+".match.schedule", "unknown schedule %q", r.Match.Schedule)
 		}
-		if r.Flow == "" {
+		if r.Flow == "" && r.Outbound == "" {
 			v.add(key+".flow", "is required")
-		} else if _, ok := c.Flows[r.Flow]; !ok {
+		} else if _, ok := c.Flows[r.Flow]; !ok && r.Outbound == "" {
 			v.add(key+".flow", "unknown flow %q", r.Flow)
 		}
 		if r.Match.Trunk != "" {

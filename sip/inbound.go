@@ -283,6 +283,7 @@ func (l *InboundLeg) confirm(ack *sip.Request, d media.Description) (media.Descr
 // Hangup ends the caller's leg with cause: a final response before answer,
 // a BYE after.
 func (l *InboundLeg) Hangup(ctx context.Context, cause call.Cause) error {
+	l.flushNotifies()
 	l.terminate(ctx, cause, true)
 	return nil
 }

@@ -60,6 +60,7 @@ type legBase struct {
 	// refers counts the REFERs accepted in the dialog (refer.go): the
 	// NOTIFYs of all but the first carry an Event id.
 	refers int
+	subs   []*referSub // their subscriptions
 	// earlyOffer: the party's latest offer answered in the early dialog
 	// (UPDATE, RFC 3311); the INVITE's final response keeps that session.
 	earlyOffer *RemoteMedia

@@ -455,6 +455,7 @@ func (l *OutboundLeg) sendCancel(c call.Cause) {
 
 // Hangup ends the leg: CANCEL while it rings, BYE once answered.
 func (l *OutboundLeg) Hangup(ctx context.Context, cause call.Cause) error {
+	l.flushNotifies()
 	l.terminate(ctx, cause, true)
 	return nil
 }

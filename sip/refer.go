@@ -129,8 +129,45 @@ func (l *legBase) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if !first {
 		sub.event += ";id=" + strconv.FormatUint(uint64(seq), 10)
 	}
+	l.mu.Lock()
+	l.subs = append(l.subs, sub)
+	l.mu.Unlock()
 	if !l.s.goSub(sub.run) {
 		sub.end()
+		close(sub.finished)
+	}
+}
+
+// maxNotifyFlush bounds how long the switch's own BYE waits for a
+// subscription's final NOTIFY to go first.
+const maxNotifyFlush = 2 * time.Second
+
+// flushNotifies waits, before the switch hangs the leg up, until the final
+// NOTIFY of every subscription that has one queued is sent (bounded by
+// maxNotifyFlush): a transfer that succeeded tells its REFER's sender so
+// before the BYE, as RFC 3515 §2.4.5 expects, instead of the BYE cutting
+// the subscription short.
+func (l *legBase) flushNotifies() {
+	l.mu.Lock()
+	subs := l.subs
+	l.mu.Unlock()
+	var t *time.Timer
+	for _, s := range subs {
+		s.mu.Lock()
+		pending := s.final && !s.over
+		s.mu.Unlock()
+		if !pending {
+			continue
+		}
+		if t == nil {
+			t = time.NewTimer(maxNotifyFlush)
+			defer t.Stop()
+		}
+		select {
+		case <-s.finished:
+		case <-t.C:
+			return
+		}
 	}
 }
 
@@ -242,13 +279,16 @@ type referSub struct {
 	final bool // a final status is queued: later notify calls do nothing
 	over  bool // ended: terminated, 481, leg over, or never started
 	wake  chan struct{}
+	// finished is closed when run returns.
+	finished chan struct{}
 }
 
 // newReferSub prepares the subscription of the REFER with CSeq seq, its
 // first status (100 Trying) queued. With noSub it is over from the start
 // and notify does nothing.
 func (l *legBase) newReferSub(seq uint32, noSub bool) *referSub {
-	s := &referSub{l: l, seq: seq, expires: l.s.referExpires(), wake: make(chan struct{}, 1), over: noSub}
+	s := &referSub{l: l, seq: seq, expires: l.s.referExpires(), wake: make(chan struct{}, 1), over: noSub,
+		finished: make(chan struct{})}
 	if !noSub {
 		s.queue = append(s.queue, referNote{100, sipfrag(100, "Trying")})
 	}
@@ -302,6 +342,7 @@ func (s *referSub) next() (referNote, bool) {
 // run sends the subscription's NOTIFYs until a final one, its expiry, a
 // 481, the leg's end or the server's close.
 func (s *referSub) run(ctx context.Context) {
+	defer close(s.finished)
 	defer s.end()
 	deadline := time.Now().Add(s.expires)
 	expiry := time.NewTimer(s.expires)
