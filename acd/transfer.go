@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/call"
@@ -373,4 +374,125 @@ func (a *ACD) endTransferLocked(e *entry, now time.Time, cause string) {
 	a.addEvent(e.conv, now, "transfer.failed", map[string]any{
 		"call_id": e.id, "transfer_id": tr.id, "kind": tr.kind, "target": tr.target, "cause": cause})
 	a.publishLocked(tr.by.cfg.ID, EventTransferFailed, now, a.transferData(e, tr, cause, 0))
+}
+
+// TargetAgent is an agent a call may be transferred to.
+type TargetAgent struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	System    string `json:"system"`
+	Available bool   `json:"available"`
+}
+
+// TargetQueue is a queue a call may be transferred to.
+type TargetQueue struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// TransferTargets are where the agent may send its call: the other agents
+// of the call's queue (available ones first, then by name) and the queues
+// with automatic assignment (by name).
+type TransferTargets struct {
+	Agents []TargetAgent `json:"agents"`
+	Queues []TargetQueue `json:"queues"`
+}
+
+// TransferTargets lists where the agent's call in progress may go.
+func (a *ACD) TransferTargets(agentID, callID string) (TransferTargets, error) {
+	if _, err := a.begin(); err != nil {
+		return TransferTargets{}, err
+	}
+	defer a.end()
+	ag, e, err := a.connectedLocked(agentID, callID)
+	if err != nil {
+		return TransferTargets{}, err
+	}
+	out := TransferTargets{Agents: []TargetAgent{}, Queues: []TargetQueue{}}
+	for _, m := range e.q.members {
+		if m == ag {
+			continue
+		}
+		out.Agents = append(out.Agents, TargetAgent{ID: m.cfg.ID, Name: m.cfg.Name, Status: m.cfg.Status,
+			System: m.st.System, Available: m.canTake()})
+	}
+	slices.SortStableFunc(out.Agents, func(x, y TargetAgent) int {
+		if x.Available != y.Available {
+			if x.Available {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	for _, q := range a.order {
+		if q.cfg.AutoAssign {
+			out.Queues = append(out.Queues, TargetQueue{ID: q.cfg.ID, Name: q.cfg.Name})
+		}
+	}
+	slices.SortFunc(out.Queues, func(x, y TargetQueue) int { return strings.Compare(x.Name, y.Name) })
+	return out, nil
+}
+
+// LiveCall is a call the ACD follows, as the supervisor sees it.
+type LiveCall struct {
+	CallID         string `json:"call_id"`
+	ConversationID string `json:"conversation_id"`
+	Queue          string `json:"queue"`
+	CustomerNumber string `json:"customer_number"`
+	// State: waiting, ringing, talking, on_hold, transferring.
+	State     string     `json:"state"`
+	Agent     string     `json:"agent,omitempty"`
+	Enqueued  time.Time  `json:"enqueued_at"`
+	HeldSince *time.Time `json:"held_since,omitempty"`
+	// Transfer is the transfer under way: its kind and target.
+	Transfer *TransferInfo `json:"transfer,omitempty"`
+}
+
+// TransferInfo describes a transfer under way.
+type TransferInfo struct {
+	ID      string    `json:"id"`
+	Kind    string    `json:"kind"`
+	Target  string    `json:"target"`
+	By      string    `json:"by"`
+	Started time.Time `json:"started_at"`
+}
+
+// LiveCalls lists the calls the ACD follows, oldest first.
+func (a *ACD) LiveCalls() []LiveCall {
+	if _, err := a.begin(); err != nil {
+		return nil
+	}
+	defer a.end()
+	out := make([]LiveCall, 0, len(a.calls))
+	for _, e := range a.calls {
+		lc := LiveCall{CallID: e.id, ConversationID: e.conv, Queue: e.q.cfg.Name, CustomerNumber: e.party.Number,
+			Enqueued: e.enq}
+		switch e.state {
+		case stWaiting:
+			lc.State = "waiting"
+		case stOffered, stAnswering:
+			lc.State = "ringing"
+		case stConnected:
+			lc.State = "talking"
+			if e.onHold {
+				lc.State = "on_hold"
+				t := e.heldAt
+				lc.HeldSince = &t
+			}
+		default:
+			lc.State = "transferring"
+		}
+		if e.agent != nil {
+			lc.Agent = e.agent.cfg.ID
+		}
+		if tr := e.transfer; tr != nil {
+			lc.State = "transferring"
+			lc.Transfer = &TransferInfo{ID: tr.id, Kind: tr.kind, Target: tr.target, By: tr.by.cfg.ID, Started: tr.started}
+		}
+		out = append(out, lc)
+	}
+	slices.SortFunc(out, func(x, y LiveCall) int { return x.Enqueued.Compare(y.Enqueued) })
+	return out
 }

@@ -206,6 +206,14 @@ func newV1(c *Contact) *v1 {
 				"transfer.started, transfer.succeeded and transfer.failed follow the transfer. 400 for a body that is not " +
 				"exactly one target, 403 for an agent not in the queue, a queue without automatic assignment or a number not " +
 				"allowed, 404 for an unknown agent or queue, 409 for a target agent not available or a call not in progress."},
+		{method: "GET", path: "/api/v1/calls", summary: "List live calls", who: "supervisor",
+			reply: "LiveCallList", code: 200, handler: v.liveCalls,
+			desc: "Every call the contact center follows, oldest first: waiting, ringing an agent, talking, on hold (since when) " +
+				"or in a transfer (its kind and target)."},
+		{method: "GET", path: "/api/v1/calls/{id}/transfer-targets", summary: "Where the agent may transfer its call", who: "agent",
+			reply: "TransferTargets", code: 200, handler: v.transferTargets,
+			desc: "The other agents of the call's queue (available ones first) and the queues with automatic assignment: " +
+				"what the panel's Transfer dialog offers. 409 when the call is not the agent's in progress."},
 		{method: "POST", path: "/api/v1/calls/{id}/dtmf", summary: "Send keys to the caller", who: "agent",
 			body: "DTMFInput", code: 204, handler: v.dtmf,
 			desc: "Sends the digits to the caller as RFC 4733 telephone-events, 100 ms each."},

@@ -348,6 +348,19 @@ func (v *v1) transfer(w http.ResponseWriter, r *http.Request, p principal) {
 	writeJSON(w, http.StatusAccepted, TransferStarted{TransferID: id})
 }
 
+func (v *v1) liveCalls(w http.ResponseWriter, r *http.Request, p principal) {
+	writeJSON(w, http.StatusOK, v.c.ACD.LiveCalls())
+}
+
+func (v *v1) transferTargets(w http.ResponseWriter, r *http.Request, p principal) {
+	t, err := v.c.ACD.TransferTargets(p.agent, r.PathValue("id"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
 func (v *v1) dtmf(w http.ResponseWriter, r *http.Request, p principal) {
 	var in DTMFInput
 	if ps, _, ok := readBody(w, r, &in); !ok || ps.reply(w) {
