@@ -69,9 +69,17 @@ func (c *Config) validateTransfers(v *collector) {
 		v.add("transfers.timeout", "must be from %v to %v, not %v", MinTransferTimeout, MaxTransferTimeout, t)
 	}
 	owner, ownerIndex := map[string]string{}, map[string]int{}
+	names := map[string]int{}
 	for i, ct := range c.Contacts {
 		key := fmt.Sprintf("contacts[%d]", i)
 		v.addAll(key, ct.Check())
+		// The name identifies a contact of the configuration across reloads.
+		name := strings.TrimSpace(ct.Name)
+		if j, dup := names[name]; dup && name != "" {
+			v.add(key+".name", "contact %q is declared twice (first at contacts[%d])", name, j)
+		} else if name != "" {
+			names[name] = i
+		}
 		for j, n := range ct.Numbers {
 			if E164Problem(n) != "" {
 				continue

@@ -61,6 +61,7 @@ contacts:
   - {name: "", numbers: ["15550143", "+1555", "+0155501430", "+15550142", "+1555014x"], tags: [External, "two words", ok_tag]}
   - {name: Nobody}
   - {name: Twice, numbers: ["+15550199", "+15550199"]}
+  - {name: " Escalations", numbers: ["+15550198"]}
 `)
 	checkStrings(t, loadProblems(t, path), []string{
 		`FILE:2: trunks[0].refer: must be reject or allow, not "maybe"`,
@@ -87,6 +88,7 @@ contacts:
 		`FILE:20: contacts[1].numbers[3]: number +15550142 is already a number of contact "Escalations"`,
 		`FILE:21: contacts[2].numbers: needs at least one number (E.164, e.g. +15550142)`,
 		`FILE:22: contacts[3].numbers[1]: number +15550199 is listed twice`,
+		`FILE:23: contacts[4].name: contact "Escalations" is declared twice (first at contacts[0])`,
 	})
 }
 
