@@ -155,6 +155,7 @@ type Store interface {
 	store.Agents
 	store.Queues
 	store.Conversations
+	store.Contacts
 }
 
 // Media connects an agent's media session to a call (package gateway
@@ -207,6 +208,10 @@ type Options struct {
 	Rand *rand.Rand
 	// EventBuffer is each subscription's buffer; 0: DefaultEventBuffer.
 	EventBuffer int
+	// AllowManualNumbers lets external transfers dial numbers of no contact
+	// tagged external_number (transfers.allow_manual_numbers; see
+	// CheckExternalNumber and SetAllowManualNumbers).
+	AllowManualNumbers bool
 }
 
 // ACD is the contact-center core. Its methods are safe for concurrent use.
@@ -239,6 +244,7 @@ type ACD struct {
 	dropped      uint64
 	since        time.Time // cumulative stats count from here
 	elig         []*agent  // scratch for pick
+	book         phoneBook
 }
 
 type convInfo struct {
@@ -286,6 +292,7 @@ func New(ctx context.Context, o Options) (*ACD, error) {
 		convOwner:    map[string]*convInfo{},
 		subs:         map[string]map[*subscription]struct{}{},
 	}
+	a.book.manual.Store(o.AllowManualNumbers)
 	if err := a.load(ctx); err != nil {
 		return nil, err
 	}

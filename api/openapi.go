@@ -45,6 +45,9 @@ type fieldDoc struct {
 	format    string
 	// keys is the pattern of a map's keys.
 	keys string
+	// items is the pattern of a list of strings' items; "": ids
+	// (config.NamePattern).
+	items string
 }
 
 func num(f float64) *float64 { return &f }
@@ -62,6 +65,7 @@ var (
 	eventTypes           = []string{acd.EventStatusChanged, acd.EventCallOffered, acd.EventCallAnswered, acd.EventCallEnded,
 		acd.EventQualityWarning, acd.EventWrapUpStarted, acd.EventWrapUpEnded}
 	dtmfPattern = "^[0-9*#A-Da-d]+$"
+	e164Pattern = `^\+[1-9][0-9]{7,14}$`
 )
 
 var agentFields = map[string]fieldDoc{
@@ -119,6 +123,19 @@ var strategyFields = map[string]fieldDoc{
 	"max_wait_message": {desc: promptRef + " played when the maximum wait is reached; \"\": none."},
 	"max_wait_flow":    {desc: "Flow the caller goes to when the maximum wait is reached; \"\": the call ends with 480."},
 	"managed":          {desc: "Declared in the configuration: read-only through the API (409 managed by config)."},
+}
+
+var contactFields = map[string]fieldDoc{
+	"id":   {desc: "The contact's id, made by the switch."},
+	"name": {desc: "The contact's name, shown in the phone book.", minLength: 1, maxLength: config.MaxContactName},
+	"numbers": {desc: "E.164 numbers ('+', then 8 to 15 digits), 1 to " + strconv.Itoa(config.MaxContactNumbers) +
+		"; a number belongs to one contact only.", items: e164Pattern},
+	"tags": {desc: "Lowercase words (letters, digits and '_', starting with a letter), at most " +
+		strconv.Itoa(config.MaxContactTags) + "; external_number lets external transfers dial the contact's numbers.",
+		items: config.TagPattern},
+	"managed":    {desc: "Declared in the configuration: read-only through the API (409 managed by config)."},
+	"created_at": {desc: "When it was added.", format: "date-time"},
+	"updated_at": {desc: "When it last changed.", format: "date-time"},
 }
 
 // promptRef describes a field naming a prompt.
@@ -305,6 +322,17 @@ var schemaDocs = map[string]schemaDoc{
 	"TransferStarted": {typ: TransferStarted{}, desc: "The transfer under way; its events carry this id.",
 		fields:  map[string]fieldDoc{"transfer_id": {desc: "The transfer's id."}},
 		example: TransferStarted{TransferID: "5f0c2a9d41b7e3c8"}},
+	"Contact": {typ: store.Contact{}, fields: contactFields,
+		desc: "A contact of the phone book.",
+		example: store.Contact{ID: "0b7e4c1a-2f3d-4e5a-8b6c-9d0e1f2a3b4c", Name: "Escalations",
+			Numbers: []string{"+15550142"}, Tags: []string{config.TagExternalNumber}, Managed: true,
+			CreatedAt: exampleTime(-time.Hour), UpdatedAt: exampleTime(0)}},
+	"ContactInput": {typ: ContactInput{}, fields: contactFields, request: true, required: []string{"name", "numbers"},
+		desc:    "A new contact: a name and E.164 numbers, and tags.",
+		example: ContactInput{Name: ptr("Acme billing"), Numbers: &[]string{"+442071234567"}, Tags: &[]string{config.TagExternalNumber}}},
+	"ContactPatch": {typ: ContactInput{}, fields: contactFields, request: true,
+		desc:    "Changes to a contact: absent fields keep their value; a list given replaces the old one.",
+		example: ContactInput{Tags: &[]string{config.TagExternalNumber, "billing"}}},
 	"DTMFInput": {typ: DTMFInput{}, request: true, required: []string{"digits"},
 		desc:    "Keys to send to the caller.",
 		fields:  map[string]fieldDoc{"digits": {desc: "DTMF digits: 0-9, *, #, A-D.", pattern: dtmfPattern, minLength: 1}},
@@ -346,6 +374,7 @@ var tags = map[string]string{
 	"waiting-strategies": "Waiting strategies",
 	"prompts":            "Prompts",
 	"calls":              "Calls",
+	"contacts":           "Contacts",
 }
 
 // idParams describe the {id} of each path's first part.
@@ -356,6 +385,7 @@ var idParams = map[string]struct{ desc, example string }{
 	"waiting-strategies": {"The waiting strategy's id: its name.", "quiet"},
 	"prompts":            {"The prompt's id (made by the switch at upload).", "prompt-5f0c2a9d41b7e3c86a1d0f2e"},
 	"calls":              {"The call's id (call_id of call.offered).", "3f1c9a2e-7b6d-4e1a-9c3b-2d8e5f4a1b7c"},
+	"contacts":           {"The contact's id (made by the switch).", "0b7e4c1a-2f3d-4e5a-8b6c-9d0e1f2a3b4c"},
 }
 
 var whoDoc = map[string]string{
@@ -423,6 +453,7 @@ func (v *v1) document() map[string]any {
 			{"name": "Prompts", "description": "Uploaded audio files that waiting strategies play, named by id."},
 			{"name": "Conversations", "description": "Customers' threads of calls."},
 			{"name": "Calls", "description": "An agent's commands on its calls."},
+			{"name": "Contacts", "description": "The phone book: the numbers external transfers may dial."},
 		},
 		"security": []map[string][]string{{"bearer": {}}},
 		"components": map[string]any{
@@ -458,10 +489,18 @@ func operation(rt route) map[string]any {
 		"tags":        []string{tags[first]},
 		"x-allowed":   rt.who,
 	}
+	var params []map[string]any
 	if strings.Contains(rt.path, "{id}") {
 		p := idParams[first]
-		op["parameters"] = []map[string]any{{"name": "id", "in": "path", "required": true, "description": p.desc,
-			"schema": map[string]string{"type": "string"}, "example": p.example}}
+		params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "description": p.desc,
+			"schema": map[string]string{"type": "string"}, "example": p.example})
+	}
+	for _, q := range rt.query {
+		params = append(params, map[string]any{"name": q.name, "in": "query", "required": false, "description": q.desc,
+			"schema": map[string]string{"type": "string"}, "example": q.example})
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
 	}
 	if rt.body != "" {
 		d := schemaDocs[rt.body]
@@ -610,8 +649,12 @@ func (d schemaDoc) property(t reflect.Type, fd fieldDoc) map[string]any {
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
 		s = map[string]any{"type": "array", "items": ref(t.Elem().Name())}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
-		// The only lists of strings are of ids.
-		s = map[string]any{"type": "array", "items": map[string]any{"type": "string", "pattern": config.NamePattern}}
+		// Lists of strings are of ids unless fd says otherwise.
+		items := fd.items
+		if items == "" {
+			items = config.NamePattern
+		}
+		s = map[string]any{"type": "array", "items": map[string]any{"type": "string", "pattern": items}}
 	case t.Kind() == reflect.Map:
 		s = map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string", "pattern": config.NamePattern}}
 		if fd.keys != "" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-voice/switchboard/acd"
+	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/store"
 )
 
@@ -70,8 +71,13 @@ type route struct {
 	// events WebSocket: a browser cannot give it headers); every other
 	// route takes them only from the Authorization header.
 	queryToken bool
-	handler    func(w http.ResponseWriter, r *http.Request, p principal)
+	// query lists the query parameters it takes.
+	query   []queryParam
+	handler func(w http.ResponseWriter, r *http.Request, p principal)
 }
+
+// queryParam is an optional query parameter of a route (a string).
+type queryParam struct{ name, desc, example string }
 
 // v1 holds the API's handlers.
 type v1 struct {
@@ -178,6 +184,30 @@ func newV1(c *Contact) *v1 {
 		{method: "DELETE", path: "/api/v1/waiting-strategies/{id}", summary: "Delete a waiting strategy", who: "supervisor",
 			code: 204, handler: v.deleteStrategy,
 			desc: "Deletes a waiting strategy created through the API; 409 while a queue uses it."},
+		{method: "GET", path: "/api/v1/contacts", summary: "List or search the phone book", who: "both",
+			reply: "ContactList", code: 200, errs: []int{400}, handler: v.listContacts,
+			query: []queryParam{
+				{"q", "Only contacts whose name (any case) or one of whose numbers contains this text.", "+1555"},
+				{"tag", "Only contacts with this tag, e.g. external_number (the numbers external transfers may dial).", config.TagExternalNumber},
+			},
+			desc: "The contacts of the phone book, those of the configuration (managed) and those created through the API " +
+				"(or added by a transfer to a manual number), ordered by name. Agents search it to pick a transfer target. " +
+				"400 for a tag that is not a lowercase word or a q longer than 64 bytes."},
+		{method: "POST", path: "/api/v1/contacts", summary: "Add a contact to the phone book", who: "supervisor",
+			body: "ContactInput", reply: "Contact", code: 201, handler: v.createContact,
+			desc: "Adds a contact with a name, E.164 numbers and tags; the switch makes its id. A number belongs to one " +
+				"contact only (409 when another has it). External transfers dial only numbers of contacts tagged " +
+				"external_number. Every problem of the body is listed in one 400."},
+		{method: "GET", path: "/api/v1/contacts/{id}", summary: "Get a contact", who: "both",
+			reply: "Contact", code: 200, handler: v.getContact,
+			desc: "One contact of the phone book."},
+		{method: "PATCH", path: "/api/v1/contacts/{id}", summary: "Change a contact", who: "supervisor",
+			body: "ContactPatch", reply: "Contact", code: 200, handler: v.patchContact,
+			desc: "Changes the fields the body has; the others keep their value (a list given replaces the old one). " +
+				"A contact of the configuration is read-only (409 managed by config); a number another contact has is 409."},
+		{method: "DELETE", path: "/api/v1/contacts/{id}", summary: "Delete a contact", who: "supervisor",
+			code: 204, handler: v.deleteContact,
+			desc: "Deletes a contact created through the API. A contact of the configuration is read-only (409 managed by config)."},
 		{method: "POST", path: "/api/v1/calls/{id}/answer", summary: "Answer the call offered to the agent", who: "agent",
 			code: 204, handler: v.callAction(v.c.ACD.Answer),
 			desc: "Connects the call ringing for the agent to the agent's media session (POST /whip first; 409 without one)."},

@@ -87,6 +87,7 @@ func Default() *Config {
 func (c *Config) ApplyDefaults() {
 	c.applyGlobalDefaults()
 	c.applyContactDefaults()
+	c.applyTransferDefaults()
 	for i := range c.Trunks {
 		c.Trunks[i].applyDefaults(c.Node.Name)
 	}
@@ -163,6 +164,8 @@ func (t *Trunk) applyDefaults(realm string) {
 		t.Opus.Complexity = &c
 	}
 	setString(&t.SRTP, DefaultSRTP)
+	t.Refer = strings.ToLower(strings.TrimSpace(t.Refer))
+	setString(&t.Refer, DefaultRefer)
 	if t.SessionTimers.Enabled == nil {
 		on := true
 		t.SessionTimers.Enabled = &on

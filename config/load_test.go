@@ -344,6 +344,7 @@ func wantDefaults(t *testing.T) Config {
 		Prompts:         Prompts{CacheDir: "data/prompts"},
 		ACD:             ACD{HeartbeatTimeout: 30 * time.Second},
 		Gateway:         Gateway{Opus: Opus{Complexity: &five}},
+		Transfers:       Transfers{Timeout: 30 * time.Second},
 	}
 }
 
@@ -379,6 +380,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		SRTP:          "off",
 		Opus:          Opus{Complexity: ptr(5)},
 		SessionTimers: SessionTimers{Enabled: ptr(true), Expires: 1800, MinSE: 90},
+		Refer:         "reject",
 	}}
 	if got := mustLoad(t, path); !reflect.DeepEqual(*got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", *got, want)
@@ -439,7 +441,7 @@ func TestLoadMergeKeys(t *testing.T) {
 	// An anchor must sit under a known key: unknown keys are problems.
 	path := writeConfig(t, "carrier: &carrier\n  codecs: [PCMA]\ntrunks:\n  - <<: *carrier\n    name: a\n    inbound: {allow: [192.0.2.1]}\n")
 	checkStrings(t, loadProblems(t, path), []string{
-		"FILE:1: carrier: unknown key (known keys: acd, agents, api, flows, gateway, http, log, node, prompts, queues, routes, rtp, schedules, shutdown_timeout, sip, storage, trunks, waiting_strategies)",
+		"FILE:1: carrier: unknown key (known keys: acd, agents, api, contacts, flows, gateway, hold, http, log, node, prompts, queues, routes, rtp, schedules, shutdown_timeout, sip, storage, transfers, trunks, waiting_strategies)",
 	})
 }
 

@@ -117,6 +117,7 @@ trunks:
       enabled: true
       expires: 1800
       min_se: 90
+    refer: reject
 routes: []
 flows:
   closed:
@@ -148,6 +149,21 @@ gateway:
   opus:
     complexity: 5
     bitrate: 0
+hold:
+  music: ""
+  announcement:
+    file: ""
+    say: ""
+    every: 0s
+transfers:
+  music: ""
+  message:
+    file: ""
+    say: ""
+    every: 0s
+  timeout: 30s
+  allow_manual_numbers: false
+contacts: []
 `
 	if got := buf.String(); got != want {
 		t.Errorf("Print wrote:\n%s\nwant:\n%s", got, want)
@@ -207,6 +223,7 @@ flows:
 	want.Flows["out"][0].Dial.Trunks = []string{}           // printed as "trunks: []"
 	want.Queues, want.Agents, want.API.Keys, want.Gateway.IPs = []Queue{}, []Agent{}, []APIKey{}, []string{}
 	want.Prompts.Dirs = []string{} // printed as "dirs: []"
+	want.Contacts = []Contact{}    // printed as "contacts: []"
 	if !reflect.DeepEqual(*again, want) {
 		t.Errorf("printed config loads back as\n%+v\nwant\n%+v", *again, want)
 	}

@@ -55,6 +55,7 @@ func (c *Config) check() *collector {
 	c.validateFlows(v, trunks, schedules)
 	c.validateWaitingStrategies(v)
 	c.validateContact(v)
+	c.validateTransfers(v)
 	c.flowLoops(v)
 	return v
 }
@@ -239,6 +240,9 @@ func (t *Trunk) validate(v *collector, key string) {
 		v.add(key+".max_cps", "must not be negative")
 	}
 	t.SessionTimers.validate(v, key+".session_timers")
+	if !oneOf(t.Refer, ReferReject, ReferAllow) {
+		v.add(key+".refer", "must be reject or allow, not %q", t.Refer)
+	}
 }
 
 // maxSessionExpires bounds session_timers.expires (a day).
@@ -345,10 +349,18 @@ func (c *Config) validateRoutes(v *collector, trunks map[string]*Trunk, schedule
 		if r.Match.Schedule != "" && !schedules[r.Match.Schedule] {
 			v.add(key+".match.schedule", "unknown schedule %q", r.Match.Schedule)
 		}
-		if r.Flow == "" && r.Outbound == "" {
+		switch {
+		case r.Flow != "" && r.Outbound != "":
+			v.add(key, "has both flow and outbound: use one (flow for calls that come in, outbound for the switch's own calls)")
+		case r.Outbound != "":
+			r.validateOutbound(v, key, trunks)
+			continue
+		case r.Flow == "":
 			v.add(key+".flow", "is required")
-		} else if _, ok := c.Flows[r.Flow]; !ok && r.Outbound == "" {
-			v.add(key+".flow", "unknown flow %q", r.Flow)
+		default:
+			if _, ok := c.Flows[r.Flow]; !ok {
+				v.add(key+".flow", "unknown flow %q", r.Flow)
+			}
 		}
 		if r.Match.Trunk != "" {
 			if t, ok := trunks[r.Match.Trunk]; !ok {
@@ -365,6 +377,27 @@ func (c *Config) validateRoutes(v *collector, trunks map[string]*Trunk, schedule
 				v.add(key+".match."+m.name, "%s", msg)
 			}
 		}
+	}
+}
+
+// validateOutbound checks a route for the switch's own calls: it names a
+// trunk with an outbound section and matches only on the called number.
+func (r Route) validateOutbound(v *collector, key string, trunks map[string]*Trunk) {
+	if t, ok := trunks[r.Outbound]; !ok {
+		v.add(key+".outbound", "unknown trunk %q", r.Outbound)
+	} else if t.Outbound == nil {
+		v.add(key+".outbound", "trunk %q has no outbound section", r.Outbound)
+	}
+	for _, m := range []struct{ name, pattern string }{
+		{"trunk", r.Match.Trunk}, {"from", r.Match.From}, {"schedule", r.Match.Schedule}} {
+		if m.pattern != "" {
+			v.add(key+".match."+m.name, "an outbound route matches only on to")
+		}
+	}
+	if r.Match.To == "" {
+		v.add(key+".match.to", "is required on an outbound route (\"*\" for every number)")
+	} else if msg := routePatternProblem(r.Match.To); msg != "" {
+		v.add(key+".match.to", "%s", msg)
 	}
 }
 

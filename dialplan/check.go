@@ -68,6 +68,52 @@ func Check(cfg *config.Config) config.Problems {
 			}
 		}
 	}
+	return append(ps, checkHoldFiles(cfg, lib, &speechChecked)...)
+}
+
+// checkHoldFiles checks the files and texts hold and transfers name, like
+// those of the flows: confined to the prompt directories, in an allowed
+// format, with espeak-ng installed for say.
+func checkHoldFiles(cfg *config.Config, lib *prompt.Library, speechChecked *bool) config.Problems {
+	type part struct {
+		key string
+		m   config.Message
+		mus string
+	}
+	parts := []part{{"hold", cfg.Hold.Announcement, cfg.Hold.Music}}
+	for i, q := range cfg.Queues {
+		if q.Hold != nil {
+			parts = append(parts, part{fmt.Sprintf("queues[%d].hold", i), q.Hold.Announcement, q.Hold.Music})
+		}
+	}
+	parts = append(parts, part{"transfers", cfg.Transfers.Message, cfg.Transfers.Music})
+	var ps config.Problems
+	for _, p := range parts {
+		msg := ".announcement"
+		if p.key == "transfers" {
+			msg = ".message"
+		}
+		for _, f := range []struct{ key, path string }{{p.key + ".music", p.mus}, {p.key + msg + ".file", p.m.File}} {
+			if f.path == "" {
+				continue
+			}
+			if err := lib.CheckFile(resolve(cfg, f.path)); err != nil {
+				ps = append(ps, config.Problem{Key: f.key, Msg: err.Error()})
+			}
+		}
+		if p.m.Say == "" {
+			continue
+		}
+		if err := (prompt.Speech{Text: p.m.Say}).Validate(); err != nil {
+			ps = append(ps, config.Problem{Key: p.key + msg + ".say", Msg: err.Error()})
+		}
+		if !*speechChecked {
+			*speechChecked = true
+			if err := lib.CheckSpeech(); err != nil {
+				ps = append(ps, config.Problem{Key: p.key + msg + ".say", Msg: err.Error()})
+			}
+		}
+	}
 	return ps
 }
 

@@ -146,9 +146,13 @@ type Request struct {
 }
 
 // Match returns the first route matching r, its index, and whether one did.
+// Outbound routes (config.Route.Outbound) never match a call that comes in.
 func (e *Engine) Match(r Request) (config.Route, int, bool) {
 	for _, rt := range e.routes {
 		m := rt.Match
+		if rt.Outbound != "" {
+			continue // a route for the switch's own calls (OutboundTrunk)
+		}
 		if m.Trunk != "" && m.Trunk != r.Trunk {
 			continue
 		}

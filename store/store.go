@@ -1,6 +1,6 @@
 // Package store persists the contact center's objects: agents, queues and
 // their members, conversations and their events, call records, waiting
-// strategies and settings. SQLite (modernc.org/sqlite, pure Go) is the
+// strategies, the phone book and settings. SQLite (modernc.org/sqlite, pure Go) is the
 // default; the interfaces below are small so that PostgreSQL can follow.
 //
 // Objects declared in the YAML configuration are written with Managed set
@@ -171,6 +171,28 @@ type Prompt struct {
 	CreatedAt time.Time     `json:"created_at"`
 }
 
+// Contact is a phone-book entry: a name, E.164 numbers (each the number of
+// one contact only) and tags.
+type Contact struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Numbers []string `json:"numbers"`
+	Tags    []string `json:"tags"`
+	// Managed: declared in the configuration (read-only through the API).
+	Managed   bool      `json:"managed"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ContactFilter selects contacts; a zero field selects every contact.
+type ContactFilter struct {
+	// Query is a substring of the name (ASCII letters in any case) or of
+	// one of the numbers.
+	Query string
+	// Tag is a tag the contact has.
+	Tag string
+}
+
 // Agents keeps agents and their ACD state.
 type Agents interface {
 	ListAgents(ctx context.Context) ([]Agent, error)
@@ -241,6 +263,21 @@ type Prompts interface {
 	DeletePrompt(ctx context.Context, id string) error
 }
 
+// Contacts keeps the phone book.
+type Contacts interface {
+	// ListContacts returns the contacts f selects, ordered by name.
+	ListContacts(ctx context.Context, f ContactFilter) ([]Contact, error)
+	GetContact(ctx context.Context, id string) (Contact, error)
+	// ContactByNumber finds the contact a number belongs to.
+	ContactByNumber(ctx context.Context, number string) (Contact, error)
+	// PutContact creates or replaces a contact, its numbers and tags
+	// included, in one transaction; a number another contact has is
+	// ErrConflict.
+	PutContact(ctx context.Context, c Contact) error
+	// DeleteContact deletes a contact with its numbers and tags.
+	DeleteContact(ctx context.Context, id string) error
+}
+
 // Settings keeps system settings as key/value pairs.
 type Settings interface {
 	// GetSetting returns a setting's value; ErrNotFound when it was never set.
@@ -255,6 +292,7 @@ type Store interface {
 	Conversations
 	WaitingStrategies
 	Prompts
+	Contacts
 	Settings
 	Close() error
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // salesFlow is contact-center.yaml with +15550200 routed to a flow whose
-// queue, sales, the YAML does not declare: it is created through the API.
+// queue (billing), which the YAML does not declare: it is created through the API.
 func salesFlow(t *testing.T, queue string) func(c *config.Config) {
 	return fromFile(t, ccConfig, func(c *config.Config) {
 		c.Routes = append([]config.Route{{Name: "sales", Match: config.RouteMatch{To: "+15550200"}, Flow: "sales"}}, c.Routes...)
@@ -26,7 +26,7 @@ func salesFlow(t *testing.T, queue string) func(c *config.Config) {
 	})
 }
 
-// TestCCAPIQueueSIPp: a flow names queue sales, which the YAML does not
+// TestCCAPIQueueSIPp: a flow names queue billing, which the YAML does not
 // declare (validate warns, the switch starts). A supervisor creates the
 // queue through the REST API with automatic assignment on, and an agent in
 // it without a token: the switch makes one and returns it. The agent signs
@@ -35,29 +35,29 @@ func salesFlow(t *testing.T, queue string) func(c *config.Config) {
 // SIPp's 1 kHz PCMU tone, then hangs up (SIPp completes, exit 0).
 func TestCCAPIQueueSIPp(t *testing.T) {
 	requireSIPp(t)
-	h := newHarness(t, salesFlow(t, "sales"))
-	if len(h.cfg.Warnings) != 1 || !strings.Contains(h.cfg.Warnings[0].String(), `queue "sales" is not under queues`) {
-		t.Errorf("config warnings %v, want one about queue sales", h.cfg.Warnings)
+	h := newHarness(t, salesFlow(t, "billing"))
+	if len(h.cfg.Warnings) != 1 || !strings.Contains(h.cfg.Warnings[0].String(), `queue "billing" is not under queues`) {
+		t.Errorf("config warnings %v, want one about queue billing", h.cfg.Warnings)
 	}
 	base := "http://" + h.node.http.Addr()
 	sup := agent.NewAPI(base, supervisorKey)
 
 	var q queueView
-	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/queues", map[string]any{"name": "sales", "auto_assign": true, "ring_timeout": 10}, &q); err != nil {
-		t.Fatalf("create queue sales: %v", err)
+	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/queues", map[string]any{"name": "billing", "auto_assign": true, "ring_timeout": 10}, &q); err != nil {
+		t.Fatalf("create queue billing: %v", err)
 	}
-	if q.ID != "sales" || q.Name != "sales" || !q.AutoAssign || q.Managed {
-		t.Fatalf("queue %+v, want id sales (its name), auto_assign on, not managed", q)
+	if q.ID != "billing" || q.Name != "billing" || !q.AutoAssign || q.Managed {
+		t.Fatalf("queue %+v, want id billing (its name), auto_assign on, not managed", q)
 	}
 	var created struct {
 		agentView
 		Token string `json:"token"`
 	}
-	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/agents", map[string]any{"id": "sam", "name": "Sam", "queues": []string{"sales"}}, &created); err != nil {
+	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/agents", map[string]any{"id": "sam", "name": "Sam", "queues": []string{"billing"}}, &created); err != nil {
 		t.Fatalf("create agent sam: %v", err)
 	}
-	if created.ID != "sam" || created.Token == "" || len(created.Queues) != 1 || created.Queues[0] != "sales" {
-		t.Fatalf("agent %+v, want sam in queue sales with a token made by the switch", created)
+	if created.ID != "sam" || created.Token == "" || len(created.Queues) != 1 || created.Queues[0] != "billing" {
+		t.Fatalf("agent %+v, want sam in queue billing with a token made by the switch", created)
 	}
 	sam := h.login("sam", created.Token)
 
@@ -70,8 +70,8 @@ func TestCCAPIQueueSIPp(t *testing.T) {
 
 	offer := sam.next("call.offered", 10*time.Second)
 	callID := offer.Field("call_id")
-	if offer.Field("queue") != "sales" || offer.Field("queue_id") != "sales" || offer.Field("ring_timeout") != "10" {
-		t.Errorf("call.offered %s, want queue sales ringing 10 s", offer.Data)
+	if offer.Field("queue") != "billing" || offer.Field("queue_id") != "billing" || offer.Field("ring_timeout") != "10" {
+		t.Errorf("call.offered %s, want queue billing ringing 10 s", offer.Data)
 	}
 	if err := sam.panel.Answer(h.ctx, callID); err != nil {
 		t.Fatal(err)
@@ -88,8 +88,8 @@ func TestCCAPIQueueSIPp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Result != "answered" || rec.Queue != "sales" || rec.AgentID != "sam" {
-		t.Errorf("call record %+v, want answered in queue sales by sam", rec)
+	if rec.Result != "answered" || rec.Queue != "billing" || rec.AgentID != "sam" {
+		t.Errorf("call record %+v, want answered in queue billing by sam", rec)
 	}
 }
 

@@ -42,7 +42,7 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 	}
 	cc := &contactCenter{store: st, log: log, cfg: running, calls: &calls{cfg: running}}
 	cc.acd, err = acd.New(ctx, acd.Options{Store: st, Media: cc, Calls: cc.calls, Log: log, Now: now,
-		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout})
+		HeartbeatTimeout: cfg.ACD.HeartbeatTimeout, AllowManualNumbers: cfg.Transfers.AllowManualNumbers})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -71,7 +71,8 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 	return cc, nil
 }
 
-// apply makes cfg's queues and agents the managed ones.
+// apply makes cfg's queues, agents and contacts the managed ones, and
+// applies transfers.allow_manual_numbers.
 func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
 	var queues []store.Queue
 	for _, q := range cfg.Queues {
@@ -87,6 +88,14 @@ func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
 	if err := cc.acd.ApplyConfig(ctx, queues, agents); err != nil {
 		return fmt.Errorf("contact center: %w", err)
 	}
+	contacts := make([]store.Contact, 0, len(cfg.Contacts))
+	for _, c := range cfg.Contacts {
+		contacts = append(contacts, store.Contact{Name: c.Name, Numbers: c.Numbers, Tags: c.Tags})
+	}
+	if err := cc.acd.ApplyContacts(ctx, contacts); err != nil {
+		return fmt.Errorf("contact center: %w", err)
+	}
+	cc.acd.SetAllowManualNumbers(cfg.Transfers.AllowManualNumbers)
 	return nil
 }
 

@@ -40,7 +40,7 @@ func TestQueueAndAgentMetrics(t *testing.T) {
 	)
 	agents := func(state string) string { return `switchboard_agents{state="` + state + `"}` }
 	h.waitMetric(waiting, "0")
-	h.waitMetric(agents("offline"), "2")
+	h.waitMetric(agents("offline"), "3") // agent1, agent2 (support) and agent3 (sales)
 	h.waitMetric(agents("on_call"), "0")
 	if got := h.metric(sl); got != "<no "+sl+">" {
 		t.Errorf("service level before any call: %s, want no sample", got)
@@ -49,7 +49,7 @@ func TestQueueAndAgentMetrics(t *testing.T) {
 	a1, _ := h.connect("agent1", "agent1-token")
 	a1.setStatus(h.ctx, "away")
 	h.waitMetric(agents("away"), "1")
-	h.waitMetric(agents("offline"), "1")
+	h.waitMetric(agents("offline"), "2")
 
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
 	if err != nil || c.Status() != 200 {

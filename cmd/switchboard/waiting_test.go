@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +13,9 @@ import (
 )
 
 // fromFile makes the harness's switch run the routes, flows, schedules,
-// waiting strategies and contact center of a configuration file (its
-// listeners, trunks and database stay the harness's), with prompt paths relative to that file; change, when
+// waiting strategies, contact center, hold, transfers and phone book of a
+// configuration file (its listeners, trunks and database stay the
+// harness's; the file's other trunks are added), with prompt paths relative to that file; change, when
 // set, adjusts the file's values.
 func fromFile(t testing.TB, path string, change func(c *config.Config)) func(c *config.Config) {
 	t.Helper()
@@ -30,6 +32,13 @@ func fromFile(t testing.TB, path string, change func(c *config.Config)) func(c *
 		c.Queues, c.Agents, c.ACD, c.API, c.Gateway = f.Queues, f.Agents, f.ACD, f.API, f.Gateway
 		c.Prompts.Dirs = f.Prompts.Dirs
 		c.Hold, c.Transfers, c.Contacts = f.Hold, f.Transfers, f.Contacts
+		// The harness's trunks stay (its addresses); the file's others
+		// (an outbound route's trunk) are added.
+		for _, t := range f.Trunks {
+			if !slices.ContainsFunc(c.Trunks, func(h config.Trunk) bool { return h.Name == t.Name }) {
+				c.Trunks = append(c.Trunks, t)
+			}
+		}
 	}
 }
 

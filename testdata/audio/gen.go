@@ -31,7 +31,7 @@ const (
 	amplitude = 0.5
 )
 
-var freqs = []int{300, 500, 700, 900, 1100, 1500}
+var freqs = []int{300, 400, 500, 600, 700, 800, 900, 1100, 1200, 1500}
 
 func main() {
 	dir := flag.String("dir", filepath.Join("testdata", "audio"), "output directory")
