@@ -580,12 +580,14 @@ func (a *ACD) setHold(ctx context.Context, agentID, callID string, on bool) erro
 		return err
 	}
 	e.holdBusy = true
-	leg, c := e.leg, e.c
+	leg, c, queue := e.leg, e.c, e.q.cfg.Name
+	a.end()
+	// The music is prepared without the mutex: it may read files or
+	// render speech, and asks the ACD for the queue's settings.
 	var music *call.Music
 	if on && a.dialing != nil {
-		music = a.dialing.HoldMusic(a.ctx, e.q.cfg.Name)
+		music = a.dialing.HoldMusic(a.ctx, queue)
 	}
-	a.end()
 
 	hookErr := c.HoldWith(ctx, leg, on, music)
 

@@ -166,15 +166,18 @@ func (a *ACD) Transfer(ctx context.Context, agentID, callID string, t TransferTa
 	}
 	leg := e.leg
 	a.releaseForTransferLocked(e, ag, tr, now)
+	a.end()
+
+	// The music is prepared without the mutex: it may read files or render
+	// speech, and asks the ACD for the queue's settings.
 	var music *call.Music
 	switch {
 	case a.dialing == nil:
 	case tq != nil:
-		music = a.dialing.QueueMusic(a.ctx, tq.cfg.Name)
+		music = a.dialing.QueueMusic(a.ctx, tr.target)
 	default:
 		music = a.dialing.TransferMusic(a.ctx)
 	}
-	a.end()
 
 	// The agent's leg leaves the call; the caller hears the music.
 	if err := e.c.Release(ctx, leg, call.Normal, music); err != nil {

@@ -103,11 +103,11 @@ func TestReofferPendingBridgeReads(t *testing.T) {
 
 // TestAgentHoldOwnedByBridge: the agent holds the call (the panel), then
 // the customer holds and resumes on its own. The bridge owns both legs'
-// directions: while the agent's hold stands, the customer's re-offers are
-// answered inactive and the agent's leg is not re-offered (before, the
-// bridge re-offered it the customer's direction behind the ACD's back and
-// the customer's resume brought the audio back during the agent's hold).
-// The agent's resume then joins both ways again.
+// directions: while the agent's hold stands, the customer hears hold music,
+// so its re-offers are answered as the switch's own (recvonly to its
+// sendonly, sendrecv to its resume) and the agent's leg is not re-offered;
+// the customer's resume does not bring the agent's audio back. The
+// agent's resume then joins both ways again.
 func TestAgentHoldOwnedByBridge(t *testing.T) {
 	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", nil))
 	a1 := h.login("agent1", "agent1-token")
@@ -126,12 +126,13 @@ func TestAgentHoldOwnedByBridge(t *testing.T) {
 	if err := a1.panel.Hold(h.ctx, callID); err != nil {
 		t.Fatal(err)
 	}
-	if dir, err := c.Hold(h.ctx); err != nil || dir != "inactive" {
-		t.Errorf("customer's hold during the agent's: answered %q (%v), want inactive", dir, err)
+	if dir, err := c.Hold(h.ctx); err != nil || dir != "recvonly" {
+		t.Errorf("customer's hold during the agent's: answered %q (%v), want recvonly", dir, err)
 	}
-	if dir, err := c.Resume(h.ctx); err != nil || dir != "inactive" {
-		t.Errorf("customer's resume during the agent's hold: answered %q (%v), want inactive", dir, err)
+	if dir, err := c.Resume(h.ctx); err != nil || dir != "sendrecv" {
+		t.Errorf("customer's resume during the agent's hold: answered %q (%v), want sendrecv", dir, err)
 	}
+	heardAlone(t, c, holdMusicHz, agentHz, 5*time.Second, "the hold music after the customer's resume")
 	if err := a1.panel.Resume(h.ctx, callID); err != nil {
 		t.Fatal(err)
 	}
