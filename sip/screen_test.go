@@ -97,3 +97,26 @@ func TestMethodLabel(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScreenHotPath is the screen's per-request work on the source
+// table under a flood: a request charged to its source and, when refused,
+// the log limiter asked; a full table of sources being flooded, and the
+// banned gauge read now and then as a scrape would.
+func BenchmarkScreenHotPath(b *testing.B) {
+	tab := newSourceTable(5, 10*time.Second)
+	srcs := make([]netip.Addr, 4096)
+	for i := range srcs {
+		srcs[i] = netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		src := srcs[i%len(srcs)]
+		if v := tab.charge(src); v != sourcePass {
+			tab.shouldLog(src, true)
+		}
+		if i%4096 == 0 {
+			tab.banned()
+		}
+	}
+}
