@@ -32,6 +32,10 @@ import (
 //  3. Per-source rate, for initial INVITEs and REGISTERs: over
 //     sip.per_source_cps a source gets one stateless 503 with Retry-After and
 //     is banned for sip.per_source_ban; while banned its requests are dropped.
+//     A source inside a trunk's inbound.allow is never banned: its address
+//     is a real carrier's, and over UDP anyone can spoof it to have the
+//     carrier banned. Over its rate it gets a stateless 503 with Retry-After
+//     per request, and is served again as soon as its budget refills.
 //
 // The per-trunk and node-wide CPS budgets are charged later, in onInvite,
 // once the trunk is identified (by address or by digest): a source that is
@@ -43,6 +47,9 @@ const (
 	screenState   = "state_cap"
 	screenRate    = "source_rate"
 	screenBanned  = "banned"
+	// screenThrottled: over the rate from a trunk's allowed address, not
+	// banned.
+	screenThrottled = "source_throttled"
 )
 
 // screenLogEvery bounds the log lines about one source: one per interval,
@@ -77,9 +84,12 @@ func newSourceACL(trunks []*Trunk) sourceACL {
 }
 
 func (a sourceACL) known(src netip.Addr) bool {
-	if a.anySource {
-		return true
-	}
+	return a.anySource || a.allowed(src)
+}
+
+// allowed reports whether src lies in some trunk's inbound.allow: the
+// address of a real carrier, which the screen never bans.
+func (a sourceACL) allowed(src netip.Addr) bool {
 	src = src.Unmap()
 	for _, p := range a.allow {
 		if p.Contains(src) {
@@ -121,6 +131,7 @@ const (
 	sourceOver // over the rate: answer 503, now banned
 	sourceBanned
 	sourceUntracked // the table is full of live sources
+	sourceThrottled // a trusted source over the rate: answer 503, no ban
 )
 
 func newSourceTable(rate float64, ban time.Duration) *sourceTable {
@@ -160,8 +171,10 @@ func (t *sourceTable) sweep(now time.Time) {
 	}
 }
 
-// charge takes one request from src's budget.
-func (t *sourceTable) charge(src netip.Addr) int {
+// charge takes one request from src's budget. A trusted source (in a
+// trunk's inbound.allow) over its rate is throttled, never banned: a spoofed
+// flood from a carrier's address must not lock the carrier out.
+func (t *sourceTable) charge(src netip.Addr, trusted bool) int {
 	if t.rate <= 0 {
 		return sourcePass
 	}
@@ -177,11 +190,18 @@ func (t *sourceTable) charge(src netip.Addr) int {
 	}
 	st.seen = now
 	if now.Before(st.bannedUntil) {
-		return sourceBanned
+		if !trusted {
+			return sourceBanned
+		}
+		// Banned before a reload put it in an allow list.
+		st.bannedUntil = time.Time{}
 	}
 	burst := max(t.rate, 1)
 	st.tokens = min(burst, st.tokens+now.Sub(st.last).Seconds()*t.rate)
 	st.last = now
+	if st.tokens < 1 && trusted {
+		return sourceThrottled
+	}
 	if st.tokens < 1 {
 		// The ban decays by itself; the bucket starts full after it.
 		st.bannedUntil = now.Add(t.ban)
@@ -340,9 +360,13 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 	if !ok {
 		return nil, true
 	}
-	switch s.sources.charge(src) {
+	switch s.sources.charge(src, s.acl.allowed(src)) {
 	case sourceOver:
 		s.screened(req, src, true, screenRate, true)
+		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
+	case sourceThrottled:
+		// The trunk's own max_cps still applies to what passes (onInvite).
+		s.screened(req, src, true, screenThrottled, true)
 		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
 	case sourceBanned:
 		s.screened(req, src, true, screenBanned, false)

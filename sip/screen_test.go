@@ -17,28 +17,28 @@ func TestSourceTableBanDecays(t *testing.T) {
 	tab.now = func() time.Time { return now }
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	for i := range 2 {
-		if v := tab.charge(a); v != sourcePass {
+		if v := tab.charge(a, false); v != sourcePass {
 			t.Fatalf("request %d within the burst: verdict %d", i, v)
 		}
 	}
-	if v := tab.charge(a); v != sourceOver {
+	if v := tab.charge(a, false); v != sourceOver {
 		t.Fatalf("third request in the same instant: verdict %d, want over", v)
 	}
-	if v := tab.charge(b); v != sourcePass {
+	if v := tab.charge(b, false); v != sourcePass {
 		t.Fatalf("another source: verdict %d", v)
 	}
 	if n := tab.banned(); n != 1 {
 		t.Fatalf("banned = %d, want 1", n)
 	}
 	now = now.Add(9 * time.Second)
-	if v := tab.charge(a); v != sourceBanned {
+	if v := tab.charge(a, false); v != sourceBanned {
 		t.Fatalf("9 s into a 10 s ban: verdict %d, want banned", v)
 	}
 	now = now.Add(2 * time.Second)
 	if n := tab.banned(); n != 0 {
 		t.Fatalf("banned after the ban = %d, want 0", n)
 	}
-	if v := tab.charge(a); v != sourcePass {
+	if v := tab.charge(a, false); v != sourcePass {
 		t.Fatalf("after the ban: verdict %d, want pass", v)
 	}
 	// Quiet for longer than the ban and the log interval: forgotten.
@@ -112,11 +112,55 @@ func BenchmarkScreenHotPath(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		src := srcs[i%len(srcs)]
-		if v := tab.charge(src); v != sourcePass {
+		if v := tab.charge(src, false); v != sourcePass {
 			tab.shouldLog(src, true)
 		}
 		if i%4096 == 0 {
 			tab.banned()
 		}
+	}
+}
+
+// TestSourceTableTrustedNeverBanned: a source in a trunk's allow list over
+// its rate is throttled (503 per request) but never banned, so that a flood
+// spoofing a carrier's address cannot lock the carrier out: as soon as its
+// budget refills it is served. An unknown source at the same rate is
+// banned as before.
+func TestSourceTableTrustedNeverBanned(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tab := newSourceTable(2, 10*time.Second)
+	tab.now = func() time.Time { return now }
+	carrier, stranger := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.1")
+	for i := range 2 {
+		if v := tab.charge(carrier, true); v != sourcePass {
+			t.Fatalf("request %d within the burst: verdict %d", i, v)
+		}
+	}
+	for i := range 50 { // a spoofed flood in the same instant
+		if v := tab.charge(carrier, true); v != sourceThrottled {
+			t.Fatalf("flood request %d from a trusted source: verdict %d, want throttled", i, v)
+		}
+	}
+	if n := tab.banned(); n != 0 {
+		t.Fatalf("banned = %d after a trusted source's flood, want 0", n)
+	}
+	now = now.Add(500 * time.Millisecond) // one token back at 2/s
+	if v := tab.charge(carrier, true); v != sourcePass {
+		t.Fatalf("trusted source once its budget refilled: verdict %d, want pass", v)
+	}
+	for range 2 {
+		tab.charge(stranger, false)
+	}
+	if v := tab.charge(stranger, false); v != sourceOver {
+		t.Fatalf("unknown source over its rate: verdict %d, want over", v)
+	}
+	now = now.Add(time.Second)
+	if v := tab.charge(stranger, false); v != sourceBanned {
+		t.Fatalf("unknown source during its ban: verdict %d, want banned", v)
+	}
+	// A source banned while unknown and trusted since (a reload put it in
+	// an allow list) is served.
+	if v := tab.charge(stranger, true); v != sourcePass {
+		t.Fatalf("banned source now trusted: verdict %d, want pass", v)
 	}
 }
