@@ -171,6 +171,22 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 			settle(c.startHold(ctx, h, out, dirs))
 		}
 	}
+	// settleApplied ends p when its offering leg has applied the answer
+	// already: the leg sends its final response right after, and the
+	// party's next re-offer may reach the loop before the applied case is
+	// chosen (select picks among ready cases at random); it must not get
+	// 491 for an offer that is over.
+	settleApplied := func() {
+		if p == nil || p.applied == nil {
+			return
+		}
+		select {
+		case <-p.applied:
+			p.stop()
+			settle(nil)
+		default:
+		}
+	}
 	for {
 		var updated <-chan updateResult
 		var applied <-chan struct{}
@@ -285,6 +301,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					refusePending(e)
 					return err
 				}
+				settleApplied()
 				if p != nil || !settled {
 					refusePending(e)
 					continue
@@ -309,6 +326,7 @@ func (c *Call) bridge(ctx context.Context, out Leg, failOver bool) error {
 					refusePending(e)
 					return err
 				}
+				settleApplied()
 				if p != nil || !settled {
 					refusePending(e)
 					continue
