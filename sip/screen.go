@@ -256,22 +256,49 @@ func (t *sourceTable) banned() int {
 // keeps two server transactions (the INVITE's, RFC 6026 Timer L, and the
 // BYE's, Timer J) for 32 s after it is answered or ended: 16,000 per core
 // at full load; the cap doubles that. 16 kB is what a transaction and the
-// goroutine working on it were seen to cost under a flood.
+// goroutine working on it were seen to cost under a flood. The memory is
+// the process's: a cgroup's limit when lower than the machine's.
 func stateCap(c *config.Config) int {
 	if c.SIP.MaxTransactions > 0 {
 		return c.SIP.MaxTransactions
 	}
-	n := min(max(32768*runtime.NumCPU(), 16384), 262144)
-	if mem := memTotal(); mem > 0 {
-		n = max(min(n, int(mem/4/(16<<10))), 1024)
+	return derivedStateCap(runtime.NumCPU(), memLimit(procMeminfo, cgroupV2MemMax, cgroupV1MemLimit))
+}
+
+// derivedStateCap is stateCap's default for cpus and mem bytes (0: unknown).
+func derivedStateCap(cpus int, mem uint64) int {
+	n := min(max(32768*cpus, 16384), 262144)
+	if mem > 0 {
+		n = max(min(n, int(min(mem/4/(16<<10), 1<<30))), 1024)
 	}
 	return n
 }
 
-// memTotal is the machine's memory in bytes (Linux /proc/meminfo), 0 when
-// unknown.
-func memTotal() uint64 {
-	b, err := os.ReadFile("/proc/meminfo")
+// Where the memory the process may use is read (Linux).
+const (
+	procMeminfo      = "/proc/meminfo"
+	cgroupV2MemMax   = "/sys/fs/cgroup/memory.max"                   // "max" or bytes
+	cgroupV1MemLimit = "/sys/fs/cgroup/memory/memory.limit_in_bytes" // bytes; huge when unlimited
+)
+
+// memLimit is the memory the process may use, in bytes: the machine's
+// (MemTotal in the meminfo file), or the lowest cgroup limit found in the
+// cgroups files when lower (a container's memory.max, v2, or
+// memory.limit_in_bytes, v1). 0 when none is known.
+func memLimit(meminfo string, cgroups ...string) uint64 {
+	mem := memTotal(meminfo)
+	for _, p := range cgroups {
+		if l := cgroupMemLimit(p); l > 0 && (mem == 0 || l < mem) {
+			mem = l
+		}
+	}
+	return mem
+}
+
+// memTotal is the machine's memory in bytes read from a meminfo file, 0
+// when unknown.
+func memTotal(path string) uint64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
@@ -286,6 +313,22 @@ func memTotal() uint64 {
 		}
 	}
 	return 0
+}
+
+// cgroupMemLimit reads a cgroup memory limit file: bytes, or 0 when there
+// is no limit ("max", v2), the file is absent, or it does not parse. v1's
+// "unlimited" is a number near 2^63: larger than any machine, memLimit
+// ignores it.
+func cgroupMemLimit(path string) uint64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // stateInUse is the SIP state the cap bounds: live server transactions plus

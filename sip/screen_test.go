@@ -2,6 +2,8 @@ package sip
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -162,5 +164,51 @@ func TestSourceTableTrustedNeverBanned(t *testing.T) {
 	// an allow list) is served.
 	if v := tab.charge(stranger, true); v != sourcePass {
 		t.Fatalf("banned source now trusted: verdict %d, want pass", v)
+	}
+}
+
+// TestStateCapFollowsCgroup: a cgroup memory limit lower than the machine's
+// memory sizes the derived state cap (v2 memory.max, v1
+// memory.limit_in_bytes); "max", v1's unlimited value, a limit above the
+// machine's and unreadable files leave the machine's memory.
+func TestStateCapFollowsCgroup(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	meminfo := file("meminfo", "MemTotal:       16777216 kB\nMemFree:         1048576 kB\n") // 16 GiB
+	const gib = uint64(1) << 30
+	for _, c := range []struct {
+		name    string
+		cgroups []string
+		want    uint64
+	}{
+		{"no cgroup files", []string{filepath.Join(dir, "absent")}, 16 * gib},
+		{"v2 limit", []string{file("v2.max", "536870912\n")}, gib / 2},
+		{"v2 max", []string{file("v2.unlimited", "max\n")}, 16 * gib},
+		{"v1 limit", []string{filepath.Join(dir, "absent"), file("v1.limit", "1073741824\n")}, gib},
+		{"v1 unlimited", []string{file("v1.unlimited", "9223372036854771712\n")}, 16 * gib},
+		{"above the machine", []string{file("v2.big", "68719476736\n")}, 16 * gib},
+		{"garbage", []string{file("v2.bad", "lots\n")}, 16 * gib},
+	} {
+		if got := memLimit(meminfo, c.cgroups...); got != c.want {
+			t.Errorf("%s: memLimit = %d, want %d", c.name, got, c.want)
+		}
+	}
+	// A 512 MiB container on a 16 GiB, 8-CPU machine: a quarter of 512 MiB
+	// at 16 kB each, not 262,144 (the machine's).
+	capped := derivedStateCap(8, memLimit(meminfo, file("v2.small", "536870912\n")))
+	if capped != 8192 {
+		t.Errorf("state cap in a 512 MiB cgroup = %d, want 8192", capped)
+	}
+	if full := derivedStateCap(8, memLimit(meminfo)); full != 262144 {
+		t.Errorf("state cap with 16 GiB = %d, want 262144", full)
+	}
+	if got := derivedStateCap(1, memLimit(filepath.Join(dir, "absent"), filepath.Join(dir, "absent"))); got != 32768 {
+		t.Errorf("state cap with no memory known = %d, want 32768", got)
 	}
 }
