@@ -114,6 +114,19 @@ type sourceTable struct {
 	// for all of them per interval, so that spoofed addresses neither fill
 	// the table nor the log.
 	unknown sourceState
+	// nbanned counts the bans in force, read by banned (the gauge) without
+	// a scan. Every ban lasts ban, so they end in the order they began:
+	// bans holds them in that order, and expire drops the ended ones from
+	// its front.
+	nbanned int
+	bans    []banEntry
+	bansAt  int // bans[:bansAt] are ended and counted off
+}
+
+// banEntry is one ban, in sourceTable.bans.
+type banEntry struct {
+	st    *sourceState
+	until time.Time
 }
 
 type sourceState struct {
@@ -171,30 +184,52 @@ func (t *sourceTable) sweep(now time.Time) {
 	}
 }
 
-// charge takes one request from src's budget. A trusted source (in a
-// trunk's inbound.allow) over its rate is throttled, never banned: a spoofed
-// flood from a carrier's address must not lock the carrier out.
+// charge takes one request from src's budget (admit without the log
+// decision).
 func (t *sourceTable) charge(src netip.Addr, trusted bool) int {
+	v, _, _ := t.admit(src, trusted)
+	return v
+}
+
+// admit takes one request from src's budget and, when it is refused, says
+// whether a line about it may be logged now and how many were held back
+// since the last (shouldLog's answer), all under one lock: this runs for
+// every out-of-dialog request of a flood. A trusted source (in a trunk's
+// inbound.allow) over its rate is throttled, never banned: a spoofed flood
+// from a carrier's address must not lock the carrier out.
+func (t *sourceTable) admit(src netip.Addr, trusted bool) (verdict int, log bool, held int) {
 	if t.rate <= 0 {
-		return sourcePass
+		return sourcePass, false, 0
 	}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.expire(now)
 	st := t.entry(src, now)
 	if st == nil {
 		// The table is full of live sources (a spoofed flood from
 		// addresses a trunk accepts): this one passes, and the trunk's
 		// and the node's max_cps and the state cap still apply.
-		return sourceUntracked
+		return sourceUntracked, false, 0
 	}
 	st.seen = now
+	verdict = t.chargeLocked(st, now, trusted)
+	if verdict != sourcePass {
+		log, held = st.logLocked(now)
+	}
+	return verdict, log, held
+}
+
+// chargeLocked is admit's verdict for st. Call with mu held.
+func (t *sourceTable) chargeLocked(st *sourceState, now time.Time, trusted bool) int {
 	if now.Before(st.bannedUntil) {
 		if !trusted {
 			return sourceBanned
 		}
-		// Banned before a reload put it in an allow list.
+		// Banned before a reload put it in an allow list: the ban ends
+		// now (its entry in bans no longer matches, expire skips it).
 		st.bannedUntil = time.Time{}
+		t.nbanned--
 	}
 	burst := max(t.rate, 1)
 	st.tokens = min(burst, st.tokens+now.Sub(st.last).Seconds()*t.rate)
@@ -206,10 +241,45 @@ func (t *sourceTable) charge(src netip.Addr, trusted bool) int {
 		// The ban decays by itself; the bucket starts full after it.
 		st.bannedUntil = now.Add(t.ban)
 		st.tokens = burst
+		t.bans = append(t.bans, banEntry{st: st, until: st.bannedUntil})
+		t.nbanned++
 		return sourceOver
 	}
 	st.tokens--
 	return sourcePass
+}
+
+// expire counts off the bans that have ended, from the front of bans
+// (amortised O(1): each ban is counted on and off once), and lets the
+// slice's array go once half of it is spent. Call with mu held.
+func (t *sourceTable) expire(now time.Time) {
+	for t.bansAt < len(t.bans) {
+		b := t.bans[t.bansAt]
+		if now.Before(b.until) {
+			break
+		}
+		if b.st.bannedUntil.Equal(b.until) {
+			t.nbanned-- // not ended early (chargeLocked counted that off)
+		}
+		t.bans[t.bansAt] = banEntry{}
+		t.bansAt++
+	}
+	if t.bansAt > 0 && t.bansAt >= len(t.bans)/2 {
+		n := copy(t.bans, t.bans[t.bansAt:])
+		clear(t.bans[n:])
+		t.bans, t.bansAt = t.bans[:n], 0
+	}
+}
+
+// logLocked is shouldLog for st. Call with mu held.
+func (st *sourceState) logLocked(now time.Time) (bool, int) {
+	if !st.loggedAt.IsZero() && now.Sub(st.loggedAt) < screenLogEvery {
+		st.unlogged++
+		return false, 0
+	}
+	n := st.unlogged
+	st.loggedAt, st.unlogged = now, 0
+	return true, n
 }
 
 // shouldLog reports whether a line about src may be logged now, and how
@@ -226,27 +296,16 @@ func (t *sourceTable) shouldLog(src netip.Addr, known bool) (bool, int) {
 		}
 		st.seen = now
 	}
-	if !st.loggedAt.IsZero() && now.Sub(st.loggedAt) < screenLogEvery {
-		st.unlogged++
-		return false, 0
-	}
-	n := st.unlogged
-	st.loggedAt, st.unlogged = now, 0
-	return true, n
+	return st.logLocked(now)
 }
 
-// banned counts the sources banned now.
+// banned counts the sources banned now, in O(1) (the gauge's scrape).
 func (t *sourceTable) banned() int {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := 0
-	for _, st := range t.sources {
-		if now.Before(st.bannedUntil) {
-			n++
-		}
-	}
-	return n
+	t.expire(now)
+	return t.nbanned
 }
 
 // stateCap returns sip.max_transactions, or the one derived from the
@@ -403,16 +462,17 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 	if !ok {
 		return nil, true
 	}
-	switch s.sources.charge(src, s.acl.allowed(src)) {
+	verdict, log, held := s.sources.admit(src, s.acl.allowed(src))
+	switch verdict {
 	case sourceOver:
-		s.screened(req, src, true, screenRate, true)
+		s.screenedAs(req, screenRate, true, log, held)
 		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
 	case sourceThrottled:
 		// The trunk's own max_cps still applies to what passes (onInvite).
-		s.screened(req, src, true, screenThrottled, true)
+		s.screenedAs(req, screenThrottled, true, log, held)
 		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
 	case sourceBanned:
-		s.screened(req, src, true, screenBanned, false)
+		s.screenedAs(req, screenBanned, false, log, held)
 		return nil, false
 	}
 	return nil, true
@@ -421,11 +481,17 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 // screened counts a screened request and logs it, at most once per source
 // per screenLogEvery.
 func (s *Server) screened(req *sip.Request, src netip.Addr, known bool, reason string, answered bool) {
+	ok, held := s.sources.shouldLog(src, known)
+	s.screenedAs(req, reason, answered, ok, held)
+}
+
+// screenedAs counts a screened request, and logs it when log says so (the
+// source table's decision, with held lines held back since the last).
+func (s *Server) screenedAs(req *sip.Request, reason string, answered, log bool, held int) {
 	if s.metrics != nil {
 		s.metrics.screened(string(req.Method), reason, answered)
 	}
-	ok, held := s.sources.shouldLog(src, known)
-	if !ok {
+	if !log {
 		return
 	}
 	s.log.Warn("request screened", "reason", reason, "method", string(req.Method),

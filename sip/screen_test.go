@@ -114,9 +114,7 @@ func BenchmarkScreenHotPath(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		src := srcs[i%len(srcs)]
-		if v := tab.charge(src, false); v != sourcePass {
-			tab.shouldLog(src, true)
-		}
+		tab.admit(src, false)
 		if i%4096 == 0 {
 			tab.banned()
 		}
@@ -164,6 +162,72 @@ func TestSourceTableTrustedNeverBanned(t *testing.T) {
 	// an allow list) is served.
 	if v := tab.charge(stranger, true); v != sourcePass {
 		t.Fatalf("banned source now trusted: verdict %d, want pass", v)
+	}
+	if n := tab.banned(); n != 0 {
+		t.Fatalf("banned = %d once the only ban ended early, want 0", n)
+	}
+	// Its old ban's end passes without counting it off twice.
+	now = now.Add(10 * time.Second)
+	if n := tab.banned(); n != 0 {
+		t.Fatalf("banned = %d after the early-ended ban's time, want 0", n)
+	}
+}
+
+// TestSourceTableAdmit: admit gives the verdict and the log decision in one
+// step: the refused requests of one source are logged once per interval,
+// with the count held back; bans are counted on and off as they end, many
+// sources at a time.
+func TestSourceTableAdmit(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tab := newSourceTable(1, 10*time.Second)
+	tab.now = func() time.Time { return now }
+	a := netip.MustParseAddr("192.0.2.1")
+	if v, log, _ := tab.admit(a, false); v != sourcePass || log {
+		t.Fatalf("first request: verdict %d, log %v; want pass, no log", v, log)
+	}
+	if v, log, _ := tab.admit(a, false); v != sourceOver || !log {
+		t.Fatalf("over the rate: verdict %d, log %v; want over, logged", v, log)
+	}
+	for range 3 {
+		if v, log, _ := tab.admit(a, false); v != sourceBanned || log {
+			t.Fatalf("while banned: verdict %d, log %v; want banned, held back", v, log)
+		}
+	}
+	// Many sources banned 100 ms apart: the count follows their ends.
+	for i := range 20 {
+		src := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+		tab.admit(src, false)
+		if v, _, _ := tab.admit(src, false); v != sourceOver {
+			t.Fatalf("source %d: verdict %d, want over", i, v)
+		}
+		now = now.Add(100 * time.Millisecond)
+	}
+	if n := tab.banned(); n != 21 {
+		t.Fatalf("banned = %d, want 21", n)
+	}
+	// Source i was banned until 1010 s + i·100 ms, a until 1010 s: at
+	// 1010 s a's and source 0's bans have ended, at 1011 s those of 0..10.
+	now = time.Unix(1010, 0)
+	if n := tab.banned(); n != 19 {
+		t.Fatalf("banned at 1010 s = %d, want 19", n)
+	}
+	now = time.Unix(1011, 0)
+	if n := tab.banned(); n != 9 {
+		t.Fatalf("banned at 1011 s = %d, want 9", n)
+	}
+	now = time.Unix(1030, 0)
+	if n := tab.banned(); n != 0 {
+		t.Fatalf("banned once every ban ended = %d, want 0", n)
+	}
+	if len(tab.bans)-tab.bansAt != 0 {
+		t.Errorf("%d ended bans still queued", len(tab.bans)-tab.bansAt)
+	}
+	now = now.Add(time.Minute)
+	if v, log, held := tab.admit(a, false); v != sourcePass || log || held != 0 {
+		t.Fatalf("after the ban: verdict %d, log %v, held %d; want pass", v, log, held)
+	}
+	if _, log, held := tab.admit(a, false); !log || held != 3 {
+		t.Fatalf("next refusal after the interval: log %v, held %d; want logged, 3 held back", log, held)
 	}
 }
 
