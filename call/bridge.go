@@ -282,6 +282,22 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 		}
 		rejoin()
 	}
+	// settleApplied ends p when its offering leg has applied the answer
+	// already: the leg sends its final response right after, and the
+	// party's next re-offer may reach the loop before the applied case is
+	// chosen (select picks among ready cases at random); it must not get
+	// 491 for an offer that is over.
+	settleApplied := func() {
+		if p == nil || p.applied == nil {
+			return
+		}
+		select {
+		case <-p.applied:
+			p.stop()
+			settle(nil)
+		default:
+		}
+	}
 	for {
 		var updated <-chan updateResult
 		var applied <-chan struct{}
@@ -481,6 +497,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					refusePending(e)
 					return err
 				}
+				settleApplied()
 				if p != nil || !settled {
 					refusePending(e)
 					continue
@@ -541,6 +558,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					refusePending(e)
 					return err
 				}
+				settleApplied()
 				if p != nil || !settled {
 					refusePending(e)
 					continue

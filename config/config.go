@@ -99,7 +99,8 @@ type SIP struct {
 	// no trunk accepts: "reject" (stateless 403) or "drop" (no answer).
 	UnknownSources string `mapstructure:"unknown_sources" yaml:"unknown_sources"`
 	// PerSourceCPS limits initial INVITEs plus REGISTERs per second from one
-	// source IP address; 0 = unlimited. A source over it is banned for PerSourceBan.
+	// source IP address; 0 = unlimited. A source over it is banned for PerSourceBan,
+	// unless it lies in a trunk's inbound.allow: that one gets a 503 per request over it.
 	PerSourceCPS float64 `mapstructure:"per_source_cps" yaml:"per_source_cps"`
 	// PerSourceBan is how long a source over PerSourceCPS has its requests dropped.
 	PerSourceBan time.Duration `mapstructure:"per_source_ban" yaml:"per_source_ban"`

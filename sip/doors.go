@@ -12,15 +12,11 @@ import (
 // sip.ConnLimits) and logs each connection it refuses or closes.
 func (s *Server) connLimits() sip.ConnLimits {
 	c := s.cfg.SIP
-	maxConns := c.MaxConns
-	if maxConns == 0 {
-		maxConns = s.maxConns
-	}
 	return sip.ConnLimits{
 		HandshakeTimeout:    c.TLSHandshakeTimeout,
 		FirstMessageTimeout: c.TCPFirstRequestTimeout,
 		IdleTimeout:         c.TCPIdleTimeout,
-		MaxConns:            maxConns,
+		MaxConns:            s.maxConns,
 		MaxConnsPerIP:       c.MaxConnsPerIP,
 		Log:                 s.log,
 	}

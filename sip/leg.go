@@ -61,6 +61,10 @@ type legBase struct {
 	// NOTIFYs of all but the first carry an Event id.
 	refers int
 	subs   []*referSub // their subscriptions
+	// offerPending: a re-offer (re-INVITE, or UPDATE with SDP) from the
+	// party is not finally answered yet; a second one meanwhile gets 500
+	// with a random Retry-After (RFC 3261 §14.2, RFC 3311 §5.2).
+	offerPending bool
 	// earlyOffer: the party's latest offer answered in the early dialog
 	// (UPDATE, RFC 3311); the INVITE's final response keeps that session.
 	earlyOffer *RemoteMedia
@@ -246,18 +250,42 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	l.dlg.remoteSeq = seq
+	offers := req.Method == sip.INVITE || len(req.Body()) > 0
+	if offers && l.offerPending {
+		// The party's earlier offer is still being answered: this one
+		// leaves it, and the dialog's target, alone.
+		l.mu.Unlock()
+		l.log.Info("re-offer while the party's previous one is pending: 500", "leg", l.ID(), "method", req.Method)
+		l.s.respond(tx, req, 500, "Server Internal Error",
+			sip.NewHeader("Retry-After", strconv.Itoa(rand.IntN(11))))
+		return
+	}
 	if c := req.Contact(); c != nil {
 		l.dlg.target = c.Address
 	}
 	if l.nat {
 		l.dlg.flow = req.Source() // the NAT binding may have moved
 	}
-	glare := l.reinviting && (req.Method == sip.INVITE || len(req.Body()) > 0)
+	glare := l.reinviting && offers
+	if offers && !glare {
+		l.offerPending = true
+	}
 	l.mu.Unlock()
 	if glare {
 		l.log.Info("re-offer while our re-INVITE is pending: 491", "method", req.Method)
 		l.s.respond(tx, req, 491, "Request Pending")
 		return
+	}
+	if offers {
+		// Pending until the final response goes out (not after: the party
+		// may send its next offer as soon as it has the answer).
+		settle := sync.OnceFunc(func() {
+			l.mu.Lock()
+			l.offerPending = false
+			l.mu.Unlock()
+		})
+		defer settle()
+		tx = offerTx{ServerTransaction: tx, settle: settle}
 	}
 	if l.refuseSmallInterval(req, tx) {
 		return
@@ -347,6 +375,29 @@ func (l *legBase) onReoffer(req *sip.Request, tx sip.ServerTransaction) {
 	if err := tx.Respond(res); err != nil {
 		l.log.Warn("answer re-INVITE", "error", err)
 	}
+}
+
+// offerTx clears a leg's offerPending as the final response to the party's
+// re-offer is sent.
+type offerTx struct {
+	sip.ServerTransaction
+	settle func()
+}
+
+// Respond settles the offer on a final response, then sends res.
+func (tx offerTx) Respond(res *sip.Response) error {
+	if res.StatusCode >= 200 {
+		tx.settle()
+	}
+	return tx.ServerTransaction.Respond(res)
+}
+
+// Connection is the wrapped transaction's (doors.go holds it).
+func (tx offerTx) Connection() sip.Connection {
+	if c, ok := tx.ServerTransaction.(interface{ Connection() sip.Connection }); ok {
+		return c.Connection()
+	}
+	return nil
 }
 
 // offerlessUpdate answers an UPDATE without SDP (RFC 3311 §5.2: a target

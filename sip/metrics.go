@@ -59,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"transport", "action"}),
 		screen: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_sip_screened_total",
-			Help: "Requests refused before any transaction was created, by method, reason (unknown_source: no trunk accepts the source; state_cap: sip.max_transactions reached; source_rate: over sip.per_source_cps, the source is now banned; banned: from a banned source) and action (answered statelessly with 403/503, or dropped). Not call attempts.",
+			Help: "Requests refused before any transaction was created, by method, reason (unknown_source: no trunk accepts the source; state_cap: sip.max_transactions reached; source_rate: over sip.per_source_cps, the source is now banned; source_throttled: over sip.per_source_cps from an address in a trunk's inbound.allow, answered 503 and never banned; banned: from a banned source) and action (answered statelessly with 403/503, or dropped). Not call attempts.",
 		}, []string{"method", "reason", "action"}),
 		now: time.Now,
 	}

@@ -32,6 +32,10 @@ import (
 //  3. Per-source rate, for initial INVITEs and REGISTERs: over
 //     sip.per_source_cps a source gets one stateless 503 with Retry-After and
 //     is banned for sip.per_source_ban; while banned its requests are dropped.
+//     A source inside a trunk's inbound.allow is never banned: its address
+//     is a real carrier's, and over UDP anyone can spoof it to have the
+//     carrier banned. Over its rate it gets a stateless 503 with Retry-After
+//     per request, and is served again as soon as its budget refills.
 //
 // The per-trunk and node-wide CPS budgets are charged later, in onInvite,
 // once the trunk is identified (by address or by digest): a source that is
@@ -43,6 +47,9 @@ const (
 	screenState   = "state_cap"
 	screenRate    = "source_rate"
 	screenBanned  = "banned"
+	// screenThrottled: over the rate from a trunk's allowed address, not
+	// banned.
+	screenThrottled = "source_throttled"
 )
 
 // screenLogEvery bounds the log lines about one source: one per interval,
@@ -77,9 +84,12 @@ func newSourceACL(trunks []*Trunk) sourceACL {
 }
 
 func (a sourceACL) known(src netip.Addr) bool {
-	if a.anySource {
-		return true
-	}
+	return a.anySource || a.allowed(src)
+}
+
+// allowed reports whether src lies in some trunk's inbound.allow: the
+// address of a real carrier, which the screen never bans.
+func (a sourceACL) allowed(src netip.Addr) bool {
 	src = src.Unmap()
 	for _, p := range a.allow {
 		if p.Contains(src) {
@@ -104,6 +114,19 @@ type sourceTable struct {
 	// for all of them per interval, so that spoofed addresses neither fill
 	// the table nor the log.
 	unknown sourceState
+	// nbanned counts the bans in force, read by banned (the gauge) without
+	// a scan. Every ban lasts ban, so they end in the order they began:
+	// bans holds them in that order, and expire drops the ended ones from
+	// its front.
+	nbanned int
+	bans    []banEntry
+	bansAt  int // bans[:bansAt] are ended and counted off
+}
+
+// banEntry is one ban, in sourceTable.bans.
+type banEntry struct {
+	st    *sourceState
+	until time.Time
 }
 
 type sourceState struct {
@@ -121,6 +144,7 @@ const (
 	sourceOver // over the rate: answer 503, now banned
 	sourceBanned
 	sourceUntracked // the table is full of live sources
+	sourceThrottled // a trusted source over the rate: answer 503, no ban
 )
 
 func newSourceTable(rate float64, ban time.Duration) *sourceTable {
@@ -160,36 +184,102 @@ func (t *sourceTable) sweep(now time.Time) {
 	}
 }
 
-// charge takes one request from src's budget.
-func (t *sourceTable) charge(src netip.Addr) int {
+// charge takes one request from src's budget (admit without the log
+// decision).
+func (t *sourceTable) charge(src netip.Addr, trusted bool) int {
+	v, _, _ := t.admit(src, trusted)
+	return v
+}
+
+// admit takes one request from src's budget and, when it is refused, says
+// whether a line about it may be logged now and how many were held back
+// since the last (shouldLog's answer), all under one lock: this runs for
+// every out-of-dialog request of a flood. A trusted source (in a trunk's
+// inbound.allow) over its rate is throttled, never banned: a spoofed flood
+// from a carrier's address must not lock the carrier out.
+func (t *sourceTable) admit(src netip.Addr, trusted bool) (verdict int, log bool, held int) {
 	if t.rate <= 0 {
-		return sourcePass
+		return sourcePass, false, 0
 	}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.expire(now)
 	st := t.entry(src, now)
 	if st == nil {
 		// The table is full of live sources (a spoofed flood from
 		// addresses a trunk accepts): this one passes, and the trunk's
 		// and the node's max_cps and the state cap still apply.
-		return sourceUntracked
+		return sourceUntracked, false, 0
 	}
 	st.seen = now
+	verdict = t.chargeLocked(st, now, trusted)
+	if verdict != sourcePass {
+		log, held = st.logLocked(now)
+	}
+	return verdict, log, held
+}
+
+// chargeLocked is admit's verdict for st. Call with mu held.
+func (t *sourceTable) chargeLocked(st *sourceState, now time.Time, trusted bool) int {
 	if now.Before(st.bannedUntil) {
-		return sourceBanned
+		if !trusted {
+			return sourceBanned
+		}
+		// Banned before a reload put it in an allow list: the ban ends
+		// now (its entry in bans no longer matches, expire skips it).
+		st.bannedUntil = time.Time{}
+		t.nbanned--
 	}
 	burst := max(t.rate, 1)
 	st.tokens = min(burst, st.tokens+now.Sub(st.last).Seconds()*t.rate)
 	st.last = now
+	if st.tokens < 1 && trusted {
+		return sourceThrottled
+	}
 	if st.tokens < 1 {
 		// The ban decays by itself; the bucket starts full after it.
 		st.bannedUntil = now.Add(t.ban)
 		st.tokens = burst
+		t.bans = append(t.bans, banEntry{st: st, until: st.bannedUntil})
+		t.nbanned++
 		return sourceOver
 	}
 	st.tokens--
 	return sourcePass
+}
+
+// expire counts off the bans that have ended, from the front of bans
+// (amortised O(1): each ban is counted on and off once), and lets the
+// slice's array go once half of it is spent. Call with mu held.
+func (t *sourceTable) expire(now time.Time) {
+	for t.bansAt < len(t.bans) {
+		b := t.bans[t.bansAt]
+		if now.Before(b.until) {
+			break
+		}
+		if b.st.bannedUntil.Equal(b.until) {
+			t.nbanned-- // not ended early (chargeLocked counted that off)
+		}
+		t.bans[t.bansAt] = banEntry{}
+		t.bansAt++
+	}
+	if t.bansAt > 0 && t.bansAt >= len(t.bans)/2 {
+		n := copy(t.bans, t.bans[t.bansAt:])
+		clear(t.bans[n:])
+		t.bans, t.bansAt = t.bans[:n], 0
+	}
+}
+
+// logLocked is shouldLog for st. Call with mu held.
+func (st *sourceState) logLocked(now time.Time) (bool, int) {
+	if !st.loggedAt.IsZero() && now.Sub(st.loggedAt) < screenLogEvery {
+		st.unlogged++
+		return false, 0
+	}
+	n := st.unlogged
+	st.loggedAt, st.unlogged = now, 0
+	return true, n
 }
 
 // shouldLog reports whether a line about src may be logged now, and how
@@ -206,27 +296,16 @@ func (t *sourceTable) shouldLog(src netip.Addr, known bool) (bool, int) {
 		}
 		st.seen = now
 	}
-	if !st.loggedAt.IsZero() && now.Sub(st.loggedAt) < screenLogEvery {
-		st.unlogged++
-		return false, 0
-	}
-	n := st.unlogged
-	st.loggedAt, st.unlogged = now, 0
-	return true, n
+	return st.logLocked(now)
 }
 
-// banned counts the sources banned now.
+// banned counts the sources banned now, in O(1) (the gauge's scrape).
 func (t *sourceTable) banned() int {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := 0
-	for _, st := range t.sources {
-		if now.Before(st.bannedUntil) {
-			n++
-		}
-	}
-	return n
+	t.expire(now)
+	return t.nbanned
 }
 
 // stateCap returns sip.max_transactions, or the one derived from the
@@ -236,22 +315,49 @@ func (t *sourceTable) banned() int {
 // keeps two server transactions (the INVITE's, RFC 6026 Timer L, and the
 // BYE's, Timer J) for 32 s after it is answered or ended: 16,000 per core
 // at full load; the cap doubles that. 16 kB is what a transaction and the
-// goroutine working on it were seen to cost under a flood.
+// goroutine working on it were seen to cost under a flood. The memory is
+// the process's: a cgroup's limit when lower than the machine's.
 func stateCap(c *config.Config) int {
 	if c.SIP.MaxTransactions > 0 {
 		return c.SIP.MaxTransactions
 	}
-	n := min(max(32768*runtime.NumCPU(), 16384), 262144)
-	if mem := memTotal(); mem > 0 {
-		n = max(min(n, int(mem/4/(16<<10))), 1024)
+	return derivedStateCap(runtime.NumCPU(), memLimit(procMeminfo, cgroupV2MemMax, cgroupV1MemLimit))
+}
+
+// derivedStateCap is stateCap's default for cpus and mem bytes (0: unknown).
+func derivedStateCap(cpus int, mem uint64) int {
+	n := min(max(32768*cpus, 16384), 262144)
+	if mem > 0 {
+		n = max(min(n, int(min(mem/4/(16<<10), 1<<30))), 1024)
 	}
 	return n
 }
 
-// memTotal is the machine's memory in bytes (Linux /proc/meminfo), 0 when
-// unknown.
-func memTotal() uint64 {
-	b, err := os.ReadFile("/proc/meminfo")
+// Where the memory the process may use is read (Linux).
+const (
+	procMeminfo      = "/proc/meminfo"
+	cgroupV2MemMax   = "/sys/fs/cgroup/memory.max"                   // "max" or bytes
+	cgroupV1MemLimit = "/sys/fs/cgroup/memory/memory.limit_in_bytes" // bytes; huge when unlimited
+)
+
+// memLimit is the memory the process may use, in bytes: the machine's
+// (MemTotal in the meminfo file), or the lowest cgroup limit found in the
+// cgroups files when lower (a container's memory.max, v2, or
+// memory.limit_in_bytes, v1). 0 when none is known.
+func memLimit(meminfo string, cgroups ...string) uint64 {
+	mem := memTotal(meminfo)
+	for _, p := range cgroups {
+		if l := cgroupMemLimit(p); l > 0 && (mem == 0 || l < mem) {
+			mem = l
+		}
+	}
+	return mem
+}
+
+// memTotal is the machine's memory in bytes read from a meminfo file, 0
+// when unknown.
+func memTotal(path string) uint64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
@@ -266,6 +372,22 @@ func memTotal() uint64 {
 		}
 	}
 	return 0
+}
+
+// cgroupMemLimit reads a cgroup memory limit file: bytes, or 0 when there
+// is no limit ("max", v2), the file is absent, or it does not parse. v1's
+// "unlimited" is a number near 2^63: larger than any machine, memLimit
+// ignores it.
+func cgroupMemLimit(path string) uint64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // stateInUse is the SIP state the cap bounds: live server transactions plus
@@ -340,12 +462,17 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 	if !ok {
 		return nil, true
 	}
-	switch s.sources.charge(src) {
+	verdict, log, held := s.sources.admit(src, s.acl.allowed(src))
+	switch verdict {
 	case sourceOver:
-		s.screened(req, src, true, screenRate, true)
+		s.screenedAs(req, screenRate, true, log, held)
+		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
+	case sourceThrottled:
+		// The trunk's own max_cps still applies to what passes (onInvite).
+		s.screenedAs(req, screenThrottled, true, log, held)
 		return s.statelessResponse(req, 503, "Service Unavailable", s.retryAfter()), false
 	case sourceBanned:
-		s.screened(req, src, true, screenBanned, false)
+		s.screenedAs(req, screenBanned, false, log, held)
 		return nil, false
 	}
 	return nil, true
@@ -354,11 +481,17 @@ func (s *Server) screenRequest(req *sip.Request) (*sip.Response, bool) {
 // screened counts a screened request and logs it, at most once per source
 // per screenLogEvery.
 func (s *Server) screened(req *sip.Request, src netip.Addr, known bool, reason string, answered bool) {
+	ok, held := s.sources.shouldLog(src, known)
+	s.screenedAs(req, reason, answered, ok, held)
+}
+
+// screenedAs counts a screened request, and logs it when log says so (the
+// source table's decision, with held lines held back since the last).
+func (s *Server) screenedAs(req *sip.Request, reason string, answered, log bool, held int) {
 	if s.metrics != nil {
 		s.metrics.screened(string(req.Method), reason, answered)
 	}
-	ok, held := s.sources.shouldLog(src, known)
-	if !ok {
+	if !log {
 		return
 	}
 	s.log.Warn("request screened", "reason", reason, "method", string(req.Method),

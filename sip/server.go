@@ -49,9 +49,9 @@ type Options struct {
 	Handler Handler
 	Metrics *Metrics // optional
 	Logger  *slog.Logger
-	// MaxConns caps accepted TCP/TLS connections per transport when
-	// sip.max_conns is 0 (cmd/switchboard derives it from the file
-	// descriptor budget); 0 leaves them uncapped.
+	// MaxConns caps accepted TCP/TLS connections per transport; 0 leaves
+	// them uncapped. It is taken as is: cmd/switchboard decides it, from
+	// sip.max_conns or, when that is 0, from the file descriptor budget.
 	MaxConns int
 }
 

@@ -207,8 +207,9 @@ func TestUnknownSourceStateless(t *testing.T) {
 // get through while another source sends INVITEs at 10 times that rate,
 // with node and trunk max_cps set just above the legitimate rate. The flood
 // comes from a source no trunk allows (screened by the ACL before any
-// budget is charged) or from one of the trunk's own addresses (screened by
-// sip.per_source_cps and banned).
+// budget is charged) or from one of the trunk's own addresses (throttled by
+// sip.per_source_cps with 503s, never banned: what passes is charged to the
+// trunk's and the node's max_cps).
 func TestTrunkCPSUnderFlood(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -221,7 +222,7 @@ func TestTrunkCPSUnderFlood(t *testing.T) {
 		}, "unknown_source"},
 		{"trunk address", func(c *config.Config) {
 			c.SIP.PerSourceCPS = 3
-		}, "banned"},
+		}, "source_throttled"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,13 +317,17 @@ func TestStateCap(t *testing.T) {
 	h.hangup(c1, fc)
 }
 
-// TestPerSourceBan: over sip.per_source_cps a source gets one stateless 503
-// with Retry-After, then nothing while it is banned; the ban decays and the
-// source is served again.
+// TestPerSourceBan: over sip.per_source_cps a source in no trunk's allow
+// list (let through the ACL by a trunk taking digest from anywhere) gets one
+// stateless 503 with Retry-After, then nothing while it is banned; the ban
+// decays and the source is served again.
 func TestPerSourceBan(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) {
 		c.SIP.PerSourceCPS = 2
 		c.SIP.PerSourceBan = 500 * time.Millisecond
+		c.Trunks[0].Inbound.Allow = []string{"127.0.0.1/32"}
+		c.Trunks = append(c.Trunks, config.Trunk{Name: "byoc", Codecs: []string{"PCMU"},
+			Inbound: &config.Inbound{Auth: &config.Auth{Username: "byoc", Password: "secret"}}})
 	})
 	src := newRawSource(t, "127.0.0.3", h.sip)
 	// REGISTER is rate-limited like INVITE; the switch answers it 405.
@@ -359,6 +364,53 @@ func TestPerSourceBan(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestPerSourceRateSparesTrunkAddress: a flood from an address in a
+// trunk's inbound.allow (over UDP anyone can spoof a carrier's address)
+// gets a stateless 503 with Retry-After for every request over
+// sip.per_source_cps, is never banned, and is served again as soon as its
+// budget refills, long before sip.per_source_ban would have ended.
+func TestPerSourceRateSparesTrunkAddress(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.SIP.PerSourceCPS = 2
+		c.SIP.PerSourceBan = time.Hour
+	})
+	src := newRawSource(t, "127.0.0.3", h.sip) // in the carrier's 127.0.0.0/8
+	for i := range 2 {
+		src.send("REGISTER", "agent", fmt.Sprintf("reg%d", i))
+		if res := src.next(5 * time.Second); !strings.HasPrefix(res, "SIP/2.0 405 ") {
+			t.Fatalf("REGISTER %d within the budget: %q", i, res)
+		}
+	}
+	for i := range 5 {
+		src.send("REGISTER", "agent", fmt.Sprintf("over%d", i))
+		res := src.next(5 * time.Second)
+		if !strings.HasPrefix(res, "SIP/2.0 503 ") || headerLine(res, "Retry-After") == "" {
+			t.Fatalf("REGISTER %d over the budget from a trunk address: %q, want 503 with Retry-After", i, res)
+		}
+	}
+	h.waitMetric(`switchboard_sip_screened_total{action="answered",method="REGISTER",reason="source_throttled"}`, "5")
+	if got := h.metric("switchboard_sip_banned_sources"); got != "0" {
+		t.Errorf("banned sources = %s after a trunk address's flood, want 0", got)
+	}
+	// The budget refills at 2/s: within a few seconds a request passes.
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("later%d", i)
+		src.send("REGISTER", "agent", id)
+		res := src.next(5 * time.Second)
+		if res == "" {
+			t.Fatalf("REGISTER %s from a trunk address got no answer (banned?)", id)
+		}
+		if strings.HasPrefix(res, "SIP/2.0 405 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a trunk address is still refused 5 s after its flood: %q", res)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

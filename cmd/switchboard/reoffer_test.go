@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/pion/sdp/v3"
 
 	"github.com/switchboard-voice/switchboard/config"
@@ -296,4 +298,88 @@ func TestGlareRetried(t *testing.T) {
 	}
 	tonesBothWays(t, c, fc, callerHz, farHz, "after the retried hold and resume")
 	h.hangup(c, fc)
+}
+
+// TestSecondReofferWhileFirstPending: while the caller's re-offer is pending
+// on its leg (passed on to the far end, which holds its answer back), a
+// second offer from the caller on that leg gets 500 with a Retry-After of 0
+// to 10 s (RFC 3261 §14.2, RFC 3311 §5.2), whichever of re-INVITE and
+// UPDATE comes first; the first offer completes undisturbed once the far end
+// answers, and a later re-offer goes through.
+func TestSecondReofferWhileFirstPending(t *testing.T) {
+	for _, first := range []string{"re-INVITE", "UPDATE"} {
+		t.Run(first+" pending", func(t *testing.T) {
+			h := newHarness(t, nil)
+			farCall := h.answerNext(farHz)
+			c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+			if err != nil || c.Status() != 200 {
+				t.Fatalf("call: %v (status %d)", err, c.Status())
+			}
+			fc := h.waitCall(farCall)
+			release := make(chan struct{})
+			arrived := fc.StallNextReinvite(release)
+			held := make(chan error, 1)
+			go func() {
+				if first == "re-INVITE" {
+					dir, err := c.Hold(h.ctx)
+					if err == nil && dir != siptest.RecvOnly {
+						err = fmt.Errorf("hold answered %q, want recvonly", dir)
+					}
+					held <- err
+					return
+				}
+				res, err := c.UpdateOffer(h.ctx, siptest.SendOnly)
+				if err == nil && res.StatusCode != 200 {
+					err = fmt.Errorf("UPDATE hold answered %d %s", res.StatusCode, res.Reason)
+				}
+				held <- err
+			}()
+			recv(t, arrived, "the caller's first offer at the far end")
+
+			// The second offer, of the other method.
+			var second *sipmsg.Response
+			if first == "re-INVITE" {
+				second, err = c.UpdateOffer(h.ctx, siptest.Inactive)
+				if err != nil {
+					t.Fatalf("second offer (UPDATE): %v", err)
+				}
+			} else {
+				_, err = c.Reinvite(h.ctx, siptest.Inactive)
+				var se *siptest.StatusError
+				if !errors.As(err, &se) {
+					t.Fatalf("second offer (re-INVITE): %v, want a 500", err)
+				}
+				second = se.Response
+			}
+			if second == nil || second.StatusCode != 500 {
+				t.Fatalf("second offer while the first is pending: %v, want 500", second)
+			}
+			ra := second.GetHeader("Retry-After")
+			if ra == nil {
+				t.Fatalf("500 to the second offer has no Retry-After:\n%s", second)
+			}
+			if n, err := strconv.Atoi(strings.TrimSpace(ra.Value())); err != nil || n < 0 || n > 10 {
+				t.Errorf("Retry-After %q, want 0 to 10", ra.Value())
+			}
+
+			close(release)
+			if err := recv(t, held, "the caller's first offer"); err != nil {
+				t.Fatalf("first offer after the second was refused: %v", err)
+			}
+			if ri := reinvited(t, fc, "far end"); ri.Direction != siptest.SendOnly {
+				t.Errorf("far end got re-INVITE %q, want sendonly (the first offer)", ri.Direction)
+			}
+			select {
+			case ri := <-fc.Reinvites():
+				t.Errorf("the refused offer reached the far end: %q", ri.Direction)
+			default:
+			}
+			// No longer pending: the next offer is answered.
+			if _, err := c.Resume(h.ctx); err != nil {
+				t.Fatalf("resume: %v", err)
+			}
+			tonesBothWays(t, c, fc, callerHz, farHz, "after the refused offer and resume")
+			h.hangup(c, fc)
+		})
+	}
 }

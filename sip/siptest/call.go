@@ -281,7 +281,7 @@ func (c *Call) HangupWith(ctx context.Context, headers map[string]string) error 
 		return fmt.Errorf("siptest: BYE: %w", err)
 	}
 	if !res.IsSuccess() {
-		return &StatusError{res.StatusCode, res.Reason}
+		return &StatusError{res.StatusCode, res.Reason, res}
 	}
 	return nil
 }
@@ -430,7 +430,7 @@ func (c *Call) inviteFinal(ctx context.Context, req *sip.Request) (sip.ClientTra
 				continue
 			}
 			if !res.IsSuccess() {
-				return nil, nil, &StatusError{res.StatusCode, res.Reason}
+				return nil, nil, &StatusError{res.StatusCode, res.Reason, res}
 			}
 			return tx, res, nil
 		case <-tx.Done():

@@ -77,7 +77,7 @@ func (c *Call) SendDTMFInfo(ctx context.Context, digit rune, d time.Duration) er
 		return fmt.Errorf("siptest: INFO: %w", err)
 	}
 	if !res.IsSuccess() {
-		return &StatusError{res.StatusCode, res.Reason}
+		return &StatusError{res.StatusCode, res.Reason, res}
 	}
 	return nil
 }

@@ -126,6 +126,8 @@ var (
 type StatusError struct {
 	Code   int
 	Reason string
+	// Response is the final response itself (for its headers), when known.
+	Response *sip.Response
 }
 
 func (e *StatusError) Error() string { return fmt.Sprintf("siptest: %d %s", e.Code, e.Reason) }
