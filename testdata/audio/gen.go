@@ -2,9 +2,8 @@
 
 // Command gen writes the reference tones in testdata/audio: 2-second sine
 // tones of 16-bit mono PCM at 8000 Hz, peak amplitude 0.5 of full scale;
-// and hold-music.wav, the demo's hold music: an 8-second loop of soft
-// arpeggios (C, A minor, F, G), each note a sine with its first two
-// overtones under a decaying envelope, silent at the loop point.
+// and hold-music.wav, the demo's hold music: the switch's built-in hold
+// music (audio.HoldMusic), a 4-second loop of soft arpeggios.
 // Each file holds a whole number of cycles (2 s times a whole number of Hz)
 // and starts at phase zero, so it loops without a click.
 //
@@ -61,30 +60,10 @@ func main() {
 	music(filepath.Join(*dir, "hold-music.wav"))
 }
 
-// music writes the demo's hold music.
+// music writes the demo's hold music: the switch's built-in hold music
+// (audio.HoldMusic).
 func music(name string) {
-	chords := [][]float64{
-		{261.63, 329.63, 392.00, 523.25}, // C
-		{220.00, 261.63, 329.63, 440.00}, // A minor
-		{174.61, 220.00, 261.63, 349.23}, // F
-		{196.00, 246.94, 293.66, 392.00}, // G
-	}
-	const note = rate / 4 // 250 ms per note, 4 notes per chord, 2 s per chord
-	c := &audio.Clip{Rate: rate, Samples: make([]int16, note*4*len(chords))}
-	for ci, chord := range chords {
-		for ni, f := range chord {
-			start := (ci*4 + ni) * note
-			for i := 0; i < 2*note && start+i < len(c.Samples); i++ {
-				t := float64(i) / rate
-				env := math.Exp(-3*t) * math.Min(1, float64(i)/80) // soft attack, decay
-				if start+i >= len(c.Samples)-note/2 {
-					env *= float64(len(c.Samples)-start-i) / float64(note/2) // fade to the loop point
-				}
-				v := math.Sin(2*math.Pi*f*t) + 0.3*math.Sin(4*math.Pi*f*t) + 0.1*math.Sin(6*math.Pi*f*t)
-				c.Samples[start+i] += int16(0.18 * 32767 * env * v / 1.4)
-			}
-		}
-	}
+	c := audio.HoldMusic()
 	var buf bytes.Buffer
 	if err := audio.EncodeWAV(&buf, c); err != nil {
 		log.Fatal(err)
