@@ -101,6 +101,7 @@ type Notice struct {
 // through cmds.
 type Call struct {
 	log *slog.Logger
+	ctx context.Context // for the call's own work (see New)
 
 	mu     sync.Mutex
 	anchor Leg
@@ -132,11 +133,16 @@ type Call struct {
 // usually the caller's leg (an Inbound, answered by the switch); it may be
 // any leg, such as one the switch placed, which is then taken as answered.
 // Only the anchor's end (or End) ends the call.
-func New(anchor Leg, log *slog.Logger, o Options) *Call {
+//
+// ctx is the context the call's own work runs under (its pump, digits sent
+// to legs, hang-ups it decides): the request's that created it, without its
+// cancellation, since the call outlives the request.
+func New(ctx context.Context, anchor Leg, log *slog.Logger, o Options) *Call {
 	if o.QualityInterval <= 0 {
 		o.QualityInterval = 5 * time.Second
 	}
 	c := &Call{
+		ctx:    context.WithoutCancel(ctx),
 		anchor: anchor,
 		opts:   o,
 		dtmf:   map[Leg]chan DTMF{},

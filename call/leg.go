@@ -1,7 +1,38 @@
 // Package call holds what a call is regardless of signalling: its legs, its
-// state, the bridge between legs and its call detail record. It knows nothing
+// state, the media between legs and its call detail record. It knows nothing
 // of SIP or WebRTC: SIP legs (package sip) and WebRTC legs (package gateway)
 // implement Leg.
+//
+// # The model
+//
+// A call is an anchor leg (the customer) plus parties that join and leave.
+// New takes any leg as anchor: the caller's Inbound leg for a carrier's
+// call, or a leg the switch placed. Only the anchor leaving, or End, ends
+// the call; a party (an agent, a far end, a transfer's target) may leave
+// (Release), be joined (Join), be placed (Dial, DialParty) or be parked
+// while a REFER's target rings, and the call goes on.
+//
+// One goroutine owns a call's signalling once a party is dialled: the
+// bridge loop. It reads both legs' events and every command (hold, release,
+// join, dial a party) from one select, so a leg is never left unread while
+// the other is waited for; lifecycle is never lost (a leg's end is its Done
+// channel and Cause, not an event), while notifications (progress, DTMF)
+// travel on bounded channels.
+//
+// Each leg negotiates its own SDP with its own trunk: a re-offer on one leg
+// is answered on that leg from its own codecs; the other leg is re-offered
+// only what must change for it (a far end is told the caller's hold; an
+// agent's leg, joined with KeepHold, is not). After every change the media
+// is re-joined: a relay when the codecs match (or are the two G.711 laws), a
+// transcoder otherwise, or, while no party's media may reach the anchor
+// (nobody joined, the party held by the switch, a target ringing without
+// early media), a Music the call plays to the anchor (hold music, transfer
+// music). Recording taps and video streams are meant to join the same
+// junction (see media's Sink).
+//
+// Contexts flow from the request that made the call (the SIP server's, an
+// HTTP handler's) without their cancellation; the call's own work runs
+// under the context New was given.
 package call
 
 import (

@@ -36,7 +36,7 @@ func (c *Call) pump() {
 		case <-c.done:
 			return
 		case <-c.anchor.Done():
-			c.End(context.Background(), c.anchor.Cause())
+			c.End(c.ctx, c.anchor.Cause())
 			return
 		case ev := <-events:
 			c.handleLocal(ev)

@@ -68,7 +68,7 @@ func (c *Call) sendDigits(to Leg, q chan DTMF) {
 		case <-c.done:
 			return
 		case e := <-q:
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 			if err := to.SendDTMF(ctx, e.Digit, e.Duration); err != nil {
 				c.log.Warn("send DTMF", "leg", to.ID(), "error", err)
 			}

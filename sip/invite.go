@@ -163,8 +163,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// The handler returns when the call is over; a leg it left up (a bug, or
 	// a panic on its way to safe's recover) is ended properly: a final
 	// response or a BYE, never silence, and its ports and channel freed.
-	defer leg.terminate(context.Background(), call.ServerError, true)
-	s.handler.HandleCall(context.Background(), leg)
+	// The call runs under the server's context (its values, not its
+	// cancellation: a call is drained, not cut, when the server stops).
+	ctx := context.WithoutCancel(s.runContext())
+	defer leg.terminate(ctx, call.ServerError, true)
+	s.handler.HandleCall(ctx, leg)
 }
 
 // identify finds the trunk an INVITE comes from. Trunks whose allow list

@@ -98,6 +98,8 @@ type Server struct {
 	pending       sync.WaitGroup
 	pendingN      atomic.Int64
 	pendingCtx    context.Context
+	// runCtx is the context Start was given: calls run under its values.
+	runCtx atomic.Pointer[context.Context]
 	pendingCancel context.CancelFunc
 
 	cancel  context.CancelFunc
@@ -184,9 +186,18 @@ func (s *Server) Trunks() []*Trunk { return s.trunks }
 // Trunk finds a trunk by name.
 func (s *Server) Trunk(name string) *Trunk { return s.byName[name] }
 
+// runContext is the context Start was given (Background before Start).
+func (s *Server) runContext() context.Context {
+	if ctx := s.runCtx.Load(); ctx != nil {
+		return *ctx
+	}
+	return context.Background()
+}
+
 // Start opens every listener and begins serving, keep-alives and
 // registrations. It returns once the listeners are bound.
 func (s *Server) Start(ctx context.Context) error {
+	s.runCtx.Store(&ctx)
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(s.userAgent()),
 		sipgo.WithUserAgentParser(sip.NewParser(sip.WithHeadersParsers(referHeaderParsers()))),
 		sipgo.WithUserAgentTransactionLayerOptions(

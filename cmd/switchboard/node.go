@@ -123,7 +123,7 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	callMetrics := api.NewCallMetrics(n.reg)
 
 	handler := sip.HandlerFunc(func(ctx context.Context, leg *sip.InboundLeg) {
-		c := call.New(leg, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval})
+		c := call.New(ctx, leg, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval})
 		c.OnNotice(callMetrics.Notice)
 		if n.contact != nil {
 			c.OnNotice(n.contact.notice(c.ID()))
