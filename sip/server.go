@@ -93,13 +93,13 @@ type Server struct {
 
 	// pending tracks BYE and CANCEL transactions that finish in the
 	// background; Close cancels them through pendingCtx and waits.
-	pendMu        sync.Mutex
-	pendClosed    bool
-	pending       sync.WaitGroup
-	pendingN      atomic.Int64
-	pendingCtx    context.Context
+	pendMu     sync.Mutex
+	pendClosed bool
+	pending    sync.WaitGroup
+	pendingN   atomic.Int64
+	pendingCtx context.Context
 	// runCtx is the context Start was given: calls run under its values.
-	runCtx atomic.Pointer[context.Context]
+	runCtx        atomic.Pointer[context.Context]
 	pendingCancel context.CancelFunc
 
 	cancel  context.CancelFunc

@@ -156,6 +156,19 @@ func (h *harness) nextIncoming() *siptest.Incoming {
 	}
 }
 
+// connected places a call from the caller (callerHz) to +15550100 through
+// the base config's B2BUA route; the far end answers with farHz. It returns
+// the caller's call and the far end's.
+func (h *harness) connected() (*siptest.Call, *siptest.Call) {
+	h.t.Helper()
+	farCall := h.answerNext(farHz)
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
+	if err != nil || c.Status() != 200 {
+		h.t.Fatalf("call: %v (status %d)", err, c.Status())
+	}
+	return c, h.waitCall(farCall)
+}
+
 // answerNext makes the far end ring then answer its next call with a tone.
 func (h *harness) answerNext(hz float64) <-chan *siptest.Call {
 	return h.answerNextWith(siptest.AnswerOptions{ToneHz: hz})

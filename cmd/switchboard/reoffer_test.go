@@ -234,12 +234,7 @@ func lastBridge(logs string) string {
 // answers the switch's re-INVITE, the hold completes and the call goes on.
 func TestGlareAnswered491(t *testing.T) {
 	h := newHarness(t, nil)
-	farCall := h.answerNext(farHz)
-	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
-	if err != nil || c.Status() != 200 {
-		t.Fatalf("call: %v (status %d)", err, c.Status())
-	}
-	fc := h.waitCall(farCall)
+	c, fc := h.connected()
 	release := make(chan struct{})
 	arrived := fc.StallNextReinvite(release)
 	held := make(chan error, 1)
@@ -251,7 +246,7 @@ func TestGlareAnswered491(t *testing.T) {
 		held <- err
 	}()
 	recv(t, arrived, "switch's re-INVITE at the far end")
-	_, err = fc.Reinvite(h.ctx, siptest.SendOnly)
+	_, err := fc.Reinvite(h.ctx, siptest.SendOnly)
 	var se *siptest.StatusError
 	if !errors.As(err, &se) || se.Code != 491 {
 		t.Errorf("far end's re-INVITE during the switch's: %v, want 491", err)
@@ -276,12 +271,7 @@ func TestGlareAnswered491(t *testing.T) {
 // takes it, and the caller's hold completes.
 func TestGlareRetried(t *testing.T) {
 	h := newHarness(t, nil)
-	farCall := h.answerNext(farHz)
-	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
-	if err != nil || c.Status() != 200 {
-		t.Fatalf("call: %v (status %d)", err, c.Status())
-	}
-	fc := h.waitCall(farCall)
+	c, fc := h.connected()
 	fc.RefuseNextReinvite(491, "Request Pending", nil)
 	dir, err := c.Hold(h.ctx)
 	if err != nil || dir != siptest.RecvOnly {
@@ -310,12 +300,7 @@ func TestSecondReofferWhileFirstPending(t *testing.T) {
 	for _, first := range []string{"re-INVITE", "UPDATE"} {
 		t.Run(first+" pending", func(t *testing.T) {
 			h := newHarness(t, nil)
-			farCall := h.answerNext(farHz)
-			c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz})
-			if err != nil || c.Status() != 200 {
-				t.Fatalf("call: %v (status %d)", err, c.Status())
-			}
-			fc := h.waitCall(farCall)
+			c, fc := h.connected()
 			release := make(chan struct{})
 			arrived := fc.StallNextReinvite(release)
 			held := make(chan error, 1)
@@ -338,6 +323,7 @@ func TestSecondReofferWhileFirstPending(t *testing.T) {
 
 			// The second offer, of the other method.
 			var second *sipmsg.Response
+			var err error
 			if first == "re-INVITE" {
 				second, err = c.UpdateOffer(h.ctx, siptest.Inactive)
 				if err != nil {
