@@ -290,3 +290,31 @@ func TestRelayForwardingDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per relayed packet, want 0", allocs)
 	}
 }
+
+// TestTapSeesPacketsBeforeTheRelay: a tap on a socket gets every packet it
+// receives, as received (before the relay rewrites it), while the relay
+// goes on forwarding; removed, it gets nothing more.
+func TestTapSeesPacketsBeforeTheRelay(t *testing.T) {
+	f := newRelayFixture(t)
+	if err := f.relay.SetPayloadTypeMap(AToB, 0, 8); err != nil {
+		t.Fatal(err)
+	}
+	tap := newCaptureSink()
+	f.a.AddTap(tap)
+	send(t, f.pa, mkRTP(t, 0, 1, false), f.a.LocalAddr())
+	if got := parseRTP(t, next(t, tap.rtp)); got.PayloadType != 0 || got.SequenceNumber != 1 {
+		t.Errorf("tap got PT %d seq %d, want the packet as received (PT 0, seq 1)", got.PayloadType, got.SequenceNumber)
+	}
+	relayed, _ := recvPacket(t, f.pb)
+	if got := parseRTP(t, relayed); got.PayloadType != 8 {
+		t.Errorf("relayed PT %d, want 8: the tap must not stop the relay", got.PayloadType)
+	}
+	f.a.RemoveTap(tap)
+	send(t, f.pa, mkRTP(t, 0, 2, false), f.a.LocalAddr())
+	recvPacket(t, f.pb)
+	select {
+	case <-tap.rtp:
+		t.Error("a removed tap still gets packets")
+	default:
+	}
+}

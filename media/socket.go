@@ -96,6 +96,7 @@ type Socket struct {
 	epoch    time.Time   // monotonic origin of lastRTP
 
 	sink     atomic.Pointer[sinkRef]
+	taps     atomic.Pointer[[]Sink] // see AddTap; nil: none
 	rtpPeer  atomic.Pointer[peer]
 	rtcpPeer atomic.Pointer[peer]
 	mux      atomic.Bool
@@ -561,12 +562,61 @@ func (s *Socket) receive(pkt []byte, from netip.AddrPort, p *atomic.Pointer[peer
 			s.reportDigit(r)
 		}
 	}
+	if taps := s.taps.Load(); taps != nil {
+		for _, t := range *taps {
+			t.HandleRTP(pkt, s)
+		}
+	}
 	ref := s.sink.Load()
 	if ref == nil {
 		st.drop(&st.DroppedNoSink)
 		return
 	}
 	ref.sink.HandleRTP(pkt, s)
+}
+
+// AddTap adds t to the sinks that see every packet the socket receives,
+// before its Sink (a relay, a transcoder) does, and whatever that sink is:
+// a recorder follows a leg across every re-join of the call's media. A tap
+// must not modify pkt, must copy what it keeps and must not block (hand
+// the work to its own goroutine through a bounded buffer, and count what it
+// drops). With no tap, the receive path costs one atomic load.
+func (s *Socket) AddTap(t Sink) {
+	for {
+		cur := s.taps.Load()
+		var next []Sink
+		if cur != nil {
+			next = append(next, *cur...)
+		}
+		next = append(next, t)
+		if s.taps.CompareAndSwap(cur, &next) {
+			return
+		}
+	}
+}
+
+// RemoveTap removes t (added with AddTap); a packet being delivered may
+// still reach it.
+func (s *Socket) RemoveTap(t Sink) {
+	for {
+		cur := s.taps.Load()
+		if cur == nil {
+			return
+		}
+		next := make([]Sink, 0, len(*cur))
+		for _, x := range *cur {
+			if x != t {
+				next = append(next, x)
+			}
+		}
+		p := &next
+		if len(next) == 0 {
+			p = nil
+		}
+		if s.taps.CompareAndSwap(cur, p) {
+			return
+		}
+	}
 }
 
 // feedDTMF passes a telephone-event packet to the stream's detector and
