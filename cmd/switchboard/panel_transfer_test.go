@@ -25,6 +25,7 @@ var holdClock = regexp.MustCompile(`^[0-9]+:[0-5][0-9]$`)
 // id.
 func panelInCall(t *testing.T, h *harness, from string) (*tab, context.Context, *siptest.Call, string) {
 	t.Helper()
+	start := time.Now()
 	base := panelBase(t, h)
 	dir := artifactDir(t)
 	logs := &browserLog{}
@@ -37,7 +38,9 @@ func panelInCall(t *testing.T, h *harness, from string) (*tab, context.Context, 
 	})
 	p.do("choose Available", chromedp.Click(`label[for="status-available"]`))
 	p.waitState("Available", 5*time.Second, func(s panelState) bool { return s.Status == "available" && s.System == "" })
+	t.Logf("chromium up, agent1 signed in and Available in %v", time.Since(start).Round(time.Millisecond))
 	c := p.offerCall(h, from, 0)
+	t.Logf("offered in %v", time.Since(start).Round(time.Millisecond))
 	p.do("answer", chromedp.Click("#answer"))
 	s := p.waitState("in the call", 5*time.Second, func(s panelState) bool {
 		return s.Phase == "in_call" && s.Call != nil && s.System == "on_call"
