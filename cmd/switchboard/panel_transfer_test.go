@@ -77,8 +77,9 @@ func (b *tab) holdSeconds() int {
 // Refresh makes it available; the transfer rings agent2 with type
 // transferred by Agent One while agent1's panel is in wrap-up. agent2
 // declines: the panel says why and the call rings agent1 again, marked
-// Returned; agent1 answers and transfers once more, agent2 answers, and
-// the panel says the transfer is done.
+// Returned; agent1 answers and transfers once more (the supervisor's page
+// shows the call transferring to agent2), agent2 answers, and the panel
+// says the transfer is done.
 func TestPanelHoldAndTransferToAgent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -216,6 +217,12 @@ func TestPanelHoldAndTransferToAgent(t *testing.T) {
 		chromedp.Click("#xfer-confirm"))
 	if ev := a2.next("call.offered", 5*time.Second); ev.Field("type") != "transferred" || ev.Field("transferred_by") != "Agent One" {
 		t.Errorf("agent2's second offer %s", ev.Data)
+	}
+	// While agent2 rings, the supervisor sees where the transfer goes.
+	xferSel := `#sup-calls tbody tr[data-id="` + callID + `"][data-state="transferring"]`
+	sup.do("the call in transfer", chromedp.WaitVisible(xferSel))
+	if got := sup.text(xferSel + ` > :last-child`); got != "→ agent2 (agent)" {
+		t.Errorf("the supervisor's transfer column says %q, want → agent2 (agent)", got)
 	}
 	if err := a2.panel.Answer(h.ctx, callID); err != nil {
 		t.Fatal(err)
