@@ -243,8 +243,9 @@ func TestPanelHoldAndTransferToAgent(t *testing.T) {
 // TestPanelTransferToNumber: with transfers.allow_manual_numbers on, the
 // Numbers tab offers free entry, and a number not in E.164 form gets a
 // clear message and sends nothing; the phone book search "Escal" finds
-// Escalations' +15550142, and the transfer reaches the far end (the
-// harness's pstn), which answers: the panel says the transfer is done.
+// Escalations' +15550142 (the dialog fits a 360 px screen), and the
+// transfer reaches the far end (the harness's pstn), which answers: the
+// panel says the transfer is done.
 func TestPanelTransferToNumber(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -280,6 +281,10 @@ func TestPanelTransferToNumber(t *testing.T) {
 	p.do("choose Escalations", chromedp.Click(escalations))
 	p.waitText("#xfer-choice", "Transfer to Escalations (+15550142) · number", 2*time.Second)
 	p.screenshot("transfer-number")
+	// On a 360 px phone the dialog keeps its controls on screen.
+	p.do("narrow the window", chromedp.EmulateViewport(360, 780))
+	p.checkLayout("transfer-dialog", 360)
+	p.do("widen the window", chromedp.EmulateViewport(1280, 860))
 	p.do("transfer", chromedp.Click("#xfer-confirm"))
 
 	in := h.nextIncoming()
