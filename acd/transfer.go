@@ -396,10 +396,13 @@ type TargetQueue struct {
 
 // TransferTargets are where the agent may send its call: the other agents
 // of the call's queue (available ones first, then by name) and the queues
-// with automatic assignment (by name).
+// with automatic assignment (by name). AllowManualNumbers says whether
+// the agent may type a number of no contact (transfers.allow_manual_numbers),
+// so that the panel offers free entry only when the switch accepts it.
 type TransferTargets struct {
-	Agents []TargetAgent `json:"agents"`
-	Queues []TargetQueue `json:"queues"`
+	Agents             []TargetAgent `json:"agents"`
+	Queues             []TargetQueue `json:"queues"`
+	AllowManualNumbers bool          `json:"allow_manual_numbers"`
 }
 
 // TransferTargets lists where the agent's call in progress may go.
@@ -412,7 +415,7 @@ func (a *ACD) TransferTargets(agentID, callID string) (TransferTargets, error) {
 	if err != nil {
 		return TransferTargets{}, err
 	}
-	out := TransferTargets{Agents: []TargetAgent{}, Queues: []TargetQueue{}}
+	out := TransferTargets{Agents: []TargetAgent{}, Queues: []TargetQueue{}, AllowManualNumbers: a.AllowManualNumbers()}
 	for _, m := range e.q.members {
 		if m == ag {
 			continue

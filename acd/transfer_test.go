@@ -149,6 +149,13 @@ func TestTransferRefused(t *testing.T) {
 	if len(tt.Queues) != 2 || tt.Queues[0].Name != "other" || tt.Queues[1].Name != "q" {
 		t.Errorf("targets' queues %+v, want other and q (auto-assign on)", tt.Queues)
 	}
+	if tt.AllowManualNumbers {
+		t.Error("targets allow manual numbers by default")
+	}
+	e.a.SetAllowManualNumbers(true)
+	if tt, err = e.a.TransferTargets("a", "c1"); err != nil || !tt.AllowManualNumbers {
+		t.Errorf("with transfers.allow_manual_numbers the targets say %+v (%v), want allow_manual_numbers", tt, err)
+	}
 }
 
 // TestTransferToNumber: the external leg answers: the ACD lets the call go

@@ -316,6 +316,8 @@ var schemaDocs = map[string]schemaDoc{
 		fields: map[string]fieldDoc{
 			"agents": {desc: "The other agents of the call's queue, available first."},
 			"queues": {desc: "The queues with automatic assignment."},
+			"allow_manual_numbers": {desc: "Whether the agent may transfer to a number of no contact " +
+				"(transfers.allow_manual_numbers); otherwise only to numbers of contacts tagged external_number."},
 		},
 		example: acd.TransferTargets{Agents: []acd.TargetAgent{{ID: "agent2", Name: "Agent Two", Status: "available", Available: true}},
 			Queues: []acd.TargetQueue{{ID: "sales", Name: "sales"}}}},

@@ -242,7 +242,8 @@ func newV1(c *Contact) *v1 {
 				"or in a transfer (its kind and target)."},
 		{method: "GET", path: "/api/v1/calls/{id}/transfer-targets", summary: "Where the agent may transfer its call", who: "agent",
 			reply: "TransferTargets", code: 200, handler: v.transferTargets,
-			desc: "The other agents of the call's queue (available ones first) and the queues with automatic assignment: " +
+			desc: "The other agents of the call's queue (available ones first), the queues with automatic assignment " +
+				"and whether a number of no contact may be typed (transfers.allow_manual_numbers): " +
 				"what the panel's Transfer dialog offers. 409 when the call is not the agent's in progress."},
 		{method: "POST", path: "/api/v1/calls/{id}/dtmf", summary: "Send keys to the caller", who: "agent",
 			body: "DTMFInput", code: 204, handler: v.dtmf,

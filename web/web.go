@@ -4,8 +4,8 @@
 //
 // The page talks to the switch only through its public surface: the REST
 // API under /api/v1, the agent's events WebSocket and WHIP (/whip) for the
-// agent's audio. #/supervisor shows queues and agents for a supervisor's
-// API key.
+// agent's audio. #/supervisor shows queues, live calls and agents for a
+// supervisor's API key.
 package web
 
 import (

@@ -35,11 +35,13 @@ func TestHandler(t *testing.T) {
 		t.Errorf("GET / headers %v", res.Header)
 	}
 	for path, ct := range map[string]string{
-		"/static/app.js":      "text/javascript; charset=utf-8",
-		"/static/media.js":    "text/javascript; charset=utf-8",
-		"/static/style.css":   "text/css; charset=utf-8",
-		"/static/favicon.svg": "image/svg+xml",
-		"/index.html":         "text/html; charset=utf-8",
+		"/static/app.js":        "text/javascript; charset=utf-8",
+		"/static/media.js":      "text/javascript; charset=utf-8",
+		"/static/transfer.js":   "text/javascript; charset=utf-8",
+		"/static/supervisor.js": "text/javascript; charset=utf-8",
+		"/static/style.css":     "text/css; charset=utf-8",
+		"/static/favicon.svg":   "image/svg+xml",
+		"/index.html":           "text/html; charset=utf-8",
 	} {
 		res := get(t, h, "GET", path, nil)
 		if res.StatusCode != 200 || res.Header.Get("Content-Type") != ct {
@@ -90,5 +92,38 @@ func TestNoExternalResources(t *testing.T) {
 				t.Errorf("%s refers to %s, which is not embedded", name, target)
 			}
 		}
+	}
+}
+
+// TestScriptsFindTheirElements: every element the scripts look up by id
+// ('#id' in a selector) is in index.html, so that a renamed element fails
+// here rather than as a null in the browser.
+func TestScriptsFindTheirElements(t *testing.T) {
+	h := Handler().(*handler)
+	page := string(h.files["/static/index.html"].body)
+	ids := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\sid="([^"]+)"`).FindAllStringSubmatch(page, -1) {
+		ids[m[1]] = true
+	}
+	ref := regexp.MustCompile(`['"]#([A-Za-z][\w-]*)`)
+	n := 0
+	for name, f := range h.files {
+		if !strings.HasSuffix(name, ".js") {
+			continue
+		}
+		for _, m := range ref.FindAllStringSubmatch(string(f.body), -1) {
+			n++
+			if !ids[m[1]] {
+				t.Errorf("%s looks up #%s, which index.html does not have", name, m[1])
+			}
+		}
+	}
+	for _, id := range []string{"transfer", "xfer", "xfer-tab-agents", "xfer-tab-queues", "xfer-tab-numbers", "hold-timer", "sup-calls"} {
+		if !ids[id] {
+			t.Errorf("index.html lacks #%s", id)
+		}
+	}
+	if n < 50 {
+		t.Errorf("found %d element look-ups in the scripts: the pattern no longer matches them", n)
 	}
 }

@@ -160,17 +160,30 @@ type panelState struct {
 	Error  string `json:"error"`
 	Notice string `json:"notice"`
 	Offer  *struct {
-		CallID    string `json:"callId"`
-		Number    string `json:"number"`
-		ExpiresAt string `json:"expiresAt"`
+		CallID        string `json:"callId"`
+		Number        string `json:"number"`
+		ExpiresAt     string `json:"expiresAt"`
+		Type          string `json:"type"`
+		TransferredBy string `json:"transferredBy"`
 	} `json:"offer"`
 	Call *struct {
-		ID             string `json:"id"`
-		ConversationID string `json:"conversationId"`
-		Held           bool   `json:"held"`
-		Muted          bool   `json:"muted"`
-		Number         string `json:"number"`
+		ID             string     `json:"id"`
+		ConversationID string     `json:"conversationId"`
+		Held           bool       `json:"held"`
+		HeldSince      *time.Time `json:"heldSince"`
+		Muted          bool       `json:"muted"`
+		Number         string     `json:"number"`
+		Type           string     `json:"type"`
 	} `json:"call"`
+	Transfer *struct {
+		ID     string `json:"id"`
+		CallID string `json:"callId"`
+		Kind   string `json:"kind"`
+		Target string `json:"target"`
+		State  string `json:"state"`
+		Cause  string `json:"cause"`
+		Code   int    `json:"code"`
+	} `json:"transfer"`
 	Wrapup *struct {
 		CallID         string         `json:"callId"`
 		ConversationID string         `json:"conversationId"`

@@ -58,6 +58,18 @@ export class Agent {
   callAction(callId, action, body) {
     return request(this.token, 'POST', '/api/v1/calls/' + encodeURIComponent(callId) + '/' + action, body);
   }
+  transferTargets(callId) {
+    return request(this.token, 'GET', '/api/v1/calls/' + encodeURIComponent(callId) + '/transfer-targets');
+  }
+  // contacts searches the phone book by name or number (q), optionally
+  // only the contacts with tag.
+  contacts(q, tag) {
+    const p = new URLSearchParams();
+    if (q) p.set('q', q);
+    if (tag) p.set('tag', tag);
+    const qs = p.toString();
+    return request(this.token, 'GET', '/api/v1/contacts' + (qs ? '?' + qs : ''));
+  }
   setConversation(id, status, notes) {
     return request(this.token, 'PATCH', '/api/v1/conversations/' + encodeURIComponent(id), { status, notes });
   }

@@ -3,12 +3,14 @@
 //
 // What the switch says is the truth: the UI follows the agent's events
 // (status.changed, call.offered, call.answered, call.ended,
-// quality.warning, wrapup.started, wrapup.ended); commands go over REST
-// and their effect arrives as events.
+// quality.warning, wrapup.started, wrapup.ended, transfer.started,
+// transfer.succeeded, transfer.failed); commands go over REST and their
+// effect arrives as events.
 
 import { Agent, ApiError, EventSocket } from './api.js';
 import { AgentAudio, WhipError, listDevices, supportsSinkId } from './media.js';
 import { Supervisor } from './supervisor.js';
+import { TransferDialog } from './transfer.js';
 import { $, clock, setText } from './util.js';
 
 const INVALID_TOKEN = 'Invalid agent token';
@@ -18,7 +20,9 @@ const KEY_CREDS = 'switchboard.agent';
 const KEY_MIC = 'switchboard.microphone';
 const KEY_SPEAKER = 'switchboard.speaker';
 
-const CALL_TYPES = { regular: 'Regular call', transferred: 'Transferred call', callback: 'Callback' };
+// returned: the panel's own type for a call coming back after a failed
+// transfer (the switch offers it as regular).
+const CALL_TYPES = { regular: 'Regular call', transferred: 'Transferred call', callback: 'Callback', returned: 'Returned call' };
 const END_REASONS = {
   declined: 'You declined the call.',
   timeout: 'The call was not answered in time and went to another agent.',
@@ -29,6 +33,32 @@ const END_REASONS = {
   heartbeat: 'The call ended: the switch lost contact with this panel.',
   media: 'The call ended: the audio connection was lost.',
   deleted: 'The call ended: your agent account was removed.',
+  transferred: 'You transferred the call.',
+  transfer_failed: 'The transfer did not reach you in time: the call went back to the agent who transferred it.',
+};
+// TRANSFER_CAUSES say why a transfer failed (transfer.failed's cause);
+// SIP_CAUSES what an external number's SIP status meant.
+const TRANSFER_CAUSES = {
+  declined: 'the agent declined it',
+  timeout: 'nobody answered in time',
+  target_unavailable: 'the agent was no longer available',
+  status: "the agent's status changed",
+  heartbeat: "the agent's panel lost contact with the switch",
+  media: "the agent's audio connection failed",
+  deleted: 'the agent was removed',
+  abandoned: 'the customer hung up',
+};
+const SIP_CAUSES = {
+  404: 'the number does not exist',
+  403: 'the network refused the call',
+  408: 'nobody answered in time',
+  480: 'the number is not reachable now',
+  486: 'the line is busy',
+  487: 'the call was cancelled',
+  488: 'no common audio format',
+  503: 'the network is not available',
+  600: 'the line is busy',
+  603: 'the call was declined',
 };
 const SYSTEM_TEXT = {
   ringing: 'Ringing',
@@ -58,6 +88,8 @@ const S = {
   busy: false,
   lastCall: null, // the call that just ended (for its wrap-up)
   mediaGaveUp: false,
+  transfer: null, // the last transfer: { id, callId, kind, target, label, state: started|succeeded|failed, cause, code }
+  returning: '', // the call coming back after a failed transfer
 };
 
 const audio = new AgentAudio($('#remote-audio'), (st) => {
@@ -73,6 +105,7 @@ let mediaRetry = 0;
 let mediaFailures = 0; // reconnections tried since the last success
 const MEDIA_RETRIES = 3;
 let supervisor = null;
+const transferDialog = new TransferDialog({ onStarted: transferAsked });
 
 // now is the switch's clock, from the events' timestamps.
 const now = () => Date.now() + S.skew;
@@ -140,7 +173,8 @@ function recover(info) {
   }
   if ((sys === 'on_call' || sys === 'on_hold') && info.call_id && !S.call) {
     S.phase = 'in_call';
-    S.call = { id: info.call_id, conversationId: '', name: 'Customer', number: '', queue: '', type: '', since: now(), held: sys === 'on_hold', muted: false };
+    // On hold since before the reload: the timer counts from now.
+    S.call = { id: info.call_id, conversationId: '', name: 'Customer', number: '', queue: '', type: '', since: now(), held: sys === 'on_hold', heldSince: sys === 'on_hold' ? now() : 0, muted: false };
   } else if (sys === 'wrap_up' && !S.wrapup) {
     S.phase = 'wrapup';
     S.wrapup = { callId: info.call_id || '', conversationId: '', endsAt: Date.parse(info.wrap_up_until) || now(), name: '', number: '' };
@@ -164,7 +198,8 @@ async function logout(message) {
     try { await agent.setStatus('offline'); } catch { /* signed out anyway */ }
   }
   endWrapUp(message ? null : agent); // unsaved notes: saved unless the token no longer works
-  Object.assign(S, { view: 'login', phase: 'idle', offer: null, call: null, wrapup: null, lastCall: null, status: '', system: '', error: message || '', notice: '', events: 'closed', mediaGaveUp: false });
+  transferDialog.close();
+  Object.assign(S, { view: 'login', phase: 'idle', offer: null, call: null, wrapup: null, lastCall: null, status: '', system: '', error: message || '', notice: '', events: 'closed', mediaGaveUp: false, transfer: null, returning: '' });
   mediaFailures = 0;
   render();
 }
@@ -198,7 +233,7 @@ function onEvent(ev) {
     case 'status.changed':
       S.status = d.status;
       S.system = d.system || '';
-      if (S.call) S.call.held = S.system === 'on_hold';
+      if (S.call) setHeld(S.system === 'on_hold');
       // The switch says idle: a missed end event must not leave a stale view.
       if (S.system === '' && S.phase !== 'idle') toIdle();
       break;
@@ -212,10 +247,12 @@ function onEvent(ev) {
       S.call = {
         id: d.call_id, conversationId: d.conversation_id || o.conversation_id || '',
         name: o.customer_name || 'Customer', number: o.customer_number || '', queue: o.queue || '', type: o.type || '',
-        since: Number.isFinite(at) ? at : now(), held: false, muted: audio.muted,
+        transferredBy: o.transferred_by || '', since: Number.isFinite(at) ? at : now(), held: false, heldSince: 0, muted: audio.muted,
       };
       setText('#dialed', '');
-      S.notice = '';
+      // A returned call keeps saying why it came back.
+      S.notice = o.returned ? o.returned + ' You have the customer again.' : '';
+      if (S.returning === d.call_id) S.returning = '';
       audio.el.play().catch(() => {});
       focusSoon('#mute');
       break;
@@ -230,7 +267,7 @@ function onEvent(ev) {
         S.lastCall = S.call;
         S.call = null;
         S.phase = 'idle';
-        S.notice = text;
+        S.notice = d.reason === 'transferred' && S.transfer && S.transfer.callId === d.call_id ? transferText(S.transfer) : text;
         S.quality = { agent: 0, customer: 0 };
       }
       break;
@@ -264,8 +301,71 @@ function onEvent(ev) {
       if (S.phase === 'wrapup') toIdle();
       else endWrapUp();
       break;
+    case 'transfer.started':
+    case 'transfer.succeeded':
+    case 'transfer.failed':
+      transferEvent(ev.type.slice('transfer.'.length), d);
+      break;
   }
   render();
+}
+
+// ----- transfers -----
+
+// transferAsked: the switch accepted the transfer (202); its events follow.
+function transferAsked(t) {
+  if (S.transfer && S.transfer.id === t.transfer_id) {
+    S.transfer.label = t.label; // its events came first
+  } else {
+    S.transfer = { id: t.transfer_id, callId: t.callId, kind: t.kind, target: t.target, label: t.label, state: 'asked', cause: '', code: 0 };
+    S.notice = transferText(S.transfer);
+  }
+  render();
+}
+
+// transferEvent follows the transfer's events (state: started, succeeded,
+// failed). After failed, the switch rings this agent again with the call:
+// its offer is shown as returned.
+function transferEvent(state, d) {
+  const t = S.transfer && S.transfer.id === d.transfer_id ? S.transfer : {
+    id: d.transfer_id, callId: d.call_id, kind: d.kind, target: d.target, label: '',
+  };
+  Object.assign(t, { callId: d.call_id || t.callId, kind: d.kind || t.kind, target: d.target || t.target, state, cause: d.cause || '', code: d.code || 0 });
+  if (!t.label) t.label = labelOf(t);
+  S.transfer = t;
+  if (state === 'failed') S.returning = t.callId;
+  // The agent's next call's notices are not replaced by an old transfer's.
+  if (S.phase !== 'in_call' || (S.call && S.call.id === t.callId)) S.notice = transferText(t);
+}
+
+// labelOf names a transfer's target from what the dialog showed.
+function labelOf(t) {
+  const r = [...document.querySelectorAll('#xfer input[name=xfer-target]')].find((x) => x.dataset.kind === t.kind && x.value === t.target);
+  return (r && r.dataset.label) || t.target;
+}
+
+// transferText says where the transfer is, in words.
+function transferText(t) {
+  const to = t.label + (t.kind === 'queue' ? ' (queue)' : '') + (t.kind === 'number' && t.label !== t.target ? ' (' + t.target + ')' : '');
+  switch (t.state) {
+    case 'succeeded': return 'Transfer done: ' + to + ' has the customer.';
+    case 'failed': return 'The transfer to ' + to + ' failed: ' + causeText(t) + '. The customer is coming back to you.';
+    default: return 'You transferred the customer to ' + to + '; they hear music until it answers. You are in wrap-up.';
+  }
+}
+
+// causeText is transfer.failed's cause (and SIP code) in words.
+function causeText(t) {
+  if (TRANSFER_CAUSES[t.cause]) return TRANSFER_CAUSES[t.cause];
+  const words = SIP_CAUSES[t.code] || (t.code >= 500 ? 'the network could not place the call' : t.code >= 400 ? 'the call was refused' : '');
+  const sip = t.code ? 'SIP ' + t.code + (t.cause ? ' ' + t.cause : '') : t.cause;
+  if (words && sip) return words + ' (' + sip + ')';
+  return words || sip || 'no reason given';
+}
+
+function openTransfer() {
+  if (!S.call || S.phase !== 'in_call' || transferDialog.isOpen) return;
+  transferDialog.open(S.agent, S.call.id);
 }
 
 function toIdle() {
@@ -303,9 +403,18 @@ function offered(d) {
   endWrapUp(); // a wrap-up whose end the panel missed
   S.offer = { ...d, expiresAt: Date.parse(d.expires_at) || now() + (d.ring_timeout || 30) * 1000 };
   S.phase = 'ringing';
+  // A call coming back after this agent's failed transfer: said so, with why.
+  const t = S.transfer;
+  if (S.returning && S.returning === d.call_id && t && t.state === 'failed') {
+    S.offer.type = 'returned';
+    S.offer.returned = 'Returned: the transfer to ' + t.label + ' failed (' + causeText(t) + ').';
+  }
   S.notice = '';
   setText('#offer-queue', d.queue || '—');
-  setText('#offer-type', CALL_TYPES[d.type] || d.type || '—');
+  setText('#offer-type', CALL_TYPES[S.offer.type] || S.offer.type || '—');
+  const note = S.offer.returned || (d.type === 'transferred' && d.transferred_by ? 'Transferred by ' + d.transferred_by : '');
+  setText('#offer-note', note);
+  $('#offer-note').hidden = !note;
   setText('#offer-name', d.customer_name || 'Unknown');
   setText('#offer-number', d.customer_number || 'Unknown');
   $('#offer-copy').hidden = !d.customer_number;
@@ -385,9 +494,19 @@ async function toggleHold() {
   const btn = $('#hold');
   btn.disabled = true;
   const want = !S.call.held;
-  if (await callCommand(want ? 'hold' : 'resume') && S.call) S.call.held = want;
+  const pressed = now();
+  if (await callCommand(want ? 'hold' : 'resume') && S.call) setHeld(want, pressed);
   btn.disabled = false;
   render();
+}
+
+// setHeld records whether the call is on hold and since when (the hold
+// timer): since the Hold button was pressed, or since the panel learnt it.
+function setHeld(held, since = now()) {
+  if (!S.call) return;
+  if (held && !S.call.heldSince) S.call.heldSince = since;
+  if (!held) S.call.heldSince = 0;
+  S.call.held = held;
 }
 
 function toggleMute() {
@@ -548,6 +667,7 @@ function tick() {
     setText('#offer-countdown', left > 0 ? 'Rings for ' + left + ' s more' : 'Moving to another agent…');
   }
   if (S.call) setText('#call-timer', clock((now() - S.call.since) / 1000));
+  if (S.call && S.call.held) setText('#hold-timer', clock((now() - S.call.heldSince) / 1000));
   if (S.wrapup) setText('#wrapup-left', clock(Math.max(0, Math.ceil((S.wrapup.endsAt - now()) / 1000))));
   $('#banner-agent').hidden = !(S.call && S.quality.agent > Date.now());
   $('#banner-customer').hidden = !(S.call && S.quality.customer > Date.now());
@@ -601,10 +721,13 @@ function render() {
     const hold = $('#hold');
     hold.setAttribute('aria-pressed', String(S.call.held));
     setText(hold, S.call.held ? 'Resume' : 'Hold');
+    $('#transfer').disabled = S.phase !== 'in_call';
     const mute = $('#mute');
     mute.setAttribute('aria-pressed', String(audio.muted));
     setText(mute, audio.muted ? 'Unmute' : 'Mute');
   }
+  // The call the dialog would transfer is over (or another began).
+  if (transferDialog.isOpen && (S.phase !== 'in_call' || !S.call || S.call.id !== transferDialog.callId)) transferDialog.close();
   if (S.wrapup) {
     setText('#wrapup-who', [S.wrapup.name, secondLine(S.wrapup)].filter(Boolean).join(' · ') || 'Last call');
     $('#wrapup-fields').hidden = !S.wrapup.conversationId;
@@ -626,7 +749,8 @@ function secondLine(c) {
   const parts = [];
   if (c.number && !(c.name || '').includes(c.number)) parts.push(c.number);
   if (c.queue) parts.push('queue ' + c.queue);
-  if (CALL_TYPES[c.type] && c.type !== 'regular') parts.push(CALL_TYPES[c.type]);
+  if (c.type === 'transferred' && c.transferredBy) parts.push('Transferred by ' + c.transferredBy);
+  else if (CALL_TYPES[c.type] && c.type !== 'regular') parts.push(CALL_TYPES[c.type]);
   return parts.join(' · ');
 }
 
@@ -698,6 +822,7 @@ function wire() {
   $('#offer').addEventListener('cancel', (e) => e.preventDefault());
   $('#mute').addEventListener('click', toggleMute);
   $('#hold').addEventListener('click', toggleHold);
+  $('#transfer').addEventListener('click', openTransfer);
   $('#hangup').addEventListener('click', () => callCommand('hangup'));
   $('#dialpad').addEventListener('click', (e) => {
     const b = e.target.closest('button[data-digit]');
@@ -713,6 +838,7 @@ function wire() {
     if (!e.altKey || !S.call || S.view !== 'agent') return;
     if (e.key === 'm' || e.key === 'M') { e.preventDefault(); toggleMute(); }
     if (e.key === 'h' || e.key === 'H') { e.preventDefault(); toggleHold(); }
+    if (e.key === 't' || e.key === 'T') { e.preventDefault(); openTransfer(); }
   });
   $('#wrapup-extend').addEventListener('click', extendWrapUp);
   $('#wrapup-notes').addEventListener('input', () => { if (S.wrapup) S.wrapup.dirty = true; });
@@ -750,8 +876,9 @@ window.__panel = {
     events: S.events,
     error: S.error,
     notice: S.notice,
-    offer: S.offer ? { callId: S.offer.call_id, number: S.offer.customer_number, expiresAt: new Date(S.offer.expiresAt).toISOString() } : null,
-    call: S.call ? { id: S.call.id, conversationId: S.call.conversationId, held: S.call.held, muted: audio.muted, number: S.call.number } : null,
+    offer: S.offer ? { callId: S.offer.call_id, number: S.offer.customer_number, expiresAt: new Date(S.offer.expiresAt).toISOString(), type: S.offer.type || '', transferredBy: S.offer.transferred_by || '' } : null,
+    call: S.call ? { id: S.call.id, conversationId: S.call.conversationId, held: S.call.held, heldSince: S.call.heldSince ? new Date(S.call.heldSince).toISOString() : null, muted: audio.muted, number: S.call.number, type: S.call.type } : null,
+    transfer: S.transfer ? { id: S.transfer.id, callId: S.transfer.callId, kind: S.transfer.kind, target: S.transfer.target, state: S.transfer.state, cause: S.transfer.cause, code: S.transfer.code } : null,
     wrapup: S.wrapup ? { callId: S.wrapup.callId, conversationId: S.wrapup.conversationId, endsAt: new Date(S.wrapup.endsAt).toISOString(), saved: S.wrapup.saved || null } : null,
     quality: { agent: S.quality.agent > Date.now(), customer: S.quality.customer > Date.now() },
     ringing: audio.ringing,

@@ -1,14 +1,16 @@
-// The supervisor's page (#/supervisor): queues with their live statistics
-// and agents with their states, refreshed every 2 s with an API key.
+// The supervisor's page (#/supervisor): queues with their live statistics,
+// the live calls (on hold since when, in a transfer to where) and agents
+// with their states, refreshed every 2 s with an API key.
 
 import { ApiError, request } from './api.js';
-import { $, ago, percent, seconds, setText } from './util.js';
+import { $, ago, clock, percent, seconds, setText } from './util.js';
 
 const KEY = 'switchboard.apiKey';
 const REFRESH_MS = 2000;
 
 const STATUS_TEXT = { available: 'Available', busy: 'Busy', away: 'Away', offline: 'Offline' };
 const STATE_TEXT = { '': 'Idle', ringing: 'Ringing', on_call: 'On a call', on_hold: 'On hold', wrap_up: 'Wrap-up' };
+const CALL_STATE_TEXT = { waiting: 'Waiting', ringing: 'Ringing', talking: 'Talking', on_hold: 'On hold', transferring: 'Transferring' };
 
 export class Supervisor {
   constructor() {
@@ -49,6 +51,7 @@ export class Supervisor {
 
   clear() {
     $('#sup-queues tbody').replaceChildren();
+    $('#sup-calls tbody').replaceChildren();
     $('#sup-agents tbody').replaceChildren();
     this.show(false);
   }
@@ -64,12 +67,14 @@ export class Supervisor {
     if (!key || this.inflight) return;
     this.inflight = true;
     try {
-      const [queues, agents] = await Promise.all([
+      const [queues, calls, agents] = await Promise.all([
         request(key, 'GET', '/api/v1/queues'),
+        request(key, 'GET', '/api/v1/calls'),
         request(key, 'GET', '/api/v1/agents'),
       ]);
       setText('#sup-error', '');
       this.renderQueues(queues || []);
+      this.renderCalls(calls || []);
       this.renderAgents(agents || []);
       setText('#sup-updated', 'Updated ' + new Date().toLocaleTimeString());
       this.show(true);
@@ -101,6 +106,25 @@ export class Supervisor {
       ]);
     });
     $('#sup-queues tbody').replaceChildren(...rows);
+  }
+
+  // renderCalls shows the live calls: how long one on hold has been held
+  // (the switch's held_since, on this page's clock) and where a transfer
+  // under way goes.
+  renderCalls(calls) {
+    const rows = calls.map((c) => {
+      const held = c.state === 'on_hold' && c.held_since ? Date.parse(c.held_since) : NaN;
+      const tr = c.transfer;
+      const r = row(c.call_id, [
+        c.queue || '—', c.customer_number || 'Unknown', CALL_STATE_TEXT[c.state] ?? c.state, c.agent || '—',
+        Number.isFinite(held) ? clock((Date.now() - held) / 1000) : '—',
+        tr ? '→ ' + tr.target + ' (' + tr.kind + ')' : '—',
+      ]);
+      r.dataset.state = c.state;
+      return r;
+    });
+    $('#sup-calls tbody').replaceChildren(...rows);
+    $('#sup-calls-none').hidden = rows.length > 0;
   }
 
   renderAgents(agents) {
