@@ -22,6 +22,8 @@
 #   TORTURE_FUZZPARALLEL=""  fuzz workers per target (go test -parallel; default GOMAXPROCS)
 #   TORTURE_FUZZMIN=1000     a target that ran fewer execs than this is not met (a
 #                            target that barely ran proves nothing)
+#   TORTURE_FUZZMINIMIZE=5s  go test -fuzzminimizetime (Go's default, 60 s per new input,
+#                            can eat a short run)
 #   TORTURE_CHECKS=fuzz,restart,sigterm,flood,slow   which checks to run
 #   TORTURE_SIP=15060 TORTURE_HTTP=18080   the switch's ports (loopback)
 #   TORTURE_STRICT=0         1 = exit 1 when a target is not met
@@ -80,10 +82,17 @@ run_fuzz() {
 		pkg=${spec%%:*} name=${spec#*:}
 		logf=$OUT/fuzz-${pkg//\//_}-$name.log
 		log "fuzz $pkg $name for $FUZZTIME"
-		"$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" ${TORTURE_FUZZPARALLEL:+-parallel "$TORTURE_FUZZPARALLEL"} "$pkg" >"$logf" 2>&1
+		# -fuzzminimizetime: Go minimizes every new interesting input for up
+		# to 60 s by default, with no progress line meanwhile; a target
+		# seeded with whole configuration files spent its five minutes
+		# minimizing a handful of inputs.
+		"$GO" test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" -fuzzminimizetime "${TORTURE_FUZZMINIMIZE:-5s}" \
+			${TORTURE_FUZZPARALLEL:+-parallel "$TORTURE_FUZZPARALLEL"} "$pkg" >"$logf" 2>&1
 		rc=$?
-		last=$(grep -Eo 'elapsed: [0-9]+s, execs: [0-9]+' "$logf" | tail -1)
-		secs=$(sed -E 's/elapsed: ([0-9]+)s.*/\1/' <<<"$last")
+		# The last progress line: "elapsed: 4m59s, execs: 123456 (...)".
+		last=$(grep -Eo 'elapsed: ([0-9]+h)?([0-9]+m)?[0-9]+s, execs: [0-9]+' "$logf" | tail -1)
+		secs=$(sed -E 's/elapsed: (([0-9]+)h)?(([0-9]+)m)?([0-9]+)s.*/\2 \4 \5/' <<<"$last" |
+			awk '{ if (NF == 3) print $1*3600 + $2*60 + $3; else if (NF == 2) print $1*60 + $2; else print $1 }')
 		execs=$(sed -E 's/.*execs: ([0-9]+)/\1/' <<<"$last")
 		if [ "$rc" = 0 ] && [ "${execs:-0}" -lt "${TORTURE_FUZZMIN:-1000}" ]; then
 			row "fuzz $name ($pkg)" "no failure in $FUZZTIME, >= ${TORTURE_FUZZMIN:-1000} execs" "only ${execs:-0} execs in ${secs:-?} s" no
