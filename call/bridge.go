@@ -29,8 +29,8 @@ func (c *Call) Dial(ctx context.Context, d Dialer, r DialRequest) error {
 // the call up and returns a *FailedOver, so that the next trunk can be
 // tried; any other failure ends the call with its cause.
 func (c *Call) dialOne(ctx context.Context, d Dialer, r DialRequest, failOver bool) error {
-	if c.in != nil {
-		r.Offer = c.in.Offer()
+	if c.Inbound() != nil {
+		r.Offer = c.Inbound().Offer()
 	}
 	r.CallID = c.ID()
 	out, err := d.Dial(ctx, r)
@@ -89,18 +89,18 @@ func CauseOf(err error) Cause {
 // Each leg's end is seen on its Done channel, never lost to a full event
 // channel.
 func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool) error {
-	inEv := c.anchor.Events()
+	inEv := c.Anchor().Events()
 	var offer *media.Description
-	if c.in != nil {
-		offer = c.in.Offer()
+	if c.Inbound() != nil {
+		offer = c.Inbound().Offer()
 	}
 	// The switch may have answered the caller already (prompts, a queue):
 	// then the far end's answer only connects the media, transcoding if the
 	// codecs differ, and its early media is not relayed.
-	answered := c.in == nil || c.State() == StateAnswered
+	answered := c.Inbound() == nil || c.State() == StateAnswered
 	dirs := newDirections()
 	if offer != nil {
-		dirs.party[c.anchor], dirs.conveyed[c.anchor] = offer.Direction, offer.Direction
+		dirs.party[c.Anchor()], dirs.conveyed[c.Anchor()] = offer.Direction, offer.Direction
 	}
 	// The party: out, its events and end, whether it answered, whether
 	// media may flow to it (early media or answered), whether the anchor's
@@ -230,7 +230,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 		if len(holds) > 0 {
 			h := holds[0]
 			holds = holds[1:]
-			if h.leg != out && h.leg != c.anchor {
+			if h.leg != out && h.leg != c.Anchor() {
 				h.reply <- errNotBridged
 				settle(nil)
 				return
@@ -324,13 +324,13 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 			}
 			return nil
 
-		case <-c.anchor.Done():
+		case <-c.Anchor().Done():
 			p.stop() // before End: no Update on out overlaps its Hangup
 			p = nil
 			if parked != nil {
 				c.addLeg(parked) // End hangs it up
 			}
-			c.End(context.WithoutCancel(ctx), c.anchor.Cause())
+			c.End(context.WithoutCancel(ctx), c.Anchor().Cause())
 			return nil
 
 		case <-parkedDone:
@@ -372,7 +372,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 			switch cmd.kind {
 			case cmdHold:
 				switch {
-				case out == nil || (cmd.leg != out && cmd.leg != c.anchor):
+				case out == nil || (cmd.leg != out && cmd.leg != c.Anchor()):
 					cmd.reply <- errNotBridged
 				case !farAnswered || !answered:
 					cmd.reply <- Cause{Code: 491, Reason: "Request Pending"}
@@ -452,14 +452,14 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				}
 				var early *media.Description
 				if e.Early != nil {
-					offer = c.in.Offer() // the caller's latest: an early UPDATE's
+					offer = c.Inbound().Offer() // the caller's latest: an early UPDATE's
 					d := answerTo(offer, *e.Early)
 					early = &d
 					c.setState(StateEarlyMedia)
 				} else {
 					c.setState(StateRinging)
 				}
-				if err := c.in.Progress(ctx, e.Ringing, early); err != nil {
+				if err := c.Inbound().Progress(ctx, e.Ringing, early); err != nil {
 					c.log.Warn("relay progress", "error", err)
 				}
 				if early != nil {
@@ -482,13 +482,13 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					c.startSupervision(ctx)
 					continue
 				}
-				offer = c.in.Offer() // the caller's latest: an early UPDATE's
+				offer = c.Inbound().Offer() // the caller's latest: an early UPDATE's
 				d := answerTo(offer, e.Answer)
 				dirs.conveyed[out] = d.Direction
 				ch := make(chan error, 1) // the goroutine never waits for the loop
 				answering = ch
 				go func() {
-					_, err := c.in.Answer(ctx, d)
+					_, err := c.Inbound().Answer(ctx, d)
 					ch <- err
 				}()
 			case Reoffer:
@@ -504,10 +504,10 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				}
 				// Before the far end answers, its UPDATE (RFC 3311) is
 				// answered on its own leg alone, never passed on.
-				settle(c.startReoffer(ctx, out, c.anchor, e, dirs, !farAnswered))
+				settle(c.startReoffer(ctx, out, c.Anchor(), e, dirs, !farAnswered))
 			case DTMF:
 				if farAnswered {
-					c.relayDTMF(out, c.anchor, e)
+					c.relayDTMF(out, c.Anchor(), e)
 				}
 			case Refer:
 				if placing != nil || parked != nil || !farAnswered {
@@ -548,7 +548,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					r.Notify(603, "Decline")
 					continue
 				}
-				c.handleAside(c.anchor, ev)
+				c.handleAside(c.Anchor(), ev)
 				continue
 			}
 			switch e := ev.(type) {
@@ -574,18 +574,54 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					// The far end's answer is fitted to the caller's latest
 					// offer (offer is re-read when it answers): the 200
 					// keeps what the UPDATE agreed.
-					settle(c.startReoffer(ctx, c.anchor, out, e, dirs, true))
+					settle(c.startReoffer(ctx, c.Anchor(), out, e, dirs, true))
 					continue
 				}
 				// The caller's own hold is passed on to a far end, never
 				// to a party the switch joined (an agent hears silence).
-				settle(c.startReoffer(ctx, c.anchor, out, e, dirs, !convey))
+				settle(c.startReoffer(ctx, c.Anchor(), out, e, dirs, !convey))
 			case DTMF:
-				c.relayDTMF(c.anchor, out, e)
+				c.relayDTMF(c.Anchor(), out, e)
 			case Refer:
-				// A REFER from the anchor would hand its party to the
-				// target; not supported yet.
-				e.Notify(603, "Decline")
+				// The anchor's party asks to be replaced by the target:
+				// the party joined now becomes the anchor (it stays in
+				// the call), the REFER's sender is parked, and the
+				// target is placed as the party, as for a party's REFER.
+				if placing != nil || parked != nil || !farAnswered || !answered {
+					e.Notify(491, "Request Pending")
+					continue
+				}
+				referrer := c.Anchor()
+				pl, err := c.referPlan(ctx, referrer, e)
+				if err != nil {
+					cause := CauseOf(err)
+					c.log.Info("REFER refused", "leg", referrer.ID(), "target", e.Target, "cause", cause.String())
+					e.Notify(cause.Code, cause.Reason)
+					continue
+				}
+				leg, cause := c.place(ctx, pl.Dialer, pl.Request)
+				if cause != nil {
+					e.Notify(cause.Code, cause.Reason)
+					continue
+				}
+				c.log.Info("REFER from the anchor: its party becomes the anchor", "from", referrer.ID(),
+					"anchor", out.ID(), "to", leg.ID(), "target", e.Target)
+				party := out
+				feed = pl.Music
+				p.stop()
+				p = nil
+				for _, h := range holds {
+					h.reply <- errNotBridged
+				}
+				holds = nil
+				c.unjoin()
+				c.swapAnchor(party)
+				inEv = party.Events()
+				c.dropLeg(referrer)
+				setParked(referrer)
+				setOut(leg, false, true)
+				placing = &placement{refer: &e}
+				rejoin()
 			}
 		}
 	}
@@ -737,7 +773,7 @@ func (c *Call) update(ctx context.Context, p *pendingReoffer, leg Leg, dir media
 func (c *Call) startHold(ctx context.Context, h command, out Leg, dirs directions) *pendingReoffer {
 	other := out
 	if h.leg == out {
-		other = c.anchor
+		other = c.Anchor()
 	}
 	if h.on && h.music != nil {
 		dirs.music[h.leg] = true

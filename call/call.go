@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/media"
@@ -103,9 +104,13 @@ type Call struct {
 	log *slog.Logger
 	ctx context.Context // for the call's own work (see New)
 
-	mu     sync.Mutex
-	anchor Leg
-	in     Inbound // the anchor when it is a leg the switch answers; else nil
+	mu sync.Mutex
+	// anchor is the anchor leg (Anchor), in the same when it is a leg
+	// the switch answers (Inbound), else nil. The bridge loop may swap the
+	// anchor (a REFER from it); everyone else reads them through Anchor and
+	// Inbound.
+	anchor atomic.Pointer[legRef]
+	in     atomic.Pointer[legRef]
 	legs   []Leg
 	state  State
 	record Record
@@ -143,7 +148,6 @@ func New(ctx context.Context, anchor Leg, log *slog.Logger, o Options) *Call {
 	}
 	c := &Call{
 		ctx:    context.WithoutCancel(ctx),
-		anchor: anchor,
 		opts:   o,
 		dtmf:   map[Leg]chan DTMF{},
 		cmds:   make(chan command),
@@ -152,8 +156,9 @@ func New(ctx context.Context, anchor Leg, log *slog.Logger, o Options) *Call {
 		state:  StateSetup,
 		record: Record{CallID: anchor.ID(), Start: time.Now()},
 	}
+	c.anchor.Store(&legRef{anchor})
 	if in, ok := anchor.(Inbound); ok {
-		c.in = in
+		c.in.Store(&legRef{in})
 		c.record.Trunk, c.record.From, c.record.To = in.Trunk(), in.From().Number, in.To().Number
 	} else {
 		c.state = StateAnswered
@@ -169,10 +174,18 @@ func (c *Call) ID() string { return c.record.CallID }
 
 // Inbound returns the caller's leg; nil when the anchor is not a leg the
 // switch answers.
-func (c *Call) Inbound() Inbound { return c.in }
+func (c *Call) Inbound() Inbound {
+	if r := c.in.Load(); r != nil {
+		return r.leg.(Inbound)
+	}
+	return nil
+}
 
 // Anchor returns the anchor leg.
-func (c *Call) Anchor() Leg { return c.anchor }
+func (c *Call) Anchor() Leg { return c.anchor.Load().leg }
+
+// legRef boxes a Leg for atomic.Pointer.
+type legRef struct{ leg Leg }
 
 // Log is the call's logger (call ID and trunk attached).
 func (c *Call) Log() *slog.Logger { return c.log }

@@ -10,7 +10,9 @@
 // call, or a leg the switch placed. Only the anchor leaving, or End, ends
 // the call; a party (an agent, a far end, a transfer's target) may leave
 // (Release), be joined (Join), be placed (Dial, DialParty) or be parked
-// while a REFER's target rings, and the call goes on.
+// while a REFER's target rings, and the call goes on. A REFER from the
+// anchor hands the call to its party: the party becomes the anchor and the
+// REFER's sender is the one parked.
 //
 // One goroutine owns a call's signalling once a party is dialled: the
 // bridge loop. It reads both legs' events and every command (hold, release,

@@ -28,15 +28,15 @@ func (c *Call) startPump() {
 
 func (c *Call) pump() {
 	defer close(c.pumpDone)
-	events := c.anchor.Events()
+	events := c.Anchor().Events()
 	for {
 		select {
 		case <-c.pumpPause:
 			<-c.pumpResume
 		case <-c.done:
 			return
-		case <-c.anchor.Done():
-			c.End(c.ctx, c.anchor.Cause())
+		case <-c.Anchor().Done():
+			c.End(c.ctx, c.Anchor().Cause())
 			return
 		case ev := <-events:
 			c.handleLocal(ev)
@@ -67,7 +67,7 @@ func (c *Call) resumePump() {
 func (c *Call) handleLocal(ev Event) {
 	switch e := ev.(type) {
 	case DTMF:
-		c.emit(Notice{Kind: NoticeDTMF, Leg: c.anchor.ID(), Inbound: true, Digit: e.Digit})
+		c.emit(Notice{Kind: NoticeDTMF, Leg: c.Anchor().ID(), Inbound: true, Digit: e.Digit})
 		select {
 		case c.digits <- e:
 		default:
@@ -123,10 +123,10 @@ var errLateOffer = errors.New("call: late offer")
 // itself plays to the caller: the first codec of the offer it can encode,
 // with telephone-event at that codec's clock when offered.
 func (c *Call) localAnswer() (media.Description, error) {
-	if c.in == nil {
+	if c.Inbound() == nil {
 		return media.Description{}, errNotInbound
 	}
-	offer := c.in.Offer()
+	offer := c.Inbound().Offer()
 	if offer == nil {
 		return media.Description{}, errLateOffer
 	}
@@ -153,7 +153,7 @@ func (c *Call) Answer(ctx context.Context) error {
 	} else if err != nil {
 		return err
 	}
-	agreed, err := c.in.Answer(ctx, d)
+	agreed, err := c.Inbound().Answer(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (c *Call) Answer(ctx context.Context) error {
 	c.mu.Unlock()
 	c.setState(StateAnswered)
 	c.startSupervision(ctx)
-	c.log.Info("call answered by the switch", "codec", c.anchor.Socket().Config().Audio.Name)
+	c.log.Info("call answered by the switch", "codec", c.Anchor().Socket().Config().Audio.Name)
 	return nil
 }
 
@@ -174,7 +174,7 @@ func (c *Call) EarlyMedia(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("early media: %w", err)
 	}
-	if err := c.in.Progress(ctx, false, &d); err != nil {
+	if err := c.Inbound().Progress(ctx, false, &d); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -189,7 +189,7 @@ func (c *Call) EarlyMedia(ctx context.Context) error {
 // PlayRate is the PCM rate sources played to the caller must produce
 // (media.PlayRate of the caller's codec); 0 before Answer or EarlyMedia.
 func (c *Call) PlayRate() int {
-	a := c.anchor.Socket().Config().Audio
+	a := c.Anchor().Socket().Config().Audio
 	if a.Name == "" {
 		return 0
 	}
@@ -211,7 +211,7 @@ func (c *Call) Play(ctx context.Context, src audio.Source) error {
 		case <-pctx.Done():
 		}
 	}()
-	err := media.Play(pctx, c.anchor.Socket(), src)
+	err := media.Play(pctx, c.Anchor().Socket(), src)
 	if c.isEnded() {
 		return ErrEnded
 	}
@@ -246,10 +246,10 @@ func (c *Call) Sleep(ctx context.Context, d time.Duration) error {
 
 // Ring sends 180 Ringing to the caller.
 func (c *Call) Ring(ctx context.Context) error {
-	if c.in == nil {
+	if c.Inbound() == nil {
 		return errNotInbound
 	}
-	if err := c.in.Progress(ctx, true, nil); err != nil {
+	if err := c.Inbound().Progress(ctx, true, nil); err != nil {
 		return err
 	}
 	c.mu.Lock()

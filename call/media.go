@@ -20,14 +20,14 @@ func (c *Call) connect(out Leg) {
 	if c.state == StateEnded {
 		return
 	}
-	b, err := media.Connect(c.anchor.Socket(), out.Socket(), c.media)
+	b, err := media.Connect(c.Anchor().Socket(), out.Socket(), c.media)
 	if err != nil {
 		c.log.Error("media bridge", "error", err)
 		c.media = nil
 		return
 	}
 	if b != c.media {
-		ca, cb := c.anchor.Socket().Config(), out.Socket().Config()
+		ca, cb := c.Anchor().Socket().Config(), out.Socket().Config()
 		c.log.Info("media bridge", "transcoding", b.Transcoding(),
 			"caller_codec", ca.Audio.Name, "callee_codec", cb.Audio.Name)
 	}
@@ -41,7 +41,7 @@ func (c *Call) connect(out Leg) {
 // already forwarded its telephone-events. Digits to one leg go out in
 // order, one at a time, without holding up the bridge loop.
 func (c *Call) relayDTMF(from, to Leg, e DTMF) {
-	c.emit(Notice{Kind: NoticeDTMF, Leg: from.ID(), Inbound: from == c.anchor, Digit: e.Digit})
+	c.emit(Notice{Kind: NoticeDTMF, Leg: from.ID(), Inbound: from == c.Anchor(), Digit: e.Digit})
 	c.mu.Lock()
 	forwarded := e.InBand && c.media != nil && !c.media.Transcoding() &&
 		from.Socket().Config().HasEvents() && to.Socket().Config().HasEvents()
@@ -147,7 +147,7 @@ func (c *Call) supervise(ctx context.Context) {
 				if isWeak, changed := w.weak.Update(snap.MOS); changed {
 					c.log.Info("leg quality", "leg", l.ID(), "weak", isWeak, "mos", snap.MOS,
 						"loss_percent", snap.IntervalLossPercent, "jitter", snap.Jitter, "rtt", snap.RTT)
-					c.emit(Notice{Kind: NoticeQuality, Leg: l.ID(), Inbound: l == c.anchor, Weak: isWeak, MOS: snap.MOS})
+					c.emit(Notice{Kind: NoticeQuality, Leg: l.ID(), Inbound: l == c.Anchor(), Weak: isWeak, MOS: snap.MOS})
 				}
 			}
 		}

@@ -186,8 +186,8 @@ func (pl *placement) fail(cause Cause) {
 // place dials a party for the running bridge: the anchor's offer when it
 // has one (else the dialer offers its trunk's codecs).
 func (c *Call) place(ctx context.Context, d Dialer, r DialRequest) (Leg, *Cause) {
-	if c.in != nil && r.Offer == nil {
-		r.Offer = c.in.Offer()
+	if c.Inbound() != nil && r.Offer == nil {
+		r.Offer = c.Inbound().Offer()
 	}
 	r.CallID = c.ID()
 	leg, err := d.Dial(ctx, r)
@@ -231,7 +231,7 @@ func (c *Call) hangupParted(ctx context.Context, l Leg, cause Cause) {
 func (c *Call) handleAside(l Leg, ev Event) {
 	switch e := ev.(type) {
 	case DTMF:
-		if l == c.anchor {
+		if l == c.Anchor() {
 			c.handleLocal(ev)
 		}
 	case Reoffer:
@@ -311,4 +311,13 @@ func (c *Call) unjoin() {
 	if b != nil {
 		b.Stop()
 	}
+}
+
+// swapAnchor makes party the call's anchor (a REFER from the anchor hands
+// the call to its party): it is no longer a leg the switch answers, so
+// Inbound becomes nil. Only the bridge loop calls it.
+func (c *Call) swapAnchor(party Leg) {
+	c.stopFeed()
+	c.anchor.Store(&legRef{party})
+	c.in.Store(nil)
 }

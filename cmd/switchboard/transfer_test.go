@@ -373,6 +373,52 @@ func TestReferFromFarEnd(t *testing.T) {
 	}
 }
 
+// TestReferFromCaller: the caller's side (the carrier, refer: allow) sends
+// REFER to +15550142 in a B2BUA call: 202 and NOTIFYs to it; the far end it
+// was talking to hears the transfer music, then talks to the target, and
+// the REFER's sender is hung up after the final NOTIFY.
+func TestReferFromCaller(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		c.Trunks[0].Refer = "allow"
+		c.Transfers.Music = audioDir + "tone-400.wav"
+		c.Routes = append([]config.Route{{Name: "escalations", Match: config.RouteMatch{To: "+15550142"}, Outbound: "far-end"}}, c.Routes...)
+		c.Contacts = []config.Contact{{Name: "Escalations", Numbers: []string{"+15550142"}, Tags: []string{"external_number"}}}
+	})
+	c, fc := h.connected()
+	waitTone(t, c, farHz, "the far end")
+	res, err := c.Refer(h.ctx, "<tel:+15550142>", nil)
+	if err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER from the caller: %v %v, want 202", res, err)
+	}
+	in := h.nextIncoming()
+	if u := in.Request().Recipient.User; u != "+15550142" {
+		t.Errorf("INVITE to %s, want +15550142", u)
+	}
+	if err := in.Ring(false); err != nil {
+		t.Fatal(err)
+	}
+	heardAlone(t, fc, transferMusicHz, callerHz, 5*time.Second, "the far end hears the transfer music")
+	target, err := in.Answer(siptest.AnswerOptions{ToneHz: earlyHz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	deadline := time.After(5 * time.Second)
+	for !strings.HasPrefix(last, "SIP/2.0 200") {
+		select {
+		case n := <-c.Notifies():
+			last = strings.TrimSpace(string(n.Body()))
+		case <-deadline:
+			t.Fatalf("no final NOTIFY 200 (last %q)", last)
+		}
+	}
+	waitEnded(t, c, "the REFER's sender")
+	heardAlone(t, fc, earlyHz, callerHz, 5*time.Second, "the far end hears the target")
+	waitTone(t, target, farHz, "the target hears the far end")
+	h.hangup(fc, target)
+	h.waitMetric("switchboard_active_calls", "0")
+}
+
 // TestLegsComeAndGoLeaveNothing: one call whose legs change five times
 // (hold, resume, transfer, failed transfer, hang-up) leaves no leg, media
 // port or goroutine behind.
