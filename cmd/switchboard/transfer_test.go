@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -528,4 +531,38 @@ func BenchmarkTransferSetup(b *testing.B) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// TestTransferToNumberSIPp: the external number is a SIPp far end (the
+// reference config's pstn trunk, pointed at SIPp's port) that answers and
+// echoes RTP: the caller transferred to +15550142 hears its own tone come
+// back through the switch; its hang-up ends SIPp's call (exit 0).
+func TestTransferToNumberSIPp(t *testing.T) {
+	requireSIPp(t)
+	uasPort, uasMedia := freePort(t), freePorts(t, 4)
+	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
+		for i := range c.Trunks {
+			if c.Trunks[i].Name == "pstn" {
+				c.Trunks[i].Outbound.URI = fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", uasPort)
+			}
+		}
+	}))
+	ctx, cancel := context.WithTimeout(h.ctx, 45*time.Second)
+	defer cancel()
+	uas := startSIPp(t, ctx, "uas", "-sf", "uas_echo.xml", "-i", "127.0.0.1", "-p", strconv.Itoa(uasPort),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(uasMedia), "-rtp_echo", "-m", "1", "-timeout", "40", "-timeout_error")
+	a1 := h.login("agent1", "agent1-token")
+	c, callID, _ := h.answered(a1)
+	if _, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"number": "+15550142", "from": "+15550100"}); err != nil {
+		t.Fatal(err)
+	}
+	a1.next("transfer.succeeded", 10*time.Second)
+	heardAlone(t, c, callerHz, transferMusicHz, 5*time.Second, "the caller's own tone, echoed by SIPp")
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := uas.wait(t, 20*time.Second); got != 0 {
+		t.Errorf("SIPp far end exit %d, want 0\n%s", got, tail(uas.out.String(), 2000))
+	}
+	h.waitMetric("switchboard_active_calls", "0")
 }
