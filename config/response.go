@@ -48,11 +48,14 @@ func (s *schemaChecker) checkResponseCode(n *yaml.Node, path string) bool {
 		n.Tag = "!!str"
 		return true
 	case yaml.MappingNode:
-		had := len(n.Content)
+		if len(n.Content) == 0 { // reported here: decoding would drop it
+			s.add(n, path, "must be %s", responseCodeForms)
+			return false
+		}
 		s.checkStruct(n, responseCodeType, path)
 		// A mapping whose keys were all refused is already reported: the
 		// code is dropped rather than reported again as empty.
-		return had == 0 || len(n.Content) > 0
+		return len(n.Content) > 0
 	}
 	s.add(n, path, "must be %s, not a %s", responseCodeForms, kindName(n))
 	return false
