@@ -246,7 +246,9 @@ var schemaDocs = map[string]schemaDoc{
 		fields: map[string]fieldDoc{
 			"file":  {desc: promptRef + " the message."},
 			"every": {desc: "Seconds between two announcements; required (above 0) with a file.", min: num(0)},
-			"response_codes": {desc: "A key (0-9, *, #, A-D) and the flow it leads to, e.g. {\"1\": \"callback\"}.",
+			"response_codes": {desc: "A key (0-9, *, #, A-D) and what it leads to: a flow, by its name " +
+				"({\"2\": \"voicemail\"}), or a callback request of a callback configuration " +
+				"({\"1\": {\"callback\": \"support-callback\"}}: the caller hears its confirmation and the call ends normally).",
 				keys: "^[0-9*#A-D]$"},
 			"wait_for_response": {desc: "Seconds keys still count after the message ends; 0: 5.", min: num(0)},
 		},
@@ -358,7 +360,7 @@ var schemaDocs = map[string]schemaDoc{
 
 var exampleStrategy = WaitingStrategyInput{Name: "quiet", Greeting: "prompt-5f0c2a9d41b7e3c86a1d0f2e",
 	Music:        "prompt-0b8e6f3a2c1d4e5f60718293",
-	Announcement: &Announcement{File: "prompt-9a7b6c5d4e3f2a1b0c9d8e7f", Every: 30, ResponseCodes: map[string]string{"1": "callback"}, WaitForResponse: 5},
+	Announcement: &Announcement{File: "prompt-9a7b6c5d4e3f2a1b0c9d8e7f", Every: 30, ResponseCodes: map[string]config.ResponseCode{"1": {Callback: "support-callback"}, "2": {Flow: "voicemail"}}, WaitForResponse: 5},
 	MaxWait:      300, MaxWaitMessage: "prompt-1a2b3c4d5e6f708192a3b4c5", MaxWaitFlow: "voicemail"}
 
 func ptr[T any](v T) *T { return &v }
@@ -657,6 +659,11 @@ func (d schemaDoc) property(t reflect.Type, fd fieldDoc) map[string]any {
 			items = config.NamePattern
 		}
 		s = map[string]any{"type": "array", "items": map[string]any{"type": "string", "pattern": items}}
+	case t.Kind() == reflect.Map && t.Elem() == responseCodeType:
+		s = map[string]any{"type": "object", "additionalProperties": responseCodeSchema()}
+		if fd.keys != "" {
+			s["propertyNames"] = map[string]string{"pattern": fd.keys}
+		}
 	case t.Kind() == reflect.Map:
 		s = map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string", "pattern": config.NamePattern}}
 		if fd.keys != "" {
@@ -702,6 +709,20 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+var responseCodeType = reflect.TypeFor[config.ResponseCode]()
+
+// responseCodeSchema is config.ResponseCode's JSON: a flow's name, or a
+// callback request.
+func responseCodeSchema() map[string]any {
+	name := map[string]any{"type": "string", "pattern": config.NamePattern}
+	return map[string]any{"oneOf": []any{
+		map[string]any{"type": "string", "pattern": config.NamePattern, "description": "The flow the key leads to."},
+		map[string]any{"type": "object", "description": "A callback request: the caller hears the callback " +
+			"configuration's confirmation and the call ends normally.",
+			"properties": map[string]any{"callback": name}, "required": []string{"callback"}, "additionalProperties": false},
+	}}
 }
 
 // jsonType is the JSON schema type of a scalar Go type.

@@ -253,3 +253,23 @@ func TestAPIAnswersMatchTheDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestStrategyResponseCodeForms: a waiting strategy's response codes take
+// a flow's name or {"callback": NAME} and are shown back in the same form;
+// another shape is a 400 naming both forms. Answers match the document.
+func TestStrategyResponseCodeForms(t *testing.T) {
+	srv, _ := contactServer(t)
+	body := `{"name":"cb","announcement":{"file":"prompt-bbbbbbbbbbbbbbbbbbbbbbbb","every":30,` +
+		`"response_codes":{"1":{"callback":"support-callback"},"2":"callback"}}}`
+	if code, out := request(t, srv, "POST", "/api/v1/waiting-strategies", testKey, body); code != 201 {
+		t.Fatalf("POST: %d %s", code, out)
+	}
+	code, out := request(t, srv, "GET", "/api/v1/waiting-strategies/cb", testKey, "")
+	if want := `"response_codes":{"1":{"callback":"support-callback"},"2":"callback"}`; code != 200 || !strings.Contains(out, want) {
+		t.Errorf("GET: %d %s, want %s", code, out, want)
+	}
+	bad := `{"name":"bad","announcement":{"file":"prompt-bbbbbbbbbbbbbbbbbbbbbbbb","every":30,"response_codes":{"1":{"callbak":"x"}}}}`
+	if code, out := request(t, srv, "POST", "/api/v1/waiting-strategies", testKey, bad); code != 400 || !strings.Contains(out, `{\"callback\": NAME}`) {
+		t.Errorf("POST with a misspelt key: %d %s, want 400 naming the forms", code, out)
+	}
+}

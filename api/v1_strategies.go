@@ -32,12 +32,14 @@ type WaitingStrategy struct {
 	Managed bool `json:"managed"`
 }
 
-// Announcement is repeated over the music, with response codes.
+// Announcement is repeated over the music, with response codes: each key
+// leads to a flow ("1": "sales") or requests a callback
+// ("1": {"callback": "support-callback"}).
 type Announcement struct {
-	File            string            `json:"file"`
-	Every           float64           `json:"every"`
-	ResponseCodes   map[string]string `json:"response_codes,omitempty"`
-	WaitForResponse float64           `json:"wait_for_response"`
+	File            string                         `json:"file"`
+	Every           float64                        `json:"every"`
+	ResponseCodes   map[string]config.ResponseCode `json:"response_codes,omitempty"`
+	WaitForResponse float64                        `json:"wait_for_response"`
 }
 
 func quote(s string) string { return strconv.Quote(s) }

@@ -389,8 +389,9 @@ type GatherAction struct {
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"`
 	// InterDigitTimeout is how long to wait for each next key; default 3s.
 	InterDigitTimeout time.Duration `mapstructure:"inter_digit_timeout" yaml:"inter_digit_timeout"`
-	// Branches maps what was keyed to the flow to run.
-	Branches map[string]string `mapstructure:"branches" yaml:"branches"`
+	// Branches maps what was keyed to the flow to run, or to a callback
+	// request ({callback: NAME}, see ResponseCode).
+	Branches map[string]ResponseCode `mapstructure:"branches" yaml:"branches"`
 	// Default is the flow for input no branch matches; "" goes on with the
 	// next action.
 	Default string `mapstructure:"default" yaml:"default"`
@@ -429,9 +430,10 @@ type WaitingStrategy struct {
 type Announcement struct {
 	File  string        `mapstructure:"file" yaml:"file"`
 	Every time.Duration `mapstructure:"every" yaml:"every"`
-	// ResponseCodes maps a key to the flow it leads to (callback request,
-	// another flow, leaving the queue).
-	ResponseCodes map[string]string `mapstructure:"response_codes" yaml:"response_codes"`
+	// ResponseCodes maps a key to the flow it leads to (another flow,
+	// leaving the queue) or to a callback request ({callback: NAME}, see
+	// ResponseCode).
+	ResponseCodes map[string]ResponseCode `mapstructure:"response_codes" yaml:"response_codes"`
 	// WaitForResponse keeps the keys live this long after the
 	// announcement ends; default 5s.
 	WaitForResponse time.Duration `mapstructure:"wait_for_response" yaml:"wait_for_response"`

@@ -376,12 +376,13 @@ func decodeFlows(raw any) (map[string][]Action, error) {
 	return flows, nil
 }
 
-// decodeHook turns "30s" into a time.Duration and "a, b" (from the
-// environment) into a list.
+// decodeHook turns "30s" into a time.Duration, "a, b" (from the
+// environment) into a list and a flow name into a ResponseCode.
 func decodeHook() mapstructure.DecodeHookFunc {
 	return mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.DecodeHookFuncType(stringToList),
+		mapstructure.DecodeHookFuncType(stringToResponseCode),
 	)
 }
 

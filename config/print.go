@@ -82,6 +82,8 @@ func encodeValue(v reflect.Value) *yaml.Node {
 	switch {
 	case v.Type() == durationType:
 		return scalar("!!str", formatDuration(time.Duration(v.Int())))
+	case v.Type() == responseCodeType:
+		return encodeResponseCode(v.Interface().(ResponseCode))
 	case v.Kind() == reflect.Pointer:
 		if v.IsNil() {
 			return scalar("!!null", "null")

@@ -35,6 +35,8 @@ func (s *schemaChecker) check(n *yaml.Node, t reflect.Type, path string) bool {
 	switch {
 	case t == durationType:
 		return s.checkScalar(n, path, durationProblem)
+	case t == responseCodeType:
+		return s.checkResponseCode(n, path)
 	case t.Kind() == reflect.Pointer:
 		return s.check(n, t.Elem(), path)
 	case t.Kind() == reflect.Struct:

@@ -523,7 +523,7 @@ func (a *Action) validate(v *collector, key string, c *Config, trunks map[string
 			if digits == "" || strings.Trim(digits, "0123456789*#ABCD") != "" {
 				v.add(joinKey(key+".gather.branches", digits), "%q is not a key sequence (0-9, *, #, A-D)", digits)
 			}
-			flowRef(joinKey(key+".gather.branches", digits), g.Branches[digits], true)
+			c.checkResponseCode(v, joinKey(key+".gather.branches", digits), g.Branches[digits])
 		}
 		flowRef(key+".gather.default", g.Default, false)
 		flowRef(key+".gather.no_input", g.NoInput, false)
@@ -586,9 +586,7 @@ func (c *Config) validateWaitingStrategies(v *collector) {
 			if len(k) != 1 || !strings.ContainsAny(k, "0123456789*#ABCD") {
 				v.add(ck, "%q is not one key (0-9, *, #, A-D)", k)
 			}
-			if _, ok := c.Flows[a.ResponseCodes[k]]; !ok {
-				v.add(ck, "unknown flow %q", a.ResponseCodes[k])
-			}
+			c.checkResponseCode(v, ck, a.ResponseCodes[k])
 		}
 		if w.MaxWait < 0 {
 			v.add(key+".max_wait", "must not be negative")

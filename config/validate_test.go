@@ -135,7 +135,7 @@ func TestValidateRules(t *testing.T) {
 		}},
 		{"gather", func(c *Config) {
 			c.Flows["support"] = []Action{{Gather: &GatherAction{MaxDigits: 40, Terminator: "##", Timeout: -1,
-				Branches: map[string]string{"1": "support", "x": "to-carrier", "2": "nowhere"}, NoInput: "gone"}}}
+				Branches: map[string]ResponseCode{"1": {Flow: "support"}, "x": {Flow: "to-carrier"}, "2": {Flow: "nowhere"}}, NoInput: "gone"}}}
 		}, []string{
 			"flows.support[0].gather.max_digits: must be 0 (1) to 32, not 40",
 			`flows.support[0].gather.terminator: must be one key (0-9, *, #, A-D), not "##"`,
@@ -146,7 +146,7 @@ func TestValidateRules(t *testing.T) {
 		}},
 		{"waiting strategy", func(c *Config) {
 			c.WaitingStrategies = map[string]WaitingStrategy{"default": {
-				Announcement:   Announcement{File: "a.wav", ResponseCodes: map[string]string{"12": "support", "3": "gone"}, WaitForResponse: -1},
+				Announcement:   Announcement{File: "a.wav", ResponseCodes: map[string]ResponseCode{"12": {Flow: "support"}, "3": {Flow: "gone"}}, WaitForResponse: -1},
 				MaxWaitMessage: "m.wav",
 			}}
 			c.Flows["support"] = []Action{{Queue: &QueueAction{WaitingStrategy: "other"}}}

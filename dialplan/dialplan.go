@@ -34,6 +34,7 @@ type Engine struct {
 	schedules map[string]*schedule.Compiled
 	prompts   *prompt.Library
 	queues    Queues
+	callbacks Callbacks
 	now       func() time.Time
 	strategy  func(ctx context.Context, queue, named string) (config.WaitingStrategy, bool)
 }
@@ -56,6 +57,9 @@ type Options struct {
 	// the API live outside the configuration. nil: the configuration's
 	// waiting_strategies only.
 	WaitingStrategy func(ctx context.Context, queue, named string) (config.WaitingStrategy, bool)
+	// Callbacks stores the callback requests of response codes and gather
+	// branches {callback: NAME}; nil: such keys are logged and ignored.
+	Callbacks Callbacks
 }
 
 // route is a config route with its patterns compiled.
@@ -86,7 +90,7 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 		o.Queues = HoldQueues{}
 	}
 	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now, queues: o.Queues,
-		strategy: o.WaitingStrategy, schedules: map[string]*schedule.Compiled{}}
+		callbacks: o.Callbacks, strategy: o.WaitingStrategy, schedules: map[string]*schedule.Compiled{}}
 	if e.strategy == nil {
 		e.strategy = func(_ context.Context, queue, named string) (config.WaitingStrategy, bool) {
 			ws, ok := cfg.WaitingStrategies[strategyName(cfg, queue, named)]
@@ -450,15 +454,15 @@ func (e *Engine) gather(ctx context.Context, c *call.Call, g *config.GatherActio
 		case d := <-c.Digits():
 			stopPrompt()
 			if string(d.Digit) == term {
-				return e.branch(c, g, string(keyed)), nil
+				return e.branch(ctx, c, g, string(keyed))
 			}
 			keyed = append(keyed, d.Digit)
 			if len(keyed) >= maxDigits {
-				return e.branch(c, g, string(keyed)), nil
+				return e.branch(ctx, c, g, string(keyed))
 			}
 			timer = time.After(inter)
 		case <-timer:
-			return e.branch(c, g, string(keyed)), nil
+			return e.branch(ctx, c, g, string(keyed))
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-c.Done():
@@ -467,18 +471,27 @@ func (e *Engine) gather(ctx context.Context, c *call.Call, g *config.GatherActio
 	}
 }
 
-// branch picks the flow for what was keyed.
-func (e *Engine) branch(c *call.Call, g *config.GatherAction, keyed string) string {
-	next, how := g.Branches[keyed], "branch"
+// branch picks the flow for what was keyed, or requests the callback its
+// branch names. A callback that is not requested (no Callbacks, a failed
+// request) is as if no branch matched: the default.
+func (e *Engine) branch(ctx context.Context, c *call.Call, g *config.GatherAction, keyed string) (string, error) {
+	code, how := g.Branches[keyed], "branch"
+	next := code.Flow
+	c.Set("digits", keyed)
 	switch {
 	case keyed == "":
 		next, how = g.NoInput, "no input"
+	case code.Callback != "":
+		c.Log().Info("gathered", "digits", keyed, "outcome", "callback", "callback", code.Callback)
+		if done, err := e.requestCallback(ctx, c, code.Callback, "", nil); done {
+			return "", err
+		}
+		next, how = g.Default, "default (callback not requested)"
 	case next == "":
 		next, how = g.Default, "default"
 	}
-	c.Set("digits", keyed)
 	c.Log().Info("gathered", "digits", keyed, "outcome", how, "flow", next)
-	return next
+	return next, nil
 }
 
 // path resolves a prompt file relative to the configuration file.
@@ -650,7 +663,11 @@ func describeGather(g *config.GatherAction) string {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "; %s → flow %s", k, g.Branches[k])
+		if cb := g.Branches[k].Callback; cb != "" {
+			fmt.Fprintf(&b, "; %s → callback request %s (its confirmation, then the call ends)", k, cb)
+			continue
+		}
+		fmt.Fprintf(&b, "; %s → flow %s", k, g.Branches[k].Flow)
 	}
 	for _, o := range []struct{ what, flow string }{{"other keys", g.Default}, {"no input", g.NoInput}} {
 		where := "the next action"

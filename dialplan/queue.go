@@ -164,10 +164,23 @@ func (e *Engine) queue(ctx context.Context, c *call.Call, q *config.QueueAction)
 				c.Log().Info("key outside the response window ignored", "digit", string(d.Digit))
 				continue
 			}
-			if flow, ok := ws.Announcement.ResponseCodes[string(d.Digit)]; ok {
-				c.Log().Info("response code", "queue", q.Name, "digit", string(d.Digit), "flow", flow,
-					"waited", time.Since(entered).Round(time.Millisecond))
-				return flow, nil
+			code, ok := ws.Announcement.ResponseCodes[string(d.Digit)]
+			if !ok {
+				continue
+			}
+			c.Log().Info("response code", "queue", q.Name, "digit", string(d.Digit), "code", code.String(),
+				"waited", time.Since(entered).Round(time.Millisecond))
+			if code.Callback == "" {
+				return code.Flow, nil
+			}
+			// The caller stays in the queue, hearing its media, until the
+			// request is stored: a failed one leaves its place as it was.
+			done, err := e.requestCallback(ctx, c, code.Callback, q.Name, func() {
+				stopPlaying()
+				leaveFor(ticket, LeaveCallback)
+			})
+			if done {
+				return "", err
 			}
 		case a := <-ticket.Found():
 			stopPlaying()

@@ -123,7 +123,7 @@ func TestFlowGather(t *testing.T) {
 				"out": {
 					{Answer: &config.AnswerAction{}},
 					{Gather: &config.GatherAction{Prompt: prompt, Timeout: time.Second,
-						Branches: map[string]string{"1": "one", "2": "two"}, Default: "other", NoInput: "silent"}},
+						Branches: map[string]config.ResponseCode{"1": {Flow: "one"}, "2": {Flow: "two"}}, Default: "other", NoInput: "silent"}},
 					{Hangup: &config.HangupAction{Code: 480, Reason: "unreachable"}},
 				},
 				"one":    {{Hangup: &config.HangupAction{Code: 480, Reason: "pressed one"}}},

@@ -33,14 +33,15 @@ type node struct {
 	sip   *sip.Server
 	http  *api.Server
 	// engine runs new calls; reload swaps it, calls in progress keep theirs.
-	engine  atomic.Pointer[dialplan.Engine]
-	reloads sync.Mutex // one reload at a time
-	queues  dialplan.Queues
-	contact *contactCenter                // nil when a test supplies its own queues
-	running atomic.Pointer[config.Config] // the configuration new calls use
-	now     func() time.Time
-	metrics *sip.Metrics
-	reg     *prometheus.Registry
+	engine    atomic.Pointer[dialplan.Engine]
+	reloads   sync.Mutex // one reload at a time
+	queues    dialplan.Queues
+	contact   *contactCenter                // nil when a test supplies its own queues
+	running   atomic.Pointer[config.Config] // the configuration new calls use
+	now       func() time.Time
+	callbacks dialplan.Callbacks // nil: callback keys are ignored
+	metrics   *sip.Metrics
+	reg       *prometheus.Registry
 	// activeCalls counts the calls in the dialplan (named in the log when a
 	// second signal cuts the drain short).
 	activeCalls atomic.Int64
@@ -79,6 +80,9 @@ type nodeOptions struct {
 	// Now is the dialplan's clock (routes' schedules, working hours); nil:
 	// time.Now.
 	Now func() time.Time
+	// Callbacks takes the callback requests of response codes and gather
+	// branches; nil: such keys are ignored.
+	Callbacks dialplan.Callbacks
 }
 
 // startNode wires and starts every part of the switch for cfg.
@@ -88,7 +92,7 @@ func startNode(ctx context.Context, cfg *config.Config, log *slog.Logger) (*node
 
 // startNodeWith is startNode with parts replaced.
 func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o nodeOptions) (*node, error) {
-	n := &node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), queues: o.Queues, now: o.Now}
+	n := &node{cfg: cfg, log: log, reg: prometheus.NewRegistry(), queues: o.Queues, now: o.Now, callbacks: o.Callbacks}
 	n.running.Store(cfg)
 	if n.queues == nil {
 		cc, err := startContact(ctx, cfg, log, o.Now, n.running.Load)
@@ -295,7 +299,7 @@ func restartSections(a, b *config.Config) []string {
 
 // newEngine builds the dialplan engine for cfg with the node's parts.
 func (n *node) newEngine(cfg *config.Config) *dialplan.Engine {
-	o := dialplan.Options{Dialer: n.sip, Log: n.log, Queues: n.queues, Now: n.now}
+	o := dialplan.Options{Dialer: n.sip, Log: n.log, Queues: n.queues, Now: n.now, Callbacks: n.callbacks}
 	if n.contact != nil {
 		o.WaitingStrategy = n.contact.strategyFor(cfg)
 	}

@@ -24,7 +24,7 @@ func waitingConfig(maxWait time.Duration) func(c *config.Config) {
 				Greeting: audioDir + "tone-500.wav",
 				Music:    audioDir + "tone-700.wav",
 				Announcement: config.Announcement{File: audioDir + "tone-1100.wav", Every: 3 * time.Second,
-					ResponseCodes: map[string]string{"1": "callback"}, WaitForResponse: time.Second},
+					ResponseCodes: map[string]config.ResponseCode{"1": {Flow: "callback"}}, WaitForResponse: time.Second},
 				MaxWait: maxWait,
 			},
 		}

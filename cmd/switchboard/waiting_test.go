@@ -140,7 +140,7 @@ func TestClosedHoursInjectedClock(t *testing.T) {
 			"away": {
 				{Answer: &config.AnswerAction{}},
 				{Gather: &config.GatherAction{Prompt: audioDir + "tone-900.wav", Timeout: 2 * time.Second,
-					Branches: map[string]string{"1": "callback"}, NoInput: "closed"}},
+					Branches: map[string]config.ResponseCode{"1": {Flow: "callback"}}, NoInput: "closed"}},
 			},
 			"callback": {
 				{Play: &config.PlayAction{File: audioDir + "tone-1500.wav"}},
