@@ -102,6 +102,51 @@ func (t *Ticket) Leave() {
 	a.end()
 }
 
+// LeaveFor takes the caller out of the queue for reason. A caller who
+// requested a callback (reason "callback") is not abandoned: its record's
+// result is callback, the queue does not count it in its abandon rate, and
+// an offer ringing for it is withdrawn. Any other reason is Leave's. Like
+// Leave, it does nothing once an agent has the call.
+func (t *Ticket) LeaveFor(reason string) {
+	if reason != resultCallback {
+		t.Leave()
+		return
+	}
+	a, e := t.a, t.e
+	now, err := a.begin()
+	if err != nil {
+		return
+	}
+	defer a.end()
+	q := e.q
+	switch e.state {
+	case stOffered:
+		a.releaseAgentLocked(e.agent, e, now, "callback")
+	case stWaiting:
+		q.removeWaiting(e)
+	case stAnswering:
+		// The agent's media is being attached: Answer sees the entry
+		// done and releases the agent.
+	default:
+		return
+	}
+	e.finish()
+	delete(q.in, e)
+	if a.calls[e.id] == e {
+		delete(a.calls, e.id)
+	}
+	e.rec.Ended, e.rec.Result = now, resultCallback
+	a.putRecord(e.rec)
+	a.addEvent(e.conv, now, "left", map[string]any{
+		"call_id": e.id, "reason": reason, "waited": now.Sub(e.enq).String()})
+	a.log.Info("caller left the queue for a callback", "call_id", e.id, "queue", q.cfg.Name,
+		"waited", now.Sub(e.enq))
+}
+
+// resultCallback closes the record of a caller who left its queue with a
+// callback request.
+const resultCallback = "callback"
+
 // CallID is the call's id.
 func (t *Ticket) CallID() string { return t.e.id }
 

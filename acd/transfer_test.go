@@ -192,3 +192,27 @@ func TestTransferToNumber(t *testing.T) {
 		t.Errorf("party commands %v, want a dial to +15550142", got)
 	}
 }
+
+// TestLeaveForCallback: a caller who asks for a callback while an offer
+// rings leaves without being abandoned: the agent is released, the record
+// says callback, the queue's abandon count does not move.
+func TestLeaveForCallback(t *testing.T) {
+	e := newEnv(t, noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "available", "q")
+	tk := e.enqueue("q", newCall("c1", "+15550001", ""))
+	if e.ringing("a") != "c1" {
+		t.Fatal("c1 not offered to a")
+	}
+	tk.LeaveFor("callback")
+	e.wantSystem("a", SystemIdle)
+	if r := e.record("c1"); r.Result != resultCallback {
+		t.Errorf("record result %q, want callback", r.Result)
+	}
+	st, err := e.a.Stats("q")
+	e.must(err)
+	if st.Abandoned != 0 {
+		t.Errorf("abandoned %d, want 0", st.Abandoned)
+	}
+	tk.LeaveFor("callback") // idempotent
+}
