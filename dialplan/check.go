@@ -73,9 +73,8 @@ func Check(cfg *config.Config) config.Problems {
 }
 
 // checkHoldFiles checks the files and texts hold, transfers and callback
-// confirmations name, like
-// those of the flows: confined to the prompt directories, in an allowed
-// format, with espeak-ng installed for say.
+// confirmations name, like those of the flows: confined to the prompt
+// directories, in an allowed format, with espeak-ng installed for say.
 func checkHoldFiles(cfg *config.Config, lib *prompt.Library, speechChecked *bool) config.Problems {
 	type part struct {
 		key string
