@@ -89,12 +89,12 @@ func (s *SQLite) DeleteCallbackConfig(ctx context.Context, id string) error {
 	return affected(res, "callback config", id)
 }
 
-const callbackSelect = `SELECT id, config, type, queue, number, conversation_id, enqueued_at, created_at,
+const callbackSelect = `SELECT id, config, type, queue, retries, retry_delay_ms, number, conversation_id, enqueued_at, created_at,
 	updated_at, status, agent_id, attempts_made, next_attempt_at FROM callbacks`
 
 func scanCallback(row interface{ Scan(...any) error }) (Callback, error) {
 	var c Callback
-	err := row.Scan(&c.ID, &c.Config, &c.Type, &c.Queue, &c.Number, &c.ConversationID, msTime{&c.Enqueued},
+	err := row.Scan(&c.ID, &c.Config, &c.Type, &c.Queue, &c.Retries, msDuration{&c.RetryDelay}, &c.Number, &c.ConversationID, msTime{&c.Enqueued},
 		msTime{&c.CreatedAt}, msTime{&c.UpdatedAt}, &c.Status, &c.AgentID, &c.AttemptsMade, msTime{&c.NextAttemptAt})
 	c.Attempts = []CallbackAttempt{}
 	return c, err
@@ -194,17 +194,18 @@ func (s *SQLite) GetCallback(ctx context.Context, id string) (Callback, error) {
 
 // callbackUpsert writes every field of a request; WHERE conditions may
 // follow (the update is then conditional).
-const callbackUpsert = `INSERT INTO callbacks (id, config, type, queue, number, conversation_id, enqueued_at,
-	created_at, updated_at, status, agent_id, attempts_made, next_attempt_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const callbackUpsert = `INSERT INTO callbacks (id, config, type, queue, retries, retry_delay_ms, number,
+	conversation_id, enqueued_at, created_at, updated_at, status, agent_id, attempts_made, next_attempt_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (id) DO UPDATE SET config = excluded.config, type = excluded.type, queue = excluded.queue,
+		retries = excluded.retries, retry_delay_ms = excluded.retry_delay_ms,
 		number = excluded.number, conversation_id = excluded.conversation_id, enqueued_at = excluded.enqueued_at,
 		updated_at = excluded.updated_at, status = excluded.status, agent_id = excluded.agent_id,
 		attempts_made = excluded.attempts_made, next_attempt_at = excluded.next_attempt_at`
 
 func (s *SQLite) callbackArgs(c Callback) []any {
 	updated := orNow(c.UpdatedAt, s)
-	return []any{c.ID, c.Config, c.Type, c.Queue, c.Number, c.ConversationID, millis(c.Enqueued),
+	return []any{c.ID, c.Config, c.Type, c.Queue, c.Retries, c.RetryDelay.Milliseconds(), c.Number, c.ConversationID, millis(c.Enqueued),
 		s.created(c.CreatedAt), millis(updated), c.Status, c.AgentID, c.AttemptsMade, millis(c.NextAttemptAt)}
 }
 
@@ -229,10 +230,10 @@ func (s *SQLite) UpdateCallbackIf(ctx context.Context, c Callback, status string
 	if err := requireID("callback", c.ID); err != nil {
 		return false, err
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE callbacks SET config = ?, type = ?, queue = ?, number = ?,
-		conversation_id = ?, enqueued_at = ?, updated_at = ?, status = ?, agent_id = ?, attempts_made = ?,
-		next_attempt_at = ? WHERE id = ? AND status = ?`,
-		c.Config, c.Type, c.Queue, c.Number, c.ConversationID, millis(c.Enqueued), millis(orNow(c.UpdatedAt, s)),
+	res, err := s.w.ExecContext(ctx, `UPDATE callbacks SET config = ?, type = ?, queue = ?, retries = ?,
+		retry_delay_ms = ?, number = ?, conversation_id = ?, enqueued_at = ?, updated_at = ?, status = ?,
+		agent_id = ?, attempts_made = ?, next_attempt_at = ? WHERE id = ? AND status = ?`,
+		c.Config, c.Type, c.Queue, c.Retries, c.RetryDelay.Milliseconds(), c.Number, c.ConversationID, millis(c.Enqueued), millis(orNow(c.UpdatedAt, s)),
 		c.Status, c.AgentID, c.AttemptsMade, millis(c.NextAttemptAt), c.ID, status)
 	if err != nil {
 		return false, wrapErr("update callback "+strconv.Quote(c.ID), err)

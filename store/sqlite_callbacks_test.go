@@ -40,8 +40,9 @@ func TestCallbacks(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *SQLite) {
 		ctx := context.Background()
 		day := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-		a := Callback{ID: "cb1", Config: "support-callback", Type: CallbackAutomated, Queue: "support",
-			Number: "+15550142", ConversationID: "conv1", Enqueued: day.Add(-time.Minute), CreatedAt: day,
+		a := Callback{ID: "cb1", Config: "support-callback", Type: CallbackAutomated, Queue: "support", Retries: 2,
+			RetryDelay: 10 * time.Second,
+			Number:     "+15550142", ConversationID: "conv1", Enqueued: day.Add(-time.Minute), CreatedAt: day,
 			UpdatedAt: day, Status: CallbackInQueue}
 		b := Callback{ID: "cb2", Config: "manual", Type: CallbackManual, Queue: "sales", Number: "+15550143",
 			CreatedAt: day.Add(time.Hour), UpdatedAt: day.Add(time.Hour), Status: CallbackInQueue}

@@ -238,13 +238,15 @@ type CallbackConfig struct {
 // Callback is a request to call a customer back.
 type Callback struct {
 	ID string `json:"id"`
-	// Config, Type and Queue are the configuration's when the request was
-	// made.
-	Config         string `json:"config"`
-	Type           string `json:"type"`
-	Queue          string `json:"queue"`
-	Number         string `json:"number"` // the customer's
-	ConversationID string `json:"conversation_id"`
+	// Config, Type, Queue, Retries and RetryDelay are the configuration's
+	// when the request was made.
+	Config         string        `json:"config"`
+	Type           string        `json:"type"`
+	Queue          string        `json:"queue"`
+	Retries        int           `json:"retries"`
+	RetryDelay     time.Duration `json:"retry_delay"`
+	Number         string        `json:"number"` // the customer's
+	ConversationID string        `json:"conversation_id"`
 	// Enqueued is when the customer's call started waiting (its place
 	// among waiting calls).
 	Enqueued  time.Time `json:"enqueued"`

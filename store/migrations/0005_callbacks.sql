@@ -20,14 +20,16 @@ CREATE TABLE callback_configs (
     updated_at     INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
--- A request keeps its configuration's name, type and queue as they were
--- when it was made: the configuration may change or go.
+-- A request keeps its configuration's name, type, queue, retries and retry
+-- delay as they were when it was made: the configuration may change or go.
 CREATE TABLE callbacks (
     id              TEXT    NOT NULL PRIMARY KEY,
     config          TEXT    NOT NULL,
     type            TEXT    NOT NULL,
     queue           TEXT    NOT NULL,
     number          TEXT    NOT NULL,             -- the customer's, E.164
+    retries         INTEGER NOT NULL DEFAULT 0,
+    retry_delay_ms  INTEGER NOT NULL DEFAULT 0,
     conversation_id TEXT    NOT NULL DEFAULT '',
     enqueued_at     INTEGER NOT NULL DEFAULT 0,   -- when the customer's call started waiting
     created_at      INTEGER NOT NULL DEFAULT 0,
