@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,8 +72,8 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 	return cc, nil
 }
 
-// apply makes cfg's queues, agents and contacts the managed ones, and
-// applies transfers.allow_manual_numbers.
+// apply makes cfg's queues, agents, contacts and callback configurations
+// the managed ones, and applies transfers.allow_manual_numbers.
 func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
 	var queues []store.Queue
 	for _, q := range cfg.Queues {
@@ -96,7 +97,26 @@ func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("contact center: %w", err)
 	}
 	cc.acd.SetAllowManualNumbers(cfg.Transfers.AllowManualNumbers)
+	if err := cc.acd.ApplyCallbackConfigs(ctx, callbackConfigs(cfg)); err != nil {
+		return fmt.Errorf("contact center: %w", err)
+	}
 	return nil
+}
+
+// callbackConfigs is cfg's callbacks as the ACD keeps them.
+func callbackConfigs(cfg *config.Config) []store.CallbackConfig {
+	out := make([]store.CallbackConfig, 0, len(cfg.Callbacks))
+	for name, cb := range cfg.Callbacks {
+		retries := config.DefaultCallbackRetries
+		if cb.Retries != nil {
+			retries = *cb.Retries
+		}
+		out = append(out, store.CallbackConfig{Name: name, Type: cb.Type, Queue: cb.Queue, Retries: retries,
+			RetryDelay: cb.RetryDelay, Priority: cb.Priority, ConfirmationFile: cb.Confirmation.File,
+			ConfirmationSay: cb.Confirmation.Say, CallerID: cb.CallerID, Schedule: cb.Schedule})
+	}
+	slices.SortFunc(out, func(a, b store.CallbackConfig) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func orID(name, id string) string {
