@@ -148,7 +148,7 @@ func (v *v1) callbackRoutes() []route {
 			},
 			desc: "Callback requests, oldest first, with their attempts. An agent sees those of its queues; a supervisor every one."},
 		{method: "POST", path: "/api/v1/callbacks", summary: "Request a callback", who: "supervisor",
-			body: "CallbackInput", reply: "Callback", code: 201, handler: v.createCallback,
+			body: "CallbackInput", reply: "Callback", code: 201, errs: []int{404}, handler: v.createCallback,
 			desc: "Stores a request to call the number back, in_queue, under a callback configuration (its queue unless " +
 				"queue is given). Without conversation_id it joins the customer's open conversation, or starts one; the " +
 				"conversation logs callback.requested. 404 for an unknown configuration, queue or conversation."},
