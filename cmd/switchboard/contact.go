@@ -183,9 +183,12 @@ func (cc *contactCenter) api() *api.Contact {
 			return out
 		},
 		CheckStrategy: func(w api.WaitingStrategyInput) []api.FieldProblem { return checkStrategy(cc.cfg(), w) },
-		Prompts:       cc.store,
-		PromptDir:     func() string { return cc.cfg().Prompts.Uploads() },
-		Converter:     promptConverter{cfg: cc.cfg},
+		CheckCallbackConfig: func(cb config.CallbackConfig) []api.FieldProblem {
+			return checkCallbackConfig(cc.cfg(), cb)
+		},
+		Prompts:   cc.store,
+		PromptDir: func() string { return cc.cfg().Prompts.Uploads() },
+		Converter: promptConverter{cfg: cc.cfg},
 	}
 }
 
@@ -250,6 +253,28 @@ func checkStrategy(running *config.Config, w api.WaitingStrategyInput) []api.Fie
 	for _, p := range dialplan.Check(&c) {
 		if key, ok := strings.CutPrefix(p.Key, prefix); ok {
 			out = append(out, api.FieldProblem{Field: strings.TrimPrefix(key, "."), Problem: p.Msg})
+		}
+	}
+	return out
+}
+
+// checkCallbackConfig checks a callback configuration of the API against
+// the running configuration as if it were declared there: its caller ID is
+// a voice number, its schedule exists, its confirmation file may be read.
+func checkCallbackConfig(running *config.Config, cb config.CallbackConfig) []api.FieldProblem {
+	const name = "api-callback" // stands for the API's: only its problems are kept
+	c := *running
+	c.Callbacks = map[string]config.CallbackConfig{name: cb}
+	prefix := "callbacks." + name + "."
+	var out []api.FieldProblem
+	var ps config.Problems
+	if err := c.Validate(); err != nil && !errors.As(err, &ps) {
+		return []api.FieldProblem{{Field: "", Problem: err.Error()}}
+	}
+	ps = append(ps, dialplan.Check(&c)...)
+	for _, p := range ps {
+		if key, ok := strings.CutPrefix(p.Key, prefix); ok && !p.Warning {
+			out = append(out, api.FieldProblem{Field: key, Problem: p.Msg})
 		}
 	}
 	return out
