@@ -1,7 +1,8 @@
 // Package store persists the contact center's objects: agents, queues and
 // their members, conversations and their events, call records, waiting
-// strategies, the phone book and settings. SQLite (modernc.org/sqlite, pure Go) is the
-// default; the interfaces below are small so that PostgreSQL can follow.
+// strategies, the phone book, callbacks and settings. SQLite
+// (modernc.org/sqlite, pure Go) is the default; the interfaces below are
+// small so that PostgreSQL can follow.
 //
 // Objects declared in the YAML configuration are written with Managed set
 // (applied at start and on reload); the API refuses to change them.
