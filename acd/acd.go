@@ -23,10 +23,10 @@
 // Decisions read stored timestamps (store.AgentState: RingingUntil,
 // WrapUpUntil, LastHeartbeat, LastCallEnded, ...) against Options.Now; there is
 // no timer per agent. One timer is armed for the ACD's next deadline (the
-// earliest ring time-out, wrap-up end or heartbeat deadline) and calls Tick,
-// which processes every deadline that has passed. Every command processes
-// passed deadlines first, so its checks see the state as of Now. Tests drive a
-// fake clock and call Tick themselves.
+// earliest ring time-out, wrap-up end, heartbeat deadline or callback retry)
+// and calls Tick, which processes every deadline that has passed. Every
+// command processes passed deadlines first, so its checks see the state as of
+// Now. Tests drive a fake clock and call Tick themselves.
 //
 // # Decisions worth knowing
 //
@@ -156,6 +156,7 @@ type Store interface {
 	store.Queues
 	store.Conversations
 	store.Contacts
+	store.Callbacks
 }
 
 // Media connects an agent's media session to a call (package gateway
@@ -245,6 +246,9 @@ type ACD struct {
 	since        time.Time // cumulative stats count from here
 	elig         []*agent  // scratch for pick
 	book         phoneBook
+	// cbDue are the callback requests waiting for a retry: id → when it
+	// goes back in queue (deadlines of the one timer).
+	cbDue map[string]time.Time
 }
 
 type convInfo struct {
@@ -291,6 +295,7 @@ func New(ctx context.Context, o Options) (*ACD, error) {
 		transferring: map[*entry]struct{}{},
 		convOwner:    map[string]*convInfo{},
 		subs:         map[string]map[*subscription]struct{}{},
+		cbDue:        map[string]time.Time{},
 	}
 	a.book.manual.Store(o.AllowManualNumbers)
 	if err := a.load(ctx); err != nil {
@@ -377,6 +382,10 @@ func (a *ACD) load(ctx context.Context) error {
 	}
 	for _, c := range convs {
 		a.trackConvLocked(c.ID, c.AgentID, c.Status)
+	}
+
+	if err := a.loadCallbacks(ctx); err != nil {
+		return err
 	}
 
 	live, err := a.st.ListCallRecords(ctx, time.Time{}, true)
@@ -485,6 +494,7 @@ func (a *ACD) advanceLocked(now time.Time) {
 		}
 	}
 	a.transferDeadlinesLocked(now)
+	a.callbackDeadlinesLocked(now)
 }
 
 // rescheduleLocked arms the timer for the earliest deadline after now.
@@ -509,6 +519,7 @@ func (a *ACD) rescheduleLocked(now time.Time) {
 		}
 	}
 	earlier(a.nextTransferDeadline())
+	earlier(a.nextCallbackDue())
 	if next.IsZero() {
 		if a.timer != nil {
 			a.timer.Stop()

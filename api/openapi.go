@@ -347,6 +347,48 @@ var schemaDocs = map[string]schemaDoc{
 			"problem": {desc: "What is wrong with it."},
 		},
 		example: FieldProblem{Field: "capacity", Problem: "must be from 1 to 100, not 500"}},
+	"CallbackConfig": {typ: CallbackConfig{}, fields: callbackConfigFields,
+		desc: "A callback configuration: how requests of one kind are handled.",
+		example: CallbackConfig{ID: "support-manual", Name: "support-manual", Type: "manual", Queue: "support",
+			Retries: 2, RetryDelay: 300, Confirmation: Confirmation{File: "tone-1500.wav"}, CallerID: "+15550100",
+			Managed: true, CreatedAt: exampleTime(-time.Hour), UpdatedAt: exampleTime(0)}},
+	"CallbackConfigInput": {typ: CallbackConfigInput{}, fields: callbackConfigFields, request: true,
+		required: []string{"name", "type", "queue"},
+		desc:     "A callback configuration: absent settings take their default.",
+		example: CallbackConfigInput{Name: "sales-callback", Type: "automated", Queue: "sales", Retries: ptr(3),
+			RetryDelay: ptr(600.0), Priority: "queue_position", Confirmation: &Confirmation{Say: "We will call you back."}}},
+	"Confirmation": {typ: Confirmation{}, desc: "What the customer hears once a callback is requested: a file or a text.",
+		fields: map[string]fieldDoc{
+			"file": {desc: "An audio file, read from prompts.dirs."},
+			"say":  {desc: "Instead of file: a text spoken by espeak-ng."},
+		},
+		example: Confirmation{File: "tone-1500.wav"}},
+	"Callback": {typ: Callback{}, fields: callbackFields,
+		desc: "A request to call a customer back, with its attempts.",
+		example: Callback{ID: "6a1d0f2e-5f0c-4a9d-81b7-e3c86a1d0f2e", Config: "support-manual", Type: "manual",
+			Queue: "support", Retries: 2, RetryDelay: 300, Number: "+15550142", ConversationID: "9d2b7c1e-0a4f-4b3e-8c6d-5e1f2a3b4c5d",
+			Enqueued: exampleTime(-2 * time.Minute), CreatedAt: exampleTime(-time.Minute), UpdatedAt: exampleTime(0),
+			Status: store.CallbackNoReply, AgentID: "agent1", AttemptsMade: 1, NextAttemptAt: ptr(exampleTime(5 * time.Minute)),
+			Attempts: []store.CallbackAttempt{{At: exampleTime(0), AgentID: "agent1", SIPCode: 486, Reason: "Busy Here",
+				Outcome: acd.AttemptNoReply}}}},
+	"CallbackAttempt": {typ: store.CallbackAttempt{}, desc: "One call placed for a callback request.",
+		fields: map[string]fieldDoc{
+			"at":       {desc: "When the attempt ended.", format: "date-time"},
+			"agent_id": {desc: "The agent who called."},
+			"sip_code": {desc: "The SIP status of the call to the customer (200: answered)."},
+			"reason":   {desc: "The SIP reason phrase, or why the call failed."},
+			"outcome":  {desc: "What came of it.", enum: []string{acd.AttemptAnswered, acd.AttemptNoReply}},
+		},
+		example: store.CallbackAttempt{At: exampleTime(0), AgentID: "agent1", SIPCode: 200, Reason: "OK", Outcome: acd.AttemptAnswered}},
+	"CallbackInput": {typ: CallbackInput{}, request: true, required: []string{"config", "number"},
+		desc: "A request to call a customer back.",
+		fields: map[string]fieldDoc{
+			"config":          nameField("The callback configuration's name."),
+			"number":          {desc: "The customer's number, E.164 ('+', then 8 to 15 digits)."},
+			"queue":           {desc: "The queue whose agents call back; \"\": the configuration's."},
+			"conversation_id": {desc: "The customer's conversation; \"\": the customer's open one, or a new one."},
+		},
+		example: CallbackInput{Config: "support-manual", Number: "+15550142"}},
 	"Error": {typ: apiError{},
 		desc: "Every error's body. A 400 lists every problem of the request, not only the first.",
 		fields: map[string]fieldDoc{
@@ -356,6 +398,50 @@ var schemaDocs = map[string]schemaDoc{
 		},
 		example: problemsError(problems{{Field: "id", Problem: `invalid name "Ann Lee": use lowercase letters, digits, '-' and '_'`},
 			{Field: "capacity", Problem: "must be from 1 to 100, not 500"}})},
+}
+
+// callbackConfigFields describe a callback configuration's fields.
+var callbackConfigFields = map[string]fieldDoc{
+	"id":   {desc: "The configuration's id: its name."},
+	"name": nameField("The configuration's name, the one a response code's callback action names."),
+	"type": {desc: "automated: the switch offers the callback to an available agent like a call; manual: agents pick it " +
+		"from the callbacks list.", enum: config.CallbackTypes},
+	"queue": {desc: "The queue whose agents call back."},
+	"retries": {desc: "Attempts after the first one fails (default " + strconv.Itoa(config.DefaultCallbackRetries) + ").",
+		min: num(0), max: num(config.MaxCallbackRetries)},
+	"retry_delay": {desc: "Seconds between a failed attempt and the request going back in queue (default 300).",
+		min: num(0), max: num(config.MaxCallbackRetryDelay.Seconds())},
+	"priority": {desc: "Automated only: inbound_first (waiting calls first, the default) or queue_position (the " +
+		"callback keeps its place among waiting calls); \"\" for manual."},
+	"confirmation": {desc: "What the customer hears once the callback is requested."},
+	"caller_id":    {desc: "The number the customer sees: one of the configuration's voice_numbers; \"\": the trunk's."},
+	"schedule":     {desc: "A schedule of the configuration: callbacks are not dialled outside it; \"\": any time."},
+	"managed":      {desc: "Declared in the configuration: read-only here."},
+	"created_at":   {desc: "When it was created.", format: "date-time"},
+	"updated_at":   {desc: "When it last changed.", format: "date-time"},
+}
+
+// callbackFields describe a callback request's fields.
+var callbackFields = map[string]fieldDoc{
+	"id":              {desc: "The request's id."},
+	"config":          {desc: "The callback configuration it was made under."},
+	"type":            {desc: "Its configuration's type when it was made.", enum: config.CallbackTypes},
+	"queue":           {desc: "The queue whose agents call back."},
+	"retries":         {desc: "Attempts allowed after the first (its configuration's when it was made)."},
+	"retry_delay":     {desc: "Seconds between a failed attempt and the next."},
+	"number":          {desc: "The customer's number."},
+	"conversation_id": {desc: "The customer's conversation, which logs every status change."},
+	"enqueued":        {desc: "When the customer's call started waiting.", format: "date-time"},
+	"created_at":      {desc: "When the request was made.", format: "date-time"},
+	"updated_at":      {desc: "When its status last changed.", format: "date-time"},
+	"status": {desc: "in_queue, assigned (an agent took it), active (being called), no_reply (the last attempt " +
+		"failed; back in queue at next_attempt_at), done (answered) or closed (every attempt failed).",
+		enum: []string{store.CallbackInQueue, store.CallbackAssigned, store.CallbackActive, store.CallbackNoReply,
+			store.CallbackDone, store.CallbackClosed}},
+	"agent_id":        {desc: "The agent it is assigned to, or who called last; \"\": none."},
+	"attempts_made":   {desc: "Calls placed for it so far."},
+	"next_attempt_at": {desc: "When a no_reply request goes back in queue.", format: "date-time"},
+	"attempts":        {desc: "The calls placed for it, in order."},
 }
 
 var exampleStrategy = WaitingStrategyInput{Name: "quiet", Greeting: "prompt-5f0c2a9d41b7e3c86a1d0f2e",
@@ -379,6 +465,8 @@ var tags = map[string]string{
 	"prompts":            "Prompts",
 	"calls":              "Calls",
 	"contacts":           "Contacts",
+	"callback-configs":   "Callback configurations",
+	"callbacks":          "Callbacks",
 }
 
 // idParams describe the {id} of each path's first part.
@@ -390,6 +478,8 @@ var idParams = map[string]struct{ desc, example string }{
 	"prompts":            {"The prompt's id (made by the switch at upload).", "prompt-5f0c2a9d41b7e3c86a1d0f2e"},
 	"calls":              {"The call's id (call_id of call.offered).", "3f1c9a2e-7b6d-4e1a-9c3b-2d8e5f4a1b7c"},
 	"contacts":           {"The contact's id (made by the switch).", "0b7e4c1a-2f3d-4e5a-8b6c-9d0e1f2a3b4c"},
+	"callback-configs":   {"The callback configuration's id: its name.", "support-manual"},
+	"callbacks":          {"The callback request's id (made by the switch).", "6a1d0f2e-5f0c-4a9d-81b7-e3c86a1d0f2e"},
 }
 
 var whoDoc = map[string]string{
@@ -458,6 +548,8 @@ func (v *v1) document() map[string]any {
 			{"name": "Conversations", "description": "Customers' threads of calls."},
 			{"name": "Calls", "description": "An agent's commands on its calls."},
 			{"name": "Contacts", "description": "The phone book: the numbers external transfers may dial."},
+			{"name": "Callback configurations", "description": "How requests to call customers back are handled."},
+			{"name": "Callbacks", "description": "Requests to call customers back, their statuses and attempts."},
 		},
 		"security": []map[string][]string{{"bearer": {}}},
 		"components": map[string]any{

@@ -23,6 +23,12 @@ type Contact struct {
 	// (files, flows, timings) as the configuration's are, each problem
 	// naming its field; its name is checked already.
 	CheckStrategy func(w WaitingStrategyInput) []FieldProblem
+	// CheckCallbackConfig validates what the configuration knows of a
+	// callback configuration created or changed through the API (its
+	// caller ID is a voice number, its schedule exists, its confirmation
+	// file may be read), each problem naming its field; its own settings
+	// are checked already.
+	CheckCallbackConfig func(c config.CallbackConfig) []FieldProblem
 	// Keys are the supervisors' API keys: key → name. Read at each request,
 	// so a reload applies at once.
 	Keys func() map[string]string
@@ -249,6 +255,7 @@ func newV1(c *Contact) *v1 {
 			body: "DTMFInput", code: 204, handler: v.dtmf,
 			desc: "Sends the digits to the caller as RFC 4733 telephone-events, 100 ms each."},
 	}
+	v.routes = append(v.routes, v.callbackRoutes()...)
 	return v
 }
 

@@ -42,6 +42,11 @@ type Config struct {
 	// Contacts is the phone book; external transfers (and REFER targets)
 	// go only to numbers of contacts tagged external_number.
 	Contacts []Contact `mapstructure:"contacts" yaml:"contacts"`
+	// VoiceNumbers are the numbers the switch calls customers from.
+	VoiceNumbers []VoiceNumber `mapstructure:"voice_numbers" yaml:"voice_numbers"`
+	// Callbacks configures callbacks by name: who calls the customer back,
+	// how often, and what the customer hears when asking for one.
+	Callbacks map[string]CallbackConfig `mapstructure:"callbacks" yaml:"callbacks"`
 
 	// File is the path the configuration was loaded from ("" when built in code).
 	File string `mapstructure:"-" yaml:"-"`

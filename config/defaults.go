@@ -88,6 +88,7 @@ func (c *Config) ApplyDefaults() {
 	c.applyGlobalDefaults()
 	c.applyContactDefaults()
 	c.applyTransferDefaults()
+	c.applyCallbackDefaults()
 	for i := range c.Trunks {
 		c.Trunks[i].applyDefaults(c.Node.Name)
 	}

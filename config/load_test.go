@@ -441,7 +441,7 @@ func TestLoadMergeKeys(t *testing.T) {
 	// An anchor must sit under a known key: unknown keys are problems.
 	path := writeConfig(t, "carrier: &carrier\n  codecs: [PCMA]\ntrunks:\n  - <<: *carrier\n    name: a\n    inbound: {allow: [192.0.2.1]}\n")
 	checkStrings(t, loadProblems(t, path), []string{
-		"FILE:1: carrier: unknown key (known keys: acd, agents, api, contacts, flows, gateway, hold, http, log, node, prompts, queues, routes, rtp, schedules, shutdown_timeout, sip, storage, transfers, trunks, waiting_strategies)",
+		"FILE:1: carrier: unknown key (known keys: acd, agents, api, callbacks, contacts, flows, gateway, hold, http, log, node, prompts, queues, routes, rtp, schedules, shutdown_timeout, sip, storage, transfers, trunks, voice_numbers, waiting_strategies)",
 	})
 }
 

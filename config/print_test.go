@@ -164,6 +164,8 @@ transfers:
   timeout: 30s
   allow_manual_numbers: false
 contacts: []
+voice_numbers: []
+callbacks: {}
 `
 	if got := buf.String(); got != want {
 		t.Errorf("Print wrote:\n%s\nwant:\n%s", got, want)
@@ -224,6 +226,7 @@ flows:
 	want.Queues, want.Agents, want.API.Keys, want.Gateway.IPs = []Queue{}, []Agent{}, []APIKey{}, []string{}
 	want.Prompts.Dirs = []string{} // printed as "dirs: []"
 	want.Contacts = []Contact{}    // printed as "contacts: []"
+	want.VoiceNumbers = []VoiceNumber{}
 	if !reflect.DeepEqual(*again, want) {
 		t.Errorf("printed config loads back as\n%+v\nwant\n%+v", *again, want)
 	}

@@ -56,6 +56,7 @@ func (c *Config) check() *collector {
 	c.validateWaitingStrategies(v)
 	c.validateContact(v)
 	c.validateTransfers(v)
+	c.validateCallbacks(v, schedules)
 	c.flowLoops(v)
 	return v
 }

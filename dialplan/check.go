@@ -5,6 +5,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/dialplan/prompt"
@@ -71,9 +72,9 @@ func Check(cfg *config.Config) config.Problems {
 	return append(ps, checkHoldFiles(cfg, lib, &speechChecked)...)
 }
 
-// checkHoldFiles checks the files and texts hold and transfers name, like
-// those of the flows: confined to the prompt directories, in an allowed
-// format, with espeak-ng installed for say.
+// checkHoldFiles checks the files and texts hold, transfers and callback
+// confirmations name, like those of the flows: confined to the prompt
+// directories, in an allowed format, with espeak-ng installed for say.
 func checkHoldFiles(cfg *config.Config, lib *prompt.Library, speechChecked *bool) config.Problems {
 	type part struct {
 		key string
@@ -87,11 +88,18 @@ func checkHoldFiles(cfg *config.Config, lib *prompt.Library, speechChecked *bool
 		}
 	}
 	parts = append(parts, part{"transfers", cfg.Transfers.Message, cfg.Transfers.Music})
+	for _, name := range slices.Sorted(maps.Keys(cfg.Callbacks)) {
+		m := cfg.Callbacks[name].Confirmation
+		parts = append(parts, part{"callbacks." + name, config.Message{File: m.File, Say: m.Say}, ""})
+	}
 	var ps config.Problems
 	for _, p := range parts {
 		msg := ".announcement"
-		if p.key == "transfers" {
+		switch {
+		case p.key == "transfers":
 			msg = ".message"
+		case strings.HasPrefix(p.key, "callbacks."):
+			msg = ".confirmation"
 		}
 		for _, f := range []struct{ key, path string }{{p.key + ".music", p.mus}, {p.key + msg + ".file", p.m.File}} {
 			if f.path == "" {

@@ -44,8 +44,9 @@ func TestOutboundTrunk(t *testing.T) {
 	}
 }
 
-// TestCheckHoldAndTransferFiles: hold and transfer files are checked like
-// the flows' prompts, confined to prompts.dirs, each at its key.
+// TestCheckHoldAndTransferFiles: hold, transfer and callback confirmation
+// files are checked like the flows' prompts, confined to prompts.dirs, each
+// at its key.
 func TestCheckHoldAndTransferFiles(t *testing.T) {
 	dir, outside := t.TempDir(), t.TempDir()
 	wav := filepath.Join("..", "testdata", "audio", "tone-500.wav")
@@ -63,12 +64,17 @@ func TestCheckHoldAndTransferFiles(t *testing.T) {
 		Queues: []config.Queue{{Name: "sales", Hold: &config.Hold{Music: filepath.Join(outside, "far.wav"),
 			Announcement: config.Message{File: "ok.wav"}}}},
 		Transfers: config.Transfers{Music: "../" + filepath.Base(outside) + "/far.wav", Message: config.Message{File: "ok.wav"}},
+		Callbacks: map[string]config.CallbackConfig{
+			"near": {Confirmation: config.Confirmation{File: "ok.wav"}},
+			"far":  {Confirmation: config.Confirmation{File: filepath.Join(outside, "far.wav")}},
+		},
 	}
 	got := map[string]bool{}
 	for _, p := range Check(cfg) {
 		got[p.Key] = true
 	}
-	want := map[string]bool{"hold.announcement.file": true, "queues[0].hold.music": true, "transfers.music": true}
+	want := map[string]bool{"hold.announcement.file": true, "queues[0].hold.music": true, "transfers.music": true,
+		"callbacks.far.confirmation.file": true}
 	if len(got) != len(want) {
 		t.Errorf("problems at %v, want at %v", got, want)
 	}

@@ -1,7 +1,8 @@
 // Package store persists the contact center's objects: agents, queues and
 // their members, conversations and their events, call records, waiting
-// strategies, the phone book and settings. SQLite (modernc.org/sqlite, pure Go) is the
-// default; the interfaces below are small so that PostgreSQL can follow.
+// strategies, the phone book, callbacks and settings. SQLite
+// (modernc.org/sqlite, pure Go) is the default; the interfaces below are
+// small so that PostgreSQL can follow.
 //
 // Objects declared in the YAML configuration are written with Managed set
 // (applied at start and on reload); the API refuses to change them.
@@ -193,6 +194,94 @@ type ContactFilter struct {
 	Tag string
 }
 
+// Callback types and request statuses.
+const (
+	CallbackAutomated = "automated"
+	CallbackManual    = "manual"
+
+	// CallbackInQueue: waiting for an agent (automated) or to be picked
+	// (manual).
+	CallbackInQueue = "in_queue"
+	// CallbackAssigned: an agent took it and is about to call.
+	CallbackAssigned = "assigned"
+	// CallbackActive: the customer is being called, or talking.
+	CallbackActive = "active"
+	// CallbackNoReply: the last attempt failed; it goes back in queue at
+	// NextAttemptAt while retries remain.
+	CallbackNoReply = "no_reply"
+	// CallbackDone: the customer answered.
+	CallbackDone = "done"
+	// CallbackClosed: every attempt failed.
+	CallbackClosed = "closed"
+)
+
+// CallbackConfig is how callbacks of one kind are handled; its name is its
+// id.
+type CallbackConfig struct {
+	ID         string        `json:"id"`
+	Name       string        `json:"name"`
+	Type       string        `json:"type"` // automated | manual
+	Queue      string        `json:"queue"`
+	Retries    int           `json:"retries"` // after the first attempt
+	RetryDelay time.Duration `json:"retry_delay"`
+	// Priority is inbound_first or queue_position (automated only).
+	Priority         string `json:"priority"`
+	ConfirmationFile string `json:"confirmation_file"`
+	ConfirmationSay  string `json:"confirmation_say"`
+	CallerID         string `json:"caller_id"`
+	Schedule         string `json:"schedule"`
+	// Managed: declared in the configuration (read-only through the API).
+	Managed   bool      `json:"managed"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Callback is a request to call a customer back.
+type Callback struct {
+	ID string `json:"id"`
+	// Config, Type, Queue, Retries and RetryDelay are the configuration's
+	// when the request was made.
+	Config         string        `json:"config"`
+	Type           string        `json:"type"`
+	Queue          string        `json:"queue"`
+	Retries        int           `json:"retries"`
+	RetryDelay     time.Duration `json:"retry_delay"`
+	Number         string        `json:"number"` // the customer's
+	ConversationID string        `json:"conversation_id"`
+	// Enqueued is when the customer's call started waiting (its place
+	// among waiting calls).
+	Enqueued  time.Time `json:"enqueued"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Status    string    `json:"status"`   // Callback* statuses
+	AgentID   string    `json:"agent_id"` // assigned to; "" when none
+	// AttemptsMade counts the attempts; NextAttemptAt is when a no_reply
+	// request goes back in queue (zero: none due).
+	AttemptsMade  int               `json:"attempts_made"`
+	NextAttemptAt time.Time         `json:"next_attempt_at"`
+	Attempts      []CallbackAttempt `json:"attempts"`
+}
+
+// CallbackAttempt is one call placed for a callback request.
+type CallbackAttempt struct {
+	At      time.Time `json:"at"`
+	AgentID string    `json:"agent_id"`
+	SIPCode int       `json:"sip_code"`
+	Reason  string    `json:"reason"`
+	Outcome string    `json:"outcome"` // answered | no_reply
+}
+
+// CallbackFilter selects callback requests; a zero field selects every one.
+type CallbackFilter struct {
+	Status string
+	Type   string
+	// From and To bound CreatedAt: From <= CreatedAt < To.
+	From, To time.Time
+	// Queues: only requests of these queues (nil: any queue; empty but not
+	// nil: none).
+	Queues []string
+}
+
 // Agents keeps agents and their ACD state.
 type Agents interface {
 	ListAgents(ctx context.Context) ([]Agent, error)
@@ -278,6 +367,29 @@ type Contacts interface {
 	DeleteContact(ctx context.Context, id string) error
 }
 
+// Callbacks keeps callback configurations and requests.
+type Callbacks interface {
+	// ListCallbackConfigs returns every callback configuration by name.
+	ListCallbackConfigs(ctx context.Context) ([]CallbackConfig, error)
+	GetCallbackConfig(ctx context.Context, id string) (CallbackConfig, error)
+	// PutCallbackConfig creates or replaces a configuration; a name another
+	// has is ErrConflict.
+	PutCallbackConfig(ctx context.Context, c CallbackConfig) error
+	DeleteCallbackConfig(ctx context.Context, id string) error
+	// ListCallbacks returns the requests f selects, oldest first, with their
+	// attempts.
+	ListCallbacks(ctx context.Context, f CallbackFilter) ([]Callback, error)
+	GetCallback(ctx context.Context, id string) (Callback, error)
+	// PutCallback creates or replaces a request (not its attempts).
+	PutCallback(ctx context.Context, c Callback) error
+	// UpdateCallbackIf replaces the request c.ID only while its status is
+	// status, and reports whether it did: two agents cannot both take one.
+	UpdateCallbackIf(ctx context.Context, c Callback, status string) (bool, error)
+	// AddCallbackAttempt appends an attempt to the request id and stores c
+	// (its new status), in one transaction.
+	AddCallbackAttempt(ctx context.Context, c Callback, a CallbackAttempt) error
+}
+
 // Settings keeps system settings as key/value pairs.
 type Settings interface {
 	// GetSetting returns a setting's value; ErrNotFound when it was never set.
@@ -293,6 +405,7 @@ type Store interface {
 	WaitingStrategies
 	Prompts
 	Contacts
+	Callbacks
 	Settings
 	Close() error
 }

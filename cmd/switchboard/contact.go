@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,8 +72,8 @@ func startContact(ctx context.Context, cfg *config.Config, log *slog.Logger, now
 	return cc, nil
 }
 
-// apply makes cfg's queues, agents and contacts the managed ones, and
-// applies transfers.allow_manual_numbers.
+// apply makes cfg's queues, agents, contacts and callback configurations
+// the managed ones, and applies transfers.allow_manual_numbers.
 func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
 	var queues []store.Queue
 	for _, q := range cfg.Queues {
@@ -96,7 +97,26 @@ func (cc *contactCenter) apply(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("contact center: %w", err)
 	}
 	cc.acd.SetAllowManualNumbers(cfg.Transfers.AllowManualNumbers)
+	if err := cc.acd.ApplyCallbackConfigs(ctx, callbackConfigs(cfg)); err != nil {
+		return fmt.Errorf("contact center: %w", err)
+	}
 	return nil
+}
+
+// callbackConfigs is cfg's callbacks as the ACD keeps them.
+func callbackConfigs(cfg *config.Config) []store.CallbackConfig {
+	out := make([]store.CallbackConfig, 0, len(cfg.Callbacks))
+	for name, cb := range cfg.Callbacks {
+		retries := config.DefaultCallbackRetries
+		if cb.Retries != nil {
+			retries = *cb.Retries
+		}
+		out = append(out, store.CallbackConfig{Name: name, Type: cb.Type, Queue: cb.Queue, Retries: retries,
+			RetryDelay: cb.RetryDelay, Priority: cb.Priority, ConfirmationFile: cb.Confirmation.File,
+			ConfirmationSay: cb.Confirmation.Say, CallerID: cb.CallerID, Schedule: cb.Schedule})
+	}
+	slices.SortFunc(out, func(a, b store.CallbackConfig) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func orID(name, id string) string {
@@ -163,9 +183,12 @@ func (cc *contactCenter) api() *api.Contact {
 			return out
 		},
 		CheckStrategy: func(w api.WaitingStrategyInput) []api.FieldProblem { return checkStrategy(cc.cfg(), w) },
-		Prompts:       cc.store,
-		PromptDir:     func() string { return cc.cfg().Prompts.Uploads() },
-		Converter:     promptConverter{cfg: cc.cfg},
+		CheckCallbackConfig: func(cb config.CallbackConfig) []api.FieldProblem {
+			return checkCallbackConfig(cc.cfg(), cb)
+		},
+		Prompts:   cc.store,
+		PromptDir: func() string { return cc.cfg().Prompts.Uploads() },
+		Converter: promptConverter{cfg: cc.cfg},
 	}
 }
 
@@ -230,6 +253,28 @@ func checkStrategy(running *config.Config, w api.WaitingStrategyInput) []api.Fie
 	for _, p := range dialplan.Check(&c) {
 		if key, ok := strings.CutPrefix(p.Key, prefix); ok {
 			out = append(out, api.FieldProblem{Field: strings.TrimPrefix(key, "."), Problem: p.Msg})
+		}
+	}
+	return out
+}
+
+// checkCallbackConfig checks a callback configuration of the API against
+// the running configuration as if it were declared there: its caller ID is
+// a voice number, its schedule exists, its confirmation file may be read.
+func checkCallbackConfig(running *config.Config, cb config.CallbackConfig) []api.FieldProblem {
+	const name = "api-callback" // stands for the API's: only its problems are kept
+	c := *running
+	c.Callbacks = map[string]config.CallbackConfig{name: cb}
+	prefix := "callbacks." + name + "."
+	var out []api.FieldProblem
+	var ps config.Problems
+	if err := c.Validate(); err != nil && !errors.As(err, &ps) {
+		return []api.FieldProblem{{Field: "", Problem: err.Error()}}
+	}
+	ps = append(ps, dialplan.Check(&c)...)
+	for _, p := range ps {
+		if key, ok := strings.CutPrefix(p.Key, prefix); ok && !p.Warning {
+			out = append(out, api.FieldProblem{Field: key, Problem: p.Msg})
 		}
 	}
 	return out
