@@ -502,3 +502,13 @@ func (a *ACD) LiveCalls() []LiveCall {
 	slices.SortFunc(out, func(x, y LiveCall) int { return x.Enqueued.Compare(y.Enqueued) })
 	return out
 }
+
+// LiveCall is one call the ACD follows, by id.
+func (a *ACD) LiveCall(id string) (LiveCall, bool) {
+	for _, lc := range a.LiveCalls() {
+		if lc.CallID == id {
+			return lc, true
+		}
+	}
+	return LiveCall{}, false
+}

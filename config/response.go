@@ -149,6 +149,14 @@ func (c *Config) checkResponseCode(v *collector, k string, r ResponseCode) {
 
 // callbackNames are the callback configurations the file declares under
 // callbacks:, or nil when the file has no such section (callback requests
-// then name configurations created through the API). This build knows no
-// callbacks: section yet: every name is one the API must create.
-func (c *Config) callbackNames() map[string]bool { return nil }
+// then name configurations created through the API).
+func (c *Config) callbackNames() map[string]bool {
+	if c.Callbacks == nil {
+		return nil
+	}
+	names := make(map[string]bool, len(c.Callbacks))
+	for name := range c.Callbacks {
+		names[name] = true
+	}
+	return names
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/dialplan"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
+	"github.com/switchboard-voice/switchboard/store"
 )
 
 // testCallbacks stands for the ACD's callback requests: it records each
@@ -216,5 +217,41 @@ func TestCallbackRequestedFromGather(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCallbackRequestStoredByACD: testdata/config/contact-center.yaml with
+// key 1 of the announcement asking for a support-callback: the caller's
+// request is stored by the ACD (in queue, the caller's number, its queue,
+// enqueue time and conversation), the caller hears the confirmation and
+// the call's record says callback, not abandoned.
+func TestCallbackRequestStoredByACD(t *testing.T) {
+	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
+		ws := c.WaitingStrategies["default"]
+		ws.Announcement.Every = 3 * time.Second
+		ws.Announcement.ResponseCodes = map[string]config.ResponseCode{"1": {Callback: "support-callback"}}
+		c.WaitingStrategies["default"] = ws
+	}))
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, From: "+15557770001"})
+	if err != nil || c.Status() != 200 {
+		t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	pressDuringAnnouncement(t, h, c)
+	heardAlone(t, c, 1500, 700, 3*time.Second, "the confirmation")
+	waitEnded(t, c, "caller")
+	cbs, err := h.node.contact.acd.Callbacks(h.ctx, store.CallbackFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cbs) != 1 || cbs[0].Status != store.CallbackInQueue || cbs[0].Queue != "support" ||
+		cbs[0].Config != "support-callback" || cbs[0].Number != "+15557770001" || cbs[0].ConversationID == "" {
+		t.Fatalf("callbacks %+v, want one in queue for support-callback with the caller's number and conversation", cbs)
+	}
+	rec, err := h.node.contact.store.GetCallRecord(h.ctx, c.CallID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Result != "callback" {
+		t.Errorf("call record result %q, want callback", rec.Result)
 	}
 }

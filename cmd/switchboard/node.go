@@ -100,6 +100,9 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 			return nil, err
 		}
 		n.contact, n.queues = cc, cc
+		if n.callbacks == nil {
+			n.callbacks = cc
+		}
 	}
 	ok := false
 	defer func() {

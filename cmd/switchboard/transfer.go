@@ -141,3 +141,34 @@ func (c *calls) referHandler(book interface {
 		return call.ReferPlan{Dialer: d, Request: req, Music: c.TransferMusic(ctx)}, nil
 	}
 }
+
+// Request implements dialplan.Callbacks with the ACD: the caller's number,
+// its queue, enqueue time and conversation (while the ACD follows the call)
+// make a callback request of configuration name; the answer is the
+// configuration's confirmation.
+func (cc *contactCenter) Request(ctx context.Context, c *call.Call, name, queue string) (dialplan.CallbackConfirmation, error) {
+	req := acd.CallbackRequest{Config: name, Queue: queue}
+	if in := c.Inbound(); in != nil {
+		req.Number = in.From().Number
+	}
+	if lc, ok := cc.acd.LiveCall(c.ID()); ok {
+		req.Enqueued, req.ConversationID = lc.Enqueued, lc.ConversationID
+		if req.Queue == "" {
+			req.Queue = lc.Queue
+		}
+	}
+	cb, err := cc.acd.RequestCallback(ctx, req)
+	if err != nil {
+		return dialplan.CallbackConfirmation{}, err
+	}
+	c.Log().Info("callback requested", "callback", cb.ID, "config", name, "queue", cb.Queue)
+	cfg, err := cc.acd.CallbackConfig(ctx, name)
+	if err != nil {
+		return dialplan.CallbackConfirmation{}, nil // stored: the caller just hears no confirmation
+	}
+	conf := dialplan.CallbackConfirmation{File: cfg.ConfirmationFile}
+	if conf.File == "" && cfg.ConfirmationSay != "" {
+		conf.Say = &config.SayAction{Text: cfg.ConfirmationSay}
+	}
+	return conf, nil
+}

@@ -32,6 +32,7 @@ func fromFile(t testing.TB, path string, change func(c *config.Config)) func(c *
 		c.Queues, c.Agents, c.ACD, c.API, c.Gateway = f.Queues, f.Agents, f.ACD, f.API, f.Gateway
 		c.Prompts.Dirs = f.Prompts.Dirs
 		c.Hold, c.Transfers, c.Contacts = f.Hold, f.Transfers, f.Contacts
+		c.VoiceNumbers, c.Callbacks = f.VoiceNumbers, f.Callbacks
 		// The harness's trunks stay (its addresses); the file's others
 		// (an outbound route's trunk) are added.
 		for _, t := range f.Trunks {
