@@ -88,6 +88,14 @@ func ParseSDP(body []byte) (RemoteMedia, error) {
 	if len(body) > maxSDPSize {
 		return rm, fmt.Errorf("%w: %d bytes, more than %d", ErrBadSDP, len(body), maxSDPSize)
 	}
+	// RFC 4566 §5: a line ends with CRLF (LF alone is accepted), and its
+	// text holds no CR or NUL. A bare CR would be read as part of a value
+	// here and as a line end by the next parser (found by FuzzSDPRoundTrip).
+	for i, b := range body {
+		if b == 0 || (b == '\r' && (i+1 == len(body) || body[i+1] != '\n')) {
+			return rm, fmt.Errorf("%w: a bare CR or a NUL at byte %d", ErrBadSDP, i)
+		}
+	}
 	var s sdp.SessionDescription
 	if err := s.UnmarshalString(string(body)); err != nil {
 		return rm, fmt.Errorf("%w: %v", ErrBadSDP, err)
