@@ -220,8 +220,9 @@ func TestCallbackRequestedFromGather(t *testing.T) {
 	}
 }
 
-// TestCallbackRequestStoredByACD: testdata/config/contact-center.yaml with
-// key 1 of the announcement asking for a support-callback: the caller's
+// TestCallbackRequestStoredByACD: testdata/config/contact-center.yaml, whose
+// key 1 of the announcement asks for a support-callback (the announcement
+// here every 3 s instead of 10): the caller's
 // request is stored by the ACD (in queue, the caller's number, its queue,
 // enqueue time and conversation), the caller hears the confirmation and
 // the call's record says callback, not abandoned.
@@ -229,7 +230,6 @@ func TestCallbackRequestStoredByACD(t *testing.T) {
 	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
 		ws := c.WaitingStrategies["default"]
 		ws.Announcement.Every = 3 * time.Second
-		ws.Announcement.ResponseCodes = map[string]config.ResponseCode{"1": {Callback: "support-callback"}}
 		c.WaitingStrategies["default"] = ws
 	}))
 	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, From: "+15557770001"})
