@@ -390,6 +390,18 @@ func (a *ACD) Answer(ctx context.Context, agentID, callID string) error {
 		if err := e.c.Join(ctx, leg); err != nil {
 			a.log.Warn("join the agent's leg", "call_id", callID, "agent", agentID, "error", err)
 			a.hangupLeg(leg, callID)
+			if now, berr := a.begin(); berr == nil {
+				// The agent did not get the call: it is idle again and
+				// the caller waits for the next agent (a caller who hung
+				// up is closed by watch).
+				if e.state == stConnected && e.agent == ag {
+					a.releaseAgentLocked(ag, e, now, "media")
+					e.agent, e.leg, e.state = nil, nil, stWaiting
+					e.q.in[e] = struct{}{}
+					e.q.insertWaiting(e)
+				}
+				a.end()
+			}
 			return fmt.Errorf("%w: call %q: %v", ErrState, callID, err)
 		}
 	}

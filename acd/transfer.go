@@ -291,7 +291,8 @@ func (a *ACD) failTransferLocked(e *entry, now time.Time, cause string, code int
 	a.publishLocked(tr.by.cfg.ID, EventTransferFailed, now, a.transferData(e, tr, cause, code))
 	a.log.Info("transfer failed: back to the transferring agent", "call_id", e.id, "transfer_id", tr.id,
 		"kind", tr.kind, "target", tr.target, "cause", cause, "agent", tr.by.cfg.ID)
-	if e.state == stOffered && e.agent != nil {
+	if (e.state == stOffered || e.state == stAnswering) && e.agent != nil {
+		// The target was ringing, or answering when its media failed.
 		a.releaseAgentLocked(e.agent, e, now, "transfer_failed")
 		e.agent = nil
 	}
@@ -335,6 +336,11 @@ func (a *ACD) dialExternal(e *entry, tr *transfer, d call.Dialer, r call.DialReq
 		return
 	}
 	cause := call.CauseOf(err)
+	select {
+	case <-e.c.Done():
+		return // the caller hung up: watch closes the entry; nobody is rung again
+	default:
+	}
 	if errors.Is(err, call.ErrEnded) {
 		return
 	}

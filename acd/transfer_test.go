@@ -216,3 +216,23 @@ func TestLeaveForCallback(t *testing.T) {
 	}
 	tk.LeaveFor("callback") // idempotent
 }
+
+// TestTransferTargetMediaFails: the target agent answers but its media
+// fails: it is idle again (not left ringing) and the transferring agent is
+// rung again.
+func TestTransferTargetMediaFails(t *testing.T) {
+	e := newEnv(t, withCalls(30*time.Second), noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "available", "q")
+	e.enqueue("q", newCall("c1", "+15550001", ""))
+	e.answer("a", "c1")
+	e.agent("b", "available", "q")
+	_, err := e.a.Transfer(e.ctx, "a", "c1", TransferTarget{Agent: "b"})
+	e.must(err)
+	e.media.failFor("b", errors.New("no session"))
+	wantErr(t, e.a.Answer(e.ctx, "b", "c1"), ErrMedia)
+	e.wantSystem("b", SystemIdle)
+	if got := e.ringing("a"); got != "c1" {
+		t.Fatalf("after the target's media failed a rings for %q, want c1", got)
+	}
+}

@@ -216,6 +216,10 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 		}
 		placing.fail(Cause{Code: 487, Reason: "Call ended"})
 		c.stopFeed()
+		if parked != nil {
+			// A REFER's sender waiting for its target, on any way out.
+			c.hangupParted(ctx, parked, Normal)
+		}
 	}()
 	// settle moves the loop on after a step of a re-offer or hold: when it
 	// is over, media is re-joined with what each leg now uses, and the next
@@ -251,12 +255,23 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 		}
 		holds = nil
 		c.dropLeg(out)
+		// The party that leaves may have put the caller on hold (its
+		// sendonly re-offer passed on): the caller is re-offered sendrecv,
+		// to hear the music and whoever joins next.
+		told, conveyed := dirs.conveyed[out]
 		delete(dirs.held, out)
 		delete(dirs.party, out)
 		delete(dirs.conveyed, out)
+		delete(dirs.music, out)
 		setOut(nil, false, false)
 		music = nil
 		rejoin()
+		if conveyed && told != media.SendRecv && !dirs.held[c.Anchor()] {
+			c.log.Info("the party that left had held the caller: the caller is resumed", "direction", told.String())
+			resume := command{kind: cmdHold, leg: c.Anchor(), reply: make(chan error, 1), internal: true}
+			p = &pendingReoffer{to: c.Anchor(), hold: &resume}
+			c.update(ctx, p, c.Anchor(), media.SendRecv)
+		}
 	}
 	// placed ends a placement: the party answered (cause nil) and is
 	// joined, or failed and is gone; a parked REFER sender is hung up or
@@ -351,9 +366,15 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 			cause := out.Cause()
 			if placing != nil && !farAnswered {
 				c.log.Info("party failed", "leg", out.ID(), "cause", cause.String())
+				refer := placing.refer != nil
 				leave()
 				placed(&cause)
-				if out == nil && parked == nil && placing == nil && c.transferEnds() {
+				if refer && out == nil {
+					// A REFER's target failed and its sender hung up
+					// meanwhile: nobody is left to talk to. A party
+					// DialParty placed fails back to its caller (the
+					// ACD rings the transferring agent again), and the
+					// call stays up.
 					c.End(ctx, cause)
 					return nil
 				}
@@ -510,7 +531,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					c.relayDTMF(out, c.Anchor(), e)
 				}
 			case Refer:
-				if placing != nil || parked != nil || !farAnswered {
+				if placing != nil || parked != nil || !farAnswered || !answered || dirs.held[out] {
 					e.Notify(491, "Request Pending")
 					continue
 				}
@@ -587,7 +608,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				// the party joined now becomes the anchor (it stays in
 				// the call), the REFER's sender is parked, and the
 				// target is placed as the party, as for a party's REFER.
-				if placing != nil || parked != nil || !farAnswered || !answered {
+				if placing != nil || parked != nil || !farAnswered || !answered || dirs.held[out] || p != nil {
 					e.Notify(491, "Request Pending")
 					continue
 				}
@@ -800,9 +821,11 @@ func (c *Call) reofferUpdated(p *pendingReoffer, res updateResult, dirs directio
 	p.updated, p.cancel = nil, nil
 	if h := p.hold; h != nil {
 		if res.err != nil {
-			dirs.held[p.to] = !h.on // the leg's party did not take it
-			if h.on {
-				delete(dirs.music, p.to)
+			if !h.internal {
+				dirs.held[p.to] = !h.on // the leg's party did not take it
+				if h.on {
+					delete(dirs.music, p.to)
+				}
 			}
 			c.log.Warn("hold re-offer failed", "leg", p.to.ID(), "hold", h.on, "error", res.err)
 			h.reply <- res.err

@@ -78,6 +78,9 @@ func (c *Call) handleLocal(ev Event) {
 			}
 			c.digits <- e
 		}
+	case Refer:
+		// No party to hand the caller to (prompts, a queue): declined.
+		e.Notify(603, "Decline")
 	case Reoffer:
 		c.mu.Lock()
 		local := c.local

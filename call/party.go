@@ -40,6 +40,9 @@ type command struct {
 	dialer Dialer
 	req    DialRequest
 	reply  chan error
+	// internal: the loop's own re-offer (the caller resumed after its
+	// party left), not a hold anyone asked for.
+	internal bool
 }
 
 // errNotBridged refuses a command for a leg the running bridge does not join.
@@ -143,10 +146,6 @@ func (c *Call) referPlan(ctx context.Context, from Leg, r Refer) (ReferPlan, err
 	}
 	return pl, err
 }
-
-// transferEnds reports whether a failed placement with nobody to return to
-// ends the call: always, for now (a REFER's sender that hung up).
-func (c *Call) transferEnds() bool { return true }
 
 // placement is a party being placed: DialParty's caller, or a REFER's
 // subscription, learns its outcome.

@@ -310,9 +310,48 @@ func TestTransferToNumber(t *testing.T) {
 	h.waitMetric("switchboard_active_calls", "0")
 }
 
-// TestReferFromFarEnd: a B2BUA call whose far end sends REFER to
-// +15550142: with refer: allow the far end gets 202 and NOTIFYs (100, then
-// 200), the switch calls the target and the caller talks to it; the
+// TestTransferToNumberBusyReturns: the external number answers 486: the
+// caller stays up (hearing the transfer music), agent1 learns
+// transfer.failed with code 486 and is rung again, answers, and talks to
+// the caller.
+func TestTransferToNumberBusyReturns(t *testing.T) {
+	h := transferHarness(t, nil)
+	a1 := h.login("agent1", "agent1-token")
+	c, callID, _ := h.answered(a1)
+	if _, err := a1.panel.Transfer(h.ctx, callID, map[string]string{"number": "+15550142"}); err != nil {
+		t.Fatal(err)
+	}
+	in := h.nextIncoming()
+	if err := in.Reject(486, "Busy Here"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := a1.next("transfer.failed", 5*time.Second); ev.Field("code") != "486" {
+		t.Errorf("transfer.failed %s, want code 486", ev.Data)
+	}
+	if back := a1.next("call.offered", 5*time.Second); back.Field("call_id") != callID {
+		t.Fatalf("agent1 rung again for %s, want %s", back.Field("call_id"), callID)
+	}
+	select {
+	case <-c.Ended():
+		t.Fatal("the caller was hung up after the failed transfer")
+	default:
+	}
+	heardAlone(t, c, transferMusicHz, agentHz, 3*time.Second, "the transfer music while agent1 is rung again")
+	if err := a1.panel.Answer(h.ctx, callID); err != nil {
+		t.Fatal(err)
+	}
+	a1.media.ResetAudio()
+	a1.hears(callerHz, "the caller, back")
+	heardAlone(t, c, agentHz, transferMusicHz, 5*time.Second, "agent1 again")
+	if err := c.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// TestReferFromFarEnd: a B2BUA call whose far end holds, then sends REFER
+// to +15550142: with refer: allow the far end gets 202 and NOTIFYs (100,
+// then 200), the caller is resumed (sendrecv) and talks to the target; the
 // referrer is hung up. With the default (reject), 603.
 func TestReferFromFarEnd(t *testing.T) {
 	for _, allow := range []bool{false, true} {
@@ -331,6 +370,16 @@ func TestReferFromFarEnd(t *testing.T) {
 			}
 			fc := h.waitCall(ans)
 			waitTone(t, c, farHz, "the far end")
+			if allow {
+				// Phones hold before they transfer: the caller is re-offered
+				// sendonly, and must be resumed once the far end has left.
+				if _, err := fc.Hold(h.ctx); err != nil {
+					t.Fatal(err)
+				}
+				if ri := recv(t, c.Reinvites(), "the hold passed on to the caller"); ri.Direction != siptest.SendOnly {
+					t.Errorf("caller re-offered %q, want sendonly", ri.Direction)
+				}
+			}
 
 			res, err := fc.Refer(h.ctx, "<sip:+15550142@"+h.sip+">", nil)
 			if err != nil {
