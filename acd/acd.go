@@ -150,6 +150,19 @@ func invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
+// stored maps a store lookup's outcome to the ACD's errors: store.ErrNotFound
+// becomes ErrNotFound naming what and id; any other error is wrapped.
+func stored[T any](v T, err error, what, id string) (T, error) {
+	var zero T
+	if errors.Is(err, store.ErrNotFound) {
+		return zero, fmt.Errorf("%w: %s %q", ErrNotFound, what, id)
+	}
+	if err != nil {
+		return zero, fmt.Errorf("acd: get %s: %w", what, err)
+	}
+	return v, nil
+}
+
 // Store is what the ACD needs of the database (store.Store has it).
 type Store interface {
 	store.Agents

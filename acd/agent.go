@@ -462,11 +462,8 @@ func (a *ACD) SetConversation(ctx context.Context, agentID, convID, status strin
 		return store.Conversation{}, err
 	}
 	c, err := a.st.GetConversation(ctx, convID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Conversation{}, fmt.Errorf("%w: conversation %q", ErrNotFound, convID)
-	}
-	if err != nil {
-		return store.Conversation{}, fmt.Errorf("acd: load conversation: %w", err)
+	if c, err = stored(c, err, "conversation", convID); err != nil {
+		return store.Conversation{}, err
 	}
 	if c.AgentID != agentID {
 		return store.Conversation{}, fmt.Errorf("%w: conversation %q is not assigned to agent %q", ErrForbidden, convID, agentID)

@@ -167,13 +167,7 @@ func (a *ACD) CallbackConfigs(ctx context.Context) ([]store.CallbackConfig, erro
 // ErrNotFound when there is none.
 func (a *ACD) CallbackConfig(ctx context.Context, id string) (store.CallbackConfig, error) {
 	c, err := a.st.GetCallbackConfig(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.CallbackConfig{}, fmt.Errorf("%w: callback config %q", ErrNotFound, id)
-	}
-	if err != nil {
-		return store.CallbackConfig{}, fmt.Errorf("acd: get callback config: %w", err)
-	}
-	return c, nil
+	return stored(c, err, "callback config", id)
 }
 
 // CreateCallbackConfig adds a callback configuration; its name is its id.
@@ -278,11 +272,9 @@ func (a *ACD) RequestCallback(ctx context.Context, r CallbackRequest) (store.Cal
 			return store.Callback{}, err
 		}
 		r.ConversationID = conv.ID
-	} else if _, err := a.st.GetConversation(ctx, r.ConversationID); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Callback{}, fmt.Errorf("%w: conversation %q", ErrNotFound, r.ConversationID)
-		}
-		return store.Callback{}, fmt.Errorf("acd: get conversation: %w", err)
+	} else if c, err := a.st.GetConversation(ctx, r.ConversationID); err != nil {
+		_, err = stored(c, err, "conversation", r.ConversationID)
+		return store.Callback{}, err
 	}
 	cb := store.Callback{ID: newID(), Config: cfg.Name, Type: cfg.Type, Queue: q.cfg.Name, Retries: cfg.Retries,
 		RetryDelay: cfg.RetryDelay, Number: r.Number, ConversationID: r.ConversationID, Enqueued: r.Enqueued,
@@ -316,13 +308,7 @@ func (a *ACD) Callbacks(ctx context.Context, f store.CallbackFilter) ([]store.Ca
 // is none.
 func (a *ACD) Callback(ctx context.Context, id string) (store.Callback, error) {
 	c, err := a.st.GetCallback(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Callback{}, fmt.Errorf("%w: callback %q", ErrNotFound, id)
-	}
-	if err != nil {
-		return store.Callback{}, fmt.Errorf("acd: get callback: %w", err)
-	}
-	return c, nil
+	return stored(c, err, "callback", id)
 }
 
 // AgentQueueNames returns the names of the agent's queues; ErrNotFound for

@@ -49,13 +49,7 @@ func (a *ACD) Contacts(ctx context.Context, f store.ContactFilter) ([]store.Cont
 // Contact returns the contact id; ErrNotFound when there is none.
 func (a *ACD) Contact(ctx context.Context, id string) (store.Contact, error) {
 	c, err := a.st.GetContact(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Contact{}, fmt.Errorf("%w: contact %q", ErrNotFound, id)
-	}
-	if err != nil {
-		return store.Contact{}, fmt.Errorf("acd: get contact: %w", err)
-	}
-	return c, nil
+	return stored(c, err, "contact", id)
 }
 
 // CreateContact adds a contact to the phone book with a new id. A number
