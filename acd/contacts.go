@@ -298,15 +298,11 @@ func normalizeContact(c *store.Contact) error {
 	return nil
 }
 
-// e164Problem says why n is not an E.164 number ('+', then 8 to 15 digits,
-// the first not 0), or "".
+// e164Problem says why n is not an E.164 number (call.ValidE164), or "".
 func e164Problem(n string) string {
-	digits, plus := strings.CutPrefix(n, "+")
-	if !plus || len(digits) < 8 || call.ValidNumber(n) != nil {
-		if len(n) > 64 {
-			n = n[:64] + "..."
-		}
-		return fmt.Sprintf("%q is not an E.164 number ('+', then 8 to 15 digits)", n)
+	if err := call.ValidE164(n); err != nil {
+		_, msg, _ := strings.Cut(err.Error(), ": ")
+		return msg
 	}
 	return ""
 }

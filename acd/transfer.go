@@ -479,42 +479,50 @@ func (a *ACD) LiveCalls() []LiveCall {
 	defer a.end()
 	out := make([]LiveCall, 0, len(a.calls))
 	for _, e := range a.calls {
-		lc := LiveCall{CallID: e.id, ConversationID: e.conv, Queue: e.q.cfg.Name, CustomerNumber: e.party.Number,
-			Enqueued: e.enq}
-		switch e.state {
-		case stWaiting:
-			lc.State = "waiting"
-		case stOffered, stAnswering:
-			lc.State = "ringing"
-		case stConnected:
-			lc.State = "talking"
-			if e.onHold {
-				lc.State = "on_hold"
-				t := e.heldAt
-				lc.HeldSince = &t
-			}
-		default:
-			lc.State = "transferring"
-		}
-		if e.agent != nil {
-			lc.Agent = e.agent.cfg.ID
-		}
-		if tr := e.transfer; tr != nil {
-			lc.State = "transferring"
-			lc.Transfer = &TransferInfo{ID: tr.id, Kind: tr.kind, Target: tr.target, By: tr.by.cfg.ID, Started: tr.started}
-		}
-		out = append(out, lc)
+		out = append(out, liveCallLocked(e))
 	}
 	slices.SortFunc(out, func(x, y LiveCall) int { return x.Enqueued.Compare(y.Enqueued) })
 	return out
 }
 
+// liveCallLocked describes e as the supervisor sees it.
+func liveCallLocked(e *entry) LiveCall {
+	lc := LiveCall{CallID: e.id, ConversationID: e.conv, Queue: e.q.cfg.Name, CustomerNumber: e.party.Number,
+		Enqueued: e.enq}
+	switch e.state {
+	case stWaiting:
+		lc.State = "waiting"
+	case stOffered, stAnswering:
+		lc.State = "ringing"
+	case stConnected:
+		lc.State = "talking"
+		if e.onHold {
+			lc.State = "on_hold"
+			t := e.heldAt
+			lc.HeldSince = &t
+		}
+	default:
+		lc.State = "transferring"
+	}
+	if e.agent != nil {
+		lc.Agent = e.agent.cfg.ID
+	}
+	if tr := e.transfer; tr != nil {
+		lc.State = "transferring"
+		lc.Transfer = &TransferInfo{ID: tr.id, Kind: tr.kind, Target: tr.target, By: tr.by.cfg.ID, Started: tr.started}
+	}
+	return lc
+}
+
 // LiveCall is one call the ACD follows, by id.
 func (a *ACD) LiveCall(id string) (LiveCall, bool) {
-	for _, lc := range a.LiveCalls() {
-		if lc.CallID == id {
-			return lc, true
-		}
+	if _, err := a.begin(); err != nil {
+		return LiveCall{}, false
 	}
-	return LiveCall{}, false
+	defer a.end()
+	e := a.calls[id]
+	if e == nil {
+		return LiveCall{}, false
+	}
+	return liveCallLocked(e), true
 }

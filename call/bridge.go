@@ -535,21 +535,13 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					e.Notify(491, "Request Pending")
 					continue
 				}
-				pl, err := c.referPlan(ctx, out, e)
-				if err != nil {
-					cause := CauseOf(err)
-					c.log.Info("REFER refused", "leg", out.ID(), "target", e.Target, "cause", cause.String())
-					e.Notify(cause.Code, cause.Reason)
-					continue
-				}
-				leg, cause := c.place(ctx, pl.Dialer, pl.Request)
-				if cause != nil {
-					e.Notify(cause.Code, cause.Reason)
+				leg, transferMusic := c.referTarget(ctx, out, e)
+				if leg == nil {
 					continue
 				}
 				c.log.Info("REFER: transferring", "from", out.ID(), "to", leg.ID(), "target", e.Target)
 				referrer := out
-				feed = pl.Music
+				feed = transferMusic
 				leave()
 				setParked(referrer)
 				setOut(leg, false, true)
@@ -613,22 +605,14 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					continue
 				}
 				referrer := c.Anchor()
-				pl, err := c.referPlan(ctx, referrer, e)
-				if err != nil {
-					cause := CauseOf(err)
-					c.log.Info("REFER refused", "leg", referrer.ID(), "target", e.Target, "cause", cause.String())
-					e.Notify(cause.Code, cause.Reason)
-					continue
-				}
-				leg, cause := c.place(ctx, pl.Dialer, pl.Request)
-				if cause != nil {
-					e.Notify(cause.Code, cause.Reason)
+				leg, transferMusic := c.referTarget(ctx, referrer, e)
+				if leg == nil {
 					continue
 				}
 				c.log.Info("REFER from the anchor: its party becomes the anchor", "from", referrer.ID(),
 					"anchor", out.ID(), "to", leg.ID(), "target", e.Target)
 				party := out
-				feed = pl.Music
+				feed = transferMusic
 				p.stop()
 				p = nil
 				for _, h := range holds {

@@ -89,13 +89,20 @@ func (c *Call) handleLocal(ev Event) {
 			e.Reply <- OfferReply{Err: &Cause{Code: 491, Reason: "Request Pending"}}
 			return
 		}
-		ans := answerTo(e.Offer, *local)
-		if len(ans.Audio()) == 0 {
-			e.Reply <- OfferReply{Err: &NotAcceptable}
-			return
-		}
-		e.Reply <- OfferReply{Answer: ans}
+		answerAlone(e, *local)
 	}
+}
+
+// answerAlone answers a re-offer on its own leg from own, the switch's own
+// side of that leg's stream (no other leg is asked): 488 when the offer
+// keeps no codec the switch can use.
+func answerAlone(e Reoffer, own media.Description) {
+	ans := answerTo(e.Offer, own)
+	if len(ans.Audio()) == 0 {
+		e.Reply <- OfferReply{Err: &NotAcceptable}
+		return
+	}
+	e.Reply <- OfferReply{Answer: ans}
 }
 
 // Digits delivers the keys the caller presses while the call is not bridged

@@ -103,3 +103,18 @@ func wildcard(p, s string) bool {
 	}
 	return pi == len(p)
 }
+
+// ValidE164 reports whether number is a full E.164 number: '+', then 8 to
+// 15 digits, the first not 0 (what the switch dials outside the contact
+// center: external transfers, REFER targets, callbacks). Anything else is
+// refused, wrapping ErrNumberFormat.
+func ValidE164(number string) error {
+	digits, plus := strings.CutPrefix(number, "+")
+	if plus && len(digits) >= 8 && ValidNumber(number) == nil {
+		return nil
+	}
+	if len(number) > 64 {
+		number = number[:64] + "..."
+	}
+	return fmt.Errorf("%w: %q is not an E.164 number ('+', then 8 to 15 digits)", ErrNumberFormat, number)
+}

@@ -65,3 +65,12 @@ func TestValidNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestValidE164(t *testing.T) {
+	for n, ok := range map[string]bool{"+15550142": true, "+442071234567": true, "+1555014": false,
+		"15550142": false, "+05550142": false, "+1555*": false, "+1234567890123456": false} {
+		if err := ValidE164(n); (err == nil) != ok {
+			t.Errorf("ValidE164(%q) = %v, want ok %v", n, err, ok)
+		}
+	}
+}

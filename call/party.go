@@ -133,6 +133,26 @@ func (c *Call) OnRefer(h ReferHandler) {
 	c.mu.Unlock()
 }
 
+// referTarget plans and places the target of r, a REFER from referrer,
+// and returns its leg and what the other party hears while it rings; when
+// it cannot (refused, no route, the dial failed) it tells the REFER's
+// sender why and returns a nil leg.
+func (c *Call) referTarget(ctx context.Context, referrer Leg, r Refer) (Leg, *Music) {
+	pl, err := c.referPlan(ctx, referrer, r)
+	if err != nil {
+		cause := CauseOf(err)
+		c.log.Info("REFER refused", "leg", referrer.ID(), "target", r.Target, "cause", cause.String())
+		r.Notify(cause.Code, cause.Reason)
+		return nil, nil
+	}
+	leg, cause := c.place(ctx, pl.Dialer, pl.Request)
+	if cause != nil {
+		r.Notify(cause.Code, cause.Reason)
+		return nil, nil
+	}
+	return leg, pl.Music
+}
+
 func (c *Call) referPlan(ctx context.Context, from Leg, r Refer) (ReferPlan, error) {
 	c.mu.Lock()
 	h := c.onRefer
@@ -238,14 +258,8 @@ func (c *Call) handleAside(l Leg, ev Event) {
 			e.Reply <- OfferReply{Err: &Cause{Code: 488, Reason: "Offerless re-INVITE not supported"}}
 			return
 		}
-		cur := l.Socket().Config().Audio
-		ans := answerTo(e.Offer, media.Description{Direction: media.SendRecv, Codecs: []media.Codec{cur}})
-		if len(ans.Audio()) == 0 {
-			e.Reply <- OfferReply{Err: &NotAcceptable}
-			return
-		}
-		ans.Ptime, ans.RTCPMux = 20, e.Offer.RTCPMux
-		e.Reply <- OfferReply{Answer: ans}
+		answerAlone(e, media.Description{Direction: media.SendRecv, Ptime: 20, RTCPMux: e.Offer.RTCPMux,
+			Codecs: []media.Codec{l.Socket().Config().Audio}})
 	case Refer:
 		e.Notify(491, "Request Pending")
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/call"
@@ -37,6 +38,9 @@ type Engine struct {
 	callbacks Callbacks
 	now       func() time.Time
 	strategy  func(ctx context.Context, queue, named string) (config.WaitingStrategy, bool)
+	// builtinMusic is audio.HoldMusic, synthesized once per engine when a
+	// hold or transfer first needs it.
+	builtinMusic func() *audio.Clip
 }
 
 // Options are an engine's dependencies beyond its configuration.
@@ -90,7 +94,8 @@ func NewWithOptions(cfg *config.Config, o Options) *Engine {
 		o.Queues = HoldQueues{}
 	}
 	e := &Engine{flows: cfg.Flows, cfg: cfg, dialer: o.Dialer, log: o.Log, prompts: o.Prompts, now: o.Now, queues: o.Queues,
-		callbacks: o.Callbacks, strategy: o.WaitingStrategy, schedules: map[string]*schedule.Compiled{}}
+		callbacks: o.Callbacks, strategy: o.WaitingStrategy, schedules: map[string]*schedule.Compiled{},
+		builtinMusic: sync.OnceValue(audio.HoldMusic)}
 	if e.strategy == nil {
 		e.strategy = func(_ context.Context, queue, named string) (config.WaitingStrategy, bool) {
 			ws, ok := cfg.WaitingStrategies[strategyName(cfg, queue, named)]

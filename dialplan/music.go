@@ -51,13 +51,16 @@ func (e *Engine) QueueMusic(ctx context.Context, queue string) *call.Music {
 // and plays them at whatever rate the caller's leg needs. A file that does
 // not load is logged and left out: the caller hears the rest.
 func (e *Engine) music(ctx context.Context, file string, msg config.Message, every time.Duration) *call.Music {
-	clip := audio.HoldMusic()
+	var clip *audio.Clip
 	if file != "" {
-		if c, err := e.prompts.File(ctx, e.path(file)); err == nil {
-			clip = c
-		} else {
+		c, err := e.prompts.File(ctx, e.path(file))
+		if err != nil {
 			e.log.Warn("music does not load: the built-in music plays", "file", file, "error", err)
 		}
+		clip = c
+	}
+	if clip == nil {
+		clip = e.builtinMusic()
 	}
 	var m *audio.Clip
 	var err error
