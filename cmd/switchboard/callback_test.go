@@ -2,12 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-voice/switchboard/acd"
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/gateway/agent"
 	"github.com/switchboard-voice/switchboard/sip/siptest"
@@ -220,4 +222,51 @@ func TestManualCallback(t *testing.T) {
 	if done.AgentID != winner || done.AttemptsMade != 1 {
 		t.Errorf("done request %+v, want one attempt by %s", done, winner)
 	}
+}
+
+// BenchmarkCallbackDial measures issue 14's figure: from the agent's answer
+// to an automated callback's offer (POST .../answer) to the customer's
+// INVITE at the far end. Each attempt is refused (486) and, with no
+// retries, closes the request; the next iteration requests a new one.
+func BenchmarkCallbackDial(b *testing.B) {
+	h := outboundHarness(b, func(c *config.Config) {
+		cb := c.Callbacks["support-callback"]
+		zero := 0
+		cb.Retries = &zero
+		c.Callbacks["support-callback"] = cb
+	})
+	a1 := h.login("agent1", "agent1-token")
+	var took []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		if _, err := h.node.contact.acd.RequestCallback(h.ctx, acd.CallbackRequest{Config: "support-callback",
+			Number: fmt.Sprintf("+1555777%04d", i%10000)}); err != nil {
+			b.Fatal(err)
+		}
+		offer := a1.next("call.offered", 5*time.Second)
+		b.StartTimer()
+		start := time.Now()
+		if err := a1.panel.Answer(h.ctx, offer.Field("call_id")); err != nil {
+			b.Fatal(err)
+		}
+		in := h.nextIncoming()
+		took = append(took, time.Since(start))
+		b.StopTimer()
+		if err := in.Reject(486, "Busy Here"); err != nil {
+			b.Fatal(err)
+		}
+		failed := a1.next("call.failed", 5*time.Second)
+		a1.waitSystem("")
+		// The agent closes the conversation: open ones count against its
+		// capacity.
+		if _, err := a1.panel.SetConversation(h.ctx, failed.Field("conversation_id"), "closed", ""); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 }

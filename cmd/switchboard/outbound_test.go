@@ -16,7 +16,7 @@ const ringbackHz = 480.0
 
 // outboundHarness runs testdata/config/contact-center.yaml with its pstn
 // trunk (routes and voice numbers) replaced by the harness's far end.
-func outboundHarness(t *testing.T, change func(c *config.Config)) *harness {
+func outboundHarness(t testing.TB, change func(c *config.Config)) *harness {
 	t.Helper()
 	return transferHarness(t, func(c *config.Config) {
 		for i := range c.VoiceNumbers {
