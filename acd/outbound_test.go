@@ -162,3 +162,21 @@ func TestAutomatedRetryOfferedAtDueTime(t *testing.T) {
 		t.Fatalf("offer %+v at the due time, want callback %s", offer, cb.ID)
 	}
 }
+
+// TestCallbacksApartInStats: waiting callbacks count in the queue's
+// callbacks, not among its waiting callers (nor the longest wait), and are
+// not live calls.
+func TestCallbacksApartInStats(t *testing.T) {
+	e := newEnv(t, withCalls(time.Minute), noHeartbeat)
+	e.queue("q", LongestIdle)
+	callbackAndCall(t, e, CallbackQueuePosition, "")
+	e.clock.Advance(time.Second)
+	st, err := e.a.Stats("q")
+	e.must(err)
+	if st.Waiting != 1 || st.Callbacks != 1 || st.LongestWait != time.Second {
+		t.Errorf("stats waiting %d callbacks %d longest %v, want 1, 1, 1s (the caller's)", st.Waiting, st.Callbacks, st.LongestWait)
+	}
+	if live := e.a.LiveCalls(); len(live) != 1 || live[0].CallID != "c1" {
+		t.Errorf("live calls %+v, want the caller alone", live)
+	}
+}

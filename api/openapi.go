@@ -215,6 +215,7 @@ var schemaDocs = map[string]schemaDoc{
 		desc: "A queue's live figures and its cumulative ones since the switch started (or the statistics were reset).",
 		fields: map[string]fieldDoc{
 			"waiting":          {desc: "Callers waiting, not ringing an agent.", min: num(0)},
+			"callbacks":        {desc: "Automated callback requests waiting in the queue or offered (not counted in waiting).", min: num(0)},
 			"ringing":          {desc: "Callers ringing an agent.", min: num(0)},
 			"longest_wait":     {desc: "Seconds the longest-waiting caller has waited.", min: num(0)},
 			"available_agents": {desc: "Agents of the queue who could take a call now.", min: num(0)},
@@ -285,7 +286,7 @@ var schemaDocs = map[string]schemaDoc{
 			"conversation_id": {desc: "The conversation it belongs to."},
 			"queue":           {desc: "The queue's name."},
 			"customer_number": {desc: "The caller's number."},
-			"state":           {desc: "Where it is.", enum: []string{"waiting", "ringing", "talking", "on_hold", "transferring"}},
+			"state":           {desc: "Where it is.", enum: []string{"waiting", "ringing", "dialing", "talking", "on_hold", "transferring"}},
 			"agent":           {desc: "The agent ringing or talking, if any."},
 			"enqueued_at":     {desc: "When it entered the queue.", format: "date-time"},
 			"held_since":      {desc: "When the hold under way started.", format: "date-time"},
