@@ -456,9 +456,10 @@ var callbackFields = map[string]fieldDoc{
 	"created_at":      {desc: "When the request was made.", format: "date-time"},
 	"updated_at":      {desc: "When its status last changed.", format: "date-time"},
 	"status": {desc: "in_queue, assigned (an agent took it), active (being called), no_reply (the last attempt " +
-		"failed; back in queue at next_attempt_at), done (answered) or closed (every attempt failed).",
+		"failed; back in queue at next_attempt_at, or closed when no retry remains) or done (answered).",
 		enum: []string{store.CallbackInQueue, store.CallbackAssigned, store.CallbackActive, store.CallbackNoReply,
-			store.CallbackDone, store.CallbackClosed}},
+			store.CallbackDone}},
+	"closed":          {desc: "No attempt is left: every one failed (status no_reply) or the customer was reached (done)."},
 	"agent_id":        {desc: "The agent it is assigned to, or who called last; \"\": none."},
 	"attempts_made":   {desc: "Calls placed for it so far."},
 	"next_attempt_at": {desc: "When a no_reply request goes back in queue.", format: "date-time"},
