@@ -57,19 +57,9 @@ func (h *harness) waitCallback(id, what string, within time.Duration, ok func(st
 // in queue after 10 s, offered again; the third attempt is answered and
 // the tones cross both ways; after the call the request is done.
 func TestAutomatedCallback(t *testing.T) {
-	h := outboundHarness(t, func(c *config.Config) {
-		ws := c.WaitingStrategies["default"]
-		ws.Announcement.Every = 3 * time.Second
-		c.WaitingStrategies["default"] = ws
-	})
+	h := outboundHarness(t, announceEvery3s)
 	const customer = "+15557770001"
-	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, From: customer})
-	if err != nil || c.Status() != 200 {
-		t.Fatalf("invite: %v (status %d)", err, c.Status())
-	}
-	pressDuringAnnouncement(t, h, c)
-	heardAlone(t, c, 1500, 700, 3*time.Second, "the confirmation")
-	waitEnded(t, c, "caller")
+	h.requestCallbackByPhone(customer)
 	cbs, err := h.node.contact.acd.Callbacks(h.ctx, store.CallbackFilter{})
 	if err != nil || len(cbs) != 1 || cbs[0].Status != store.CallbackInQueue {
 		t.Fatalf("callbacks %+v (%v), want one in queue", cbs, err)
