@@ -256,7 +256,7 @@ func (a *ACD) dialOutbound(e *entry) {
 		}
 	}()
 	err = c.Place(ctx, e.out.dialer, e.out.req, call.PlaceOptions{
-		Feed: a.dialing.Ringback(), Anchor: true,
+		Ringback: a.dialing.Ringback(), Anchor: true,
 		Progress: func(p call.Progress) { a.outboundProgress(e, p) },
 	})
 	now, berr := a.begin()

@@ -453,7 +453,8 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					feed = cmd.music
 				}
 				setOut(leg, false, true)
-				placing = &placement{reply: cmd.reply, onProgress: cmd.place.Progress, anchor: cmd.place.Anchor}
+				placing = &placement{reply: cmd.reply, onProgress: cmd.place.Progress, ringback: cmd.place.Ringback,
+					anchor: cmd.place.Anchor}
 				rejoin()
 			}
 
@@ -477,8 +478,12 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					// network's tones, announcements) replaces the music.
 					if placing != nil && !farAnswered {
 						placing.progress(e, c.log)
-						if e.Early != nil && !joinable {
+						switch {
+						case e.Early != nil && !joinable:
 							joinable = true
+							rejoin()
+						case e.Ringing && placing.ringback != nil && feed != placing.ringback:
+							feed = placing.ringback
 							rejoin()
 						}
 					}

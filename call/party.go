@@ -116,9 +116,12 @@ func (c *Call) DialParty(ctx context.Context, d Dialer, r DialRequest, feed *Mus
 
 // PlaceOptions say how Place places a party.
 type PlaceOptions struct {
-	// Feed plays to the anchor while the party rings without early media
-	// (nil: what it heard), such as a ringback tone.
+	// Feed plays to the anchor while the party is placed without early
+	// media (nil: what it heard), such as transfer music.
 	Feed *Music
+	// Ringback, if set, replaces Feed from the party's first ringing
+	// (a 180 without early media): a ringback tone.
+	Ringback *Music
 	// Progress, if set, is told the party's progress (ringing, early
 	// media) on the bridge loop: it must not block.
 	Progress func(Progress)
@@ -194,8 +197,9 @@ func (c *Call) referPlan(ctx context.Context, from Leg, r Refer) (ReferPlan, err
 type placement struct {
 	reply chan error // DialParty's
 	refer *Refer     // a REFER's
-	// onProgress and anchor are Place's options.
+	// onProgress, ringback and anchor are Place's options.
 	onProgress func(Progress)
+	ringback   *Music
 	anchor     bool
 }
 

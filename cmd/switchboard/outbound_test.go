@@ -85,6 +85,7 @@ func TestOutboundCall(t *testing.T) {
 	if ev := a1.next("call.dialing", 5*time.Second); ev.Field("call_id") != out.CallID || ev.Field("to") != "+15550142" {
 		t.Errorf("call.dialing %s, want call %s to +15550142", ev.Data, out.CallID)
 	}
+	a1.silent(ringbackHz, "a ringback tone before the customer rings")
 	if err := in.Ring(false); err != nil {
 		t.Fatal(err)
 	}
