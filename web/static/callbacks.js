@@ -30,13 +30,18 @@ export class CallbackList {
     this.allowed = false; // the agent has no call: a callback may be dialled
     this.timer = 0;
     this.seq = 0;
+    this.loadFailed = false; // the error shown is the list's, not an action's
 
     $('#cb-filters').addEventListener('submit', (e) => {
       e.preventDefault();
+      setText('#cb-error', '');
       this.load();
     });
     for (const id of ['#cb-status', '#cb-type', '#cb-from', '#cb-to']) {
-      $(id).addEventListener('change', () => this.load());
+      $(id).addEventListener('change', () => {
+        setText('#cb-error', '');
+        this.load();
+      });
     }
     $('#cb-list').addEventListener('click', (e) => {
       const b = e.target.closest('button');
@@ -86,10 +91,12 @@ export class CallbackList {
       const own = (mine || []).filter((c) => c.agent_id === agent.id);
       const ids = new Set(own.map((c) => c.id));
       this.items = [...own, ...(list || []).filter((c) => !ids.has(c.id))];
-      setText('#cb-error', '');
+      if (this.loadFailed) setText('#cb-error', '');
+      this.loadFailed = false;
       this.draw();
     } catch (e) {
       if (seq !== this.seq) return;
+      this.loadFailed = true;
       setText('#cb-error', 'Could not load the callbacks: ' + e.message);
     } finally {
       if (seq === this.seq) btn.disabled = false;
@@ -164,6 +171,7 @@ export class CallbackList {
     if (!this.agent || this.busy) return;
     this.busy = id;
     this.update();
+    this.loadFailed = false;
     setText('#cb-error', '');
     try {
       const c = await this.agent.callbackAction(id, 'assign');
@@ -187,6 +195,7 @@ export class CallbackList {
     if (!this.agent || this.busy || !c || !this.allowed) return;
     this.busy = id;
     this.update();
+    this.loadFailed = false;
     setText('#cb-error', '');
     try {
       const r = await this.agent.callbackAction(id, 'call');
