@@ -334,6 +334,11 @@ func TestPanelCallbacksList(t *testing.T) {
 	if got := p.text(row + " > :nth-child(3)"); got != "Assigned to you · Manual" {
 		t.Errorf("the assigned callback's status says %q, want Assigned to you · Manual", got)
 	}
+	// On a 360 px phone the New call form and the list keep their controls
+	// on screen.
+	p.do("narrow the window", chromedp.EmulateViewport(360, 780))
+	p.checkLayout("callbacks", 360)
+	p.do("widen the window", chromedp.EmulateViewport(1280, 860))
 
 	// Another agent is quicker.
 	cb2 := requestCallback(t, h, "+15550143")

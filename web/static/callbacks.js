@@ -122,9 +122,9 @@ export class CallbackList {
     number.scope = 'row';
     number.textContent = c.number;
     const created = Date.parse(c.created_at);
-    tr.append(number, cell(c.queue), cell(this.statusText(c)),
-      cell((c.attempts_made || 0) + ' of ' + ((c.retries || 0) + 1)),
-      cell(Number.isFinite(created) ? new Date(created).toLocaleString() : '—'));
+    tr.append(number, cell(c.queue, 'Queue'), cell(this.statusText(c), 'Status'),
+      cell((c.attempts_made || 0) + ' of ' + ((c.retries || 0) + 1), 'Attempts'),
+      cell(Number.isFinite(created) ? new Date(created).toLocaleString() : '—', 'Requested'));
     const actions = document.createElement('td');
     actions.className = 'cb-actions';
     const assign = button('Assign to me', 'cb-assign', 'Assign to me: the callback to ' + c.number);
@@ -219,9 +219,12 @@ export class CallbackList {
   }
 }
 
-function cell(text) {
+// cell is a table cell; label names it where the table's head is hidden
+// (narrow screens).
+function cell(text, label) {
   const td = document.createElement('td');
   td.textContent = text;
+  td.dataset.label = label;
   return td;
 }
 
