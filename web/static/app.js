@@ -187,7 +187,9 @@ function recover(info) {
   if (S.wrapup && (sys !== 'wrap_up' || (info.call_id && info.call_id !== S.wrapup.callId))) {
     endWrapUp(); // over while the panel was not listening
   }
-  if ((sys === 'on_call' || sys === 'on_hold') && info.call_id && !S.call) {
+  if (S.phase === 'dialing' && S.outbound && S.outbound.callId === info.call_id) {
+    // Still dialling the customer: its events say how it goes on.
+  } else if ((sys === 'on_call' || sys === 'on_hold') && info.call_id && !S.call) {
     S.phase = 'in_call';
     // On hold since before the reload: the timer counts from now.
     S.call = { id: info.call_id, conversationId: '', name: 'Customer', number: '', queue: '', type: '', since: now(), held: sys === 'on_hold', heldSince: sys === 'on_hold' ? now() : 0, muted: false };
@@ -903,8 +905,8 @@ function render() {
 // nowText is what the agent is doing. Idle, it follows the status: only an
 // Available agent is offered calls, so only one is "Waiting for calls".
 function nowText() {
-  if (S.system) return SYSTEM_TEXT[S.system] ?? S.system;
   if (S.phase === 'dialing') return SYSTEM_TEXT.dialing;
+  if (S.system) return SYSTEM_TEXT[S.system] ?? S.system;
   if (!S.status || S.status === 'available') return 'Waiting for calls';
   return (STATUS_TEXT[S.status] || S.status) + ': no calls are offered';
 }
