@@ -131,6 +131,9 @@ var (
 	ErrManaged   = errors.New("acd: managed by the configuration")
 	ErrMedia     = errors.New("acd: agent media unavailable")
 	ErrClosed    = errors.New("acd: closed")
+	// ErrUnavailable: the switch cannot place the call (no route leads to
+	// the number).
+	ErrUnavailable = errors.New("acd: unavailable")
 )
 
 // InvalidError names the field that is wrong; errors.Is(err, ErrInvalid) holds.
@@ -184,6 +187,9 @@ type Caller interface {
 	ID() string
 	// Inbound is the caller's leg: the customer (From), DTMF to the caller.
 	Inbound() call.Inbound
+	// Anchor is the customer's leg: the caller's, or the customer an
+	// agent called once it answered (DTMF goes there).
+	Anchor() call.Leg
 	Done() <-chan struct{}
 	End(ctx context.Context, cause call.Cause)
 	// HoldWith holds (on) or resumes one of the call's bridged legs, the
@@ -262,6 +268,9 @@ type ACD struct {
 	// cbDue are the callback requests waiting for a retry: id → when it
 	// goes back in queue (deadlines of the one timer).
 	cbDue map[string]time.Time
+	// cbEntries are the automated callback requests in their queues'
+	// waiting lists (or offered), by request id.
+	cbEntries map[string]*entry
 }
 
 type convInfo struct {
@@ -309,6 +318,7 @@ func New(ctx context.Context, o Options) (*ACD, error) {
 		convOwner:    map[string]*convInfo{},
 		subs:         map[string]map[*subscription]struct{}{},
 		cbDue:        map[string]time.Time{},
+		cbEntries:    map[string]*entry{},
 	}
 	a.book.manual.Store(o.AllowManualNumbers)
 	if err := a.load(ctx); err != nil {

@@ -56,7 +56,21 @@ func (a *ACD) pickLocked(q *queue) (*entry, *agent) {
 	if len(elig) == 0 {
 		return nil, nil
 	}
+	var closed map[string]bool // schedules found closed in this decision
 	for _, e := range q.waiting {
+		if e.sched != "" && a.dialing != nil {
+			shut, seen := closed[e.sched]
+			if !seen {
+				shut = !a.dialing.ScheduleOpen(e.sched, a.now())
+				if closed == nil {
+					closed = map[string]bool{}
+				}
+				closed[e.sched] = shut
+			}
+			if shut {
+				continue // a callback outside its working hours waits
+			}
+		}
 		if ag := a.best(q.cfg.Strategy, elig, e.tried); ag != nil {
 			return e, ag
 		}

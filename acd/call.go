@@ -55,6 +55,13 @@ type entry struct {
 	// endedBy says who ended a connected call ("agent" when the agent hung
 	// up through Hangup).
 	endedBy string
+	// out is an outbound call's (kind outbound or callback) dialling;
+	// cbID the callback request it serves; late: an automated callback of
+	// priority inbound_first, served after every inbound caller.
+	out   *outbound
+	cbID  string
+	late  bool
+	sched string // a callback's schedule: not offered while it is closed
 }
 
 func (e *entry) finish() {
@@ -352,6 +359,9 @@ func (a *ACD) Answer(ctx context.Context, agentID, callID string) error {
 	e.state = stAnswering
 	a.log.Info("agent answers", "call_id", callID, "agent", agentID, "queue", e.q.cfg.Name)
 	a.end()
+	if e.cbID != "" {
+		return a.answerCallback(ctx, ag, e)
+	}
 
 	var leg call.Leg
 	err = errors.New("no agent media is configured")
@@ -479,6 +489,9 @@ func (a *ACD) finishLocked(e *entry, now time.Time, reason string) call.Leg {
 	a.addEvent(e.conv, now, "ended", map[string]any{
 		"call_id": e.id, "agent": ag.cfg.ID, "by": reason, "talk": talk.String()})
 	a.wrapUpLocked(e, ag, now, reason, talk)
+	if e.cbID != "" {
+		go a.callbackCalled(e.cbID, ag.cfg.ID)
+	}
 	return e.leg
 }
 
@@ -549,6 +562,19 @@ func (a *ACD) Hangup(ctx context.Context, agentID, callID string) error {
 	if _, err := a.begin(); err != nil {
 		return err
 	}
+	if _, e, err := a.callOfLocked(agentID, callID); err == nil && e.state == stDialing {
+		// The customer has not answered: its leg is cancelled, and
+		// dialOutbound ends the call (at once, or once the agent's leg is
+		// attached).
+		e.out.hungUp = true
+		c := e.c
+		a.log.Info("agent hangs up before the customer answered", "call_id", callID, "agent", agentID)
+		a.end()
+		if c != nil {
+			c.End(ctx, call.Cancelled)
+		}
+		return nil
+	}
 	_, e, err := a.connectedLocked(agentID, callID)
 	if err != nil {
 		a.end()
@@ -592,10 +618,9 @@ func (a *ACD) SendDTMF(ctx context.Context, agentID, callID, digits string) erro
 	if err != nil {
 		return err
 	}
-	in := e.c.Inbound()
-	if in == nil {
-		return fmt.Errorf("%w: call %q has no caller leg", ErrState, callID)
-	}
+	// The customer's leg is the call's anchor (the caller's, or the
+	// customer an agent called once it answered).
+	in := e.c.Anchor()
 	for _, d := range digits {
 		if err := in.SendDTMF(ctx, d, dtmfDuration); err != nil {
 			return fmt.Errorf("acd: send DTMF to call %s: %w", callID, err)

@@ -282,6 +282,9 @@ func (a *ACD) RequestCallback(ctx context.Context, r CallbackRequest) (store.Cal
 	if err := a.st.PutCallback(ctx, cb); err != nil {
 		return store.Callback{}, fmt.Errorf("acd: store callback: %w", err)
 	}
+	if cb.Type == store.CallbackAutomated {
+		a.queueCallbackLocked(cb, cfg.Priority, cfg.Schedule)
+	}
 	a.addEvent(cb.ConversationID, now, "callback.requested", map[string]any{
 		"callback_id": cb.ID, "config": cb.Config, "type": cb.Type, "queue": cb.Queue, "number": cb.Number})
 	a.log.Info("callback requested", "callback_id", cb.ID, "callback_config", cb.Config, "queue", cb.Queue)
@@ -474,6 +477,34 @@ func (a *ACD) loadCallbacks(ctx context.Context) error {
 			a.cbDue[cb.ID] = cb.NextAttemptAt
 		}
 	}
+	// Automated requests waiting, or being called when a previous run
+	// stopped (that attempt died with it), are offered again.
+	cfgs, err := a.st.ListCallbackConfigs(ctx)
+	if err != nil {
+		return fmt.Errorf("acd: load callback configurations: %w", err)
+	}
+	byName := map[string]store.CallbackConfig{}
+	for _, c := range cfgs {
+		byName[c.Name] = c
+	}
+	for _, status := range []string{store.CallbackInQueue, store.CallbackAssigned, store.CallbackActive} {
+		cbs, err := a.st.ListCallbacks(ctx, store.CallbackFilter{Status: status, Type: store.CallbackAutomated})
+		if err != nil {
+			return fmt.Errorf("acd: load callbacks: %w", err)
+		}
+		for _, cb := range cbs {
+			if status != store.CallbackInQueue {
+				prev := cb.Status
+				cb.Status, cb.AgentID, cb.UpdatedAt = store.CallbackInQueue, "", a.now()
+				if _, err := a.st.UpdateCallbackIf(ctx, cb, prev); err != nil {
+					return fmt.Errorf("acd: requeue callback %s: %w", cb.ID, err)
+				}
+				a.log.Warn("callback being called when the switch stopped: back in queue", "callback_id", cb.ID)
+			}
+			c := byName[cb.Config]
+			a.queueCallbackLocked(cb, c.Priority, c.Schedule)
+		}
+	}
 	return nil
 }
 
@@ -500,6 +531,13 @@ func (a *ACD) callbackDeadlinesLocked(now time.Time) {
 			continue
 		}
 		if ok {
+			if cb.Type == store.CallbackAutomated {
+				cfg, err := a.CallbackConfig(a.ctx, cb.Config)
+				if err != nil {
+					a.log.Warn("callback's configuration is gone: offered with defaults", "callback_id", id, "error", err)
+				}
+				a.queueCallbackLocked(cb, cfg.Priority, cfg.Schedule)
+			}
 			a.addEvent(cb.ConversationID, now, "callback.requeued", map[string]any{"callback_id": cb.ID,
 				"attempts": cb.AttemptsMade})
 			a.log.Info("callback back in queue for a retry", "callback_id", id, "queue", cb.Queue)

@@ -82,6 +82,7 @@ func newCall(id, number, name string) *fakeCall {
 
 func (c *fakeCall) ID() string            { return c.in.id }
 func (c *fakeCall) Inbound() call.Inbound { return c.in }
+func (c *fakeCall) Anchor() call.Leg      { return c.in }
 func (c *fakeCall) Done() <-chan struct{} { return c.done }
 func (c *fakeCall) hangup()               { c.End(context.Background(), call.Normal) }
 func (c *fakeCall) End(_ context.Context, cause call.Cause) {

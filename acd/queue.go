@@ -37,6 +37,9 @@ type counters struct {
 }
 
 func (e *entry) before(o *entry) bool {
+	if e.late != o.late {
+		return o.late // inbound_first callbacks come after every caller
+	}
 	if e.prio != o.prio {
 		return e.prio > o.prio
 	}

@@ -27,6 +27,19 @@ type Calls interface {
 	// External is how to reach an external number through the outbound
 	// routes, with from as the caller ID; an error when no route leads there.
 	External(ctx context.Context, number, from string) (call.Dialer, call.DialRequest, error)
+	// Outbound is how an agent's call to number leaves with the voice
+	// number from as its caller ID (from's trunk, else the outbound
+	// routes); an error wrapping ErrForbidden when from is not a voice
+	// number.
+	Outbound(ctx context.Context, number, from string) (call.Dialer, call.DialRequest, error)
+	// NewCall starts a call anchored on an agent's leg, observed like the
+	// switch's other calls (metrics, quality notices).
+	NewCall(ctx context.Context, anchor call.Leg) *call.Call
+	// Ringback is what an agent hears while the customer it calls rings
+	// and the network sends no early media.
+	Ringback() *call.Music
+	// ScheduleOpen reports whether the named schedule is open at t.
+	ScheduleOpen(name string, t time.Time) bool
 }
 
 // Transfer kinds.

@@ -23,6 +23,13 @@ func (fakeCalls) External(_ context.Context, number, from string) (call.Dialer, 
 	return nil, call.DialRequest{To: number, From: call.Party{Number: from}}, nil
 }
 
+func (fakeCalls) Outbound(_ context.Context, number, from string) (call.Dialer, call.DialRequest, error) {
+	return nil, call.DialRequest{}, errors.New("no outbound calls without a switch")
+}
+func (fakeCalls) NewCall(context.Context, call.Leg) *call.Call { return nil }
+func (fakeCalls) Ringback() *call.Music                        { return nil }
+func (fakeCalls) ScheduleOpen(string, time.Time) bool          { return true }
+
 func withCalls(timeout time.Duration) func(*Options) {
 	return func(o *Options) { o.Calls = fakeCalls{timeout: timeout} }
 }

@@ -29,6 +29,9 @@ type Contact struct {
 	// file may be read), each problem naming its field; its own settings
 	// are checked already.
 	CheckCallbackConfig func(c config.CallbackConfig) []FieldProblem
+	// VoiceNumbers are the numbers agents call customers from (read at
+	// each request).
+	VoiceNumbers func() []config.VoiceNumber
 	// Keys are the supervisors' API keys: key → name. Read at each request,
 	// so a reload applies at once.
 	Keys func() map[string]string
@@ -256,6 +259,7 @@ func newV1(c *Contact) *v1 {
 			desc: "Sends the digits to the caller as RFC 4733 telephone-events, 100 ms each."},
 	}
 	v.routes = append(v.routes, v.callbackRoutes()...)
+	v.routes = append(v.routes, v.outboundRoutes()...)
 	return v
 }
 
@@ -387,6 +391,8 @@ func writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, trimPrefix(err)+" (connect the agent's media with POST /whip first)")
 	case errors.Is(err, acd.ErrInvalid):
 		problems{{Problem: trimPrefix(err)}}.reply(w)
+	case errors.Is(err, acd.ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, trimPrefix(err))
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}

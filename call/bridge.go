@@ -61,6 +61,17 @@ func (c *Call) dialOne(ctx context.Context, d Dialer, r DialRequest, failOver bo
 	return err
 }
 
+// Run runs the call's bridge loop with no party yet, until the call ends:
+// for a call anchored on a leg the switch already has (an agent's), whose
+// party is then placed with Place. It returns when the call has ended.
+func (c *Call) Run(ctx context.Context) error {
+	if !c.pausePump() {
+		return ErrEnded
+	}
+	defer c.resumePump()
+	return c.bridge(ctx, nil, false, true)
+}
+
 // CauseOf extracts a Cause from err, defaulting to 500.
 func CauseOf(err error) Cause {
 	var c Cause
@@ -147,7 +158,9 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 	rejoin := func() {
 		if out != nil && joinable && !(dirs.held[out] && music != nil) {
 			c.stopFeed()
-			c.connect(out)
+			// A party being placed sends its early media to the
+			// anchor, and hears nothing of it until it answers.
+			c.connect(out, placing != nil && !farAnswered)
 			return
 		}
 		c.unjoin()
@@ -440,7 +453,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					feed = cmd.music
 				}
 				setOut(leg, false, true)
-				placing = &placement{reply: cmd.reply}
+				placing = &placement{reply: cmd.reply, onProgress: cmd.place.Progress, anchor: cmd.place.Anchor}
 				rejoin()
 			}
 
@@ -463,7 +476,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					// A party placed for a transfer: its early media (a
 					// network's tones, announcements) replaces the music.
 					if placing != nil && !farAnswered {
-						placing.progress(e)
+						placing.progress(e, c.log)
 						if e.Early != nil && !joinable {
 							joinable = true
 							rejoin()
@@ -495,6 +508,19 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				dirs.party[out] = e.Answer.Direction
 				if answered {
 					c.log.Info("far end answered (caller already answered)", "leg", out.ID())
+					if placing != nil && placing.anchor {
+						// The placed party is the customer: it becomes
+						// the anchor, and the leg that placed it (an
+						// agent's) its party, as if the customer had
+						// called in.
+						party, old := out, c.Anchor()
+						c.log.Info("the answered party becomes the anchor", "anchor", party.ID(), "party", old.ID())
+						c.unjoin()
+						c.swapAnchor(party)
+						inEv = party.Events()
+						setOut(old, true, false)
+						delete(dirs.conveyed, party)
+					}
 					if placing != nil {
 						placed(nil)
 					} else {

@@ -13,8 +13,9 @@ var mediaTimeout = Cause{Code: 408, Reason: "Media timeout"}
 
 // connect (re)builds the media bridge between the caller and out from what
 // each leg negotiated: a relay when the codecs match (or are the two G.711
-// laws), a transcoder otherwise. It runs after every offer/answer.
-func (c *Call) connect(out Leg) {
+// laws), a transcoder otherwise. It runs after every offer/answer. With
+// oneWay, out hears nothing of the anchor (a party not answered yet).
+func (c *Call) connect(out Leg, oneWay bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == StateEnded {
@@ -32,6 +33,7 @@ func (c *Call) connect(out Leg) {
 			"caller_codec", ca.Audio.Name, "callee_codec", cb.Audio.Name)
 	}
 	c.media = b
+	b.Block(media.AToB, oneWay)
 	if b.Transcoding() {
 		c.record.Transcoded = true
 	}

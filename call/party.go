@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -39,6 +40,7 @@ type command struct {
 	cause  Cause
 	dialer Dialer
 	req    DialRequest
+	place  PlaceOptions
 	reply  chan error
 	// internal: the loop's own re-offer (the caller resumed after its
 	// party left), not a hold anyone asked for.
@@ -109,7 +111,27 @@ func (c *Call) Join(ctx context.Context, leg Leg) error {
 // Cause); the call stays up either way. While it rings the anchor hears
 // feed (nil: what it heard), or the party's early media once it sends any.
 func (c *Call) DialParty(ctx context.Context, d Dialer, r DialRequest, feed *Music) error {
-	return c.do(ctx, command{kind: cmdDial, dialer: d, req: r, music: feed})
+	return c.Place(ctx, d, r, PlaceOptions{Feed: feed})
+}
+
+// PlaceOptions say how Place places a party.
+type PlaceOptions struct {
+	// Feed plays to the anchor while the party rings without early media
+	// (nil: what it heard), such as a ringback tone.
+	Feed *Music
+	// Progress, if set, is told the party's progress (ringing, early
+	// media) on the bridge loop: it must not block.
+	Progress func(Progress)
+	// Anchor: once the party answers it becomes the call's anchor and the
+	// anchor its party. An agent's leg places a customer this way, and the
+	// call then is as if the customer had called the agent.
+	Anchor bool
+}
+
+// Place is DialParty with options. Until the party answers, its early
+// media reaches the anchor and nothing of the anchor reaches it.
+func (c *Call) Place(ctx context.Context, d Dialer, r DialRequest, o PlaceOptions) error {
+	return c.do(ctx, command{kind: cmdDial, dialer: d, req: r, music: o.Feed, place: o})
 }
 
 // ReferPlan is how a REFER's target is reached: the leg to place, and what
@@ -172,12 +194,19 @@ func (c *Call) referPlan(ctx context.Context, from Leg, r Refer) (ReferPlan, err
 type placement struct {
 	reply chan error // DialParty's
 	refer *Refer     // a REFER's
+	// onProgress and anchor are Place's options.
+	onProgress func(Progress)
+	anchor     bool
 }
 
-func (pl *placement) progress(e Progress) {
+func (pl *placement) progress(e Progress, log *slog.Logger) {
 	if pl.refer != nil && e.Ringing {
 		pl.refer.Notify(180, "Ringing")
 	}
+	if pl.onProgress != nil {
+		pl.onProgress(e)
+	}
+	log.Info("party progress", "ringing", e.Ringing, "early_media", e.Early != nil)
 }
 
 func (pl *placement) succeed() {

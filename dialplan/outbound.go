@@ -3,6 +3,7 @@ package dialplan
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrNoOutboundRoute: no outbound route matches a number the switch was
@@ -24,4 +25,11 @@ func (e *Engine) OutboundTrunk(number string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w for %s: add a route with outbound and a match.to that matches it", ErrNoOutboundRoute, number)
+}
+
+// ScheduleOpen reports whether the schedule named name is open at t; an
+// unknown schedule is closed.
+func (e *Engine) ScheduleOpen(name string, t time.Time) bool {
+	sc := e.schedules[name]
+	return sc != nil && sc.Open(t)
 }

@@ -10,6 +10,11 @@ type Bridge interface {
 	Transcoding() bool
 	// Stop detaches the bridge from the sockets.
 	Stop()
+	// Block stops (on) or restarts forwarding of the media travelling in
+	// direction d: a party being called hears nothing of the other until it
+	// answers, while its early media reaches the other. It may be called
+	// while packets flow.
+	Block(d RelayDirection, on bool)
 }
 
 // Connect joins a and b according to their stream configurations (see

@@ -47,6 +47,8 @@ type Relay struct {
 	// law converts G.711 payloads in place per direction (PCMU <-> PCMA by
 	// table: no decoding, no jitter buffer); nil = none.
 	law [2]atomic.Pointer[lawConversion]
+	// blocked directions forward nothing (Block).
+	blocked [2]atomic.Bool
 
 	mu sync.Mutex // serialises SetPayloadTypeMap (copy-on-write of pt)
 }
@@ -140,6 +142,13 @@ func lawConversionFor(in, out Codec) *lawConversion {
 	return nil
 }
 
+// Block implements [Bridge]: packets travelling d are dropped while on.
+func (r *Relay) Block(d RelayDirection, on bool) {
+	if d <= BToA {
+		r.blocked[d].Store(on)
+	}
+}
+
 // Stop detaches the relay: the sockets' sinks become nil (packets are
 // dropped and counted) unless something else was installed since.
 func (r *Relay) Stop() {
@@ -151,7 +160,7 @@ func (r *Relay) Stop() {
 // type in place if a mapping is set for that direction.
 func (r *Relay) HandleRTP(pkt []byte, from *Socket) {
 	to, d := r.route(from)
-	if to == nil {
+	if to == nil || r.blocked[d].Load() {
 		return
 	}
 	if t := r.pt[d].Load(); t != nil {

@@ -318,3 +318,20 @@ func TestTapSeesPacketsBeforeTheRelay(t *testing.T) {
 	default:
 	}
 }
+
+func TestRelayBlockOneWay(t *testing.T) {
+	f := newRelayFixture(t)
+	f.relay.Block(AToB, true)
+	send(t, f.pa, mkRTP(t, 0, 1, false), f.a.LocalAddr())
+	expectSilence(t, f.pb)
+	// The other way still flows.
+	sent := mkRTP(t, 0, 7, false)
+	send(t, f.pb, sent, f.b.LocalAddr())
+	got, _ := recvPacket(t, f.pa)
+	mustRelayed(t, got, sent, f.a)
+	f.relay.Block(AToB, false)
+	sent = mkRTP(t, 0, 2, false)
+	send(t, f.pa, sent, f.a.LocalAddr())
+	got, _ = recvPacket(t, f.pb)
+	mustRelayed(t, got, sent, f.b)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/media/codec"
@@ -34,6 +35,9 @@ type Transcoder struct {
 
 	clk      *clockMember
 	stopOnce sync.Once
+	// blocked directions take no packets (Block): their out stream is
+	// silent, as when the party sends nothing.
+	blocked [2]atomic.Bool
 }
 
 // transcodeDir is one way through a transcoder. Its fields are owned by the
@@ -153,6 +157,13 @@ func (t *Transcoder) fits(a, b *Socket) bool {
 	return t.a == a && t.b == b && same(t.ca, a.Config()) && same(t.cb, b.Config())
 }
 
+// Block implements [Bridge]: packets received for d are dropped while on.
+func (t *Transcoder) Block(d RelayDirection, on bool) {
+	if d <= BToA {
+		t.blocked[d].Store(on)
+	}
+}
+
 // Transcoding reports true: packets are decoded and re-encoded.
 func (t *Transcoder) Transcoding() bool { return true }
 
@@ -177,10 +188,10 @@ func (t *Transcoder) Stop() {
 // transcoded.
 func (t *Transcoder) HandleRTP(pkt []byte, from *Socket) {
 	var d *transcodeDir
-	switch from {
-	case t.a:
+	switch {
+	case from == t.a && !t.blocked[AToB].Load():
 		d = t.dirs[AToB]
-	case t.b:
+	case from == t.b && !t.blocked[BToA].Load():
 		d = t.dirs[BToA]
 	default:
 		return

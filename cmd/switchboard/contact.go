@@ -186,9 +186,10 @@ func (cc *contactCenter) api() *api.Contact {
 		CheckCallbackConfig: func(cb config.CallbackConfig) []api.FieldProblem {
 			return checkCallbackConfig(cc.cfg(), cb)
 		},
-		Prompts:   cc.store,
-		PromptDir: func() string { return cc.cfg().Prompts.Uploads() },
-		Converter: promptConverter{cfg: cc.cfg},
+		VoiceNumbers: func() []config.VoiceNumber { return cc.cfg().VoiceNumbers },
+		Prompts:      cc.store,
+		PromptDir:    func() string { return cc.cfg().Prompts.Uploads() },
+		Converter:    promptConverter{cfg: cc.cfg},
 	}
 }
 

@@ -129,8 +129,10 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	n.metrics = sip.NewMetrics(n.reg)
 	callMetrics := api.NewCallMetrics(n.reg)
 
-	handler := sip.HandlerFunc(func(ctx context.Context, leg *sip.InboundLeg) {
-		c := call.New(ctx, leg, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval})
+	// newCall starts a call on its anchor leg (a caller's, or the agent's
+	// leg of an agent's call) with the node's options and observers.
+	newCall := func(ctx context.Context, anchor call.Leg) *call.Call {
+		c := call.New(ctx, anchor, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval})
 		c.OnNotice(callMetrics.Notice)
 		if n.contact != nil {
 			c.OnNotice(n.contact.notice(c.ID()))
@@ -140,6 +142,10 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 			n.metrics.CallFinished(r.Result)
 			callMetrics.CallEnded(r)
 		})
+		return c
+	}
+	handler := sip.HandlerFunc(func(ctx context.Context, leg *sip.InboundLeg) {
+		c := newCall(ctx, leg)
 		n.activeCalls.Add(1)
 		defer n.activeCalls.Add(-1)
 		n.engine.Load().Run(ctx, c)
@@ -152,6 +158,7 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	n.engine.Store(n.newEngine(cfg))
 	if n.contact != nil {
 		n.contact.calls.engine, n.contact.calls.dialer = n.engine.Load, n.sip
+		n.contact.calls.newCall = newCall
 	}
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err

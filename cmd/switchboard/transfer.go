@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/acd"
 	"github.com/switchboard-voice/switchboard/call"
 	"github.com/switchboard-voice/switchboard/config"
 	"github.com/switchboard-voice/switchboard/dialplan"
+	"github.com/switchboard-voice/switchboard/media/audio"
 )
 
 // calls gives the ACD (acd.Calls) and REFERs what they need of the running
@@ -21,6 +24,9 @@ type calls struct {
 	engine func() *dialplan.Engine
 	dialer call.Dialer
 	cfg    func() *config.Config
+	// newCall starts a call on an agent's leg (the node's call options
+	// and observers).
+	newCall func(ctx context.Context, anchor call.Leg) *call.Call
 }
 
 // HoldMusic implements acd.Calls.
@@ -78,6 +84,59 @@ func (c *calls) External(_ context.Context, number, from string) (call.Dialer, c
 		return nil, call.DialRequest{}, fmt.Errorf("outbound trunk %s leads back to this switch", trunk)
 	}
 	return c.dialer, call.DialRequest{Trunk: trunk, To: number, From: call.Party{Number: from}, MaxForwards: 69}, nil
+}
+
+// Outbound implements acd.Calls: an agent's call to number from the voice
+// number from leaves through from's trunk, else through the outbound
+// routes (and never back into the switch).
+func (c *calls) Outbound(ctx context.Context, number, from string) (call.Dialer, call.DialRequest, error) {
+	var vn *config.VoiceNumber
+	for i, v := range c.cfg().VoiceNumbers {
+		if v.Number == from || (from == "" && i == 0) { // no caller ID (a callback's): the first
+			vn, from = &c.cfg().VoiceNumbers[i], v.Number
+			break
+		}
+	}
+	if vn == nil {
+		return nil, call.DialRequest{}, fmt.Errorf("%w: %q is not one of the voice numbers (voice_numbers)", acd.ErrForbidden, from)
+	}
+	if vn.Trunk == "" {
+		d, req, err := c.External(ctx, number, from)
+		if err != nil {
+			return nil, call.DialRequest{}, fmt.Errorf("%w: %v", acd.ErrUnavailable, err)
+		}
+		req.MaxForwards = 70
+		return d, req, nil
+	}
+	if c.dialer == nil {
+		return nil, call.DialRequest{}, fmt.Errorf("%w: outbound calls are not available", acd.ErrUnavailable)
+	}
+	if loopsBack(c.cfg(), vn.Trunk) {
+		return nil, call.DialRequest{}, fmt.Errorf("%w: trunk %s leads back to this switch", acd.ErrUnavailable, vn.Trunk)
+	}
+	return c.dialer, call.DialRequest{Trunk: vn.Trunk, To: number, From: call.Party{Number: from}, MaxForwards: 70}, nil
+}
+
+// NewCall implements acd.Calls: a call anchored on an agent's leg, with
+// the node's call options and observers.
+func (c *calls) NewCall(ctx context.Context, anchor call.Leg) *call.Call {
+	if c.newCall != nil {
+		return c.newCall(ctx, anchor)
+	}
+	return call.New(ctx, anchor, slog.Default(), call.Options{})
+}
+
+// Ringback implements acd.Calls: the built-in ringback tone.
+func (c *calls) Ringback() *call.Music { return ringback }
+
+var ringback = &call.Music{New: func(rate int) audio.Source { return audio.NewPlayer(ringbackClip(), rate, true) }}
+
+var ringbackClip = sync.OnceValue(audio.Ringback)
+
+// ScheduleOpen implements acd.Calls with the running dialplan's schedules.
+func (c *calls) ScheduleOpen(name string, t time.Time) bool {
+	e := c.engineOf()
+	return e == nil || e.ScheduleOpen(name, t)
 }
 
 // loopsBack reports whether trunk's outbound URI is one of the switch's own

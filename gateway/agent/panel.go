@@ -203,3 +203,25 @@ func (p *Panel) Transfer(ctx context.Context, callID string, target map[string]s
 	err := p.Do(ctx, http.MethodPost, "/api/v1/calls/"+callID+"/transfer", target, &out)
 	return out.TransferID, err
 }
+
+// Outbound is a call the agent placed.
+type Outbound struct {
+	CallID         string `json:"call_id"`
+	ConversationID string `json:"conversation_id"`
+}
+
+// Call has the agent call the customer to from the voice number from
+// (queue "" is the agent's first).
+func (p *Panel) Call(ctx context.Context, to, from, queue string) (Outbound, error) {
+	var out Outbound
+	err := p.Do(ctx, http.MethodPost, "/api/v1/calls", map[string]string{"to": to, "from": from, "queue": queue}, &out)
+	return out, err
+}
+
+// CallCallback has the agent call back the customer of the manual callback
+// request id assigned to it.
+func (p *Panel) CallCallback(ctx context.Context, id string) (Outbound, error) {
+	var out Outbound
+	err := p.Do(ctx, http.MethodPost, "/api/v1/callbacks/"+id+"/call", nil, &out)
+	return out, err
+}
