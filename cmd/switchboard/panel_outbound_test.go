@@ -14,25 +14,6 @@ import (
 	"github.com/switchboard-voice/switchboard/sip/siptest"
 )
 
-// outboundHarness runs testdata/config/contact-center.yaml with the
-// trunk of its voice number +15550100 (pstn, 127.0.0.1:5080) replaced by
-// the harness's far end, the test UA on an ephemeral loopback port (as
-// transferHarness does for the outbound route): a fixed port would clash
-// with any other test run on the machine.
-func outboundHarness(t *testing.T, change func(c *config.Config)) *harness {
-	t.Helper()
-	return transferHarness(t, func(c *config.Config) {
-		for i := range c.VoiceNumbers {
-			if c.VoiceNumbers[i].Trunk == "pstn" {
-				c.VoiceNumbers[i].Trunk = "far-end"
-			}
-		}
-		if change != nil {
-			change(c)
-		}
-	})
-}
-
 // panelSignedIn opens agent1's panel in a new browser, signs in and waits
 // for its audio and events.
 func panelSignedIn(t *testing.T, h *harness) *tab {
@@ -90,16 +71,6 @@ func (b *tab) dial(to string) {
 		chromedp.Click("#outbound-call"))
 }
 
-// noInviteSoon fails the test when the far end gets an INVITE within a moment.
-func noInviteSoon(t *testing.T, h *harness, after string) {
-	t.Helper()
-	select {
-	case in := <-h.far.Incoming():
-		t.Fatalf("an INVITE left for %s after %s", in.Request().Recipient.User, after)
-	case <-time.After(300 * time.Millisecond):
-	}
-}
-
 // TestPanelOutboundCall drives agent1's panel in headless Chromium through
 // outbound calls (issue 14 §7). The New call form offers the voice number
 // +15550100 as From and the agent's queue; a number not in E.164 form gets
@@ -135,13 +106,13 @@ func TestPanelOutboundCall(t *testing.T) {
 	// phone book). Nothing leaves.
 	p.dial("555 0142")
 	p.waitText("#outbound-error", "Start the number with + and the country code (E.164, e.g. +15551234567).", 2*time.Second)
-	noInviteSoon(t, h, "a number the panel refused")
+	h.noInvite("a number the panel refused")
 	p.dial("+15550199")
 	p.waitTrue("the switch's refusal", `document.querySelector('#outbound-error').textContent.startsWith('Could not call +15550199: ')`, 5*time.Second)
 	if s, _ := p.state(); s.Phase != "idle" || s.Outbound != nil || len(s.OutboundError) <= len("Could not call +15550199: ") {
 		t.Errorf("after the switch refused the number: phase %q, outbound %+v, error %q; want idle, none, the switch's reason", s.Phase, s.Outbound, s.OutboundError)
 	}
-	noInviteSoon(t, h, "a number the switch refused")
+	h.noInvite("a number the switch refused")
 
 	// The phone book's suggestion for what is typed.
 	p.do("type +1555", clearInput("#outbound-to"), chromedp.SendKeys("#outbound-to", "+1555"))

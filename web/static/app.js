@@ -392,7 +392,7 @@ function outboundEvent(state, d, at) {
   if (offer) closeOffer();
   Object.assign(o, {
     conversationId: d.conversation_id || o.conversationId, to: d.to || o.to, from: d.from || o.from,
-    callbackId: d.callback_id || o.callbackId,
+    queue: d.queue || o.queue, callbackId: d.callback_id || o.callbackId,
   });
   if (['answered', 'failed', 'ended'].includes(o.state)) return; // a late event
   if (state === 'failed') {
