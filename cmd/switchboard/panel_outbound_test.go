@@ -49,18 +49,25 @@ func (b *tab) waitTrue(what, expr string, within time.Duration) {
 	}
 }
 
-// backToIdle waits until the panel's outbound call is over (failed, ended
-// or hung up) and finishes a wrap-up if the switch started one: the New
-// call form shows again.
-func (b *tab) backToIdle(what string) {
+// finishWrapUp waits for the wrap-up of the panel's answered call and
+// finishes it (the panel is idle for a moment between call.ended and
+// wrapup.started: only the switch's wrap_up says the wrap-up is there).
+func (b *tab) finishWrapUp(what string) {
 	b.t.Helper()
-	s := b.waitState(what+" over", 10*time.Second, func(s panelState) bool {
-		return s.Phase == "idle" || (s.Phase == "wrapup" && s.Wrapup != nil)
+	b.waitState("the wrap-up after "+what, 5*time.Second, func(s panelState) bool {
+		return s.Phase == "wrapup" && s.Wrapup != nil && s.System == "wrap_up"
 	})
-	if s.Phase == "wrapup" {
-		b.do("finish the wrap-up", chromedp.Click("#wrapup-close"))
-	}
-	b.waitState("idle after "+what, 5*time.Second, func(s panelState) bool { return s.Phase == "idle" && s.System == "" })
+	b.do("finish the wrap-up", chromedp.Click("#wrapup-close"))
+	b.idleAgain(what)
+}
+
+// idleAgain waits until the panel is idle with the New call form usable:
+// an outbound call that was not answered has no wrap-up.
+func (b *tab) idleAgain(what string) {
+	b.t.Helper()
+	b.waitState("idle after "+what, 5*time.Second, func(s panelState) bool {
+		return s.Phase == "idle" && s.System == "" && s.Wrapup == nil
+	})
 	b.waitTrue("the New call form after "+what, `document.querySelector('#outbound-form').checkVisibility() && !document.querySelector('#outbound-call').disabled`, 5*time.Second)
 }
 
@@ -137,6 +144,7 @@ func TestPanelOutboundCall(t *testing.T) {
 	if !p.visible("#hangup") || p.visible("#outbound-form") || p.visible("#transfer") {
 		t.Errorf("dialling: Hang up shown %v, the form %v, Transfer %v; want Hang up alone", p.visible("#hangup"), p.visible("#outbound-form"), p.visible("#transfer"))
 	}
+	p.wantShown("Offline · calling", "Calling")
 	p.screenshot("outbound-calling")
 	if err := in.Ring(false); err != nil {
 		t.Fatal(err)
@@ -171,7 +179,7 @@ func TestPanelOutboundCall(t *testing.T) {
 	p.screenshot("outbound-in-call")
 	p.do("hang up", chromedp.Click("#hangup"))
 	waitEnded(t, fc, "the far end")
-	p.backToIdle("the answered call")
+	p.finishWrapUp("the answered call")
 	t.Logf("answered call done after %v", time.Since(start).Round(time.Millisecond))
 
 	// Hung up while it rings: the switch cancels the INVITE.
@@ -189,7 +197,7 @@ func TestPanelOutboundCall(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the far end got no CANCEL after Hang up before the answer")
 	}
-	p.backToIdle("the cancelled call")
+	p.idleAgain("the cancelled call")
 
 	// Busy: the panel says so with the SIP code.
 	p.dial("+15550142")
@@ -205,7 +213,7 @@ func TestPanelOutboundCall(t *testing.T) {
 	}
 	p.waitText("#call-progress", "Call failed: 486 — the line is busy", 2*time.Second)
 	p.screenshot("outbound-busy")
-	p.backToIdle("the busy call")
+	p.idleAgain("the busy call")
 	h.waitMetric("switchboard_active_calls", "0")
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
 }
@@ -362,4 +370,71 @@ func TestPanelCallbacksList(t *testing.T) {
 	p.waitState("the callback's call over", 5*time.Second, func(s panelState) bool { return s.Phase != "in_call" })
 	h.waitMetric("switchboard_active_calls", "0")
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestPanelCallbackOffer: a supervisor requests an automated callback to
+// +15550142 (support-callback); agent1, Available, is offered it: the offer
+// says Callback with the number; Answer, and the switch dials the customer
+// from the agent's leg: the panel says "Calling +15550142…" and Ringing, the
+// far end answers, and the agent is in the callback's call, tones both
+// ways.
+func TestPanelCallbackOffer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	chromiumPath(t)
+	h := outboundHarness(t, nil)
+	p := panelSignedIn(t, h)
+	p.do("choose Available", chromedp.Click(`label[for="status-available"]`))
+	p.waitState("Available", 5*time.Second, func(s panelState) bool { return s.Status == "available" && s.System == "" })
+
+	sup := agent.NewAPI("http://"+h.node.http.Addr(), supervisorKey)
+	var cb callbackView
+	if err := sup.Do(h.ctx, http.MethodPost, "/api/v1/callbacks", map[string]string{"config": "support-callback", "number": "+15550142"}, &cb); err != nil {
+		t.Fatalf("request an automated callback: %v", err)
+	}
+	s := p.waitState("the callback's offer", 5*time.Second, func(s panelState) bool {
+		return s.Phase == "ringing" && s.Offer != nil && s.Offer.Type == "callback"
+	})
+	offerID := s.Offer.CallID
+	if s.Offer.Number != "+15550142" {
+		t.Errorf("the offer's number is %q, want +15550142", s.Offer.Number)
+	}
+	if title, typ, num := p.text("#offer-title"), p.text("#offer-type"), p.text("#offer-number"); title != "Callback" || typ != "Callback" || num != "+15550142" {
+		t.Errorf("the offer shows title %q, type %q, number %q; want Callback, Callback, +15550142", title, typ, num)
+	}
+	p.screenshot("callback-offer")
+	p.do("answer", chromedp.Click("#answer"))
+	in := h.nextIncoming()
+	if u := in.Request().Recipient.User; u != "+15550142" {
+		t.Errorf("the callback's INVITE is to %s, want +15550142", u)
+	}
+	s = p.waitState("dialling the callback", 5*time.Second, func(s panelState) bool {
+		return s.Phase == "dialing" && s.Offer == nil && s.Outbound != nil && s.Progress == "Calling +15550142…"
+	})
+	var open bool
+	_ = p.eval(`document.querySelector('#offer').open`, &open)
+	if open {
+		t.Error("the offer's dialog is still open while the switch dials the customer")
+	}
+	if err := in.Ring(false); err != nil {
+		t.Fatal(err)
+	}
+	p.waitText("#call-progress", "Ringing", 5*time.Second)
+	fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = p.waitState("in the callback's call", 5*time.Second, func(s panelState) bool {
+		return s.Phase == "in_call" && s.Call != nil
+	})
+	if s.Call.ID != s.Outbound.CallID || s.Call.Number != "+15550142" || s.Call.Type != "callback" {
+		t.Errorf("in the call %+v (outbound %+v, offered as %s); want the callback's call to +15550142", s.Call, s.Outbound, offerID)
+	}
+	p.waitLevel("the customer's tone", farHz, 0.3, true, 5*time.Second)
+	waitToneBy(t, fc, fakeMicHz, 5*time.Second, "the agent's microphone at the customer")
+	p.do("hang up", chromedp.Click("#hangup"))
+	waitEnded(t, fc, "the customer")
+	p.waitState("wrap-up", 5*time.Second, func(s panelState) bool { return s.Phase == "wrapup" })
+	h.waitMetric("switchboard_active_calls", "0")
 }

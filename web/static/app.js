@@ -840,7 +840,10 @@ function render() {
   $('#who').hidden = !S.agent;
   setText('#who-name', S.name);
   const st = $('#who-status');
-  const busyWith = { dialing: 'calling', ringing: 'ringing', on_call: 'on a call', on_hold: 'on hold', wrap_up: 'wrap-up' }[S.system];
+  // While the panel dials, the switch counts the agent on a call: the pill
+  // and Now both say calling.
+  const busyWith = S.phase === 'dialing' ? 'calling'
+    : { ringing: 'ringing', on_call: 'on a call', on_hold: 'on hold', wrap_up: 'wrap-up' }[S.system];
   setText(st, (STATUS_TEXT[S.status] || S.status || '') + (busyWith ? ' · ' + busyWith : ''));
   st.dataset.status = S.status;
 
