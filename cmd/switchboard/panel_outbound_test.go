@@ -438,3 +438,43 @@ func TestPanelCallbackOffer(t *testing.T) {
 	p.waitState("wrap-up", 5*time.Second, func(s panelState) bool { return s.Phase == "wrapup" })
 	h.waitMetric("switchboard_active_calls", "0")
 }
+
+// TestPanelOutboundConversationOfAnotherAgent: agent2 is on a call with
+// +15550142, whose conversation is therefore agent2's; agent1's panel calls
+// the number: the switch refuses (409) and the form shows its reason, which
+// names agent2; nothing is dialled and the panel stays idle.
+func TestPanelOutboundConversationOfAnotherAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	chromiumPath(t)
+	h := outboundHarness(t, nil)
+	a2 := h.login("agent2", "agent2-token")
+	if _, err := a2.panel.Call(h.ctx, "+15550142", "+15550100", ""); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := h.nextIncoming().Answer(siptest.AnswerOptions{ToneHz: farHz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.answered", 5*time.Second)
+
+	p := panelSignedIn(t, h)
+	p.do("the New call form", chromedp.WaitVisible("#outbound-form"), chromedp.WaitReady(`#outbound-from option[value="+15550100"]`))
+	p.dial("+15550142")
+	p.waitTrue("the switch's refusal", `document.querySelector('#outbound-error').textContent.startsWith('Could not call +15550142: ')`, 5*time.Second)
+	s, _ := p.state()
+	if !strings.Contains(s.OutboundError, "agent2") {
+		t.Errorf("the panel says %q, which does not name agent2", s.OutboundError)
+	}
+	if s.Phase != "idle" || s.Outbound != nil {
+		t.Errorf("after the refusal the panel is %q with outbound %+v; want idle, none", s.Phase, s.Outbound)
+	}
+	h.noInvite("the refused call")
+	p.screenshot("outbound-another-agent")
+	if err := fc.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.ended", 5*time.Second)
+	h.waitMetric("switchboard_active_calls", "0")
+}

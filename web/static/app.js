@@ -398,7 +398,10 @@ function outboundEvent(state, d, at) {
   if (state === 'failed') {
     Object.assign(o, { state: 'failed', code: Number(d.sip_code) || 0, reason: d.reason || '' });
     S.lastCall = callOf(o); // for a wrap-up that may follow
-    if (S.phase === 'dialing') S.phase = 'idle';
+    if (S.phase === 'dialing') {
+      S.phase = 'idle';
+      focusSoon('#outbound-to'); // to try again
+    }
     S.notice = '';
     return;
   }

@@ -72,7 +72,6 @@ export class OutboundForm {
     setText('#outbound-from-hint', problem);
     $('#outbound-from-hint').hidden = !problem;
     this.render();
-    this.search();
   }
 
   stop() {
@@ -96,11 +95,16 @@ export class OutboundForm {
   }
 
   // search fills the To field's suggestions with the phone book's contacts
-  // whose name or number contains what is typed.
+  // whose name or number contains what is typed (nothing typed: none, the
+  // phone book may be long).
   async search() {
     if (!this.agent) return;
     const typed = $('#outbound-to').value.trim();
     const seq = ++this.searchSeq;
+    if (!typed) {
+      $('#outbound-to-list').replaceChildren();
+      return;
+    }
     let list;
     try {
       list = await this.agent.contacts(typed);
