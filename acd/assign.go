@@ -172,6 +172,7 @@ func (a *ACD) offerLocked(e *entry, ag *agent, now time.Time) {
 		Type:           e.kind,
 		CustomerName:   e.party.Name,
 		CustomerNumber: e.party.Number,
+		CallbackID:     e.cbID,
 		RingTimeout:    int(q.cfg.RingTimeout / time.Second),
 		ExpiresAt:      ag.st.RingingUntil,
 	})

@@ -18,13 +18,20 @@ const (
 // benchACD is an ACD whose queue has benchAgents Available agents and
 // benchWaiting callers waiting, none offered yet.
 func benchACD(b *testing.B, strategy string) (*ACD, *queue) {
+	return benchACDWith(b, strategy, nil)
+}
+
+// benchACDWith is benchACD with callbacks: before the callers, callbacks
+// requests the given number of automated callbacks (priority and schedule
+// of config cb) waiting in the same queue; the schedule "closed" is.
+func benchACDWith(b *testing.B, strategy string, callbacks *benchCallbacks) (*ACD, *queue) {
 	b.Helper()
 	ctx := context.Background()
 	st := openStore(b, "sqlite://:memory:")
 	b.Cleanup(func() { st.Close() })
 	clock := &fakeClock{t: t0}
 	a, err := New(ctx, Options{Store: st, Log: testLog(b), Now: clock.Now, HeartbeatTimeout: -1,
-		Rand: rand.New(rand.NewPCG(1, 2))})
+		Rand: rand.New(rand.NewPCG(1, 2)), Calls: fakeCalls{closed: "closed"}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,9 +55,27 @@ func benchACD(b *testing.B, strategy string) (*ACD, *queue) {
 		s.CallsTaken = rng.IntN(50)
 		s.TalkTime = time.Duration(rng.IntN(3600)) * time.Second
 	}
+	waiting := benchWaiting
+	if callbacks != nil {
+		if _, err := a.CreateCallbackConfig(ctx, store.CallbackConfig{Name: "cb", Type: store.CallbackAutomated,
+			Queue: "bench", Priority: callbacks.priority, Schedule: callbacks.schedule}); err != nil {
+			b.Fatal(err)
+		}
+		for i := range callbacks.n {
+			if _, err := a.RequestCallback(ctx, CallbackRequest{Config: "cb", Number: fmt.Sprintf("+1777%07d", i)}); err != nil {
+				b.Fatal(err)
+			}
+			clock.Advance(time.Millisecond)
+		}
+		waiting += callbacks.n
+	}
 	for i := range benchWaiting {
 		c := newCall(fmt.Sprintf("call-%05d", i), fmt.Sprintf("+1555%07d", i), "")
-		if _, err := a.EnqueueWith(ctx, "bench", c, EnqueueOptions{Priority: rng.IntN(3)}); err != nil {
+		prio := rng.IntN(3)
+		if callbacks != nil {
+			prio = 0 // callers and callbacks ordered by time alone
+		}
+		if _, err := a.EnqueueWith(ctx, "bench", c, EnqueueOptions{Priority: prio}); err != nil {
 			b.Fatal(err)
 		}
 		clock.Advance(time.Millisecond)
@@ -59,7 +84,7 @@ func benchACD(b *testing.B, strategy string) (*ACD, *queue) {
 	q := a.queues[qc.ID]
 	q.cfg.AutoAssign = true
 	a.mu.Unlock()
-	if len(q.waiting) != benchWaiting || len(q.members) != benchAgents {
+	if len(q.waiting) != waiting || len(q.members) != benchAgents {
 		b.Fatalf("%d waiting, %d members", len(q.waiting), len(q.members))
 	}
 	return a, q
@@ -78,6 +103,41 @@ func BenchmarkAssign(b *testing.B) {
 				e, ag := a.pickLocked(q)
 				if e == nil || ag == nil {
 					b.Fatal("no decision")
+				}
+			}
+		})
+	}
+}
+
+// benchCallbacks are automated callbacks waiting in a benchmark's queue.
+type benchCallbacks struct {
+	n                  int
+	priority, schedule string
+}
+
+// BenchmarkAssignCallbacks is BenchmarkAssign with 10,000 automated
+// callbacks waiting too (requested before the 10,000 callers): in their
+// place (queue_position: the decision takes the first callback), after the
+// callers (inbound_first), or at the head but outside their schedule (the
+// decision passes over all 10,000 to reach a caller).
+func BenchmarkAssignCallbacks(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cb   benchCallbacks
+		kind string // what the decision picks
+	}{
+		{"queue_position", benchCallbacks{benchWaiting, CallbackQueuePosition, ""}, CallCallback},
+		{"inbound_first", benchCallbacks{benchWaiting, CallbackInboundFirst, ""}, CallRegular},
+		{"outside_schedule", benchCallbacks{benchWaiting, CallbackQueuePosition, "closed"}, CallRegular},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			a, q := benchACDWith(b, LongestIdle, &tc.cb)
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			for b.Loop() {
+				e, ag := a.pickLocked(q)
+				if e == nil || ag == nil || e.kind != tc.kind {
+					b.Fatalf("decision %v, want a %s", e, tc.kind)
 				}
 			}
 		})

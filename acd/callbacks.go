@@ -42,7 +42,7 @@ const (
 
 // callbackStatuses are the statuses a filter may name.
 var callbackStatuses = []string{store.CallbackInQueue, store.CallbackAssigned, store.CallbackActive,
-	store.CallbackNoReply, store.CallbackDone, store.CallbackClosed}
+	store.CallbackNoReply, store.CallbackDone}
 
 // CallbackRequest asks for a customer to be called back.
 type CallbackRequest struct {
@@ -442,7 +442,7 @@ func (a *ACD) CallbackAttempt(ctx context.Context, id, agentID string, code int,
 	case cb.AttemptsMade <= cb.Retries:
 		cb.Status, cb.NextAttemptAt, retry = store.CallbackNoReply, now.Add(cb.RetryDelay), true
 	default:
-		cb.Status, cb.NextAttemptAt = store.CallbackClosed, time.Time{}
+		cb.Status, cb.NextAttemptAt = store.CallbackNoReply, time.Time{} // stays no_reply, closed
 	}
 	if err := a.st.AddCallbackAttempt(ctx, cb, at); err != nil {
 		return store.Callback{}, fmt.Errorf("acd: callback attempt: %w", err)

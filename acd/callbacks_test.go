@@ -154,8 +154,8 @@ func TestCallbackManualLifecycle(t *testing.T) {
 	e.must(err)
 	got, err = e.a.CallbackAttempt(e.ctx, cb.ID, "b", 408, "Request Timeout", false)
 	e.must(err)
-	if got.Status != store.CallbackClosed || got.AttemptsMade != 2 || len(got.Attempts) != 2 {
-		t.Fatalf("after the last attempt %+v, want closed with 2 attempts", got)
+	if got.Status != store.CallbackNoReply || !got.NextAttemptAt.IsZero() || got.AttemptsMade != 2 || len(got.Attempts) != 2 {
+		t.Fatalf("after the last attempt %+v, want no_reply, closed (no next attempt), with 2 attempts", got)
 	}
 	stored, err := e.a.Callback(e.ctx, cb.ID)
 	e.must(err)

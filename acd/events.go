@@ -32,11 +32,13 @@ type OfferData struct {
 	Queue          string `json:"queue"` // the queue's name
 	Type           string `json:"type"`  // regular, transferred or callback
 	// TransferredBy is the name of the agent who transferred the call.
-	TransferredBy  string    `json:"transferred_by,omitempty"`
-	CustomerName   string    `json:"customer_name"`
-	CustomerNumber string    `json:"customer_number"`
-	RingTimeout    int       `json:"ring_timeout"` // seconds
-	ExpiresAt      time.Time `json:"expires_at"`
+	TransferredBy  string `json:"transferred_by,omitempty"`
+	CustomerName   string `json:"customer_name"`
+	CustomerNumber string `json:"customer_number"`
+	// CallbackID is the callback request an offer of type callback is for.
+	CallbackID  string    `json:"callback_id,omitempty"`
+	RingTimeout int       `json:"ring_timeout"` // seconds
+	ExpiresAt   time.Time `json:"expires_at"`
 }
 
 // CallData comes with call.answered and call.ended. Reason (call.ended):

@@ -389,6 +389,10 @@ func (a *ACD) queueCallbackLocked(cb store.Callback, priority, schedule string) 
 	return e
 }
 
+// isCallback reports whether e is an automated callback request waiting in
+// its queue or offered (not yet an outbound call).
+func (e *entry) isCallback() bool { return e.cbID != "" && e.out == nil }
+
 // unqueueCallbackLocked takes an automated callback out of its queue's
 // waiting list (it is being dialled, or was closed).
 func (a *ACD) unqueueCallbackLocked(e *entry) {

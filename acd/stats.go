@@ -12,8 +12,11 @@ type QueueStats struct {
 	Queue   string `json:"queue"`
 
 	// Live.
-	Waiting         int           `json:"waiting"` // callers in the queue, ringing ones included
-	Ringing         int           `json:"ringing"` // of which ringing an agent
+	Waiting int `json:"waiting"` // callers in the queue, ringing ones included
+	Ringing int `json:"ringing"` // of which ringing an agent
+	// Callbacks counts the automated callback requests in the queue,
+	// offered ones included (not in Waiting nor LongestWait).
+	Callbacks       int           `json:"callbacks"`
 	LongestWait     time.Duration `json:"longest_wait"`
 	AvailableAgents int           `json:"available_agents"` // members who can take a call now
 	Agents          int           `json:"agents"`           // members
@@ -83,11 +86,16 @@ func (a *ACD) ResetStats() {
 func (a *ACD) statsLocked(q *queue, now time.Time) QueueStats {
 	s := QueueStats{
 		QueueID: q.cfg.ID, Queue: q.cfg.Name,
-		Waiting: len(q.in), AvailableAgents: a.availableLocked(q), Agents: len(q.members),
+		AvailableAgents: a.availableLocked(q), Agents: len(q.members),
 		Since: a.since, Offered: q.stats.offered, Answered: q.stats.answered,
 		Abandoned: q.stats.abandoned, AnsweredInSL: q.stats.inSL, Handled: q.stats.handled,
 	}
 	for e := range q.in {
+		if e.isCallback() {
+			s.Callbacks++
+			continue
+		}
+		s.Waiting++
 		if e.state != stWaiting {
 			s.Ringing++
 		}

@@ -492,6 +492,9 @@ func (a *ACD) LiveCalls() []LiveCall {
 	defer a.end()
 	out := make([]LiveCall, 0, len(a.calls))
 	for _, e := range a.calls {
+		if e.isCallback() && e.state == stWaiting {
+			continue // a request, not a call yet (GET /api/v1/callbacks)
+		}
 		out = append(out, liveCallLocked(e))
 	}
 	slices.SortFunc(out, func(x, y LiveCall) int { return x.Enqueued.Compare(y.Enqueued) })
@@ -507,6 +510,8 @@ func liveCallLocked(e *entry) LiveCall {
 		lc.State = "waiting"
 	case stOffered, stAnswering:
 		lc.State = "ringing"
+	case stDialing:
+		lc.State = "dialing"
 	case stConnected:
 		lc.State = "talking"
 		if e.onHold {

@@ -13,7 +13,10 @@ import (
 
 // fakeCalls is acd.Calls without a switch: no music, and every number
 // reached through one dialer.
-type fakeCalls struct{ timeout time.Duration }
+type fakeCalls struct {
+	timeout time.Duration
+	closed  string // a schedule that is closed; every other is open
+}
 
 func (fakeCalls) HoldMusic(context.Context, string) *call.Music  { return nil }
 func (fakeCalls) TransferMusic(context.Context) *call.Music      { return nil }
@@ -28,7 +31,7 @@ func (fakeCalls) Outbound(_ context.Context, number, from string) (call.Dialer, 
 }
 func (fakeCalls) NewCall(context.Context, call.Leg) *call.Call { return nil }
 func (fakeCalls) Ringback() *call.Music                        { return nil }
-func (fakeCalls) ScheduleOpen(string, time.Time) bool          { return true }
+func (f fakeCalls) ScheduleOpen(name string, _ time.Time) bool { return name != f.closed }
 
 func withCalls(timeout time.Duration) func(*Options) {
 	return func(o *Options) { o.Calls = fakeCalls{timeout: timeout} }

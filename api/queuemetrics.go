@@ -21,6 +21,8 @@ type QueueCollector struct{ Source QueueSource }
 var (
 	descQueueWaiting = prometheus.NewDesc("switchboard_queue_waiting_calls",
 		"Callers in the queue now, ringing ones included.", []string{"queue"}, nil)
+	descQueueCallbacks = prometheus.NewDesc("switchboard_queue_callbacks",
+		"Automated callback requests waiting in the queue or offered to an agent.", []string{"queue"}, nil)
 	descQueueLongest = prometheus.NewDesc("switchboard_queue_longest_wait_seconds",
 		"How long the longest-waiting caller in the queue has waited (0 when none waits).", []string{"queue"}, nil)
 	descQueueAvailable = prometheus.NewDesc("switchboard_queue_available_agents",
@@ -42,7 +44,7 @@ var agentStates = []string{
 
 // Describe implements prometheus.Collector.
 func (c QueueCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueueWaiting, descQueueLongest, descQueueAvailable, descQueueSL, descAgents} {
+	for _, d := range []*prometheus.Desc{descQueueWaiting, descQueueCallbacks, descQueueLongest, descQueueAvailable, descQueueSL, descAgents} {
 		ch <- d
 	}
 }
@@ -54,6 +56,7 @@ func (c QueueCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, s := range c.Source.AllStats() {
 		gauge(descQueueWaiting, float64(s.Waiting), s.QueueID)
+		gauge(descQueueCallbacks, float64(s.Callbacks), s.QueueID)
 		gauge(descQueueLongest, s.LongestWait.Seconds(), s.QueueID)
 		gauge(descQueueAvailable, float64(s.AvailableAgents), s.QueueID)
 		if s.Answered+s.Abandoned > 0 {

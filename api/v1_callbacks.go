@@ -67,8 +67,10 @@ type Callback struct {
 	AgentID        string    `json:"agent_id"`
 	AttemptsMade   int       `json:"attempts_made"`
 	// NextAttemptAt is when a no_reply request goes back in queue.
-	NextAttemptAt *time.Time              `json:"next_attempt_at,omitempty"`
-	Attempts      []store.CallbackAttempt `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// Closed: no attempt is left (done, or no_reply with no retry).
+	Closed   bool                    `json:"closed"`
+	Attempts []store.CallbackAttempt `json:"attempts"`
 }
 
 // CallbackInput is a supervisor's request to call a customer back.
@@ -94,6 +96,7 @@ func callbackView(c store.Callback) Callback {
 	if !c.NextAttemptAt.IsZero() {
 		out.NextAttemptAt = &c.NextAttemptAt
 	}
+	out.Closed = c.Status == store.CallbackDone || (c.Status == store.CallbackNoReply && c.NextAttemptAt.IsZero())
 	if out.Attempts == nil {
 		out.Attempts = []store.CallbackAttempt{}
 	}

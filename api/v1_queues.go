@@ -29,6 +29,7 @@ type Queue struct {
 type QueueStats struct {
 	Waiting         int       `json:"waiting"`
 	Ringing         int       `json:"ringing"`
+	Callbacks       int       `json:"callbacks"` // automated callback requests waiting or offered
 	LongestWait     float64   `json:"longest_wait"`
 	AvailableAgents int       `json:"available_agents"`
 	Agents          int       `json:"agents"`
@@ -119,7 +120,7 @@ func queueView(q store.Queue, st *acd.QueueStats) Queue {
 		WrapUp: seconds(q.WrapUp), WaitingStrategy: q.WaitingStrategy, Priority: q.Priority,
 		ServiceLevel: seconds(q.ServiceLevel), Managed: q.Managed}
 	if st != nil {
-		out.Stats = &QueueStats{Waiting: st.Waiting, Ringing: st.Ringing, LongestWait: seconds(st.LongestWait),
+		out.Stats = &QueueStats{Waiting: st.Waiting, Ringing: st.Ringing, Callbacks: st.Callbacks, LongestWait: seconds(st.LongestWait),
 			AvailableAgents: st.AvailableAgents, Agents: st.Agents, Since: st.Since, Offered: st.Offered,
 			Answered: st.Answered, Abandoned: st.Abandoned, ServiceLevel: st.ServiceLevel, ASA: seconds(st.ASA),
 			AbandonRate: st.AbandonRate, AHT: seconds(st.AHT)}

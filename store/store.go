@@ -207,12 +207,11 @@ const (
 	// CallbackActive: the customer is being called, or talking.
 	CallbackActive = "active"
 	// CallbackNoReply: the last attempt failed; it goes back in queue at
-	// NextAttemptAt while retries remain.
+	// NextAttemptAt while retries remain, and stays no_reply, closed
+	// (NextAttemptAt zero), when none remain.
 	CallbackNoReply = "no_reply"
 	// CallbackDone: the customer answered.
 	CallbackDone = "done"
-	// CallbackClosed: every attempt failed.
-	CallbackClosed = "closed"
 )
 
 // CallbackConfig is how callbacks of one kind are handled; its name is its

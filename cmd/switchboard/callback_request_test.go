@@ -82,7 +82,7 @@ func callbackWaiting(c *config.Config) {
 
 // pressDuringAnnouncement waits for the announcement (1100 Hz) and presses
 // key 1 while it plays.
-func pressDuringAnnouncement(t *testing.T, h *harness, c *siptest.Call) {
+func pressDuringAnnouncement(t testing.TB, h *harness, c *siptest.Call) {
 	t.Helper()
 	waitToneBy(t, c, 700, 4*time.Second, "music")
 	waitToneBy(t, c, 1100, 6*time.Second, "announcement")
@@ -227,18 +227,8 @@ func TestCallbackRequestedFromGather(t *testing.T) {
 // enqueue time and conversation), the caller hears the confirmation and
 // the call's record says callback, not abandoned.
 func TestCallbackRequestStoredByACD(t *testing.T) {
-	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
-		ws := c.WaitingStrategies["default"]
-		ws.Announcement.Every = 3 * time.Second
-		c.WaitingStrategies["default"] = ws
-	}))
-	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, From: "+15557770001"})
-	if err != nil || c.Status() != 200 {
-		t.Fatalf("invite: %v (status %d)", err, c.Status())
-	}
-	pressDuringAnnouncement(t, h, c)
-	heardAlone(t, c, 1500, 700, 3*time.Second, "the confirmation")
-	waitEnded(t, c, "caller")
+	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", announceEvery3s))
+	c := h.requestCallbackByPhone("+15557770001")
 	cbs, err := h.node.contact.acd.Callbacks(h.ctx, store.CallbackFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -254,4 +244,27 @@ func TestCallbackRequestStoredByACD(t *testing.T) {
 	if rec.Result != "callback" {
 		t.Errorf("call record result %q, want callback", rec.Result)
 	}
+}
+
+// announceEvery3s plays the reference config's announcement (whose key 1
+// asks for a support-callback) every 3 s instead of 10.
+func announceEvery3s(c *config.Config) {
+	ws := c.WaitingStrategies["default"]
+	ws.Announcement.Every = 3 * time.Second
+	c.WaitingStrategies["default"] = ws
+}
+
+// requestCallbackByPhone calls the reference config's +15550100 from
+// number, presses 1 during the announcement, hears the confirmation and
+// waits for the switch to end the call, which it returns.
+func (h *harness) requestCallbackByPhone(number string) *siptest.Call {
+	h.t.Helper()
+	c, err := h.caller.Invite(h.ctx, h.target("+15550100"), siptest.InviteOptions{ToneHz: callerHz, From: number})
+	if err != nil || c.Status() != 200 {
+		h.t.Fatalf("invite: %v (status %d)", err, c.Status())
+	}
+	pressDuringAnnouncement(h.t, h, c)
+	heardAlone(h.t, c, 1500, 700, 3*time.Second, "the confirmation")
+	waitEnded(h.t, c, "caller")
+	return c
 }

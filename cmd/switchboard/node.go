@@ -158,7 +158,12 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	n.engine.Store(n.newEngine(cfg))
 	if n.contact != nil {
 		n.contact.calls.engine, n.contact.calls.dialer = n.engine.Load, n.sip
-		n.contact.calls.newCall = newCall
+		n.contact.calls.newCall = func(ctx context.Context, anchor call.Leg) *call.Call {
+			c := newCall(ctx, anchor) // an agent's call: active until it ends
+			n.activeCalls.Add(1)
+			c.OnEnd(func(call.Record) { n.activeCalls.Add(-1) })
+			return c
+		}
 	}
 	if err := n.sip.Start(ctx); err != nil {
 		return nil, err

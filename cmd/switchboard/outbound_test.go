@@ -16,7 +16,7 @@ const ringbackHz = 480.0
 
 // outboundHarness runs testdata/config/contact-center.yaml with its pstn
 // trunk (routes and voice numbers) replaced by the harness's far end.
-func outboundHarness(t *testing.T, change func(c *config.Config)) *harness {
+func outboundHarness(t testing.TB, change func(c *config.Config)) *harness {
 	t.Helper()
 	return transferHarness(t, func(c *config.Config) {
 		for i := range c.VoiceNumbers {
@@ -205,4 +205,54 @@ func TestOutboundConversationOfAnotherAgent(t *testing.T) {
 	_, err = a1.panel.Call(h.ctx, "+15550142", "+15550100", "")
 	wantStatus(t, err, 409, "agent1 calls agent2's customer in wrap-up")
 	h.noInvite("refused call after wrap-up")
+}
+
+// TestOutboundCallHoldAndTransfer: once the customer agent1 called answers,
+// the call is like one the customer made: agent1's hold plays the hold
+// music to the customer, and a transfer to agent2 hands the customer over.
+func TestOutboundCallHoldAndTransfer(t *testing.T) {
+	h := outboundHarness(t, nil)
+	a1 := h.login("agent1", "agent1-token")
+	a2 := h.login("agent2", "agent2-token")
+	a2.setStatus(h.ctx, "away")
+	out, err := a1.panel.Call(h.ctx, "+15550142", "+15550100", "support")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := h.nextIncoming().Answer(siptest.AnswerOptions{ToneHz: farHz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1.next("call.answered", 5*time.Second)
+	waitTone(t, fc, agentHz, "the customer hears agent1")
+
+	if err := a1.panel.Hold(h.ctx, out.CallID); err != nil {
+		t.Fatal(err)
+	}
+	a1.waitSystem("on_hold")
+	heardAlone(t, fc, holdMusicHz, agentHz, 5*time.Second, "the hold music")
+	if err := a1.panel.Resume(h.ctx, out.CallID); err != nil {
+		t.Fatal(err)
+	}
+	heardAlone(t, fc, agentHz, holdMusicHz, 5*time.Second, "agent1 after resume")
+
+	a2.setStatus(h.ctx, "available")
+	if _, err := a1.panel.Transfer(h.ctx, out.CallID, map[string]string{"agent": "agent2"}); err != nil {
+		t.Fatal(err)
+	}
+	offer := a2.next("call.offered", 5*time.Second)
+	if offer.Field("customer_number") != "+15550142" {
+		t.Errorf("agent2's offer %s, want the customer +15550142", offer.Data)
+	}
+	if err := a2.panel.Answer(h.ctx, offer.Field("call_id")); err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.answered", 5*time.Second)
+	a2.hears(farHz, "the customer")
+	a1.next("wrapup.started", 5*time.Second)
+	if err := fc.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	a2.next("call.ended", 5*time.Second)
+	h.waitMetric("switchboard_active_calls", "0")
 }

@@ -49,7 +49,7 @@ func waitingConfig(maxWait time.Duration) func(c *config.Config) {
 
 // heardAlone waits for hz and then checks, on fresh audio, that it is what
 // plays (not notHz).
-func heardAlone(t *testing.T, c *siptest.Call, hz, notHz float64, within time.Duration, what string) {
+func heardAlone(t testing.TB, c *siptest.Call, hz, notHz float64, within time.Duration, what string) {
 	t.Helper()
 	c.ResetAudio()
 	waitToneBy(t, c, hz, within, what)

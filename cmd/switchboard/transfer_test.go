@@ -27,7 +27,7 @@ const (
 
 // transferHarness runs testdata/config/contact-center.yaml with its pstn
 // trunk replaced by the harness's far end (the test UA, not 5080).
-func transferHarness(t *testing.T, change func(c *config.Config)) *harness {
+func transferHarness(t testing.TB, change func(c *config.Config)) *harness {
 	t.Helper()
 	return newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
 		for i := range c.Routes {

@@ -1,0 +1,182 @@
+package acd
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard-voice/switchboard/store"
+)
+
+// callbackAndCall puts a callback request (enqueued first) and then a
+// call in queue q while agent a is away, and returns the request and the
+// call's id. The config "cb" has the given priority and schedule.
+func callbackAndCall(t *testing.T, e *env, priority, schedule string) (store.Callback, string) {
+	t.Helper()
+	_, err := e.a.CreateCallbackConfig(e.ctx, store.CallbackConfig{Name: "cb", Type: "automated", Queue: "q",
+		Priority: priority, Schedule: schedule})
+	e.must(err)
+	cb, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "cb", Number: "+15550142"})
+	e.must(err)
+	e.clock.Advance(time.Second)
+	e.enqueue("q", newCall("c1", "+15550001", ""))
+	return cb, "c1"
+}
+
+// TestCallbackPriorityModes: with one waiting call and one automated
+// callback requested before it, inbound_first offers the call first and
+// queue_position the callback (its original place); either way the other
+// is offered next.
+func TestCallbackPriorityModes(t *testing.T) {
+	for _, tc := range []struct{ priority, first string }{
+		{CallbackInboundFirst, "call"},
+		{CallbackQueuePosition, "callback"},
+	} {
+		t.Run(tc.priority, func(t *testing.T) {
+			e := newEnv(t, withCalls(30*time.Second), noHeartbeat)
+			e.queue("q", LongestIdle)
+			e.agent("a", "away", "q")
+			ev, stop := e.a.Subscribe("a")
+			defer stop()
+			cb, callID := callbackAndCall(t, e, tc.priority, "")
+			e.must(e.a.SetStatus(e.ctx, "a", "available"))
+			offer := next(t, ev, EventCallOffered).Data.(OfferData)
+			got := "call"
+			if offer.Type == CallCallback {
+				got = "callback"
+				if offer.CallbackID != cb.ID || offer.CustomerNumber != "+15550142" {
+					t.Errorf("callback offer %+v, want request %s to +15550142", offer, cb.ID)
+				}
+			} else if offer.CallID != callID {
+				t.Errorf("offered %s, want %s", offer.CallID, callID)
+			}
+			if got != tc.first {
+				t.Fatalf("%s: offered the %s first, want the %s", tc.priority, got, tc.first)
+			}
+			e.must(e.a.Decline(e.ctx, "a", offer.CallID))
+			// Declined: the other is offered next (to the same agent:
+			// the declined one is not offered to it again).
+			second := next(t, ev, EventCallOffered).Data.(OfferData)
+			if second.CallID == offer.CallID {
+				t.Fatalf("the declined %s was offered again", offer.CallID)
+			}
+		})
+	}
+}
+
+// TestCallbackNotOfferedOutsideSchedule: a callback whose schedule is
+// closed waits while the call queued after it is offered.
+func TestCallbackNotOfferedOutsideSchedule(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.Calls = fakeCalls{timeout: time.Minute, closed: "office"} }, noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "away", "q")
+	ev, stop := e.a.Subscribe("a")
+	defer stop()
+	callbackAndCall(t, e, CallbackQueuePosition, "office")
+	e.must(e.a.SetStatus(e.ctx, "a", "available"))
+	if offer := next(t, ev, EventCallOffered).Data.(OfferData); offer.Type == CallCallback {
+		t.Fatalf("the callback was offered outside its schedule: %+v", offer)
+	}
+	e.must(e.a.Decline(e.ctx, "a", "c1"))
+	for _, x := range drain(ev) {
+		if x.Type == EventCallOffered && x.Data.(OfferData).Type == CallCallback {
+			t.Fatalf("the callback was offered outside its schedule: %+v", x.Data)
+		}
+	}
+}
+
+// TestAutomatedCallbacksSurviveRestart: requests in queue (and one that
+// was being called when the switch stopped) are offered again by the next
+// ACD on the same store.
+func TestAutomatedCallbacksSurviveRestart(t *testing.T) {
+	st := openStore(t, "sqlite://"+t.TempDir()+"/acd.db")
+	clock := &fakeClock{t: t0}
+	e := newEnvOn(t, st, clock, withCalls(time.Minute), noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "away", "q")
+	_, err := e.a.CreateCallbackConfig(e.ctx, store.CallbackConfig{Name: "cb", Type: "automated", Queue: "q"})
+	e.must(err)
+	var ids []string
+	for i := range 2 {
+		cb, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "cb", Number: fmt.Sprintf("+1555014%d", i)})
+		e.must(err)
+		ids = append(ids, cb.ID)
+	}
+	_, err = e.a.CallbackDialing(e.ctx, ids[1], "a") // being called when the switch stops
+	e.must(err)
+	e.must(e.a.Close())
+
+	e2 := newEnvOn(t, st, clock, withCalls(time.Minute), noHeartbeat)
+	ev, stop := e2.a.Subscribe("a")
+	defer stop()
+	cb, err := e2.a.Callback(e2.ctx, ids[1])
+	e2.must(err)
+	if cb.Status != store.CallbackInQueue {
+		t.Errorf("the request being called at the stop is %s after the restart, want in_queue", cb.Status)
+	}
+	e2.must(e2.a.SetStatus(e2.ctx, "a", "available"))
+	seen := map[string]bool{}
+	for range 2 {
+		offer := next(t, ev, EventCallOffered).Data.(OfferData)
+		seen[offer.CallbackID] = true
+		e2.must(e2.a.Decline(e2.ctx, "a", offer.CallID))
+	}
+	if !seen[ids[0]] || !seen[ids[1]] {
+		t.Errorf("offered after the restart: %v, want both %v", seen, ids)
+	}
+}
+
+// TestAutomatedRetryOfferedAtDueTime: an automated request whose attempt
+// failed waits its retry delay, across a restart, and only then is offered
+// to the available agent again.
+func TestAutomatedRetryOfferedAtDueTime(t *testing.T) {
+	st := openStore(t, "sqlite://"+t.TempDir()+"/acd.db")
+	clock := &fakeClock{t: t0}
+	e := newEnvOn(t, st, clock, withCalls(time.Minute), noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "away", "q")
+	_, err := e.a.CreateCallbackConfig(e.ctx, store.CallbackConfig{Name: "cb", Type: "automated", Queue: "q",
+		RetryDelay: 10 * time.Second, Retries: 1})
+	e.must(err)
+	cb, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "cb", Number: "+15550142"})
+	e.must(err)
+	_, err = e.a.CallbackDialing(e.ctx, cb.ID, "a")
+	e.must(err)
+	_, err = e.a.CallbackAttempt(e.ctx, cb.ID, "a", 480, "Temporarily Unavailable", false)
+	e.must(err)
+	e.must(e.a.Close())
+
+	clock.Advance(4 * time.Second)
+	e2 := newEnvOn(t, st, clock, withCalls(time.Minute), noHeartbeat)
+	ev, stop := e2.a.Subscribe("a")
+	defer stop()
+	e2.must(e2.a.SetStatus(e2.ctx, "a", "available"))
+	for _, x := range drain(ev) {
+		if x.Type == EventCallOffered {
+			t.Fatalf("offered before its retry is due: %+v", x.Data)
+		}
+	}
+	clock.Advance(6 * time.Second)
+	e2.a.Tick()
+	if offer := next(t, ev, EventCallOffered).Data.(OfferData); offer.CallbackID != cb.ID {
+		t.Fatalf("offer %+v at the due time, want callback %s", offer, cb.ID)
+	}
+}
+
+// TestCallbacksApartInStats: waiting callbacks count in the queue's
+// callbacks, not among its waiting callers (nor the longest wait), and are
+// not live calls.
+func TestCallbacksApartInStats(t *testing.T) {
+	e := newEnv(t, withCalls(time.Minute), noHeartbeat)
+	e.queue("q", LongestIdle)
+	callbackAndCall(t, e, CallbackQueuePosition, "")
+	e.clock.Advance(time.Second)
+	st, err := e.a.Stats("q")
+	e.must(err)
+	if st.Waiting != 1 || st.Callbacks != 1 || st.LongestWait != time.Second {
+		t.Errorf("stats waiting %d callbacks %d longest %v, want 1, 1, 1s (the caller's)", st.Waiting, st.Callbacks, st.LongestWait)
+	}
+	if live := e.a.LiveCalls(); len(live) != 1 || live[0].CallID != "c1" {
+		t.Errorf("live calls %+v, want the caller alone", live)
+	}
+}
