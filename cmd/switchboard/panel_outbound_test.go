@@ -412,6 +412,9 @@ func TestPanelCallbackOffer(t *testing.T) {
 	s = p.waitState("dialling the callback", 5*time.Second, func(s panelState) bool {
 		return s.Phase == "dialing" && s.Offer == nil && s.Outbound != nil && s.Progress == "Calling +15550142…"
 	})
+	if s.Outbound.CallbackID != cb.ID || s.Outbound.CallID != offerID {
+		t.Errorf("dialling %+v; want callback %s under the offer's call id %s", s.Outbound, cb.ID, offerID)
+	}
 	var open bool
 	_ = p.eval(`document.querySelector('#offer').open`, &open)
 	if open {

@@ -14,9 +14,7 @@ import { ApiError } from './api.js';
 import { $, setText } from './util.js';
 
 const REFRESH_MS = 30000;
-const STATUS_TEXT = {
-  in_queue: 'In queue', assigned: 'Assigned', active: 'Active', no_reply: 'No reply', done: 'Done', closed: 'Closed',
-};
+const STATUS_TEXT = { in_queue: 'In queue', assigned: 'Assigned', active: 'Active', no_reply: 'No reply', done: 'Done' };
 const TYPE_TEXT = { manual: 'Manual', automated: 'Automated' };
 
 export class CallbackList {
@@ -138,6 +136,11 @@ export class CallbackList {
     const s = STATUS_TEXT[c.status] || c.status;
     const type = TYPE_TEXT[c.type] ? ' · ' + TYPE_TEXT[c.type] : '';
     if (c.status === 'assigned' && c.agent_id) return (c.agent_id === this.agent.id ? 'Assigned to you' : 'Assigned to ' + c.agent_id) + type;
+    if (c.status === 'no_reply') {
+      const next = Date.parse(c.next_attempt_at);
+      if (c.closed || !Number.isFinite(next)) return s + ', no retry left' + type;
+      return s + ', back in queue at ' + new Date(next).toLocaleTimeString() + type;
+    }
     return s + type;
   }
 
