@@ -39,6 +39,8 @@ func TestHandler(t *testing.T) {
 		"/static/media.js":      "text/javascript; charset=utf-8",
 		"/static/transfer.js":   "text/javascript; charset=utf-8",
 		"/static/supervisor.js": "text/javascript; charset=utf-8",
+		"/static/outbound.js":   "text/javascript; charset=utf-8",
+		"/static/callbacks.js":  "text/javascript; charset=utf-8",
 		"/static/style.css":     "text/css; charset=utf-8",
 		"/static/favicon.svg":   "image/svg+xml",
 		"/index.html":           "text/html; charset=utf-8",
@@ -118,7 +120,9 @@ func TestScriptsFindTheirElements(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range []string{"transfer", "xfer", "xfer-tab-agents", "xfer-tab-queues", "xfer-tab-numbers", "hold-timer", "sup-calls"} {
+	for _, id := range []string{"transfer", "xfer", "xfer-tab-agents", "xfer-tab-queues", "xfer-tab-numbers", "hold-timer", "sup-calls",
+		"outbound-form", "outbound-from", "outbound-to", "outbound-queue", "outbound-call", "outbound-error", "call-progress", "hangup",
+		"callbacks", "cb-status", "cb-type", "cb-from", "cb-to", "cb-refresh"} {
 		if !ids[id] {
 			t.Errorf("index.html lacks #%s", id)
 		}

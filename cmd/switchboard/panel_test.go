@@ -184,7 +184,36 @@ type panelState struct {
 		Cause  string `json:"cause"`
 		Code   int    `json:"code"`
 	} `json:"transfer"`
-	Wrapup *struct {
+	// Outbound is the agent's last outbound call (the New call form's or a
+	// callback's); Progress the text the Call card shows for it ("" when
+	// hidden), OutboundError the form's error.
+	Outbound *struct {
+		CallID         string `json:"callId"`
+		ConversationID string `json:"conversationId"`
+		To             string `json:"to"`
+		From           string `json:"from"`
+		Queue          string `json:"queue"`
+		CallbackID     string `json:"callbackId"`
+		State          string `json:"state"` // dialing, ringing, early_media, answered, failed, ended
+		Code           int    `json:"code"`
+		Reason         string `json:"reason"`
+	} `json:"outbound"`
+	Progress      string `json:"progress"`
+	OutboundError string `json:"outboundError"`
+	// Callbacks are the rows of the Callbacks list.
+	Callbacks []struct {
+		ID        string `json:"id"`
+		Number    string `json:"number"`
+		Queue     string `json:"queue"`
+		Type      string `json:"type"`
+		Status    string `json:"status"`
+		AgentID   string `json:"agentId"`
+		Attempts  int    `json:"attempts"`
+		CanAssign bool   `json:"canAssign"`
+		CanCall   bool   `json:"canCall"`
+	} `json:"callbacks"`
+	CallbacksError string `json:"callbacksError"`
+	Wrapup         *struct {
 		CallID         string         `json:"callId"`
 		ConversationID string         `json:"conversationId"`
 		EndsAt         time.Time      `json:"endsAt"`

@@ -70,6 +70,22 @@ export class Agent {
     const qs = p.toString();
     return request(this.token, 'GET', '/api/v1/contacts' + (qs ? '?' + qs : ''));
   }
+  // voiceNumbers lists the numbers outbound calls may come from.
+  voiceNumbers() { return request(this.token, 'GET', '/api/v1/voice-numbers'); }
+  // call dials a customer: body {to, from, queue?}; the answer is
+  // {call_id, conversation_id} and the call's events follow.
+  call(body) { return request(this.token, 'POST', '/api/v1/calls', body); }
+  // callbacks lists the callback requests of the agent's queues matching
+  // f ({status, type, from, to}; empty values are not sent).
+  callbacks(f) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(f || {})) if (v) p.set(k, v);
+    const qs = p.toString();
+    return request(this.token, 'GET', '/api/v1/callbacks' + (qs ? '?' + qs : ''));
+  }
+  callbackAction(id, action) {
+    return request(this.token, 'POST', '/api/v1/callbacks/' + encodeURIComponent(id) + '/' + action);
+  }
   setConversation(id, status, notes) {
     return request(this.token, 'PATCH', '/api/v1/conversations/' + encodeURIComponent(id), { status, notes });
   }

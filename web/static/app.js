@@ -1,14 +1,18 @@
-// The agent panel: sign-in, status, the incoming call, the call, wrap-up
-// and audio devices; #/supervisor is the supervisor's page.
+// The agent panel: sign-in, status, the incoming call, outbound calls and
+// callbacks, the call, wrap-up and audio devices; #/supervisor is the
+// supervisor's page.
 //
 // What the switch says is the truth: the UI follows the agent's events
-// (status.changed, call.offered, call.answered, call.ended,
+// (status.changed, call.offered, call.dialing, call.ringing,
+// call.early_media, call.answered, call.failed, call.ended,
 // quality.warning, wrapup.started, wrapup.ended, transfer.started,
 // transfer.succeeded, transfer.failed); commands go over REST and their
 // effect arrives as events.
 
 import { Agent, ApiError, EventSocket } from './api.js';
+import { CallbackList } from './callbacks.js';
 import { AgentAudio, WhipError, listDevices, supportsSinkId } from './media.js';
+import { OutboundForm } from './outbound.js';
 import { Supervisor } from './supervisor.js';
 import { TransferDialog } from './transfer.js';
 import { $, clock, setText } from './util.js';
@@ -21,8 +25,11 @@ const KEY_MIC = 'switchboard.microphone';
 const KEY_SPEAKER = 'switchboard.speaker';
 
 // returned: the panel's own type for a call coming back after a failed
-// transfer (the switch offers it as regular).
-const CALL_TYPES = { regular: 'Regular call', transferred: 'Transferred call', callback: 'Callback', returned: 'Returned call' };
+// transfer (the switch offers it as regular); outbound: a call the agent
+// placed.
+const CALL_TYPES = {
+  regular: 'Regular call', transferred: 'Transferred call', callback: 'Callback', returned: 'Returned call', outbound: 'Outbound call',
+};
 const END_REASONS = {
   declined: 'You declined the call.',
   timeout: 'The call was not answered in time and went to another agent.',
@@ -61,6 +68,7 @@ const SIP_CAUSES = {
   603: 'the call was declined',
 };
 const SYSTEM_TEXT = {
+  dialing: 'Calling',
   ringing: 'Ringing',
   on_call: 'On a call',
   on_hold: 'On a call, on hold',
@@ -77,7 +85,7 @@ const S = {
   system: '',
   media: 'closed',
   events: 'closed',
-  phase: 'idle', // idle | ringing | in_call | wrapup
+  phase: 'idle', // idle | ringing | dialing | in_call | wrapup
   offer: null, // call.offered data (+ expiresAt ms)
   call: null, // { id, conversationId, name, number, queue, type, since, held, muted }
   wrapup: null, // { callId, conversationId, endsAt, name, number }
@@ -90,6 +98,10 @@ const S = {
   mediaGaveUp: false,
   transfer: null, // the last transfer: { id, callId, kind, target, label, state: started|succeeded|failed, cause, code }
   returning: '', // the call coming back after a failed transfer
+  // The agent's last outbound call (the New call form's or a callback's):
+  // { callId, conversationId, to, from, queue, name, callbackId, since,
+  //   state: dialing|ringing|early_media|answered|failed|ended, code, reason }
+  outbound: null,
 };
 
 const audio = new AgentAudio($('#remote-audio'), (st) => {
@@ -106,6 +118,8 @@ let mediaFailures = 0; // reconnections tried since the last success
 const MEDIA_RETRIES = 3;
 let supervisor = null;
 const transferDialog = new TransferDialog({ onStarted: transferAsked });
+const outboundForm = new OutboundForm({ onCalling: calling });
+const callbackList = new CallbackList({ onCalling: calling });
 
 // now is the switch's clock, from the events' timestamps.
 const now = () => Date.now() + S.skew;
@@ -134,6 +148,8 @@ async function login(id, token, { auto = false } = {}) {
     recover(info);
     startEvents();
     startHeartbeats();
+    outboundForm.start(agent, info.queues || []);
+    callbackList.start(agent);
     await refreshDevices();
     const speaker = localStorage.getItem(KEY_SPEAKER);
     if (speaker) audio.useSpeaker(speaker).catch(() => {});
@@ -171,7 +187,9 @@ function recover(info) {
   if (S.wrapup && (sys !== 'wrap_up' || (info.call_id && info.call_id !== S.wrapup.callId))) {
     endWrapUp(); // over while the panel was not listening
   }
-  if ((sys === 'on_call' || sys === 'on_hold') && info.call_id && !S.call) {
+  if (S.phase === 'dialing' && S.outbound && S.outbound.callId === info.call_id) {
+    // Still dialling the customer: its events say how it goes on.
+  } else if ((sys === 'on_call' || sys === 'on_hold') && info.call_id && !S.call) {
     S.phase = 'in_call';
     // On hold since before the reload: the timer counts from now.
     S.call = { id: info.call_id, conversationId: '', name: 'Customer', number: '', queue: '', type: '', since: now(), held: sys === 'on_hold', heldSince: sys === 'on_hold' ? now() : 0, muted: false };
@@ -199,7 +217,9 @@ async function logout(message) {
   }
   endWrapUp(message ? null : agent); // unsaved notes: saved unless the token no longer works
   transferDialog.close();
-  Object.assign(S, { view: 'login', phase: 'idle', offer: null, call: null, wrapup: null, lastCall: null, status: '', system: '', error: message || '', notice: '', events: 'closed', mediaGaveUp: false, transfer: null, returning: '' });
+  outboundForm.stop();
+  callbackList.stop();
+  Object.assign(S, { view: 'login', phase: 'idle', offer: null, call: null, wrapup: null, lastCall: null, status: '', system: '', error: message || '', notice: '', events: 'closed', mediaGaveUp: false, transfer: null, returning: '', outbound: null });
   mediaFailures = 0;
   render();
 }
@@ -235,13 +255,23 @@ function onEvent(ev) {
       S.system = d.system || '';
       if (S.call) setHeld(S.system === 'on_hold');
       // The switch says idle: a missed end event must not leave a stale view.
-      if (S.system === '' && S.phase !== 'idle') toIdle();
+      // An outbound call ends with its own events (call.failed, call.ended):
+      // the switch may not count dialling as busy.
+      if (S.system === '' && S.phase !== 'idle' && S.phase !== 'dialing') toIdle();
       break;
     case 'call.offered':
       offered(d);
       break;
+    case 'call.dialing':
+    case 'call.ringing':
+    case 'call.early_media':
+    case 'call.failed':
+      outboundEvent(ev.type.slice('call.'.length), d, at);
+      break;
     case 'call.answered': {
-      const o = S.offer && S.offer.call_id === d.call_id ? S.offer : {};
+      const ob = S.outbound && S.outbound.callId === d.call_id ? S.outbound : null;
+      const o = S.offer && S.offer.call_id === d.call_id ? S.offer : ob ? offerOf(ob) : {};
+      if (ob) ob.state = 'answered';
       closeOffer();
       S.phase = 'in_call';
       S.call = {
@@ -261,6 +291,12 @@ function onEvent(ev) {
       const text = END_REASONS[d.reason] || 'The call ended.';
       if (S.offer && S.offer.call_id === d.call_id) {
         closeOffer();
+        S.phase = 'idle';
+        S.notice = text;
+      } else if (S.phase === 'dialing' && S.outbound && S.outbound.callId === d.call_id) {
+        // Over before the customer answered (the agent hung up: CANCEL).
+        S.outbound.state = 'ended';
+        S.lastCall = callOf(S.outbound);
         S.phase = 'idle';
         S.notice = text;
       } else if (S.call && S.call.id === d.call_id) {
@@ -308,6 +344,112 @@ function onEvent(ev) {
       break;
   }
   render();
+}
+
+// ----- outbound calls -----
+
+// calling: the switch accepted an outbound call (the New call form's or a
+// callback's, 201): {call_id, conversation_id, to, from, queue, name,
+// callback_id}. Its events follow, or came first.
+function calling(c) {
+  const o = S.outbound && S.outbound.callId === c.call_id ? S.outbound : null;
+  if (o) {
+    Object.assign(o, { to: o.to || c.to || '', from: o.from || c.from || '', queue: o.queue || c.queue || '', name: o.name || c.name || '', callbackId: o.callbackId || c.callback_id || '' });
+  } else {
+    S.outbound = newOutbound(c);
+    if (S.phase === 'idle') {
+      S.phase = 'dialing';
+      S.notice = '';
+      focusSoon('#hangup');
+    }
+  }
+  render();
+}
+
+function newOutbound(d) {
+  return {
+    callId: d.call_id || '', conversationId: d.conversation_id || '', to: d.to || d.customer_number || '', from: d.from || '',
+    queue: d.queue || '', name: d.name || d.customer_name || '', callbackId: d.callback_id || '', since: now(),
+    state: 'dialing', code: 0, reason: '',
+  };
+}
+
+const OUTBOUND_STEPS = ['dialing', 'ringing', 'early_media'];
+
+// outboundEvent follows an outbound call's progress (state: dialing,
+// ringing, early_media, failed) until its answer (call.answered) or its
+// end. An answered callback offer goes on as an outbound call: the switch
+// now dials the customer.
+function outboundEvent(state, d, at) {
+  if (S.call && S.call.id === d.call_id) return; // answered already
+  let o = S.outbound && S.outbound.callId === d.call_id ? S.outbound : null;
+  const offer = S.offer && (S.offer.call_id === d.call_id || (d.callback_id && S.offer.callback_id === d.callback_id)) ? S.offer : null;
+  if (!o) {
+    o = newOutbound({ ...(offer || {}), ...d });
+    if (Number.isFinite(at)) o.since = at;
+    S.outbound = o;
+  }
+  if (offer) closeOffer();
+  Object.assign(o, {
+    conversationId: d.conversation_id || o.conversationId, to: d.to || o.to, from: d.from || o.from,
+    queue: d.queue || o.queue, callbackId: d.callback_id || o.callbackId,
+  });
+  if (['answered', 'failed', 'ended'].includes(o.state)) return; // a late event
+  if (state === 'failed') {
+    Object.assign(o, { state: 'failed', code: Number(d.sip_code) || 0, reason: d.reason || '' });
+    S.lastCall = callOf(o); // for a wrap-up that may follow
+    if (S.phase === 'dialing') {
+      S.phase = 'idle';
+      focusSoon('#outbound-to'); // to try again
+    }
+    S.notice = '';
+    return;
+  }
+  if (OUTBOUND_STEPS.indexOf(state) > OUTBOUND_STEPS.indexOf(o.state)) o.state = state;
+  if (S.phase === 'idle' || (S.phase === 'ringing' && offer)) {
+    S.phase = 'dialing';
+    S.notice = '';
+    focusSoon('#hangup');
+  }
+  // The network's early media (a ring-back tone, an announcement) plays.
+  if (state === 'early_media') audio.el.play().catch(() => {});
+}
+
+// offerOf is an outbound call as the offer call.answered builds the call from.
+function offerOf(o) {
+  return {
+    conversation_id: o.conversationId, customer_name: o.name || o.to, customer_number: o.to, queue: o.queue,
+    type: o.callbackId ? 'callback' : 'outbound',
+  };
+}
+
+// callOf is an outbound call that ended before its answer, as the wrap-up
+// shows it.
+function callOf(o) {
+  return { id: o.callId, conversationId: o.conversationId, name: o.name || o.to, number: o.to, queue: o.queue, type: o.callbackId ? 'callback' : 'outbound' };
+}
+
+// progressText is where the outbound call is, in words ('' when there is
+// nothing to say).
+function progressText() {
+  const o = S.outbound;
+  if (!o) return '';
+  if (o.state === 'failed') return failedText(o);
+  if (S.phase !== 'dialing') return '';
+  switch (o.state) {
+    case 'ringing': return 'Ringing';
+    case 'early_media': return 'Early media from the network';
+    case 'dialing': return 'Calling ' + (o.to || 'the customer') + '…';
+    default: return '';
+  }
+}
+
+// failedText says why an outbound call failed: its SIP code and what the
+// code means ("Call failed: 486 — the line is busy").
+function failedText(o) {
+  const words = SIP_CAUSES[o.code] || o.reason || (o.code >= 500 ? 'the network could not place the call' : o.code >= 400 ? 'the call was refused' : '');
+  if (o.code) return 'Call failed: ' + o.code + (words ? ' — ' + words : '');
+  return 'Call failed' + (words ? ': ' + words : '.');
 }
 
 // ----- transfers -----
@@ -370,6 +512,7 @@ function openTransfer() {
 
 function toIdle() {
   S.phase = 'idle';
+  if (S.outbound && OUTBOUND_STEPS.includes(S.outbound.state)) S.outbound.state = 'ended';
   S.call = null;
   endWrapUp();
   closeOffer();
@@ -403,6 +546,7 @@ function offered(d) {
   endWrapUp(); // a wrap-up whose end the panel missed
   S.offer = { ...d, expiresAt: Date.parse(d.expires_at) || now() + (d.ring_timeout || 30) * 1000 };
   S.phase = 'ringing';
+  if (S.outbound && S.outbound.state === 'failed') S.outbound = null; // its message is old now
   // A call coming back after this agent's failed transfer: said so, with why.
   const t = S.transfer;
   if (S.returning && S.returning === d.call_id && t && t.state === 'failed') {
@@ -412,7 +556,10 @@ function offered(d) {
   S.notice = '';
   setText('#offer-queue', d.queue || '—');
   setText('#offer-type', CALL_TYPES[S.offer.type] || S.offer.type || '—');
-  const note = S.offer.returned || (d.type === 'transferred' && d.transferred_by ? 'Transferred by ' + d.transferred_by : '');
+  const callback = d.type === 'callback';
+  setText('#offer-title', callback ? 'Callback' : 'Incoming call');
+  const note = S.offer.returned || (d.type === 'transferred' && d.transferred_by ? 'Transferred by ' + d.transferred_by : '') ||
+    (callback ? 'Answer to call the customer back: the switch dials the number.' : '');
   setText('#offer-note', note);
   $('#offer-note').hidden = !note;
   setText('#offer-name', d.customer_name || 'Unknown');
@@ -477,10 +624,13 @@ async function copyNumber() {
 
 // ----- in the call -----
 
+// callCommand sends action for the agent's call (or the outbound call
+// being dialled).
 async function callCommand(action, body) {
-  if (!S.call) return;
+  const id = S.call ? S.call.id : S.phase === 'dialing' && S.outbound ? S.outbound.callId : '';
+  if (!id) return false;
   try {
-    await S.agent.callAction(S.call.id, action, body);
+    await S.agent.callAction(id, action, body);
     return true;
   } catch (e) {
     S.notice = 'Could not ' + action + ': ' + e.message;
@@ -667,6 +817,7 @@ function tick() {
     setText('#offer-countdown', left > 0 ? 'Rings for ' + left + ' s more' : 'Moving to another agent…');
   }
   if (S.call) setText('#call-timer', clock((now() - S.call.since) / 1000));
+  else if (S.phase === 'dialing' && S.outbound) setText('#call-timer', clock((now() - S.outbound.since) / 1000));
   if (S.call && S.call.held) setText('#hold-timer', clock((now() - S.call.heldSince) / 1000));
   if (S.wrapup) setText('#wrapup-left', clock(Math.max(0, Math.ceil((S.wrapup.endsAt - now()) / 1000))));
   $('#banner-agent').hidden = !(S.call && S.quality.agent > Date.now());
@@ -692,7 +843,10 @@ function render() {
   $('#who').hidden = !S.agent;
   setText('#who-name', S.name);
   const st = $('#who-status');
-  const busyWith = { ringing: 'ringing', on_call: 'on a call', on_hold: 'on hold', wrap_up: 'wrap-up' }[S.system];
+  // While the panel dials, the switch counts the agent on a call: the pill
+  // and Now both say calling.
+  const busyWith = S.phase === 'dialing' ? 'calling'
+    : { ringing: 'ringing', on_call: 'on a call', on_hold: 'on hold', wrap_up: 'wrap-up' }[S.system];
   setText(st, (STATUS_TEXT[S.status] || S.status || '') + (busyWith ? ' · ' + busyWith : ''));
   st.dataset.status = S.status;
 
@@ -711,9 +865,27 @@ function render() {
   $('#banner-sound').hidden = !(S.agent && audio.suspended);
   setText('#notice', S.notice);
 
-  $('#call-idle').hidden = S.phase === 'in_call' || S.phase === 'wrapup';
-  $('#call-active').hidden = S.phase !== 'in_call';
+  $('#call-idle').hidden = S.phase === 'in_call' || S.phase === 'wrapup' || S.phase === 'dialing';
+  $('#call-active').hidden = S.phase !== 'in_call' && S.phase !== 'dialing';
   $('#wrapup').hidden = S.phase !== 'wrapup';
+  const progress = progressText();
+  setText('#call-progress', progress);
+  $('#call-progress').hidden = !progress;
+  $('#call-progress').dataset.state = S.outbound && S.outbound.state === 'failed' ? 'failed' : '';
+  const dialing = S.phase === 'dialing' && S.outbound && !S.call;
+  for (const sel of ['#hold', '#transfer', '#dialpad']) $(sel).hidden = !!dialing;
+  if (dialing) {
+    const o = S.outbound;
+    setText('#call-customer', o.name || o.to || 'Customer');
+    setText('#call-sub', [o.name && o.name !== o.to ? o.to : '', o.from ? `from ${o.from}` : '', o.queue ? 'queue ' + o.queue : '',
+      o.callbackId ? CALL_TYPES.callback : ''].filter(Boolean).join(' · '));
+    $('#call-hold').hidden = true;
+    $('#hangup').disabled = !o.callId;
+  } else {
+    $('#hangup').disabled = false;
+  }
+  outboundForm.setAllowed(!!S.agent && S.phase === 'idle');
+  callbackList.setAllowed(!!S.agent && S.phase === 'idle');
   if (S.call) {
     setText('#call-customer', S.call.name);
     setText('#call-sub', secondLine(S.call));
@@ -739,6 +911,7 @@ function render() {
 // nowText is what the agent is doing. Idle, it follows the status: only an
 // Available agent is offered calls, so only one is "Waiting for calls".
 function nowText() {
+  if (S.phase === 'dialing') return SYSTEM_TEXT.dialing;
   if (S.system) return SYSTEM_TEXT[S.system] ?? S.system;
   if (!S.status || S.status === 'available') return 'Waiting for calls';
   return (STATUS_TEXT[S.status] || S.status) + ': no calls are offered';
@@ -879,6 +1052,11 @@ window.__panel = {
     offer: S.offer ? { callId: S.offer.call_id, number: S.offer.customer_number, expiresAt: new Date(S.offer.expiresAt).toISOString(), type: S.offer.type || '', transferredBy: S.offer.transferred_by || '' } : null,
     call: S.call ? { id: S.call.id, conversationId: S.call.conversationId, held: S.call.held, heldSince: S.call.heldSince ? new Date(S.call.heldSince).toISOString() : null, muted: audio.muted, number: S.call.number, type: S.call.type } : null,
     transfer: S.transfer ? { id: S.transfer.id, callId: S.transfer.callId, kind: S.transfer.kind, target: S.transfer.target, state: S.transfer.state, cause: S.transfer.cause, code: S.transfer.code } : null,
+    outbound: S.outbound ? { callId: S.outbound.callId, conversationId: S.outbound.conversationId, to: S.outbound.to, from: S.outbound.from, queue: S.outbound.queue, callbackId: S.outbound.callbackId, state: S.outbound.state, code: S.outbound.code, reason: S.outbound.reason } : null,
+    progress: $('#call-progress').hidden ? '' : $('#call-progress').textContent,
+    outboundError: $('#outbound-error').textContent,
+    callbacks: callbackList.state(),
+    callbacksError: $('#cb-error').textContent,
     wrapup: S.wrapup ? { callId: S.wrapup.callId, conversationId: S.wrapup.conversationId, endsAt: new Date(S.wrapup.endsAt).toISOString(), saved: S.wrapup.saved || null } : null,
     quality: { agent: S.quality.agent > Date.now(), customer: S.quality.customer > Date.now() },
     ringing: audio.ringing,
