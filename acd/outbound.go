@@ -180,8 +180,7 @@ func (a *ACD) outboundConversationLocked(ctx context.Context, ag *agent, number 
 		if other := a.agents[c.AgentID]; other != nil {
 			name = other.cfg.Name
 		}
-		return store.Conversation{}, fmt.Errorf("%w: the customer's open conversation %s is assigned to agent %s (%s)",
-			ErrState, c.ID, c.AgentID, name)
+		return store.Conversation{}, &busyError{fmt.Sprintf("%s (%s) has this customer's open conversation", name, c.AgentID)}
 	}
 	return c, nil
 }
@@ -517,3 +516,11 @@ func (a *ACD) CallCallback(ctx context.Context, agentID, id string) (OutboundCal
 	}
 	return oc, nil
 }
+
+// busyError refuses a call whose customer another agent is talking with:
+// a short message for the agent's panel; errors.Is(err, ErrState) holds.
+type busyError struct{ msg string }
+
+func (e *busyError) Error() string { return e.msg }
+
+func (e *busyError) Is(target error) bool { return target == ErrState }

@@ -144,7 +144,7 @@ func (v *v1) callbackRoutes() []route {
 		{method: "GET", path: "/api/v1/callbacks", summary: "List callback requests", who: "both",
 			reply: "CallbackList", code: 200, errs: []int{400}, handler: v.listCallbacks,
 			query: []queryParam{
-				{"status", "Only requests with this status: in_queue, assigned, active, no_reply, done or closed.", "in_queue"},
+				{"status", "Only requests with this status: in_queue, assigned, active, no_reply (closed ones too) or done.", "in_queue"},
 				{"type", "Only requests of this type: automated or manual.", "manual"},
 				{"from", "Only requests made at or after this time (RFC 3339), or on or after this day (YYYY-MM-DD, UTC).", "2025-03-01"},
 				{"to", "Only requests made before this time (RFC 3339), or on or before this day (YYYY-MM-DD, UTC).", "2025-03-31"},
