@@ -351,6 +351,9 @@ func (a *ACD) SetStatus(ctx context.Context, agentID, status string) error {
 }
 
 func (a *ACD) setStatusLocked(ag *agent, status string, now time.Time) {
+	if status == store.StatusAvailable {
+		a.forgetMissesLocked(ag)
+	}
 	ag.cfg.Status = status
 	ag.cfg.UpdatedAt = now
 	ag.st.StatusSince = now
@@ -427,6 +430,7 @@ func (a *ACD) ClearWrapUp(ctx context.Context, agentID string) error {
 func (a *ACD) endWrapUpLocked(ag *agent, now time.Time, why string) {
 	w := ag.wrap
 	ag.wrap = wrapUp{}
+	a.forgetMissesLocked(ag)
 	ag.st.System, ag.st.WrapUpUntil, ag.st.CallID = SystemIdle, time.Time{}, ""
 	a.putState(ag)
 	if w.q != nil {

@@ -359,7 +359,7 @@ func (a *ACD) Answer(ctx context.Context, agentID, callID string) error {
 	e.state = stAnswering
 	a.log.Info("agent answers", "call_id", callID, "agent", agentID, "queue", e.q.cfg.Name)
 	a.end()
-	if e.cbID != "" {
+	if e.isCallback() {
 		return a.answerCallback(ctx, ag, e)
 	}
 
@@ -489,9 +489,6 @@ func (a *ACD) finishLocked(e *entry, now time.Time, reason string) call.Leg {
 	a.addEvent(e.conv, now, "ended", map[string]any{
 		"call_id": e.id, "agent": ag.cfg.ID, "by": reason, "talk": talk.String()})
 	a.wrapUpLocked(e, ag, now, reason, talk)
-	if e.cbID != "" {
-		go a.callbackCalled(e.cbID, ag.cfg.ID)
-	}
 	return e.leg
 }
 

@@ -417,6 +417,13 @@ func (a *ACD) CallbackDialing(ctx context.Context, id, agentID string) (store.Ca
 // active (ErrState). Events: callback.attempt, then callback.done, or
 // callback.no_reply (and callback.closed).
 func (a *ACD) CallbackAttempt(ctx context.Context, id, agentID string, code int, reason string, answered bool) (store.Callback, error) {
+	return a.callbackAttempt(ctx, id, agentID, code, reason, answered, false)
+}
+
+// callbackAttempt is CallbackAttempt; with talking, an answered attempt
+// leaves the request active while the customer talks (callbackDone ends
+// it).
+func (a *ACD) callbackAttempt(ctx context.Context, id, agentID string, code int, reason string, answered, talking bool) (store.Callback, error) {
 	now, err := a.begin()
 	if err != nil {
 		return store.Callback{}, err
@@ -437,6 +444,8 @@ func (a *ACD) CallbackAttempt(ctx context.Context, id, agentID string, code int,
 	cb.UpdatedAt, cb.AgentID = now, agentID
 	retry := false
 	switch {
+	case answered && talking:
+		cb.NextAttemptAt = time.Time{}
 	case answered:
 		cb.Status, cb.NextAttemptAt = store.CallbackDone, time.Time{}
 	case cb.AttemptsMade <= cb.Retries:
@@ -451,6 +460,7 @@ func (a *ACD) CallbackAttempt(ctx context.Context, id, agentID string, code int,
 	a.addEvent(cb.ConversationID, now, "callback.attempt", map[string]any{"callback_id": cb.ID, "agent_id": agentID,
 		"attempt": cb.AttemptsMade, "sip_code": code, "reason": reason, "outcome": at.Outcome})
 	switch {
+	case answered && talking:
 	case answered:
 		a.addEvent(cb.ConversationID, now, "callback.done", map[string]any{"callback_id": cb.ID, "agent_id": agentID})
 	case retry:
@@ -464,6 +474,82 @@ func (a *ACD) CallbackAttempt(ctx context.Context, id, agentID string, code int,
 	}
 	a.log.Info("callback attempt", "callback_id", cb.ID, "agent", agentID, "sip_code", code, "status", cb.Status)
 	return cb, nil
+}
+
+// callbackDone: the call of an answered attempt is over; the request is
+// done (callback.done).
+func (a *ACD) callbackDone(ctx context.Context, id, agentID string) error {
+	now, err := a.begin()
+	if err != nil {
+		return err
+	}
+	defer a.end()
+	cb, err := a.Callback(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.markDoneLocked(ctx, cb, agentID, now)
+}
+
+func (a *ACD) markDoneLocked(ctx context.Context, cb store.Callback, agentID string, now time.Time) error {
+	if cb.Status != store.CallbackActive {
+		return fmt.Errorf("%w: callback %s is %s, not active", ErrState, cb.ID, cb.Status)
+	}
+	prev := cb.Status
+	cb.Status, cb.UpdatedAt = store.CallbackDone, now
+	if _, err := a.st.UpdateCallbackIf(ctx, cb, prev); err != nil {
+		return fmt.Errorf("acd: callback done: %w", err)
+	}
+	a.addEvent(cb.ConversationID, now, "callback.done", map[string]any{"callback_id": cb.ID, "agent_id": agentID})
+	a.log.Info("callback done", "callback_id", cb.ID, "agent", agentID)
+	return nil
+}
+
+// callbackNotTried: the call of request id ended on the agent's side
+// before the customer answered (its media failed, it hung up): no attempt
+// counts. An automated request goes back in its queue, a manual one stays
+// assigned to the agent (callback.returned).
+func (a *ACD) callbackNotTried(ctx context.Context, id, agentID string) error {
+	now, err := a.begin()
+	if err != nil {
+		return err
+	}
+	defer a.end()
+	cb, err := a.Callback(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cb.Status != store.CallbackActive && cb.Status != store.CallbackAssigned {
+		return nil
+	}
+	prev := cb.Status
+	if cb.Type == store.CallbackAutomated {
+		cb.Status, cb.AgentID = store.CallbackInQueue, ""
+	} else {
+		cb.Status, cb.AgentID = store.CallbackAssigned, agentID
+	}
+	cb.UpdatedAt = now
+	ok, err := a.st.UpdateCallbackIf(ctx, cb, prev)
+	if err != nil || !ok {
+		return err
+	}
+	if cb.Type == store.CallbackAutomated {
+		cfg, _ := a.CallbackConfig(ctx, cb.Config)
+		a.queueCallbackLocked(cb, cfg.Priority, cfg.Schedule)
+	}
+	a.addEvent(cb.ConversationID, now, "callback.returned", map[string]any{"callback_id": cb.ID, "agent_id": agentID,
+		"status": cb.Status})
+	return nil
+}
+
+// forgetMissesLocked lets the automated callbacks ag missed (declined, not
+// answered in time) be offered to it again: it is available anew, or ended
+// a call. A caller's misses last as long as its call; a callback's would
+// last for good.
+func (a *ACD) forgetMissesLocked(ag *agent) {
+	for _, e := range a.cbEntries {
+		delete(e.tried, ag.cfg.ID)
+	}
 }
 
 // loadCallbacks reads the requests waiting for a retry (New only).
@@ -487,15 +573,35 @@ func (a *ACD) loadCallbacks(ctx context.Context) error {
 	for _, c := range cfgs {
 		byName[c.Name] = c
 	}
+	now := a.now()
 	for _, status := range []string{store.CallbackInQueue, store.CallbackAssigned, store.CallbackActive} {
-		cbs, err := a.st.ListCallbacks(ctx, store.CallbackFilter{Status: status, Type: store.CallbackAutomated})
+		cbs, err := a.st.ListCallbacks(ctx, store.CallbackFilter{Status: status})
 		if err != nil {
 			return fmt.Errorf("acd: load callbacks: %w", err)
 		}
 		for _, cb := range cbs {
+			if cb.Status == store.CallbackActive && len(cb.Attempts) > 0 &&
+				cb.Attempts[len(cb.Attempts)-1].Outcome == AttemptAnswered {
+				// Reached: its call died with the switch.
+				if err := a.markDoneLocked(ctx, cb, cb.AgentID, now); err != nil {
+					return err
+				}
+				continue
+			}
+			if cb.Type == store.CallbackManual {
+				if cb.Status == store.CallbackActive {
+					// Being called when the switch stopped: the agent's
+					// to call again.
+					cb.Status, cb.UpdatedAt = store.CallbackAssigned, now
+					if _, err := a.st.UpdateCallbackIf(ctx, cb, store.CallbackActive); err != nil {
+						return fmt.Errorf("acd: callback %s back to assigned: %w", cb.ID, err)
+					}
+				}
+				continue
+			}
 			if status != store.CallbackInQueue {
 				prev := cb.Status
-				cb.Status, cb.AgentID, cb.UpdatedAt = store.CallbackInQueue, "", a.now()
+				cb.Status, cb.AgentID, cb.UpdatedAt = store.CallbackInQueue, "", now
 				if _, err := a.st.UpdateCallbackIf(ctx, cb, prev); err != nil {
 					return fmt.Errorf("acd: requeue callback %s: %w", cb.ID, err)
 				}

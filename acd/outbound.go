@@ -80,6 +80,12 @@ type outbound struct {
 	rang, early bool
 	// hungUp: the agent hung up before the customer answered.
 	hungUp bool
+	// agentID is the calling agent's (read without the mutex).
+	agentID string
+	// The conversation as it was before the call (restored when nobody
+	// answers): a new one is closed, a joined one gets its agent back.
+	newConv   bool
+	prevAgent string
 }
 
 // PlaceCall has the agent call r.To from r.From. The agent must be in no
@@ -125,20 +131,20 @@ func (a *ACD) placeCall(ctx context.Context, agentID string, r OutboundRequest, 
 		return OutboundCall{}, err
 	}
 	var conv store.Conversation
+	isNew := false
 	if cb != nil {
 		conv, err = a.st.GetConversation(ctx, cb.ConversationID)
 		if conv, err = stored(conv, err, "conversation", cb.ConversationID); err != nil {
 			return OutboundCall{}, err
 		}
-	} else if conv, err = a.outboundConversationLocked(ctx, ag, r.To, q, now); err != nil {
+	} else if conv, isNew, err = a.outboundConversationLocked(ctx, ag, r.To, q, now); err != nil {
 		return OutboundCall{}, err
 	}
 	cbID := ""
 	if cb != nil {
 		cbID = cb.ID
 	}
-	e := a.newOutboundWithLocked(ag, q, conv, r, now, newID(), cbID)
-	e.out = &outbound{from: r.From, dialer: d, req: req}
+	e := a.newOutboundWithLocked(ag, q, conv, isNew, r, now, newID(), cbID, &outbound{from: r.From, dialer: d, req: req})
 	go a.dialOutbound(e)
 	return OutboundCall{CallID: e.id, ConversationID: e.conv}, nil
 }
@@ -167,28 +173,29 @@ func (a *ACD) outboundQueueLocked(ag *agent, name string) (*queue, error) {
 // outboundConversationLocked is the conversation an agent's call to number
 // joins: the customer's open one when it is unassigned or the agent's
 // (another agent's blocks the call), else a new one.
-func (a *ACD) outboundConversationLocked(ctx context.Context, ag *agent, number string, q *queue, now time.Time) (store.Conversation, error) {
+func (a *ACD) outboundConversationLocked(ctx context.Context, ag *agent, number string, q *queue, now time.Time) (store.Conversation, bool, error) {
 	c, err := a.st.OpenConversation(ctx, number)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.Conversation{ID: newID(), CustomerNumber: number, Queue: q.cfg.ID, Status: store.ConversationOpen,
-			CreatedAt: now, UpdatedAt: now}, nil
+			CreatedAt: now, UpdatedAt: now}, true, nil
 	case err != nil:
-		return store.Conversation{}, fmt.Errorf("acd: find conversation: %w", err)
+		return store.Conversation{}, false, fmt.Errorf("acd: find conversation: %w", err)
 	case c.AgentID != "" && c.AgentID != ag.cfg.ID:
 		name := c.AgentID
 		if other := a.agents[c.AgentID]; other != nil {
 			name = other.cfg.Name
 		}
-		return store.Conversation{}, &busyError{fmt.Sprintf("%s (%s) has this customer's open conversation", name, c.AgentID)}
+		return store.Conversation{}, false, &busyError{fmt.Sprintf("%s (%s) has this customer's open conversation", name, c.AgentID)}
 	}
-	return c, nil
+	return c, false, nil
 }
 
 // newOutboundWithLocked makes the entry of the agent's call to r.To: the agent
 // is on it, the conversation is the agent's, the record is written and the
 // agent told call.dialing.
-func (a *ACD) newOutboundWithLocked(ag *agent, q *queue, conv store.Conversation, r OutboundRequest, now time.Time, id, cbID string) *entry {
+func (a *ACD) newOutboundWithLocked(ag *agent, q *queue, conv store.Conversation, isNew bool, r OutboundRequest, now time.Time,
+	id, cbID string, out *outbound) *entry {
 	if ag.st.System == SystemWrapUp {
 		a.endWrapUpLocked(ag, now, "call")
 	}
@@ -196,8 +203,9 @@ func (a *ACD) newOutboundWithLocked(ag *agent, q *queue, conv store.Conversation
 	if cbID != "" {
 		kind = CallCallback
 	}
+	out.agentID, out.newConv, out.prevAgent = ag.cfg.ID, isNew, conv.AgentID
 	e := &entry{id: id, q: q, party: call.Party{Number: r.To, Name: conv.CustomerName}, kind: kind,
-		enq: now, state: stDialing, agent: ag, conv: conv.ID, stop: make(chan struct{}), cbID: cbID}
+		enq: now, state: stDialing, agent: ag, conv: conv.ID, stop: make(chan struct{}), cbID: cbID, out: out}
 	ag.entry = e
 	ag.st.System, ag.st.CallID = SystemOnCall, e.id
 	a.putState(ag)
@@ -226,7 +234,7 @@ func (a *ACD) newOutboundWithLocked(ag *agent, q *queue, conv store.Conversation
 // follows it until it answers (then watch follows the call) or fails.
 func (a *ACD) dialOutbound(e *entry) {
 	ctx := a.ctx
-	agentID := e.agent.cfg.ID
+	agentID := e.out.agentID
 	leg, err := a.media.Attach(ctx, agentID, e.id)
 	if err == nil && leg == nil {
 		err = errors.New("no leg")
@@ -236,7 +244,7 @@ func (a *ACD) dialOutbound(e *entry) {
 		a.outboundFailed(e, call.Cause{Code: 480, Reason: "Agent media unavailable"}, "media")
 		return
 	}
-	c := a.dialing.NewCall(ctx, leg)
+	c := a.dialing.NewCall(ctx, leg, e.id)
 	if _, err := a.begin(); err != nil {
 		c.End(ctx, call.Shutdown)
 		return
@@ -270,15 +278,20 @@ func (a *ACD) dialOutbound(e *entry) {
 		return
 	}
 	why := "failed"
+	select {
+	case <-leg.Done():
+		why = "media" // the agent's session ended while the customer rang
+	default:
+	}
 	if e.out.hungUp {
 		why = "agent"
 	}
 	a.end()
-	c.End(ctx, call.Normal)
 	cause := call.CauseOf(err)
 	if errors.Is(err, call.ErrEnded) {
 		cause = call.Cancelled
 	}
+	c.End(ctx, cause) // its record says why (busy, no answer, cancelled)
 	a.outboundFailed(e, cause, why)
 }
 
@@ -316,6 +329,27 @@ func (a *ACD) outboundAnsweredLocked(e *entry, now time.Time) {
 	a.publishLocked(ag.cfg.ID, EventCallAnswered, now, CallData{CallID: e.id, ConversationID: e.conv})
 	a.publishStatusLocked(ag, now)
 	a.log.Info("customer answered the agent's call", "call_id", e.id, "agent", ag.cfg.ID)
+	if e.cbID != "" {
+		go a.followCallback(e.cbID, e.out.agentID, e.stop)
+	}
+}
+
+// followCallback records that a callback's customer answered (the request
+// stays active while they talk) and, once the call is over whichever way
+// it ends (hang-up, transfer), that it is done. A restart meanwhile finds
+// it active with an answered attempt and makes it done (loadCallbacks).
+func (a *ACD) followCallback(cbID, agentID string, over <-chan struct{}) {
+	if _, err := a.callbackAttempt(a.ctx, cbID, agentID, 200, "OK", true, true); err != nil {
+		a.log.Error("record callback attempt", "callback_id", cbID, "error", err)
+	}
+	select {
+	case <-over:
+	case <-a.done:
+		return
+	}
+	if err := a.callbackDone(a.ctx, cbID, agentID); err != nil {
+		a.log.Error("callback done", "callback_id", cbID, "error", err)
+	}
 }
 
 // outboundFailed ends an outbound call the customer never answered: the
@@ -332,39 +366,64 @@ func (a *ACD) outboundFailed(e *entry, cause call.Cause, why string) {
 		a.end()
 		return
 	}
+	agentID := e.out.agentID
 	e.finish()
 	if a.calls[e.id] == e {
 		delete(a.calls, e.id)
 	}
 	e.rec.Ended, e.rec.Result = now, resultFailed
 	a.putRecord(e.rec)
-	a.addEvent(e.conv, now, "failed", map[string]any{"call_id": e.id, "agent": ag.cfg.ID, "sip_code": cause.Code,
+	a.restoreConversationLocked(e, now)
+	a.addEvent(e.conv, now, "failed", map[string]any{"call_id": e.id, "agent": agentID, "sip_code": cause.Code,
 		"reason": cause.Reason, "by": why})
 	if why != "agent" {
-		a.publishLocked(ag.cfg.ID, EventCallFailed, now, FailedData{CallID: e.id, ConversationID: e.conv,
+		a.publishLocked(agentID, EventCallFailed, now, FailedData{CallID: e.id, ConversationID: e.conv,
 			SIPCode: cause.Code, Reason: cause.Reason})
 	}
 	a.releaseAgentLocked(ag, e, now, why)
-	a.log.Info("agent's call failed", "call_id", e.id, "agent", ag.cfg.ID, "cause", cause.String(), "by", why)
+	a.log.Info("agent's call failed", "call_id", e.id, "agent", agentID, "cause", cause.String(), "by", why)
 	cbID := e.cbID
 	a.end()
-	if cbID != "" {
-		if _, err := a.CallbackAttempt(a.ctx, cbID, ag.cfg.ID, cause.Code, cause.Reason, false); err != nil {
-			a.log.Error("record callback attempt", "callback_id", cbID, "error", err)
-		}
+	if cbID == "" {
+		return
 	}
+	if why == "media" || why == "agent" {
+		// The agent's side ended it (its media, its hang-up): the
+		// customer was not tried; the request is called again.
+		if err := a.callbackNotTried(a.ctx, cbID, agentID); err != nil {
+			a.log.Error("callback back", "callback_id", cbID, "error", err)
+		}
+		return
+	}
+	if _, err := a.CallbackAttempt(a.ctx, cbID, agentID, cause.Code, cause.Reason, false); err != nil {
+		a.log.Error("record callback attempt", "callback_id", cbID, "error", err)
+	}
+}
+
+// restoreConversationLocked undoes what an unanswered call did to its
+// conversation: one it started is closed, one it joined gets its agent
+// back (so neither counts against the agent's capacity).
+func (a *ACD) restoreConversationLocked(e *entry, now time.Time) {
+	c, err := a.st.GetConversation(a.ctx, e.conv)
+	if err != nil {
+		a.log.Error("load conversation", "call_id", e.id, "conversation", e.conv, "error", err)
+		return
+	}
+	if e.out.newConv {
+		c.Status = store.ConversationClosed
+	} else {
+		c.AgentID = e.out.prevAgent
+	}
+	c.UpdatedAt = now
+	if err := a.st.PutConversation(a.ctx, c); err != nil {
+		a.log.Error("store conversation", "call_id", e.id, "conversation", e.conv, "error", err)
+		return
+	}
+	a.trackConvLocked(c.ID, c.AgentID, c.Status)
 }
 
 // resultFailed closes the record of an outbound call nobody answered.
 const resultFailed = "failed"
-
-// callbackCalled records the attempt of a callback whose customer answered,
-// once the call is over (done).
-func (a *ACD) callbackCalled(cbID, agentID string) {
-	if _, err := a.CallbackAttempt(a.ctx, cbID, agentID, 200, "OK", true); err != nil {
-		a.log.Error("record callback attempt", "callback_id", cbID, "error", err)
-	}
-}
 
 // queueCallbackLocked puts an automated callback request in_queue in its
 // queue's waiting list, to be offered like a call: in its original place
@@ -402,34 +461,30 @@ func (a *ACD) unqueueCallbackLocked(e *entry) {
 
 // answerCallback: the agent answered an automated callback's offer. The
 // request is assigned to the agent, then active as the switch calls the
-// customer from the agent's leg, with the configuration's caller ID.
+// customer from the agent's leg, with the configuration's caller ID (a
+// configuration deleted since: the first voice number).
 func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	agentID := ag.cfg.ID
-	fail := func(err error) error {
-		now, berr := a.begin()
-		if berr != nil {
-			return berr
+	// back hands the offer back (the next agent is offered it).
+	back := func(err error) error {
+		if now, berr := a.begin(); berr == nil {
+			if e.state == stAnswering {
+				a.returnOfferLocked(e, now, "media")
+			}
+			a.end()
 		}
-		if e.state == stAnswering {
-			a.returnOfferLocked(e, now, "media")
-		}
-		a.end()
 		return err
+	}
+	if a.dialing == nil || a.media == nil {
+		return back(fmt.Errorf("%w: outbound calls are not available", ErrMedia))
 	}
 	cb, err := a.Callback(ctx, e.cbID)
 	if err != nil {
-		return fail(err)
+		return back(err)
 	}
 	cfg, err := a.CallbackConfig(ctx, cb.Config)
-	if err != nil {
-		return fail(err)
-	}
-	if a.dialing == nil || a.media == nil {
-		return fail(fmt.Errorf("%w: outbound calls are not available", ErrMedia))
-	}
-	d, req, err := a.dialing.Outbound(ctx, cb.Number, cfg.CallerID)
-	if err != nil {
-		return fail(err)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return back(err)
 	}
 	now, err := a.begin()
 	if err != nil {
@@ -441,34 +496,54 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	}
 	cb.Status, cb.AgentID, cb.UpdatedAt = store.CallbackAssigned, agentID, now
 	ok, err := a.st.UpdateCallbackIf(ctx, cb, store.CallbackInQueue)
-	if err != nil || !ok {
-		// Taken or changed elsewhere: this offer is over.
-		a.unqueueCallbackLocked(e)
-		a.releaseAgentLocked(ag, e, now, "withdrawn")
-		e.finish()
-		delete(a.calls, e.id)
+	if err != nil {
 		a.end()
-		if err == nil {
-			err = fmt.Errorf("%w: callback %s changed meanwhile", ErrState, cb.ID)
-		}
-		return err
+		return back(fmt.Errorf("acd: assign callback: %w", err))
+	}
+	// The offer's entry is done either way: the outbound call, if any, is
+	// a new entry under the same call id.
+	a.unqueueCallbackLocked(e)
+	e.finish()
+	delete(a.calls, e.id)
+	if !ok { // changed elsewhere (another switch process): not ours
+		a.releaseAgentLocked(ag, e, now, "withdrawn")
+		a.end()
+		return fmt.Errorf("%w: callback %s changed meanwhile", ErrState, cb.ID)
 	}
 	a.addEvent(cb.ConversationID, now, "callback.assigned", map[string]any{"callback_id": cb.ID, "agent_id": agentID})
-	a.unqueueCallbackLocked(e)
+	a.end()
+
+	d, req, err := a.dialing.Outbound(ctx, cb.Number, cfg.CallerID)
+	if err != nil {
+		// No way to the customer (no route, a caller ID no longer a voice
+		// number): an attempt that failed, so that retries run out
+		// rather than agents being rung for it forever.
+		a.log.Error("callback cannot be dialled", "callback_id", cb.ID, "error", err)
+		if now, berr := a.begin(); berr == nil {
+			a.publishLocked(agentID, EventCallFailed, now, FailedData{CallID: e.id, ConversationID: e.conv,
+				SIPCode: 503, Reason: "No route to the customer"})
+			a.releaseAgentLocked(ag, e, now, "failed")
+			a.end()
+		}
+		if _, aerr := a.CallbackAttempt(ctx, cb.ID, agentID, 503, "No route to the customer", false); aerr != nil {
+			a.log.Error("record callback attempt", "callback_id", cb.ID, "error", aerr)
+		}
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	now, err = a.begin()
+	if err != nil {
+		return err
+	}
 	conv, err := a.st.GetConversation(ctx, cb.ConversationID)
 	if err != nil {
 		conv = store.Conversation{ID: cb.ConversationID, CustomerNumber: cb.Number, Status: store.ConversationOpen,
 			CreatedAt: now}
 	}
-	// The offer's entry is done; the outbound call is a new entry, under
-	// the same call id the agent answered.
-	e.finish()
-	delete(a.calls, e.id)
-	ag.entry = nil
+	ag.entry = nil // the offer's; the call's is next
 	ag.st.RingingUntil = time.Time{}
 	r := OutboundRequest{To: cb.Number, From: cfg.CallerID, Queue: e.q.cfg.Name}
-	oc := a.newOutboundFromOfferLocked(ag, e, conv, r, now)
-	oc.out = &outbound{from: cfg.CallerID, dialer: d, req: req}
+	oc := a.newOutboundWithLocked(ag, e.q, conv, false, r, now, e.id, cb.ID,
+		&outbound{from: cfg.CallerID, dialer: d, req: req})
 	a.end()
 	if _, err := a.CallbackDialing(ctx, cb.ID, agentID); err != nil {
 		a.log.Error("callback active", "callback_id", cb.ID, "error", err)
@@ -477,11 +552,6 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	return nil
 }
 
-// newOutboundFromOfferLocked makes the outbound entry of an answered
-// callback offer, keeping the offer's call id.
-func (a *ACD) newOutboundFromOfferLocked(ag *agent, offer *entry, conv store.Conversation, r OutboundRequest, now time.Time) *entry {
-	return a.newOutboundWithLocked(ag, offer.q, conv, r, now, offer.id, offer.cbID)
-}
 
 // CallCallback has the agent call back the customer of the manual request
 // id assigned to it, from the configuration's caller ID: the request is

@@ -180,3 +180,74 @@ func TestCallbacksApartInStats(t *testing.T) {
 		t.Errorf("live calls %+v, want the caller alone", live)
 	}
 }
+
+// TestMissedCallbackOfferedAgain: a callback the only agent declined is
+// not offered to it again at once, but is once the agent is available
+// anew (a caller's misses last its call; a callback's would last for good).
+func TestMissedCallbackOfferedAgain(t *testing.T) {
+	e := newEnv(t, withCalls(time.Minute), noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "away", "q")
+	ev, stop := e.a.Subscribe("a")
+	defer stop()
+	_, err := e.a.CreateCallbackConfig(e.ctx, store.CallbackConfig{Name: "cb", Type: "automated", Queue: "q"})
+	e.must(err)
+	cb, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "cb", Number: "+15550142"})
+	e.must(err)
+	e.must(e.a.SetStatus(e.ctx, "a", "available"))
+	offer := next(t, ev, EventCallOffered).Data.(OfferData)
+	e.must(e.a.Decline(e.ctx, "a", offer.CallID))
+	if got := e.ringing("a"); got != "" {
+		t.Fatalf("offered %s again right after the decline", got)
+	}
+	e.must(e.a.SetStatus(e.ctx, "a", "away"))
+	e.must(e.a.SetStatus(e.ctx, "a", "available"))
+	if again := next(t, ev, EventCallOffered).Data.(OfferData); again.CallbackID != cb.ID {
+		t.Fatalf("offer %+v once available again, want callback %s", again, cb.ID)
+	}
+}
+
+// TestCallbacksBeingCalledAtRestart: after a restart, a request whose
+// customer had answered is done (its call died with the switch, the
+// customer was reached) and a manual one being called is its agent's to
+// call again (assigned).
+func TestCallbacksBeingCalledAtRestart(t *testing.T) {
+	st := openStore(t, "sqlite://"+t.TempDir()+"/acd.db")
+	clock := &fakeClock{t: t0}
+	e := newEnvOn(t, st, clock, withCalls(time.Minute), noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "away", "q")
+	for _, c := range []store.CallbackConfig{{Name: "auto", Type: "automated", Queue: "q"}, {Name: "man", Type: "manual", Queue: "q"}} {
+		_, err := e.a.CreateCallbackConfig(e.ctx, c)
+		e.must(err)
+	}
+	reached, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "auto", Number: "+15550142"})
+	e.must(err)
+	_, err = e.a.CallbackDialing(e.ctx, reached.ID, "a")
+	e.must(err)
+	_, err = e.a.callbackAttempt(e.ctx, reached.ID, "a", 200, "OK", true, true)
+	e.must(err)
+	if got, _ := e.a.Callback(e.ctx, reached.ID); got.Status != store.CallbackActive {
+		t.Fatalf("talking: %s, want active", got.Status)
+	}
+	manual, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "man", Number: "+15550143"})
+	e.must(err)
+	_, err = e.a.AssignCallback(e.ctx, "a", manual.ID)
+	e.must(err)
+	_, err = e.a.CallbackDialing(e.ctx, manual.ID, "a")
+	e.must(err)
+	e.must(e.a.Close())
+
+	e2 := newEnvOn(t, st, clock, withCalls(time.Minute), noHeartbeat)
+	if got, _ := e2.a.Callback(e2.ctx, reached.ID); got.Status != store.CallbackDone {
+		t.Errorf("reached request after the restart: %s, want done", got.Status)
+	}
+	if got, _ := e2.a.Callback(e2.ctx, manual.ID); got.Status != store.CallbackAssigned || got.AgentID != "a" {
+		t.Errorf("manual request being called at the restart: %s (agent %q), want assigned to a", got.Status, got.AgentID)
+	}
+	st2, err := e2.a.Stats("q")
+	e2.must(err)
+	if st2.Callbacks != 0 {
+		t.Errorf("%d callbacks in queue after the restart, want none (done, and a manual one)", st2.Callbacks)
+	}
+}

@@ -32,9 +32,9 @@ type Calls interface {
 	// routes); an error wrapping ErrForbidden when from is not a voice
 	// number.
 	Outbound(ctx context.Context, number, from string) (call.Dialer, call.DialRequest, error)
-	// NewCall starts a call anchored on an agent's leg, observed like the
-	// switch's other calls (metrics, quality notices).
-	NewCall(ctx context.Context, anchor call.Leg) *call.Call
+	// NewCall starts the call id anchored on an agent's leg, observed like
+	// the switch's other calls (metrics, quality notices).
+	NewCall(ctx context.Context, anchor call.Leg, id string) *call.Call
 	// Ringback is what an agent hears while the customer it calls rings
 	// and the network sends no early media.
 	Ringback() *call.Music

@@ -29,7 +29,7 @@ func (fakeCalls) External(_ context.Context, number, from string) (call.Dialer, 
 func (fakeCalls) Outbound(_ context.Context, number, from string) (call.Dialer, call.DialRequest, error) {
 	return nil, call.DialRequest{}, errors.New("no outbound calls without a switch")
 }
-func (fakeCalls) NewCall(context.Context, call.Leg) *call.Call { return nil }
+func (fakeCalls) NewCall(context.Context, call.Leg, string) *call.Call { return nil }
 func (fakeCalls) Ringback() *call.Music                        { return nil }
 func (f fakeCalls) ScheduleOpen(name string, _ time.Time) bool { return name != f.closed }
 

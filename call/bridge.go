@@ -452,6 +452,14 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				if cmd.music != nil {
 					feed = cmd.music
 				}
+				if cmd.place.Anchor {
+					// The call is the party's (a customer an agent calls):
+					// answered when it answers, to and from its numbers.
+					c.mu.Lock()
+					c.record.Answer, c.record.OutTrunk = time.Time{}, cmd.req.Trunk
+					c.record.From, c.record.To = cmd.req.From.Number, cmd.req.To
+					c.mu.Unlock()
+				}
 				setOut(leg, false, true)
 				placing = &placement{reply: cmd.reply, onProgress: cmd.place.Progress, ringback: cmd.place.Ringback,
 					anchor: cmd.place.Anchor}
@@ -522,6 +530,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 						c.log.Info("the answered party becomes the anchor", "anchor", party.ID(), "party", old.ID())
 						c.unjoin()
 						c.swapAnchor(party)
+						c.setState(StateAnswered) // the call's answer time
 						inEv = party.Events()
 						setOut(old, true, false)
 						delete(dirs.conveyed, party)

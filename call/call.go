@@ -1,6 +1,7 @@
 package call
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -70,6 +71,9 @@ type Options struct {
 	// QualityInterval is how often each leg's MOS is evaluated for
 	// "connection is weak" notices; 0 = 5 s.
 	QualityInterval time.Duration
+	// ID is the call's id; "" takes the anchor leg's. A call the switch
+	// starts on an agent's leg takes the contact center's call id.
+	ID string
 }
 
 // NoticeKind says what a Notice reports.
@@ -154,7 +158,7 @@ func New(ctx context.Context, anchor Leg, log *slog.Logger, o Options) *Call {
 		legs:   []Leg{anchor},
 		done:   make(chan struct{}),
 		state:  StateSetup,
-		record: Record{CallID: anchor.ID(), Start: time.Now()},
+		record: Record{CallID: cmp.Or(o.ID, anchor.ID()), Start: time.Now()},
 	}
 	c.anchor.Store(&legRef{anchor})
 	if in, ok := anchor.(Inbound); ok {
@@ -164,12 +168,12 @@ func New(ctx context.Context, anchor Leg, log *slog.Logger, o Options) *Call {
 		c.state = StateAnswered
 		c.record.Answer = c.record.Start
 	}
-	c.log = log.With("call_id", anchor.ID(), "trunk", c.record.Trunk)
+	c.log = log.With("call_id", c.record.CallID, "trunk", c.record.Trunk)
 	c.startPump()
 	return c
 }
 
-// ID is the anchor leg's ID.
+// ID is the call's id: Options.ID, else the anchor leg's at the start.
 func (c *Call) ID() string { return c.record.CallID }
 
 // Inbound returns the caller's leg; nil when the anchor is not a leg the

@@ -138,7 +138,9 @@ func TestAutomatedCallback(t *testing.T) {
 // callback; agent1 and agent2 race to assign it: exactly one gets it (200),
 // the other 409. The loser cannot call it (409); the winner calls the
 // customer from the configuration's caller ID, the customer answers, the
-// tones cross, and after the call the request is done.
+// tones cross; the winner transfers the customer to the loser, who answers
+// and talks to it; the request stays active until the call is over, then
+// it is done.
 func TestManualCallback(t *testing.T) {
 	h := outboundHarness(t, nil)
 	agents := map[string]*simAgent{"agent1": h.login("agent1", "agent1-token"), "agent2": h.login("agent2", "agent2-token")}
@@ -204,10 +206,25 @@ func TestManualCallback(t *testing.T) {
 	a.next("call.answered", 5*time.Second)
 	waitTone(t, fc, agentHz, "the customer hears the agent")
 	a.hears(farHz, "the customer")
-	if err := a.panel.Hangup(h.ctx, out.CallID); err != nil {
+
+	other := agents[loser]
+	other.setStatus(h.ctx, "available")
+	if _, err := a.panel.Transfer(h.ctx, out.CallID, map[string]string{"agent": loser}); err != nil {
 		t.Fatal(err)
 	}
-	<-fc.Ended()
+	offer := other.next("call.offered", 5*time.Second)
+	if err := other.panel.Answer(h.ctx, offer.Field("call_id")); err != nil {
+		t.Fatalf("%s answers the transferred callback call: %v", loser, err)
+	}
+	other.next("call.answered", 5*time.Second)
+	other.hears(farHz, "the transferred customer")
+	if c := h.waitCallback(cb.ID, "active", time.Second, func(store.Callback) bool { return true }); c.Status != store.CallbackActive {
+		t.Errorf("while the customer talks to %s: %s, want active", loser, c.Status)
+	}
+	if err := fc.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	other.next("call.ended", 5*time.Second)
 	done := h.waitCallback(cb.ID, "done", 5*time.Second, func(c store.Callback) bool { return c.Status == store.CallbackDone })
 	if done.AgentID != winner || done.AttemptsMade != 1 {
 		t.Errorf("done request %+v, want one attempt by %s", done, winner)
@@ -246,13 +263,8 @@ func BenchmarkCallbackDial(b *testing.B) {
 		if err := in.Reject(486, "Busy Here"); err != nil {
 			b.Fatal(err)
 		}
-		failed := a1.next("call.failed", 5*time.Second)
+		a1.next("call.failed", 5*time.Second)
 		a1.waitSystem("")
-		// The agent closes the conversation: open ones count against its
-		// capacity.
-		if _, err := a1.panel.SetConversation(h.ctx, failed.Field("conversation_id"), "closed", ""); err != nil {
-			b.Fatal(err)
-		}
 		b.StartTimer()
 	}
 	b.StopTimer()

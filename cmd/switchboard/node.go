@@ -131,8 +131,9 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 
 	// newCall starts a call on its anchor leg (a caller's, or the agent's
 	// leg of an agent's call) with the node's options and observers.
-	newCall := func(ctx context.Context, anchor call.Leg) *call.Call {
-		c := call.New(ctx, anchor, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval})
+	newCall := func(ctx context.Context, anchor call.Leg, id string) *call.Call {
+		c := call.New(ctx, anchor, log, call.Options{MediaTimeout: cfg.RTP.MediaTimeout, QualityInterval: cfg.RTP.RTCPInterval,
+			ID: id})
 		c.OnNotice(callMetrics.Notice)
 		if n.contact != nil {
 			c.OnNotice(n.contact.notice(c.ID()))
@@ -145,7 +146,7 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 		return c
 	}
 	handler := sip.HandlerFunc(func(ctx context.Context, leg *sip.InboundLeg) {
-		c := newCall(ctx, leg)
+		c := newCall(ctx, leg, "")
 		n.activeCalls.Add(1)
 		defer n.activeCalls.Add(-1)
 		n.engine.Load().Run(ctx, c)
@@ -158,8 +159,8 @@ func startNodeWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o 
 	n.engine.Store(n.newEngine(cfg))
 	if n.contact != nil {
 		n.contact.calls.engine, n.contact.calls.dialer = n.engine.Load, n.sip
-		n.contact.calls.newCall = func(ctx context.Context, anchor call.Leg) *call.Call {
-			c := newCall(ctx, anchor) // an agent's call: active until it ends
+		n.contact.calls.newCall = func(ctx context.Context, anchor call.Leg, id string) *call.Call {
+			c := newCall(ctx, anchor, id) // an agent's call: active until it ends
 			n.activeCalls.Add(1)
 			c.OnEnd(func(call.Record) { n.activeCalls.Add(-1) })
 			return c

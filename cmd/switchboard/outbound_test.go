@@ -171,6 +171,16 @@ func TestOutboundHangupBeforeAnswer(t *testing.T) {
 		t.Errorf("call.failed %s, want sip_code 486", ev.Data)
 	}
 	a1.waitSystem("")
+	// The call records say what happened: cancelled, then busy (not
+	// answered, though the agent's leg was).
+	h.waitMetric(`switchboard_calls_total{result="cancelled"}`, "1")
+	h.waitMetric(`switchboard_calls_total{result="busy"}`, "1")
+	h.waitMetric(`switchboard_calls_total{result="answered"}`, `<no switchboard_calls_total{result="answered"}>`)
+	// Calls nobody answered leave no open conversation on the agent's
+	// capacity.
+	if open := agentAsSupervisor(t, h, "agent1")["open_conversations"]; open != 0.0 {
+		t.Errorf("agent1 has %v open conversations after two unanswered calls, want 0", open)
+	}
 }
 
 // TestOutboundConversationOfAnotherAgent: agent2 talked to +15550142 and

@@ -26,7 +26,7 @@ type calls struct {
 	cfg    func() *config.Config
 	// newCall starts a call on an agent's leg (the node's call options
 	// and observers).
-	newCall func(ctx context.Context, anchor call.Leg) *call.Call
+	newCall func(ctx context.Context, anchor call.Leg, id string) *call.Call
 }
 
 // HoldMusic implements acd.Calls.
@@ -119,11 +119,11 @@ func (c *calls) Outbound(ctx context.Context, number, from string) (call.Dialer,
 
 // NewCall implements acd.Calls: a call anchored on an agent's leg, with
 // the node's call options and observers.
-func (c *calls) NewCall(ctx context.Context, anchor call.Leg) *call.Call {
+func (c *calls) NewCall(ctx context.Context, anchor call.Leg, id string) *call.Call {
 	if c.newCall != nil {
-		return c.newCall(ctx, anchor)
+		return c.newCall(ctx, anchor, id)
 	}
-	return call.New(ctx, anchor, slog.Default(), call.Options{})
+	return call.New(ctx, anchor, slog.Default(), call.Options{ID: id})
 }
 
 // Ringback implements acd.Calls: the built-in ringback tone.
