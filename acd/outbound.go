@@ -552,7 +552,6 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	return nil
 }
 
-
 // CallCallback has the agent call back the customer of the manual request
 // id assigned to it, from the configuration's caller ID: the request is
 // active while the call rings and talks, then done or no_reply (see

@@ -30,8 +30,8 @@ func (fakeCalls) Outbound(_ context.Context, number, from string) (call.Dialer, 
 	return nil, call.DialRequest{}, errors.New("no outbound calls without a switch")
 }
 func (fakeCalls) NewCall(context.Context, call.Leg, string) *call.Call { return nil }
-func (fakeCalls) Ringback() *call.Music                        { return nil }
-func (f fakeCalls) ScheduleOpen(name string, _ time.Time) bool { return name != f.closed }
+func (fakeCalls) Ringback() *call.Music                                { return nil }
+func (f fakeCalls) ScheduleOpen(name string, _ time.Time) bool         { return name != f.closed }
 
 func withCalls(timeout time.Duration) func(*Options) {
 	return func(o *Options) { o.Calls = fakeCalls{timeout: timeout} }
