@@ -593,3 +593,33 @@ type busyError struct{ msg string }
 func (e *busyError) Error() string { return e.msg }
 
 func (e *busyError) Is(target error) bool { return target == ErrState }
+
+// closeQueueCallbacksLocked closes the automated callback requests waiting
+// in q, which is being deleted: nobody would call them (callback.closed);
+// an offer ringing for one is withdrawn.
+func (a *ACD) closeQueueCallbacksLocked(ctx context.Context, q *queue) {
+	now := a.now()
+	for e := range q.in {
+		if !e.isCallback() {
+			continue
+		}
+		if e.state == stOffered {
+			a.releaseAgentLocked(e.agent, e, now, "deleted")
+		}
+		a.unqueueCallbackLocked(e)
+		e.finish()
+		delete(a.calls, e.id)
+		cb, err := a.Callback(ctx, e.cbID)
+		if err != nil || cb.Status != store.CallbackInQueue {
+			continue
+		}
+		cb.Status, cb.NextAttemptAt, cb.UpdatedAt = store.CallbackNoReply, time.Time{}, now
+		if ok, err := a.st.UpdateCallbackIf(ctx, cb, store.CallbackInQueue); err != nil || !ok {
+			a.log.Error("close callback of a deleted queue", "callback_id", cb.ID, "error", err)
+			continue
+		}
+		a.addEvent(cb.ConversationID, now, "callback.closed", map[string]any{"callback_id": cb.ID,
+			"reason": "queue deleted", "queue": q.cfg.Name})
+		a.log.Warn("callback closed: its queue was deleted", "callback_id", cb.ID, "queue", q.cfg.Name)
+	}
+}

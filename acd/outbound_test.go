@@ -251,3 +251,23 @@ func TestCallbacksBeingCalledAtRestart(t *testing.T) {
 		t.Errorf("%d callbacks in queue after the restart, want none (done, and a manual one)", st2.Callbacks)
 	}
 }
+
+// TestDeleteQueueClosesItsCallbacks: waiting callbacks do not keep a queue
+// from being deleted (callers do); they are closed with it.
+func TestDeleteQueueClosesItsCallbacks(t *testing.T) {
+	e := newEnv(t, withCalls(time.Minute), noHeartbeat)
+	q := e.queue("q", LongestIdle)
+	_, err := e.a.CreateCallbackConfig(e.ctx, store.CallbackConfig{Name: "cb", Type: "automated", Queue: "q"})
+	e.must(err)
+	cb, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "cb", Number: "+15550142"})
+	e.must(err)
+	e.must(e.a.DeleteQueue(e.ctx, q.ID))
+	got, err := e.a.Callback(e.ctx, cb.ID)
+	e.must(err)
+	if got.Status != store.CallbackNoReply || !got.NextAttemptAt.IsZero() {
+		t.Errorf("callback of the deleted queue: %s next %v, want no_reply, closed", got.Status, got.NextAttemptAt)
+	}
+	if live := e.a.LiveCalls(); len(live) != 0 {
+		t.Errorf("live calls %+v after the delete, want none", live)
+	}
+}

@@ -253,8 +253,14 @@ func (a *ACD) DeleteQueue(ctx context.Context, id string) error {
 	if q.cfg.Name == DefaultQueueName {
 		return fmt.Errorf("%w: the Default queue cannot be deleted", ErrForbidden)
 	}
-	if len(q.in) > 0 {
-		return fmt.Errorf("%w: %d callers wait in queue %q", ErrState, len(q.in), q.cfg.Name)
+	callers := 0
+	for e := range q.in {
+		if !e.isCallback() {
+			callers++
+		}
+	}
+	if callers > 0 {
+		return fmt.Errorf("%w: %d callers wait in queue %q", ErrState, callers, q.cfg.Name)
 	}
 	return a.removeQueueLocked(ctx, q)
 }
@@ -263,6 +269,7 @@ func (a *ACD) removeQueueLocked(ctx context.Context, q *queue) error {
 	if err := a.st.DeleteQueue(ctx, q.cfg.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("acd: delete queue: %w", err)
 	}
+	a.closeQueueCallbacksLocked(ctx, q)
 	delete(a.queues, q.cfg.ID)
 	for _, ag := range q.members {
 		// The store drops the membership with the queue (ON DELETE CASCADE).

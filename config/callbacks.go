@@ -196,6 +196,9 @@ func (c *Config) validateCallbacks(v *collector, schedules map[string]bool) {
 		if !has("queue") && !queues[cb.Queue] {
 			v.warn(key+".queue", "queue %q is not under queues: it must be created through the API (POST /api/v1/queues)", cb.Queue)
 		}
+		if auto, declared := c.autoAssigns(cb.Queue); cb.Type == "automated" && !has("queue") && declared && !auto {
+			v.warn(key+".queue", "queue %q has auto_assign off: its automated callbacks are never offered to agents", cb.Queue)
+		}
 		if cb.CallerID != "" && !has("caller_id") && !numbers[cb.CallerID] {
 			v.add(key+".caller_id", "%s is not one of voice_numbers", cb.CallerID)
 		}
@@ -203,4 +206,15 @@ func (c *Config) validateCallbacks(v *collector, schedules map[string]bool) {
 			v.add(key+".schedule", "unknown schedule %q", cb.Schedule)
 		}
 	}
+}
+
+// autoAssigns reports whether the queue named name has automatic
+// assignment on, and whether it is under queues at all.
+func (c *Config) autoAssigns(name string) (auto, declared bool) {
+	for _, q := range c.Queues {
+		if q.Name == name {
+			return q.AutoAssign, true
+		}
+	}
+	return false, false
 }

@@ -69,6 +69,7 @@ callbacks:
 		`FILE:14: warning: callbacks.d.queue: queue "elsewhere" is not under queues: it must be created through the API (POST /api/v1/queues)`,
 		`FILE:15: callbacks.e.confirmation.say: is blank`,
 		`FILE:15: callbacks.e.caller_id: invalid number "0044": an E.164 number starts with '+' (e.g. +15550142)`,
+		`FILE:15: warning: callbacks.e.queue: queue "support" has auto_assign off: its automated callbacks are never offered to agents`,
 	})
 }
 
