@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -271,4 +273,69 @@ func BenchmarkCallbackDial(b *testing.B) {
 	slices.Sort(took)
 	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// TestCallbackRetryAcrossRestart: an automated callback's first attempt is
+// not answered (480) and the node stops while the request waits for its
+// 10 s retry delay. A new node on the same database, with agent1 available
+// at once, does not offer it before it is due; at its due time it is
+// offered, dialled, answered, and done.
+func TestCallbackRetryAcrossRestart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "switchboard.db")
+	h := newHarness(t, func(c *config.Config) {
+		fromFile(t, "../../testdata/config/contact-center.yaml", voiceToFarEnd)(c)
+		c.Storage.Database = "sqlite://" + db // the harness's part: kept across the restart
+	})
+	a1 := h.login("agent1", "agent1-token")
+	cb, err := h.node.contact.acd.RequestCallback(h.ctx, acd.CallbackRequest{Config: "support-callback", Number: "+15557770003"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := a1.next("call.offered", 5*time.Second)
+	if err := a1.panel.Answer(h.ctx, offer.Field("call_id")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.nextIncoming().Reject(480, "Temporarily Unavailable"); err != nil {
+		t.Fatal(err)
+	}
+	failedAt := time.Now()
+	waiting := h.waitCallback(cb.ID, "no_reply", 5*time.Second, func(c store.Callback) bool { return c.Status == store.CallbackNoReply })
+	if d := waiting.NextAttemptAt.Sub(waiting.Attempts[0].At); d != 10*time.Second {
+		t.Errorf("next attempt %v after the first, want the 10 s retry delay", d)
+	}
+
+	sctx, scancel := context.WithTimeout(h.ctx, 10*time.Second)
+	h.node.shutdown(sctx)
+	scancel()
+	h.node, err = startNodeWith(h.ctx, h.cfg, testLogger(t, h.logs), h.opts)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	a1, status := h.connect("agent1", "agent1-token")
+	if status != "available" { // the store kept it
+		t.Fatalf("agent1 is %s after the restart, want available as it was", status)
+	}
+	offer = a1.next("call.offered", 15*time.Second)
+	if since := time.Since(failedAt); since < 9*time.Second {
+		t.Errorf("offered %v after the failed attempt, before its 10 s retry delay", since.Round(time.Millisecond))
+	}
+	if offer.Field("callback_id") != cb.ID {
+		t.Fatalf("offer %s after the restart, want callback %s", offer.Data, cb.ID)
+	}
+	if err := a1.panel.Answer(h.ctx, offer.Field("call_id")); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := h.nextIncoming().Answer(siptest.AnswerOptions{ToneHz: farHz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1.next("call.answered", 5*time.Second)
+	a1.hears(farHz, "the customer")
+	if err := fc.Hangup(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := h.waitCallback(cb.ID, "done", 5*time.Second, func(c store.Callback) bool { return c.Status == store.CallbackDone })
+	if done.AttemptsMade != 2 {
+		t.Errorf("attempts %d, want 2", done.AttemptsMade)
+	}
 }

@@ -19,15 +19,21 @@ const ringbackHz = 480.0
 func outboundHarness(t testing.TB, change func(c *config.Config)) *harness {
 	t.Helper()
 	return transferHarness(t, func(c *config.Config) {
-		for i := range c.VoiceNumbers {
-			if c.VoiceNumbers[i].Trunk == "pstn" {
-				c.VoiceNumbers[i].Trunk = "far-end"
-			}
-		}
+		voiceToFarEnd(c)
 		if change != nil {
 			change(c)
 		}
 	})
+}
+
+// voiceToFarEnd makes the voice numbers of the pstn trunk leave through
+// the harness's far end.
+func voiceToFarEnd(c *config.Config) {
+	for i := range c.VoiceNumbers {
+		if c.VoiceNumbers[i].Trunk == "pstn" {
+			c.VoiceNumbers[i].Trunk = "far-end"
+		}
+	}
 }
 
 // noInvite checks that no INVITE reaches the far end for a while.
