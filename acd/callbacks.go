@@ -479,6 +479,13 @@ func (a *ACD) callbackAttempt(ctx context.Context, id, agentID string, code int,
 // callbackDone: the call of an answered attempt is over; the request is
 // done (callback.done).
 func (a *ACD) callbackDone(ctx context.Context, id, agentID string) error {
+	return a.withCallback(ctx, id, func(cb store.Callback, now time.Time) error {
+		return a.markDoneLocked(ctx, cb, agentID, now)
+	})
+}
+
+// withCallback runs f with the request id under the mutex.
+func (a *ACD) withCallback(ctx context.Context, id string, f func(cb store.Callback, now time.Time) error) error {
 	now, err := a.begin()
 	if err != nil {
 		return err
@@ -488,7 +495,7 @@ func (a *ACD) callbackDone(ctx context.Context, id, agentID string) error {
 	if err != nil {
 		return err
 	}
-	return a.markDoneLocked(ctx, cb, agentID, now)
+	return f(cb, now)
 }
 
 func (a *ACD) markDoneLocked(ctx context.Context, cb store.Callback, agentID string, now time.Time) error {
@@ -510,36 +517,29 @@ func (a *ACD) markDoneLocked(ctx context.Context, cb store.Callback, agentID str
 // counts. An automated request goes back in its queue, a manual one stays
 // assigned to the agent (callback.returned).
 func (a *ACD) callbackNotTried(ctx context.Context, id, agentID string) error {
-	now, err := a.begin()
-	if err != nil {
-		return err
-	}
-	defer a.end()
-	cb, err := a.Callback(ctx, id)
-	if err != nil {
-		return err
-	}
-	if cb.Status != store.CallbackActive && cb.Status != store.CallbackAssigned {
+	return a.withCallback(ctx, id, func(cb store.Callback, now time.Time) error {
+		if cb.Status != store.CallbackActive && cb.Status != store.CallbackAssigned {
+			return nil
+		}
+		prev := cb.Status
+		if cb.Type == store.CallbackAutomated {
+			cb.Status, cb.AgentID = store.CallbackInQueue, ""
+		} else {
+			cb.Status, cb.AgentID = store.CallbackAssigned, agentID
+		}
+		cb.UpdatedAt = now
+		ok, err := a.st.UpdateCallbackIf(ctx, cb, prev)
+		if err != nil || !ok {
+			return err
+		}
+		if cb.Type == store.CallbackAutomated {
+			cfg, _ := a.CallbackConfig(ctx, cb.Config)
+			a.queueCallbackLocked(cb, cfg.Priority, cfg.Schedule)
+		}
+		a.addEvent(cb.ConversationID, now, "callback.returned", map[string]any{"callback_id": cb.ID, "agent_id": agentID,
+			"status": cb.Status})
 		return nil
-	}
-	prev := cb.Status
-	if cb.Type == store.CallbackAutomated {
-		cb.Status, cb.AgentID = store.CallbackInQueue, ""
-	} else {
-		cb.Status, cb.AgentID = store.CallbackAssigned, agentID
-	}
-	cb.UpdatedAt = now
-	ok, err := a.st.UpdateCallbackIf(ctx, cb, prev)
-	if err != nil || !ok {
-		return err
-	}
-	if cb.Type == store.CallbackAutomated {
-		cfg, _ := a.CallbackConfig(ctx, cb.Config)
-		a.queueCallbackLocked(cb, cfg.Priority, cfg.Schedule)
-	}
-	a.addEvent(cb.ConversationID, now, "callback.returned", map[string]any{"callback_id": cb.ID, "agent_id": agentID,
-		"status": cb.Status})
-	return nil
+	})
 }
 
 // forgetMissesLocked lets the automated callbacks ag missed (declined, not

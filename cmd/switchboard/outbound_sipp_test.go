@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/switchboard-voice/switchboard/config"
 )
 
 // sippToneHz is the tone of testdata/sipp/tone_1000hz.pcmu.
@@ -26,13 +23,7 @@ const sippToneHz = 1000.0
 func TestOutboundCallSIPp(t *testing.T) {
 	requireSIPp(t)
 	uasPort, uasMedia := freePort(t), freePorts(t, 4)
-	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
-		for i := range c.Trunks {
-			if c.Trunks[i].Name == "pstn" {
-				c.Trunks[i].Outbound.URI = fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", uasPort)
-			}
-		}
-	}))
+	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", pstnAt(uasPort)))
 	ctx, cancel := context.WithTimeout(h.ctx, 45*time.Second)
 	defer cancel()
 	uas := startSIPp(t, ctx, "uas", "-sf", "uas_early_media.xml", "-i", "127.0.0.1", "-p", strconv.Itoa(uasPort),

@@ -589,13 +589,7 @@ func BenchmarkTransferSetup(b *testing.B) {
 func TestTransferToNumberSIPp(t *testing.T) {
 	requireSIPp(t)
 	uasPort, uasMedia := freePort(t), freePorts(t, 4)
-	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", func(c *config.Config) {
-		for i := range c.Trunks {
-			if c.Trunks[i].Name == "pstn" {
-				c.Trunks[i].Outbound.URI = fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", uasPort)
-			}
-		}
-	}))
+	h := newHarness(t, fromFile(t, "../../testdata/config/contact-center.yaml", pstnAt(uasPort)))
 	ctx, cancel := context.WithTimeout(h.ctx, 45*time.Second)
 	defer cancel()
 	uas := startSIPp(t, ctx, "uas", "-sf", "uas_echo.xml", "-i", "127.0.0.1", "-p", strconv.Itoa(uasPort),
@@ -614,4 +608,16 @@ func TestTransferToNumberSIPp(t *testing.T) {
 		t.Errorf("SIPp far end exit %d, want 0\n%s", got, tail(uas.out.String(), 2000))
 	}
 	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// pstnAt points the reference config's pstn trunk at a far end (SIPp) on
+// 127.0.0.1:port.
+func pstnAt(port int) func(c *config.Config) {
+	return func(c *config.Config) {
+		for i := range c.Trunks {
+			if c.Trunks[i].Name == "pstn" {
+				c.Trunks[i].Outbound.URI = fmt.Sprintf("sip:127.0.0.1:%d;transport=udp", port)
+			}
+		}
+	}
 }
