@@ -445,7 +445,7 @@ func (a *ACD) callbackAttempt(ctx context.Context, id, agentID string, code int,
 	retry := false
 	switch {
 	case answered && talking:
-		cb.NextAttemptAt = time.Time{}
+		cb.Status, cb.NextAttemptAt = store.CallbackActive, time.Time{}
 	case answered:
 		cb.Status, cb.NextAttemptAt = store.CallbackDone, time.Time{}
 	case cb.AttemptsMade <= cb.Retries:
@@ -499,8 +499,8 @@ func (a *ACD) withCallback(ctx context.Context, id string, f func(cb store.Callb
 }
 
 func (a *ACD) markDoneLocked(ctx context.Context, cb store.Callback, agentID string, now time.Time) error {
-	if cb.Status != store.CallbackActive {
-		return fmt.Errorf("%w: callback %s is %s, not active", ErrState, cb.ID, cb.Status)
+	if cb.Status != store.CallbackActive && cb.Status != store.CallbackAssigned {
+		return fmt.Errorf("%w: callback %s is %s, not being called", ErrState, cb.ID, cb.Status)
 	}
 	prev := cb.Status
 	cb.Status, cb.UpdatedAt = store.CallbackDone, now
@@ -518,7 +518,7 @@ func (a *ACD) markDoneLocked(ctx context.Context, cb store.Callback, agentID str
 // assigned to the agent (callback.returned).
 func (a *ACD) callbackNotTried(ctx context.Context, id, agentID string) error {
 	return a.withCallback(ctx, id, func(cb store.Callback, now time.Time) error {
-		if cb.Status != store.CallbackActive && cb.Status != store.CallbackAssigned {
+		if cb.Status != store.CallbackActive && cb.Status != store.CallbackAssigned || a.orphanLocked(ctx, cb, now) {
 			return nil
 		}
 		prev := cb.Status
@@ -534,7 +534,11 @@ func (a *ACD) callbackNotTried(ctx context.Context, id, agentID string) error {
 		}
 		if cb.Type == store.CallbackAutomated {
 			cfg, _ := a.CallbackConfig(ctx, cb.Config)
-			a.queueCallbackLocked(cb, cfg.Priority, cfg.Schedule)
+			if e := a.queueCallbackLocked(cb, cfg.Priority, cfg.Schedule); e != nil {
+				// Not straight back to the agent whose side failed: it
+				// is offered to it again once it is available anew.
+				e.tried = map[string]bool{agentID: true}
+			}
 		}
 		a.addEvent(cb.ConversationID, now, "callback.returned", map[string]any{"callback_id": cb.ID, "agent_id": agentID,
 			"status": cb.Status})
@@ -580,12 +584,15 @@ func (a *ACD) loadCallbacks(ctx context.Context) error {
 			return fmt.Errorf("acd: load callbacks: %w", err)
 		}
 		for _, cb := range cbs {
-			if cb.Status == store.CallbackActive && len(cb.Attempts) > 0 &&
+			if cb.Status != store.CallbackInQueue && len(cb.Attempts) > 0 &&
 				cb.Attempts[len(cb.Attempts)-1].Outcome == AttemptAnswered {
 				// Reached: its call died with the switch.
 				if err := a.markDoneLocked(ctx, cb, cb.AgentID, now); err != nil {
 					return err
 				}
+				continue
+			}
+			if a.orphanLocked(ctx, cb, now) {
 				continue
 			}
 			if cb.Type == store.CallbackManual {
@@ -621,13 +628,14 @@ func (a *ACD) callbackDeadlinesLocked(now time.Time) {
 		if now.Before(at) {
 			continue
 		}
-		delete(a.cbDue, id)
 		cb, err := a.st.GetCallback(a.ctx, id)
 		if err != nil {
+			// Left due: the next deadline run tries again.
 			a.log.Error("load callback due for retry", "callback_id", id, "error", err)
 			continue
 		}
-		if cb.Status != store.CallbackNoReply {
+		delete(a.cbDue, id)
+		if cb.Status != store.CallbackNoReply || a.orphanLocked(a.ctx, cb, now) {
 			continue
 		}
 		cb.Status, cb.AgentID, cb.NextAttemptAt, cb.UpdatedAt = store.CallbackInQueue, "", time.Time{}, now

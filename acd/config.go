@@ -51,11 +51,11 @@ func (a *ACD) ApplyConfig(ctx context.Context, queues []store.Queue, agents []Ag
 	}
 	for _, q := range a.queues {
 		removed := q.cfg.Managed && q.cfg.Name != DefaultQueueName && !seenQ["id:"+q.cfg.ID]
-		if removed && len(q.in) > 0 {
+		if n := q.callers(); removed && n > 0 {
 			// Its callers would never be offered again: keep it until they
-			// are gone, as DeleteQueue does.
+			// are gone, as DeleteQueue does (its callbacks are closed).
 			return fmt.Errorf("%w: %d callers wait in queue %q: remove it from the configuration once they are gone",
-				ErrState, len(q.in), q.cfg.Name)
+				ErrState, n, q.cfg.Name)
 		}
 		if !q.cfg.Managed || q.cfg.Name == DefaultQueueName {
 			if !seenQ["name:"+q.cfg.Name] && !seenQ["id:"+q.cfg.ID] {

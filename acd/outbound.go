@@ -84,8 +84,9 @@ type outbound struct {
 	agentID string
 	// The conversation as it was before the call (restored when nobody
 	// answers): a new one is closed, a joined one gets its agent back.
-	newConv   bool
-	prevAgent string
+	newConv    bool
+	prevAgent  string
+	prevStatus string
 }
 
 // PlaceCall has the agent call r.To from r.From. The agent must be in no
@@ -203,7 +204,7 @@ func (a *ACD) newOutboundWithLocked(ag *agent, q *queue, conv store.Conversation
 	if cbID != "" {
 		kind = CallCallback
 	}
-	out.agentID, out.newConv, out.prevAgent = ag.cfg.ID, isNew, conv.AgentID
+	out.agentID, out.newConv, out.prevAgent, out.prevStatus = ag.cfg.ID, isNew, conv.AgentID, conv.Status
 	e := &entry{id: id, q: q, party: call.Party{Number: r.To, Name: conv.CustomerName}, kind: kind,
 		enq: now, state: stDialing, agent: ag, conv: conv.ID, stop: make(chan struct{}), cbID: cbID, out: out}
 	ag.entry = e
@@ -298,12 +299,12 @@ func (a *ACD) dialOutbound(e *entry) {
 // outboundProgress tells the agent its customer rings, or that the network
 // sends early media.
 func (a *ACD) outboundProgress(e *entry, p call.Progress) {
-	now, err := a.begin()
-	if err != nil {
-		return
-	}
-	defer a.end()
-	if e.state != stDialing || e.agent == nil {
+	// On the call's bridge loop: the mutex only, no deadlines or
+	// assignment run here.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	if a.closed || e.state != stDialing || e.agent == nil {
 		return
 	}
 	id := e.agent.cfg.ID
@@ -412,7 +413,7 @@ func (a *ACD) restoreConversationLocked(e *entry, now time.Time) {
 	if e.out.newConv {
 		c.Status = store.ConversationClosed
 	} else {
-		c.AgentID = e.out.prevAgent
+		c.AgentID, c.Status = e.out.prevAgent, e.out.prevStatus
 	}
 	c.UpdatedAt = now
 	if err := a.st.PutConversation(a.ctx, c); err != nil {
@@ -470,6 +471,8 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 		if now, berr := a.begin(); berr == nil {
 			if e.state == stAnswering {
 				a.returnOfferLocked(e, now, "media")
+			} else {
+				a.releaseAgentLocked(ag, e, now, "withdrawn") // the offer went away meanwhile
 			}
 			a.end()
 		}
@@ -491,6 +494,7 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 		return err
 	}
 	if e.state != stAnswering {
+		a.releaseAgentLocked(ag, e, now, "withdrawn")
 		a.end()
 		return fmt.Errorf("%w: callback %s is no longer offered", ErrState, cb.ID)
 	}
@@ -513,7 +517,7 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	a.addEvent(cb.ConversationID, now, "callback.assigned", map[string]any{"callback_id": cb.ID, "agent_id": agentID})
 	a.end()
 
-	d, req, err := a.dialing.Outbound(ctx, cb.Number, cfg.CallerID)
+	d, req, err := a.dialing.Outbound(a.ctx, cb.Number, cfg.CallerID)
 	if err != nil {
 		// No way to the customer (no route, a caller ID no longer a voice
 		// number): an attempt that failed, so that retries run out
@@ -525,7 +529,7 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 			a.releaseAgentLocked(ag, e, now, "failed")
 			a.end()
 		}
-		if _, aerr := a.CallbackAttempt(ctx, cb.ID, agentID, 503, "No route to the customer", false); aerr != nil {
+		if _, aerr := a.CallbackAttempt(a.ctx, cb.ID, agentID, 503, "No route to the customer", false); aerr != nil {
 			a.log.Error("record callback attempt", "callback_id", cb.ID, "error", aerr)
 		}
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -534,7 +538,7 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	if err != nil {
 		return err
 	}
-	conv, err := a.st.GetConversation(ctx, cb.ConversationID)
+	conv, err := a.st.GetConversation(a.ctx, cb.ConversationID)
 	if err != nil {
 		conv = store.Conversation{ID: cb.ConversationID, CustomerNumber: cb.Number, Status: store.ConversationOpen,
 			CreatedAt: now}
@@ -545,7 +549,9 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	oc := a.newOutboundWithLocked(ag, e.q, conv, false, r, now, e.id, cb.ID,
 		&outbound{from: cfg.CallerID, dialer: d, req: req})
 	a.end()
-	if _, err := a.CallbackDialing(ctx, cb.ID, agentID); err != nil {
+	// The request's own context from here: the answer's HTTP request may
+	// be gone, the call goes on.
+	if _, err := a.CallbackDialing(a.ctx, cb.ID, agentID); err != nil {
 		a.log.Error("callback active", "callback_id", cb.ID, "error", err)
 	}
 	go a.dialOutbound(oc)
@@ -560,6 +566,9 @@ func (a *ACD) CallCallback(ctx context.Context, agentID, id string) (OutboundCal
 	cb, err := a.Callback(ctx, id)
 	if err != nil {
 		return OutboundCall{}, err
+	}
+	if cb.Type != store.CallbackManual {
+		return OutboundCall{}, fmt.Errorf("%w: callback %s is automated: the switch offers it", ErrState, id)
 	}
 	if cb.Status != store.CallbackAssigned || cb.AgentID != agentID {
 		return OutboundCall{}, fmt.Errorf("%w: callback %s is %s (agent %q): assign it to yourself first", ErrState, id,
@@ -603,7 +612,7 @@ func (a *ACD) closeQueueCallbacksLocked(ctx context.Context, q *queue) {
 		if !e.isCallback() {
 			continue
 		}
-		if e.state == stOffered {
+		if (e.state == stOffered || e.state == stAnswering) && e.agent != nil {
 			a.releaseAgentLocked(e.agent, e, now, "deleted")
 		}
 		a.unqueueCallbackLocked(e)
@@ -613,13 +622,31 @@ func (a *ACD) closeQueueCallbacksLocked(ctx context.Context, q *queue) {
 		if err != nil || cb.Status != store.CallbackInQueue {
 			continue
 		}
-		cb.Status, cb.NextAttemptAt, cb.UpdatedAt = store.CallbackNoReply, time.Time{}, now
-		if ok, err := a.st.UpdateCallbackIf(ctx, cb, store.CallbackInQueue); err != nil || !ok {
-			a.log.Error("close callback of a deleted queue", "callback_id", cb.ID, "error", err)
-			continue
-		}
-		a.addEvent(cb.ConversationID, now, "callback.closed", map[string]any{"callback_id": cb.ID,
-			"reason": "queue deleted", "queue": q.cfg.Name})
-		a.log.Warn("callback closed: its queue was deleted", "callback_id", cb.ID, "queue", q.cfg.Name)
+		a.closeCallbackLocked(ctx, cb, now, q.cfg.Name)
 	}
+}
+
+// closeCallbackLocked closes the request cb, whose queue (named queue) is
+// gone: no_reply with no retry (callback.closed).
+func (a *ACD) closeCallbackLocked(ctx context.Context, cb store.Callback, now time.Time, queue string) {
+	prev := cb.Status
+	cb.Status, cb.AgentID, cb.NextAttemptAt, cb.UpdatedAt = store.CallbackNoReply, "", time.Time{}, now
+	if ok, err := a.st.UpdateCallbackIf(ctx, cb, prev); err != nil || !ok {
+		a.log.Error("close callback of a deleted queue", "callback_id", cb.ID, "error", err)
+		return
+	}
+	delete(a.cbDue, cb.ID)
+	a.addEvent(cb.ConversationID, now, "callback.closed", map[string]any{"callback_id": cb.ID,
+		"reason": "queue deleted", "queue": queue})
+	a.log.Warn("callback closed: its queue was deleted", "callback_id", cb.ID, "queue", queue)
+}
+
+// orphanLocked closes an automated request whose queue is gone and
+// reports it: it would be put in no waiting list.
+func (a *ACD) orphanLocked(ctx context.Context, cb store.Callback, now time.Time) bool {
+	if cb.Type != store.CallbackAutomated || a.lookupQueue(cb.Queue) != nil {
+		return false
+	}
+	a.closeCallbackLocked(ctx, cb, now, cb.Queue)
+	return true
 }

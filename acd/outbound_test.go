@@ -271,3 +271,28 @@ func TestDeleteQueueClosesItsCallbacks(t *testing.T) {
 		t.Errorf("live calls %+v after the delete, want none", live)
 	}
 }
+
+// TestRetryOfDeletedQueueCloses: a request waiting for its retry when its
+// queue is deleted is closed at its due time, not put in_queue where
+// nothing would offer it.
+func TestRetryOfDeletedQueueCloses(t *testing.T) {
+	e := newEnv(t, withCalls(time.Minute), noHeartbeat)
+	q := e.queue("q", LongestIdle)
+	_, err := e.a.CreateCallbackConfig(e.ctx, store.CallbackConfig{Name: "cb", Type: "automated", Queue: "q",
+		RetryDelay: 10 * time.Second})
+	e.must(err)
+	cb, err := e.a.RequestCallback(e.ctx, CallbackRequest{Config: "cb", Number: "+15550142"})
+	e.must(err)
+	_, err = e.a.CallbackDialing(e.ctx, cb.ID, "someone")
+	e.must(err)
+	_, err = e.a.CallbackAttempt(e.ctx, cb.ID, "someone", 480, "Temporarily Unavailable", false)
+	e.must(err)
+	e.must(e.a.DeleteQueue(e.ctx, q.ID))
+	e.clock.Advance(10 * time.Second)
+	e.a.Tick()
+	got, err := e.a.Callback(e.ctx, cb.ID)
+	e.must(err)
+	if got.Status != store.CallbackNoReply || !got.NextAttemptAt.IsZero() {
+		t.Errorf("at its due time after its queue was deleted: %s next %v, want no_reply, closed", got.Status, got.NextAttemptAt)
+	}
+}

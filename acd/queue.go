@@ -253,13 +253,7 @@ func (a *ACD) DeleteQueue(ctx context.Context, id string) error {
 	if q.cfg.Name == DefaultQueueName {
 		return fmt.Errorf("%w: the Default queue cannot be deleted", ErrForbidden)
 	}
-	callers := 0
-	for e := range q.in {
-		if !e.isCallback() {
-			callers++
-		}
-	}
-	if callers > 0 {
+	if callers := q.callers(); callers > 0 {
 		return fmt.Errorf("%w: %d callers wait in queue %q", ErrState, callers, q.cfg.Name)
 	}
 	return a.removeQueueLocked(ctx, q)
@@ -288,4 +282,16 @@ func without(s []string, v string) []string {
 		}
 	}
 	return out
+}
+
+// callers counts the callers in q: waiting, ringing or being answered, its
+// automated callbacks not included.
+func (q *queue) callers() int {
+	n := 0
+	for e := range q.in {
+		if !e.isCallback() {
+			n++
+		}
+	}
+	return n
 }
