@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,30 +13,10 @@ import (
 // managed callback configurations at start, and a reload applies their
 // changes and removals.
 func TestReloadAppliesCallbackConfigs(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "switchboard.yaml")
-	base := reloadConfig(t, dir, "tone-500.wav", "out", "127.0.0.0/8") + "queues: [{name: support}]\n"
-	write := func(extra string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(base+extra), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(`callbacks:
+	n, ctx, write := reloadableNode(t, "queues: [{name: support}]\n", `callbacks:
   auto: {type: automated, queue: support, retry_delay: 10s, priority: queue_position}
   hand: {type: manual, queue: support, retries: 0}
 `)
-	cfg, err := config.LoadWith(file, dialplan.Check)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	n, err := startNode(ctx, cfg, testLogger(t, &logBuffer{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.shutdown(context.Background())
 	a := n.contact.acd
 	configs := func() map[string]store.CallbackConfig {
 		t.Helper()

@@ -347,22 +347,10 @@ func TestPanelCallbacksList(t *testing.T) {
 		return s.Phase == "dialing" && s.Outbound != nil && s.Outbound.CallID != "" && s.Outbound.CallbackID == cb.ID
 	})
 	callID := s.Outbound.CallID
-	if err := in.Ring(false); err != nil {
-		t.Fatal(err)
+	fc, s := p.customerAnswers(t, in)
+	if s.Call.ID != callID || s.Call.Number != "+15550142" || s.Call.Type != "callback" {
+		t.Errorf("in the callback's call: %+v, want %s to +15550142, callback", s.Call, callID)
 	}
-	p.waitText("#call-progress", "Ringing", 5*time.Second)
-	fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s = p.waitState("in the callback's call", 5*time.Second, func(s panelState) bool {
-		return s.Phase == "in_call" && s.Call != nil && s.Call.ID == callID
-	})
-	if s.Call.Number != "+15550142" || s.Call.Type != "callback" {
-		t.Errorf("in the callback's call: %+v, want +15550142, callback", s.Call)
-	}
-	p.waitLevel("the customer's tone", farHz, 0.3, true, 5*time.Second)
-	waitToneBy(t, fc, fakeMicHz, 5*time.Second, "the agent's microphone at the customer")
 	p.screenshot("callback-in-call")
 	if err := fc.Hangup(h.ctx); err != nil {
 		t.Fatal(err)
@@ -420,22 +408,11 @@ func TestPanelCallbackOffer(t *testing.T) {
 	if open {
 		t.Error("the offer's dialog is still open while the switch dials the customer")
 	}
-	if err := in.Ring(false); err != nil {
-		t.Fatal(err)
+	outbound := s.Outbound
+	fc, s := p.customerAnswers(t, in)
+	if s.Call.ID != outbound.CallID || s.Call.Number != "+15550142" || s.Call.Type != "callback" {
+		t.Errorf("in the call %+v (outbound %+v, offered as %s); want the callback's call to +15550142", s.Call, outbound, offerID)
 	}
-	p.waitText("#call-progress", "Ringing", 5*time.Second)
-	fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s = p.waitState("in the callback's call", 5*time.Second, func(s panelState) bool {
-		return s.Phase == "in_call" && s.Call != nil
-	})
-	if s.Call.ID != s.Outbound.CallID || s.Call.Number != "+15550142" || s.Call.Type != "callback" {
-		t.Errorf("in the call %+v (outbound %+v, offered as %s); want the callback's call to +15550142", s.Call, s.Outbound, offerID)
-	}
-	p.waitLevel("the customer's tone", farHz, 0.3, true, 5*time.Second)
-	waitToneBy(t, fc, fakeMicHz, 5*time.Second, "the agent's microphone at the customer")
 	p.do("hang up", chromedp.Click("#hangup"))
 	waitEnded(t, fc, "the customer")
 	p.waitState("wrap-up", 5*time.Second, func(s panelState) bool { return s.Phase == "wrapup" })
@@ -480,4 +457,26 @@ func TestPanelOutboundConversationOfAnotherAgent(t *testing.T) {
 	}
 	a2.next("call.ended", 5*time.Second)
 	h.waitMetric("switchboard_active_calls", "0")
+}
+
+// customerAnswers: the customer the panel calls rings ("Ringing" shows),
+// then answers; the panel is in the call, hears the customer, and the
+// customer hears the agent's microphone. It returns the customer's call
+// and the panel's state in the call.
+func (p *tab) customerAnswers(t *testing.T, in *siptest.Incoming) (*siptest.Call, panelState) {
+	t.Helper()
+	if err := in.Ring(false); err != nil {
+		t.Fatal(err)
+	}
+	p.waitText("#call-progress", "Ringing", 5*time.Second)
+	fc, err := in.Answer(siptest.AnswerOptions{ToneHz: farHz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.waitState("in the customer's call", 5*time.Second, func(s panelState) bool {
+		return s.Phase == "in_call" && s.Call != nil
+	})
+	p.waitLevel("the customer's tone", farHz, 0.3, true, 5*time.Second)
+	waitToneBy(t, fc, fakeMicHz, 5*time.Second, "the agent's microphone at the customer")
+	return fc, s
 }

@@ -18,30 +18,10 @@ import (
 // phone book at start (managed), and a reload applies its changes and
 // transfers.allow_manual_numbers; the toll-fraud rule follows.
 func TestReloadAppliesPhoneBook(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "switchboard.yaml")
-	base := reloadConfig(t, dir, "tone-500.wav", "out", "127.0.0.0/8")
-	write := func(extra string) {
-		t.Helper()
-		if err := os.WriteFile(file, []byte(base+extra), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(`contacts:
+	n, ctx, write := reloadableNode(t, "", `contacts:
   - {name: Escalations, numbers: ["+15550142"], tags: [external_number]}
   - {name: Legal, numbers: ["+15550143"]}
 `)
-	cfg, err := config.LoadWith(file, dialplan.Check)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	n, err := startNode(ctx, cfg, testLogger(t, &logBuffer{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.shutdown(context.Background())
 	a := n.contact.acd
 	book := func() map[string]store.Contact {
 		t.Helper()
@@ -87,4 +67,33 @@ transfers: {allow_manual_numbers: true}
 	if c, ok := book()["+15550199"]; !ok || c.Managed || len(c.Tags) != 1 || c.Tags[0] != config.TagExternalNumber {
 		t.Errorf("the manual number is not in the phone book tagged external_number: %+v", c)
 	}
+}
+
+// reloadableNode starts a node on reloadConfig's file plus base and extra
+// YAML; write replaces extra in the file (for n.reload). The node and the
+// context end with the test.
+func reloadableNode(t *testing.T, base, extra string) (*node, context.Context, func(extra string)) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "switchboard.yaml")
+	base = reloadConfig(t, dir, "tone-500.wav", "out", "127.0.0.0/8") + base
+	write := func(extra string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(base+extra), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(extra)
+	cfg, err := config.LoadWith(file, dialplan.Check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	n, err := startNode(ctx, cfg, testLogger(t, &logBuffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.shutdown(context.Background()) })
+	return n, ctx, write
 }

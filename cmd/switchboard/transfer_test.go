@@ -200,16 +200,7 @@ func TestTransferDeclinedReturns(t *testing.T) {
 	if back.Field("call_id") != callID {
 		t.Fatalf("agent1 rung again for %s, want %s", back.Field("call_id"), callID)
 	}
-	if err := a1.panel.Answer(h.ctx, callID); err != nil {
-		t.Fatal(err)
-	}
-	a1.media.ResetAudio()
-	a1.hears(callerHz, "the caller, back")
-	heardAlone(t, c, agentHz, transferMusicHz, 5*time.Second, "agent1 again")
-	if err := c.Hangup(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	h.waitMetric("switchboard_active_calls", "0")
+	h.takesBack(a1, c, callID)
 }
 
 // TestTransferToQueue: agent1 sends the caller to queue sales, where agent3
@@ -337,16 +328,7 @@ func TestTransferToNumberBusyReturns(t *testing.T) {
 	default:
 	}
 	heardAlone(t, c, transferMusicHz, agentHz, 3*time.Second, "the transfer music while agent1 is rung again")
-	if err := a1.panel.Answer(h.ctx, callID); err != nil {
-		t.Fatal(err)
-	}
-	a1.media.ResetAudio()
-	a1.hears(callerHz, "the caller, back")
-	heardAlone(t, c, agentHz, transferMusicHz, 5*time.Second, "agent1 again")
-	if err := c.Hangup(h.ctx); err != nil {
-		t.Fatal(err)
-	}
-	h.waitMetric("switchboard_active_calls", "0")
+	h.takesBack(a1, c, callID)
 }
 
 // TestReferFromFarEnd: a B2BUA call whose far end holds, then sends REFER
@@ -620,4 +602,21 @@ func pstnAt(port int) func(c *config.Config) {
 			}
 		}
 	}
+}
+
+// takesBack: a, rung again after a failed transfer, answers callID: it
+// hears the caller, the caller hears it and no more transfer music; the
+// caller hangs up and no call is left.
+func (h *harness) takesBack(a *simAgent, c *siptest.Call, callID string) {
+	h.t.Helper()
+	if err := a.panel.Answer(h.ctx, callID); err != nil {
+		h.t.Fatal(err)
+	}
+	a.media.ResetAudio()
+	a.hears(callerHz, "the caller, back")
+	heardAlone(h.t, c, agentHz, transferMusicHz, 5*time.Second, a.id+" again")
+	if err := c.Hangup(h.ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	h.waitMetric("switchboard_active_calls", "0")
 }
