@@ -73,7 +73,6 @@ type FailedData struct {
 
 // outbound is what an entry of an outbound call needs to place it.
 type outbound struct {
-	from   string
 	dialer call.Dialer
 	req    call.DialRequest
 	// told: call.ringing and call.early_media are sent once each.
@@ -145,7 +144,7 @@ func (a *ACD) placeCall(ctx context.Context, agentID string, r OutboundRequest, 
 	if cb != nil {
 		cbID = cb.ID
 	}
-	e := a.newOutboundWithLocked(ag, q, conv, isNew, r, now, newID(), cbID, &outbound{from: r.From, dialer: d, req: req})
+	e := a.newOutboundWithLocked(ag, q, conv, isNew, r, now, newID(), cbID, &outbound{dialer: d, req: req})
 	go a.dialOutbound(e)
 	return OutboundCall{CallID: e.id, ConversationID: e.conv}, nil
 }
@@ -547,7 +546,7 @@ func (a *ACD) answerCallback(ctx context.Context, ag *agent, e *entry) error {
 	ag.st.RingingUntil = time.Time{}
 	r := OutboundRequest{To: cb.Number, From: cfg.CallerID, Queue: e.q.cfg.Name}
 	oc := a.newOutboundWithLocked(ag, e.q, conv, false, r, now, e.id, cb.ID,
-		&outbound{from: cfg.CallerID, dialer: d, req: req})
+		&outbound{dialer: d, req: req})
 	a.end()
 	// The request's own context from here: the answer's HTTP request may
 	// be gone, the call goes on.
