@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/call"
@@ -164,7 +163,7 @@ func (a *ACD) outboundQueueLocked(ag *agent, name string) (*queue, error) {
 	if q == nil {
 		return nil, invalid("queue", "no queue %q", name)
 	}
-	if !slices.Contains(ag.cfg.Queues, q.cfg.ID) {
+	if !a.inQueueLocked(ag, name) {
 		return nil, fmt.Errorf("%w: agent %q is not in queue %q", ErrForbidden, ag.cfg.ID, q.cfg.Name)
 	}
 	return q, nil

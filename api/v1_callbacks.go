@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/switchboard-voice/switchboard/acd"
@@ -359,11 +360,7 @@ func (v *v1) getCallback(w http.ResponseWriter, r *http.Request, p principal) {
 			writeErr(w, err)
 			return
 		}
-		mine := false
-		for _, n := range names {
-			mine = mine || n == cb.Queue
-		}
-		if !mine {
+		if !slices.Contains(names, cb.Queue) {
 			writeError(w, http.StatusForbidden, "the callback is of queue "+quote(cb.Queue)+", which the agent is not in")
 			return
 		}

@@ -461,6 +461,15 @@ func TestConfigAndACDAgree(t *testing.T) {
 		config.DefaultHeartbeatTimeout != acd.DefaultHeartbeatTimeout || config.DefaultQueue != acd.DefaultQueueName {
 		t.Error("config's and acd's queue and agent defaults or bounds differ")
 	}
+	if config.DefaultCallbackRetries != acd.DefaultCallbackRetries || config.MaxCallbackRetries != acd.MaxCallbackRetries ||
+		config.DefaultCallbackRetryDelay != acd.DefaultCallbackRetryDelay ||
+		config.MinCallbackRetryDelay != acd.MinCallbackRetryDelay || config.MaxCallbackRetryDelay != acd.MaxCallbackRetryDelay ||
+		config.DefaultCallbackPriority != acd.CallbackInboundFirst ||
+		!reflect.DeepEqual(config.CallbackPriorities, []string{acd.CallbackInboundFirst, acd.CallbackQueuePosition}) ||
+		!reflect.DeepEqual(config.CallbackTypes, []string{store.CallbackAutomated, store.CallbackManual}) ||
+		config.TagExternalNumber != acd.TagExternalNumber {
+		t.Error("config's and acd's callback defaults, bounds or names, or the phone book's tag, differ")
+	}
 	want := []string{acd.LongestIdle, acd.RoundRobin, acd.FewestCalls, acd.LeastTalkTime, acd.Random}
 	if !reflect.DeepEqual(config.QueueStrategies, want) || config.DefaultQueueStrategy != acd.LongestIdle {
 		t.Errorf("strategies: config %v, acd %v", config.QueueStrategies, want)

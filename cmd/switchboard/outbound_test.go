@@ -36,7 +36,8 @@ func voiceToFarEnd(c *config.Config) {
 	}
 }
 
-// noInvite checks that no INVITE reaches the far end for a while.
+// noInvite checks that no INVITE reaches the far end for a while (one in
+// flight would arrive within it).
 func (h *harness) noInvite(what string) {
 	h.t.Helper()
 	select {
@@ -47,7 +48,7 @@ func (h *harness) noInvite(what string) {
 }
 
 // wantStatus checks that err is an API answer with status code.
-func wantStatus(t *testing.T, err error, code int, what string) *agent.StatusError {
+func wantStatus(t testing.TB, err error, code int, what string) *agent.StatusError {
 	t.Helper()
 	var se *agent.StatusError
 	if !errors.As(err, &se) || se.Code != code {

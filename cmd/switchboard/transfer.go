@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -53,13 +52,9 @@ func (c *calls) QueueMusic(ctx context.Context, queue string) *call.Music {
 	return nil
 }
 
-// TransferTimeout implements acd.Calls: transfers.timeout.
-func (c *calls) TransferTimeout() time.Duration {
-	if d := c.cfg().Transfers.Timeout; d > 0 {
-		return d
-	}
-	return config.DefaultTransferTimeout
-}
+// TransferTimeout implements acd.Calls: transfers.timeout (its default
+// applied by the configuration).
+func (c *calls) TransferTimeout() time.Duration { return c.cfg().Transfers.Timeout }
 
 func (c *calls) engineOf() *dialplan.Engine {
 	if c.engine == nil {
@@ -120,10 +115,7 @@ func (c *calls) Outbound(ctx context.Context, number, from string) (call.Dialer,
 // NewCall implements acd.Calls: a call anchored on an agent's leg, with
 // the node's call options and observers.
 func (c *calls) NewCall(ctx context.Context, anchor call.Leg, id string) *call.Call {
-	if c.newCall != nil {
-		return c.newCall(ctx, anchor, id)
-	}
-	return call.New(ctx, anchor, slog.Default(), call.Options{ID: id})
+	return c.newCall(ctx, anchor, id)
 }
 
 // Ringback implements acd.Calls: the built-in ringback tone.
