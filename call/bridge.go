@@ -234,6 +234,14 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 			c.hangupParted(ctx, parked, Normal)
 		}
 	}()
+	// hold starts h, a hold or resume of out or of the anchor; the anchor
+	// hears h's music while the switch holds out.
+	hold := func(h command) *pendingReoffer {
+		if h.on && h.leg == out {
+			music = h.music
+		}
+		return c.startHold(ctx, h, out, dirs)
+	}
 	// settle moves the loop on after a step of a re-offer or hold: when it
 	// is over, media is re-joined with what each leg now uses, and the next
 	// hold waiting starts.
@@ -247,15 +255,12 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 		if len(holds) > 0 {
 			h := holds[0]
 			holds = holds[1:]
-			if h.leg != out && h.leg != c.Anchor() {
+			if out == nil || (h.leg != out && h.leg != c.Anchor()) {
 				h.reply <- errNotBridged
 				settle(nil)
 				return
 			}
-			if h.on {
-				music = h.music
-			}
-			settle(c.startHold(ctx, h, out, dirs))
+			settle(hold(h))
 		}
 	}
 	// leave takes out away from the anchor (released, failed, parked):
@@ -413,10 +418,7 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				case p != nil:
 					holds = append(holds, cmd)
 				default:
-					if cmd.on && cmd.leg == out {
-						music = cmd.music
-					}
-					settle(c.startHold(ctx, cmd, out, dirs))
+					settle(hold(cmd))
 				}
 			case cmdRelease:
 				if out == nil || cmd.leg != out || placing != nil {

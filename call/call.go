@@ -109,12 +109,11 @@ type Call struct {
 	ctx context.Context // for the call's own work (see New)
 
 	mu sync.Mutex
-	// anchor is the anchor leg (Anchor), in the same when it is a leg
-	// the switch answers (Inbound), else nil. The bridge loop may swap the
-	// anchor (a REFER from it); everyone else reads them through Anchor and
-	// Inbound.
+	// anchor is the anchor leg (Anchor; Inbound when it is a leg the
+	// switch answers). The bridge loop may swap it (a REFER from it, an
+	// agent's customer answering); everyone else reads it through Anchor
+	// and Inbound.
 	anchor atomic.Pointer[legRef]
-	in     atomic.Pointer[legRef]
 	legs   []Leg
 	state  State
 	record Record
@@ -162,7 +161,6 @@ func New(ctx context.Context, anchor Leg, log *slog.Logger, o Options) *Call {
 	}
 	c.anchor.Store(&legRef{anchor})
 	if in, ok := anchor.(Inbound); ok {
-		c.in.Store(&legRef{in})
 		c.record.Trunk, c.record.From, c.record.To = in.Trunk(), in.From().Number, in.To().Number
 	} else {
 		c.state = StateAnswered
@@ -176,13 +174,11 @@ func New(ctx context.Context, anchor Leg, log *slog.Logger, o Options) *Call {
 // ID is the call's id: Options.ID, else the anchor leg's at the start.
 func (c *Call) ID() string { return c.record.CallID }
 
-// Inbound returns the caller's leg; nil when the anchor is not a leg the
-// switch answers.
+// Inbound returns the caller's leg: the anchor when it is a leg the switch
+// answers, else nil.
 func (c *Call) Inbound() Inbound {
-	if r := c.in.Load(); r != nil {
-		return r.leg.(Inbound)
-	}
-	return nil
+	in, _ := c.Anchor().(Inbound)
+	return in
 }
 
 // Anchor returns the anchor leg.

@@ -54,10 +54,6 @@ var errNotBridged = errors.New("call: the leg is not bridged in this call")
 // not answered yet).
 var errPartyPresent = errors.New("call: a party is already joined")
 
-// ErrNoBridge: the call has no bridge loop yet (nothing was dialled or
-// joined through Dial), so it takes no party commands.
-var ErrNoBridge = errors.New("call: not bridged")
-
 // do hands cmd to the bridge loop and waits for its outcome. It waits for a
 // bridge to run, or for the call or ctx to end; once the loop has taken the
 // command it always replies (at once, when the leg answers, or ErrEnded
@@ -360,10 +356,9 @@ func (c *Call) unjoin() {
 }
 
 // swapAnchor makes party the call's anchor (a REFER from the anchor hands
-// the call to its party): it is no longer a leg the switch answers, so
-// Inbound becomes nil. Only the bridge loop calls it.
+// the call to its party; a customer an agent called answers). Only the
+// bridge loop calls it.
 func (c *Call) swapAnchor(party Leg) {
 	c.stopFeed()
 	c.anchor.Store(&legRef{party})
-	c.in.Store(nil)
 }

@@ -61,9 +61,6 @@ type Confirmation struct {
 	Say  string `mapstructure:"say" yaml:"say"`
 }
 
-// Set reports whether the confirmation names something to play.
-func (m Confirmation) Set() bool { return m.File != "" || m.Say != "" }
-
 // CallbackConfig is how callbacks of one kind are handled (callbacks: by
 // name); the REST API creates others with the same fields.
 type CallbackConfig struct {

@@ -156,16 +156,6 @@ func (ct *Contact) Check() Problems {
 	return v.list
 }
 
-// HasTag reports whether ct carries tag.
-func (ct *Contact) HasTag(tag string) bool {
-	for _, t := range ct.Tags {
-		if t == tag {
-			return true
-		}
-	}
-	return false
-}
-
 // E164Problem checks an E.164 number: '+' then 8 to 15 digits, the first
 // not 0. It returns what is wrong, or "".
 func E164Problem(n string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-voice/switchboard/call"
+	"github.com/switchboard-voice/switchboard/config"
 )
 
 // REFER on a confirmed SIP leg (RFC 3515): a blind transfer the party asks
@@ -35,9 +36,6 @@ import (
 //	503 Service Unavailable  the call is not taking events (Retry-After)
 //	202 Accepted             handed to the call
 
-// referAllow is the trunks[].refer value that lets REFERs through.
-const referAllow = "allow"
-
 // maxQueuedNotes bounds the provisional statuses a subscription holds
 // while its NOTIFYs are on their way; a final status is always kept.
 const maxQueuedNotes = 8
@@ -48,7 +46,7 @@ const maxQueuedNotes = 8
 func (s *Server) referExpires() time.Duration {
 	t := s.cfg.Transfers.Timeout
 	if t <= 0 {
-		t = 30 * time.Second
+		t = config.DefaultTransferTimeout
 	}
 	return t + 30*time.Second
 }
@@ -74,7 +72,7 @@ func (l *legBase) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	confirmed := l.confirmed
 	l.mu.Unlock()
 
-	if l.trunk.Config.Refer != referAllow {
+	if l.trunk.Config.Refer != config.ReferAllow {
 		l.log.Info("REFER declined: the trunk does not allow it", "leg", l.ID(), "trunk", l.trunk.Name())
 		l.s.respond(tx, req, 603, "Decline")
 		return

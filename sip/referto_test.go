@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -104,4 +105,34 @@ func FuzzReferTo(f *testing.F) {
 			t.Fatalf("sipfrag(%d, %q) = %q read as %d %v", code, v, frag, c, err)
 		}
 	})
+}
+
+// parseSipfragStatus reads the status line of a message/sipfrag body: its
+// code and reason phrase. The switch only sends these; the parser is for
+// the test peers and the fuzz target, which check what the switch sends.
+func parseSipfragStatus(b []byte) (int, string, error) {
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	version, rest, ok := strings.Cut(line, " ")
+	if !ok || version != "SIP/2.0" {
+		return 0, "", fmt.Errorf("%w: sipfrag is not a SIP/2.0 status line", errReferSyntax)
+	}
+	codeStr, reason, _ := strings.Cut(rest, " ")
+	if len(codeStr) != 3 {
+		return 0, "", fmt.Errorf("%w: sipfrag status code %q", errReferSyntax, clip(codeStr))
+	}
+	code := 0
+	for _, c := range codeStr {
+		if c < '0' || c > '9' {
+			return 0, "", fmt.Errorf("%w: sipfrag status code %q", errReferSyntax, codeStr)
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 || code > 699 {
+		return 0, "", fmt.Errorf("%w: sipfrag status code %d out of range", errReferSyntax, code)
+	}
+	if strings.ContainsAny(reason, "\r\n\x00") {
+		return 0, "", fmt.Errorf("%w: control character in the sipfrag reason phrase", errReferSyntax)
+	}
+	return code, reason, nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-voice/switchboard/config"
 )
 
 // allowHeader is the Allow value of every 405, OPTIONS 200 and INVITE;
@@ -16,7 +18,7 @@ const allowHeader = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, PRACK"
 // where it can be accepted (trunks[].refer: allow), so that a peer does
 // not offer transfers the trunk declines.
 func (t *Trunk) allowMethods() string {
-	if t.Config.Refer == referAllow {
+	if t.Config.Refer == config.ReferAllow {
 		return allowHeader + ", REFER"
 	}
 	return allowHeader
