@@ -233,25 +233,42 @@ func (a *ACD) ApplyContacts(ctx context.Context, contacts []store.Contact) error
 // added to the phone book as a contact tagged TagExternalNumber, named by
 // the number; a number of a contact without the tag is accepted as it is.
 func (a *ACD) CheckExternalNumber(ctx context.Context, number string) error {
+	add, err := a.externalNumber(ctx, number)
+	if err == nil && add {
+		err = a.addManualNumber(ctx, number)
+	}
+	return err
+}
+
+// externalNumber is CheckExternalNumber without its write: add reports a
+// manual number to add to the phone book once the call or transfer that
+// dials it is accepted (a refused one adds nothing).
+func (a *ACD) externalNumber(ctx context.Context, number string) (add bool, err error) {
 	if msg := e164Problem(number); msg != "" {
-		return invalid("number", "%s", msg)
+		return false, invalid("number", "%s", msg)
 	}
 	c, err := a.st.ContactByNumber(ctx, number)
 	switch {
 	case err == nil && slices.Contains(c.Tags, TagExternalNumber):
-		return nil
+		return false, nil
 	case err == nil && a.AllowManualNumbers():
-		return nil
+		return false, nil
 	case err == nil:
-		return fmt.Errorf("%w: number %s (contact %q) is not tagged %s in the phone book", ErrForbidden, number, c.Name, TagExternalNumber)
+		return false, fmt.Errorf("%w: number %s (contact %q) is not tagged %s in the phone book", ErrForbidden, number, c.Name, TagExternalNumber)
 	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("acd: find number %s: %w", number, err)
+		return false, fmt.Errorf("acd: find number %s: %w", number, err)
 	case !a.AllowManualNumbers():
-		return fmt.Errorf("%w: number %s is in no contact tagged %s in the phone book", ErrForbidden, number, TagExternalNumber)
+		return false, fmt.Errorf("%w: number %s is in no contact tagged %s in the phone book", ErrForbidden, number, TagExternalNumber)
 	}
-	_, err = a.CreateContact(ctx, store.Contact{Name: number, Numbers: []string{number}, Tags: []string{TagExternalNumber}})
+	return true, nil
+}
+
+// addManualNumber adds number to the phone book, tagged external_number
+// and named by the number.
+func (a *ACD) addManualNumber(ctx context.Context, number string) error {
+	_, err := a.CreateContact(ctx, store.Contact{Name: number, Numbers: []string{number}, Tags: []string{TagExternalNumber}})
 	if errors.Is(err, ErrConflict) {
-		return nil // added meanwhile by another transfer
+		return nil // added meanwhile by another call or transfer
 	}
 	return err
 }

@@ -80,6 +80,9 @@ type outbound struct {
 	hungUp bool
 	// agentID is the calling agent's (read without the mutex).
 	agentID string
+	// addNumber: the customer's number goes into the phone book (a manual
+	// number the agent typed).
+	addNumber bool
 	// The conversation as it was before the call (restored when nobody
 	// answers): a new one is closed, a joined one gets its agent back.
 	newConv    bool
@@ -99,8 +102,10 @@ func (a *ACD) PlaceCall(ctx context.Context, agentID string, r OutboundRequest) 
 }
 
 func (a *ACD) placeCall(ctx context.Context, agentID string, r OutboundRequest, cb *store.Callback) (OutboundCall, error) {
+	addNumber := false // a manual number, added once the call is placed
 	if cb == nil {
-		if err := a.CheckExternalNumber(ctx, r.To); err != nil {
+		var err error
+		if addNumber, err = a.externalNumber(ctx, r.To); err != nil {
 			return OutboundCall{}, err
 		}
 	} else if msg := e164Problem(r.To); msg != "" {
@@ -143,7 +148,8 @@ func (a *ACD) placeCall(ctx context.Context, agentID string, r OutboundRequest, 
 	if cb != nil {
 		cbID = cb.ID
 	}
-	e := a.newOutboundWithLocked(ag, q, conv, isNew, r, now, newID(), cbID, &outbound{dialer: d, req: req})
+	e := a.newOutboundWithLocked(ag, q, conv, isNew, r, now, newID(), cbID,
+		&outbound{dialer: d, req: req, addNumber: addNumber})
 	go a.dialOutbound(e)
 	return OutboundCall{CallID: e.id, ConversationID: e.conv}, nil
 }
@@ -234,6 +240,11 @@ func (a *ACD) newOutboundWithLocked(ag *agent, q *queue, conv store.Conversation
 func (a *ACD) dialOutbound(e *entry) {
 	ctx := a.ctx
 	agentID := e.out.agentID
+	if e.out.addNumber {
+		if err := a.addManualNumber(ctx, e.party.Number); err != nil {
+			a.log.Error("add the call's number to the phone book", "number", e.party.Number, "error", err)
+		}
+	}
 	leg, err := a.media.Attach(ctx, agentID, e.id)
 	if err == nil && leg == nil {
 		err = errors.New("no leg")

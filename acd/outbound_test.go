@@ -296,3 +296,28 @@ func TestRetryOfDeletedQueueCloses(t *testing.T) {
 		t.Errorf("at its due time after its queue was deleted: %s next %v, want no_reply, closed", got.Status, got.NextAttemptAt)
 	}
 }
+
+// TestRefusedTransferAddsNoNumber: with manual numbers allowed, a transfer
+// refused for its call (not the agent's in progress) adds nothing to the
+// phone book; one accepted adds its number.
+func TestRefusedTransferAddsNoNumber(t *testing.T) {
+	e := newEnv(t, withCalls(time.Minute), noHeartbeat)
+	e.queue("q", LongestIdle)
+	e.agent("a", "available", "q")
+	e.a.SetAllowManualNumbers(true)
+	_, err := e.a.Transfer(e.ctx, "a", "no-such-call", TransferTarget{Number: "+15550199"})
+	if err == nil {
+		t.Fatal("a transfer of no call was accepted")
+	}
+	if cs, _ := e.a.Contacts(e.ctx, store.ContactFilter{}); len(cs) != 0 {
+		t.Errorf("phone book after a refused transfer: %+v, want empty", cs)
+	}
+	e.enqueue("q", newCall("c1", "+15550001", ""))
+	e.answer("a", "c1")
+	if _, err := e.a.Transfer(e.ctx, "a", "c1", TransferTarget{Number: "+15550199"}); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := e.a.Contacts(e.ctx, store.ContactFilter{}); len(cs) != 1 || cs[0].Numbers[0] != "+15550199" {
+		t.Errorf("phone book after an accepted transfer: %+v, want +15550199", cs)
+	}
+}

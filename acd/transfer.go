@@ -113,14 +113,15 @@ func (a *ACD) Transfer(ctx context.Context, agentID, callID string, t TransferTa
 	}
 	var dialer call.Dialer
 	var req call.DialRequest
+	addNumber := false // a manual number, added once the transfer is accepted
 	if t.Number != "" {
 		if a.dialing == nil {
 			return "", fmt.Errorf("%w: external transfers are not configured", ErrForbidden)
 		}
-		if err := a.CheckExternalNumber(ctx, t.Number); err != nil {
+		var err error
+		if addNumber, err = a.externalNumber(ctx, t.Number); err != nil {
 			return "", err
 		}
-		var err error
 		if dialer, req, err = a.dialing.External(ctx, t.Number, t.From); err != nil {
 			return "", fmt.Errorf("%w: %v", ErrForbidden, err)
 		}
@@ -180,6 +181,11 @@ func (a *ACD) Transfer(ctx context.Context, agentID, callID string, t TransferTa
 	leg := e.leg
 	a.releaseForTransferLocked(e, ag, tr, now)
 	a.end()
+	if addNumber {
+		if err := a.addManualNumber(a.ctx, t.Number); err != nil {
+			a.log.Error("add the transfer's number to the phone book", "number", t.Number, "error", err)
+		}
+	}
 
 	// The music is prepared without the mutex: it may read files or render
 	// speech, and asks the ACD for the queue's settings.
