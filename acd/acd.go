@@ -268,6 +268,10 @@ type ACD struct {
 	// cbDue are the callback requests waiting for a retry: id → when it
 	// goes back in queue (deadlines of the one timer).
 	cbDue map[string]time.Time
+	// cbNext is the earliest of cbDue (zero: none), so that the deadline
+	// runs of every command do not scan them all; it may be early (a
+	// request closed meanwhile), never late.
+	cbNext time.Time
 	// cbEntries are the automated callback requests in their queues'
 	// waiting lists (or offered), by request id.
 	cbEntries map[string]*entry

@@ -464,7 +464,7 @@ func (a *ACD) callbackAttempt(ctx context.Context, id, agentID string, code int,
 	case answered:
 		a.addEvent(cb.ConversationID, now, "callback.done", map[string]any{"callback_id": cb.ID, "agent_id": agentID})
 	case retry:
-		a.cbDue[cb.ID] = cb.NextAttemptAt
+		a.dueLocked(cb.ID, cb.NextAttemptAt)
 		a.addEvent(cb.ConversationID, now, "callback.no_reply", map[string]any{"callback_id": cb.ID,
 			"retries_left": cb.Retries - cb.AttemptsMade + 1, "retry_at": cb.NextAttemptAt})
 	default:
@@ -564,7 +564,7 @@ func (a *ACD) loadCallbacks(ctx context.Context) error {
 	}
 	for _, cb := range due {
 		if !cb.NextAttemptAt.IsZero() {
-			a.cbDue[cb.ID] = cb.NextAttemptAt
+			a.dueLocked(cb.ID, cb.NextAttemptAt)
 		}
 	}
 	// Automated requests waiting, or being called when a previous run
@@ -624,6 +624,10 @@ func (a *ACD) loadCallbacks(ctx context.Context) error {
 // callbackDeadlinesLocked puts the requests whose retry is due back
 // in_queue (callback.requeued).
 func (a *ACD) callbackDeadlinesLocked(now time.Time) {
+	if a.cbNext.IsZero() || now.Before(a.cbNext) {
+		return
+	}
+	defer a.recomputeDueLocked()
 	for id, at := range a.cbDue {
 		if now.Before(at) {
 			continue
@@ -660,12 +664,22 @@ func (a *ACD) callbackDeadlinesLocked(now time.Time) {
 }
 
 // nextCallbackDue is the earliest due retry; zero when none.
-func (a *ACD) nextCallbackDue() time.Time {
-	var next time.Time
+func (a *ACD) nextCallbackDue() time.Time { return a.cbNext }
+
+// dueLocked makes the request id due for its retry at at.
+func (a *ACD) dueLocked(id string, at time.Time) {
+	a.cbDue[id] = at
+	if a.cbNext.IsZero() || at.Before(a.cbNext) {
+		a.cbNext = at
+	}
+}
+
+// recomputeDueLocked sets cbNext after due requests were taken out.
+func (a *ACD) recomputeDueLocked() {
+	a.cbNext = time.Time{}
 	for _, at := range a.cbDue {
-		if next.IsZero() || at.Before(next) {
-			next = at
+		if a.cbNext.IsZero() || at.Before(a.cbNext) {
+			a.cbNext = at
 		}
 	}
-	return next
 }
