@@ -125,29 +125,10 @@ func (t *Ticket) LeaveFor(reason string) {
 		return
 	}
 	defer a.end()
-	q := e.q
 	switch e.state {
-	case stOffered:
-		a.releaseAgentLocked(e.agent, e, now, "callback")
-	case stWaiting:
-		q.removeWaiting(e)
-	case stAnswering:
-		// The agent's media is being attached: Answer sees the entry
-		// done and releases the agent.
-	default:
-		return
+	case stWaiting, stOffered, stAnswering:
+		a.leaveLocked(e, now, reason, resultCallback)
 	}
-	e.finish()
-	delete(q.in, e)
-	if a.calls[e.id] == e {
-		delete(a.calls, e.id)
-	}
-	e.rec.Ended, e.rec.Result = now, resultCallback
-	a.putRecord(e.rec)
-	a.addEvent(e.conv, now, "left", map[string]any{
-		"call_id": e.id, "reason": reason, "waited": now.Sub(e.enq).String()})
-	a.log.Info("caller left the queue for a callback", "call_id", e.id, "queue", q.cfg.Name,
-		"waited", now.Sub(e.enq))
 }
 
 // resultCallback closes the record of a caller who left its queue with a
@@ -302,10 +283,23 @@ func (a *ACD) hangupLeg(leg call.Leg, callID string) {
 // ringing for it, if any, is withdrawn. A call being answered is released by
 // Answer.
 func (a *ACD) abandonLocked(e *entry, now time.Time, reason string) {
+	a.leaveLocked(e, now, reason, resultAbandon)
+}
+
+// leaveLocked takes a caller out before an agent had it, its record
+// closed with result: abandoned (counted in the queue's abandon rate,
+// event abandoned), or callback (a callback requested instead, event
+// left). An offer ringing for it is withdrawn; a call being answered is
+// released by Answer, which finds the entry done.
+func (a *ACD) leaveLocked(e *entry, now time.Time, reason, result string) {
 	q := e.q
+	event := "left"
+	if result == resultAbandon {
+		event = "abandoned"
+	}
 	switch e.state {
 	case stOffered:
-		a.releaseAgentLocked(e.agent, e, now, "abandoned")
+		a.releaseAgentLocked(e.agent, e, now, result) // call.ended: abandoned, callback
 	case stWaiting:
 		q.removeWaiting(e)
 	}
@@ -314,12 +308,14 @@ func (a *ACD) abandonLocked(e *entry, now time.Time, reason string) {
 	if a.calls[e.id] == e {
 		delete(a.calls, e.id)
 	}
-	e.rec.Ended, e.rec.Result = now, resultAbandon
+	e.rec.Ended, e.rec.Result = now, result
 	a.putRecord(e.rec)
-	q.stats.abandoned++
-	a.addEvent(e.conv, now, "abandoned", map[string]any{
+	if result == resultAbandon {
+		q.stats.abandoned++
+	}
+	a.addEvent(e.conv, now, event, map[string]any{
 		"call_id": e.id, "reason": reason, "waited": now.Sub(e.enq).String()})
-	a.log.Info("caller left the queue", "call_id", e.id, "queue", q.cfg.Name, "reason", reason,
+	a.log.Info("caller left the queue", "call_id", e.id, "queue", q.cfg.Name, "reason", reason, "result", result,
 		"waited", now.Sub(e.enq))
 }
 
