@@ -222,10 +222,32 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 			return false, nil
 		}
 	}
+	// referring: a REFER's target being planned and placed off the loop
+	// (the plan may read the phone book or render speech): its outcome
+	// arrives as a case of the loop.
+	var referring chan referred
+	// refer plans and places the target of e, a REFER from referrer.
+	refer := func(referrer Leg, e Refer, fromAnchor bool) {
+		ch := make(chan referred, 1)
+		referring = ch
+		go func() {
+			leg, music := c.referTarget(ctx, referrer, e)
+			ch <- referred{leg: leg, music: music, referrer: referrer, refer: e, fromAnchor: fromAnchor}
+		}()
+	}
 	defer func() {
 		p.stop()
 		for _, h := range holds {
 			h.reply <- ErrEnded
+		}
+		if ch := referring; ch != nil {
+			// A target placed after the call ended is hung up.
+			go func() {
+				if rd := <-ch; rd.leg != nil {
+					rd.refer.Notify(487, "Request Terminated")
+					c.hangupParted(ctx, rd.leg, Normal)
+				}
+			}()
 		}
 		placing.fail(Cause{Code: 487, Reason: "Call ended"})
 		c.stopFeed()
@@ -372,6 +394,53 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 			// failure then ends the call.
 			c.log.Info("the transferring party left", "leg", parked.ID())
 			setParked(nil)
+
+		case rd := <-referring:
+			referring = nil
+			if rd.leg == nil {
+				continue // refused or not placed: its sender was told
+			}
+			// The call may have moved on while the target was placed: the
+			// referrer must still hold its place, with no other party
+			// being placed.
+			still := placing == nil && parked == nil && out != nil && farAnswered && !dirs.held[out]
+			if rd.fromAnchor {
+				still = still && rd.referrer == c.Anchor() && p == nil
+			} else {
+				still = still && rd.referrer == out
+			}
+			if !still {
+				c.log.Info("REFER target placed after the call moved on: hung up", "target", rd.refer.Target)
+				rd.refer.Notify(487, "Request Terminated")
+				c.hangupParted(ctx, rd.leg, Normal)
+				continue
+			}
+			e := rd.refer
+			feed = rd.music
+			if rd.fromAnchor {
+				// The anchor's party asks to be replaced by the target:
+				// the party joined now becomes the anchor (it stays in
+				// the call), the REFER's sender is parked, and the
+				// target is placed as the party, as for a party's REFER.
+				c.log.Info("REFER from the anchor: its party becomes the anchor", "from", rd.referrer.ID(),
+					"anchor", out.ID(), "to", rd.leg.ID(), "target", e.Target)
+				party := out
+				for _, h := range holds {
+					h.reply <- errNotBridged
+				}
+				holds = nil
+				c.unjoin()
+				c.swapAnchor(party)
+				inEv = party.Events()
+				c.dropLeg(rd.referrer)
+			} else {
+				c.log.Info("REFER: transferring", "from", out.ID(), "to", rd.leg.ID(), "target", e.Target)
+				leave()
+			}
+			setParked(rd.referrer)
+			setOut(rd.leg, false, true)
+			placing = &placement{refer: &e} // the leg sent 100 Trying already
+			rejoin()
 
 		case ev := <-parkedEv:
 			c.handleAside(parked, ev)
@@ -573,22 +642,11 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 					c.relayDTMF(out, c.Anchor(), e)
 				}
 			case Refer:
-				if placing != nil || parked != nil || !farAnswered || !answered || dirs.held[out] {
+				if placing != nil || parked != nil || referring != nil || !farAnswered || !answered || dirs.held[out] {
 					e.Notify(491, "Request Pending")
 					continue
 				}
-				leg, transferMusic := c.referTarget(ctx, out, e)
-				if leg == nil {
-					continue
-				}
-				c.log.Info("REFER: transferring", "from", out.ID(), "to", leg.ID(), "target", e.Target)
-				referrer := out
-				feed = transferMusic
-				leave()
-				setParked(referrer)
-				setOut(leg, false, true)
-				placing = &placement{refer: &e} // the leg sent 100 Trying already
-				rejoin()
+				refer(out, e, false)
 			}
 
 		case err := <-answering:
@@ -642,36 +700,24 @@ func (c *Call) bridge(ctx context.Context, first Leg, failOver, conveyHold bool)
 				// the party joined now becomes the anchor (it stays in
 				// the call), the REFER's sender is parked, and the
 				// target is placed as the party, as for a party's REFER.
-				if placing != nil || parked != nil || !farAnswered || !answered || dirs.held[out] || p != nil {
+				if placing != nil || parked != nil || referring != nil || !farAnswered || !answered || dirs.held[out] || p != nil {
 					e.Notify(491, "Request Pending")
 					continue
 				}
-				referrer := c.Anchor()
-				leg, transferMusic := c.referTarget(ctx, referrer, e)
-				if leg == nil {
-					continue
-				}
-				c.log.Info("REFER from the anchor: its party becomes the anchor", "from", referrer.ID(),
-					"anchor", out.ID(), "to", leg.ID(), "target", e.Target)
-				party := out
-				feed = transferMusic
-				p.stop()
-				p = nil
-				for _, h := range holds {
-					h.reply <- errNotBridged
-				}
-				holds = nil
-				c.unjoin()
-				c.swapAnchor(party)
-				inEv = party.Events()
-				c.dropLeg(referrer)
-				setParked(referrer)
-				setOut(leg, false, true)
-				placing = &placement{refer: &e}
-				rejoin()
+				refer(c.Anchor(), e, true)
 			}
 		}
 	}
+}
+
+// referred is a REFER's target placed off the bridge loop (nil leg: the
+// REFER was refused or the target not placed, and its sender told).
+type referred struct {
+	leg        Leg
+	music      *Music
+	referrer   Leg
+	refer      Refer
+	fromAnchor bool
 }
 
 // refusePending answers a re-offer the bridge cannot take now (another is
