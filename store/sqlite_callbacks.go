@@ -126,11 +126,11 @@ func (s *SQLite) ListCallbacks(ctx context.Context, f CallbackFilter) ([]Callbac
 			args = append(args, q)
 		}
 	}
-	q := callbackSelect
+	cond := ""
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		cond = " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	rows, err := s.r.QueryContext(ctx, callbackSelect+cond+` ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, wrapErr("list callbacks", err)
 	}
@@ -144,32 +144,41 @@ func (s *SQLite) ListCallbacks(ctx context.Context, f CallbackFilter) ([]Callbac
 		out = append(out, c)
 	}
 	err = rows.Err()
-	rows.Close() // before the attempts' queries: a memory database has one connection
+	rows.Close() // before the attempts' query: a memory database has one connection
 	if err != nil {
 		return nil, wrapErr("list callbacks", err)
 	}
+	// Every listed request's attempts in one query, not one each.
+	attempts, err := s.callbackAttempts(ctx, `callback_id IN (SELECT id FROM callbacks`+cond+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
-		if out[i].Attempts, err = s.callbackAttempts(ctx, out[i].ID); err != nil {
-			return nil, err
+		out[i].Attempts = attempts[out[i].ID]
+		if out[i].Attempts == nil {
+			out[i].Attempts = []CallbackAttempt{}
 		}
 	}
 	return out, nil
 }
 
-func (s *SQLite) callbackAttempts(ctx context.Context, id string) ([]CallbackAttempt, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at, agent_id, sip_code, reason, outcome FROM callback_attempts
-		WHERE callback_id = ? ORDER BY position`, id)
+// callbackAttempts returns the attempts of the requests that cond selects,
+// by request id, each request's in order.
+func (s *SQLite) callbackAttempts(ctx context.Context, cond string, args ...any) (map[string][]CallbackAttempt, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT callback_id, at, agent_id, sip_code, reason, outcome FROM callback_attempts
+		WHERE `+cond+` ORDER BY callback_id, position`, args...)
 	if err != nil {
 		return nil, wrapErr("list callback attempts", err)
 	}
 	defer rows.Close()
-	out := []CallbackAttempt{}
+	out := map[string][]CallbackAttempt{}
 	for rows.Next() {
+		var id string
 		var a CallbackAttempt
-		if err := rows.Scan(msTime{&a.At}, &a.AgentID, &a.SIPCode, &a.Reason, &a.Outcome); err != nil {
+		if err := rows.Scan(&id, msTime{&a.At}, &a.AgentID, &a.SIPCode, &a.Reason, &a.Outcome); err != nil {
 			return nil, wrapErr("list callback attempts", err)
 		}
-		out = append(out, a)
+		out[id] = append(out[id], a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrapErr("list callback attempts", err)
@@ -186,8 +195,13 @@ func (s *SQLite) GetCallback(ctx context.Context, id string) (Callback, error) {
 	if err != nil {
 		return Callback{}, wrapErr("get callback "+strconv.Quote(id), err)
 	}
-	if c.Attempts, err = s.callbackAttempts(ctx, id); err != nil {
+	attempts, err := s.callbackAttempts(ctx, `callback_id = ?`, id)
+	if err != nil {
 		return Callback{}, err
+	}
+	c.Attempts = attempts[id]
+	if c.Attempts == nil {
+		c.Attempts = []CallbackAttempt{}
 	}
 	return c, nil
 }

@@ -121,6 +121,17 @@ func TestCallbacks(t *testing.T) {
 		list, err := s.ListCallbacks(ctx, CallbackFilter{Status: CallbackDone})
 		must(t, err)
 		wantEqual(t, "listed attempts", len(list[0].Attempts), 2)
+		// Listed together, each request has its own attempts.
+		all, err := s.ListCallbacks(ctx, CallbackFilter{})
+		must(t, err)
+		counts := map[string]int{}
+		for _, x := range all {
+			counts[x.ID] = len(x.Attempts)
+			if x.Attempts == nil {
+				t.Errorf("%s: nil attempts, want an empty list", x.ID)
+			}
+		}
+		wantEqual(t, "attempts by request", counts, map[string]int{"cb1": 2, "cb2": 0, "cb3": 0})
 		err = s.AddCallbackAttempt(ctx, Callback{ID: "nope"}, CallbackAttempt{Outcome: "no_reply"})
 		wantErr(t, err, ErrNotFound)
 	})
