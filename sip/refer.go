@@ -243,18 +243,7 @@ func referSubFalse(req *sip.Request) bool {
 // goSub runs a subscription's goroutine as pending work of the server: its
 // context is cancelled by Close, which waits for it.
 func (s *Server) goSub(f func(ctx context.Context)) bool {
-	s.pendMu.Lock()
-	if s.pendClosed {
-		s.pendMu.Unlock()
-		return false
-	}
-	s.pending.Add(1)
-	s.pendMu.Unlock()
-	go func() {
-		defer s.pending.Done()
-		f(s.pendingCtx)
-	}()
-	return true
+	return s.goPending(func() { f(s.pendingCtx) })
 }
 
 // referNote is one status to report in a NOTIFY.

@@ -479,21 +479,32 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // background runs f as a pending transaction (BYE, CANCEL) with a context
 // bounded by Timer F and cancelled by Close.
 func (s *Server) background(f func(ctx context.Context)) {
-	s.pendMu.Lock()
-	if s.pendClosed {
-		s.pendMu.Unlock()
-		return // closing: nothing more goes out
-	}
-	s.pending.Add(1)
 	s.pendingN.Add(1)
-	s.pendMu.Unlock()
-	go func() {
-		defer s.pending.Done()
+	if !s.goPending(func() {
 		defer s.pendingN.Add(-1)
 		ctx, cancel := context.WithTimeout(s.pendingCtx, timer64)
 		defer cancel()
 		f(ctx)
+	}) {
+		s.pendingN.Add(-1) // closing: nothing more goes out
+	}
+}
+
+// goPending runs f on a goroutine that Close waits for, unless the server
+// is closing (false).
+func (s *Server) goPending(f func()) bool {
+	s.pendMu.Lock()
+	if s.pendClosed {
+		s.pendMu.Unlock()
+		return false
+	}
+	s.pending.Add(1)
+	s.pendMu.Unlock()
+	go func() {
+		defer s.pending.Done()
+		f()
 	}()
+	return true
 }
 
 // Close stops listeners, keep-alives and the user agent.
